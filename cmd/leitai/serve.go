@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/web"
+)
+
+// env returns the environment variable's value, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+type serveFlags struct {
+	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
+	grace                                                                    time.Duration
+	botFill                                                                  bool
+	matchWait                                                                time.Duration
+}
+
+func parseServe(args []string) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&f.addr, "addr", env("LEITAI_ADDR", ":8080"), "listen address (LEITAI_ADDR)")
+	fs.StringVar(&f.data, "data", env("LEITAI_DATA", "./data"), "data directory for the SQLite file and the admin token (LEITAI_DATA)")
+	fs.StringVar(&f.adminToken, "admin-token", env("LEITAI_ADMIN_TOKEN", ""), "organizer token; generated and stored in the data directory when empty (LEITAI_ADMIN_TOKEN)")
+	fs.StringVar(&f.redis, "redis", env("LEITAI_REDIS", ""), "Redis URL for cluster mode — not available yet (LEITAI_REDIS)")
+	fs.StringVar(&f.db, "db", env("LEITAI_DB", ""), "PostgreSQL URL for cluster mode — not available yet (LEITAI_DB)")
+	fs.StringVar(&f.publicURL, "public-url", env("LEITAI_PUBLIC_URL", ""), "base URL in join links and QR codes; default: the request's host (LEITAI_PUBLIC_URL)")
+	fs.StringVar(&f.origins, "allowed-origins", env("LEITAI_ALLOWED_ORIGINS", ""), "comma-separated extra Origins accepted on /ws, or * (LEITAI_ALLOWED_ORIGINS)")
+	fs.StringVar(&f.blocked, "blocked-words", env("LEITAI_BLOCKED_WORDS", ""), "comma-separated words not allowed in nicknames (LEITAI_BLOCKED_WORDS)")
+	fs.StringVar(&f.logLevel, "log-level", env("LEITAI_LOG_LEVEL", "info"), "debug, info, warn or error (LEITAI_LOG_LEVEL)")
+	fs.DurationVar(&f.grace, "grace", durEnv("LEITAI_GRACE", 60*time.Second), "how long a dropped player may resume (LEITAI_GRACE)")
+	fs.DurationVar(&f.matchWait, "match-wait", durEnv("LEITAI_MATCH_WAIT", 30*time.Second), "how long a quick-match request waits for opponents (LEITAI_MATCH_WAIT)")
+	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if f.redis != "" || f.db != "" {
+		return nil, errors.New("--redis and --db (cluster mode) are not available in this version; run without them for a single node")
+	}
+	return f, nil
+}
+
+func durEnv(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newLogger(level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(lvl).With().Timestamp().Logger()
+}
+
+// openStore opens the SQLite store in the data directory.
+func openStore(ctx context.Context, data string) (*store.SQL, error) {
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return nil, err
+	}
+	return store.OpenSQLite(ctx, filepath.Join(data, "leitai.db"))
+}
+
+// organizerToken returns the organizer token: the flag's, or the one kept in
+// the data directory, or a new one written there. Only its hash is stored
+// in the database.
+func organizerToken(ctx context.Context, st store.Store, data, given string) (string, bool, error) {
+	path := filepath.Join(data, "admin-token")
+	tok, created := given, false
+	if tok == "" {
+		if b, err := os.ReadFile(path); err == nil {
+			tok = strings.TrimSpace(string(b))
+		}
+	}
+	if tok == "" {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", false, err
+		}
+		tok = base64.RawURLEncoding.EncodeToString(b[:])
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			return "", false, err
+		}
+		created = true
+	}
+	h := sha256.Sum256([]byte(tok))
+	hash := hex.EncodeToString(h[:])
+	if _, err := st.Token(ctx, hash); errors.Is(err, store.ErrNotFound) {
+		if err := st.PutToken(ctx, store.Token{Hash: hash, Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()}); err != nil {
+			return "", false, err
+		}
+	} else if err != nil {
+		return "", false, err
+	}
+	return tok, created, nil
+}
+
+func serve(ctx context.Context, args []string) error {
+	f, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(f.logLevel)
+	st, err := openStore(ctx, f.data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok, created, err := organizerToken(ctx, st, f.data, f.adminToken)
+	if err != nil {
+		return fmt.Errorf("organizer token: %w", err)
+	}
+	bank := questionbank.NewBank()
+	sample, err := questionbank.Sample()
+	if err != nil {
+		return fmt.Errorf("bundled bank: %w", err)
+	}
+	bank.Add("sample", sample)
+	if err := web.LoadQuestionSets(ctx, st, bank); err != nil {
+		return fmt.Errorf("question sets: %w", err)
+	}
+	committer := store.NewCommitter(st, store.CommitterOptions{Logger: log})
+	jctx, stopJournal := context.WithCancel(context.Background())
+	jdone := make(chan error, 1)
+	go func() { jdone <- committer.Run(jctx) }()
+	defer func() { stopJournal(); <-jdone }()
+
+	cfg := web.Config{
+		PublicURL: f.publicURL, Grace: f.grace,
+		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
+	}
+	cfg.Match.MaxWait = f.matchWait
+	cfg.Match.BotFill = f.botFill
+	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Log: log})
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	base := f.publicURL
+	if base == "" {
+		host, port, _ := net.SplitHostPort(ln.Addr().String())
+		if host == "::" || host == "0.0.0.0" || host == "" {
+			host = "localhost"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+	}
+	fmt.Fprintf(os.Stderr, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", bank.Len(), f.data)
+	fmt.Fprintf(os.Stderr, "  player page     %s/\n", base)
+	fmt.Fprintf(os.Stderr, "  host console    %s/host\n", base)
+	fmt.Fprintf(os.Stderr, "  organizer page  %s/admin?token=%s\n", base, tok)
+	if created {
+		fmt.Fprintf(os.Stderr, "  organizer token %s  (new; kept in %s)\n\n", tok, filepath.Join(f.data, "admin-token"))
+	} else {
+		fmt.Fprintf(os.Stderr, "  organizer token %s\n\n", tok)
+	}
+	log.Info().Str("addr", ln.Addr().String()).Msg("serving")
+	err = srv.Run(ctx, ln)
+	log.Info().Msg("stopped")
+	return err
+}

@@ -1,0 +1,412 @@
+// Package match runs quick-match queues: players ask for a duel or a
+// four-player race, and the matchmaker groups them by rating, widening the
+// acceptable rating gap the longer they wait, and hands each group to a
+// Starter that opens their room. It also keeps ratings and awards profile
+// points when a match ends.
+package match
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/protocol"
+)
+
+// Modes and their room sizes.
+const (
+	ModeDuel = "duel"
+	ModeFour = "four"
+)
+
+// Size returns the number of players a mode seats, or 0 for an unknown mode.
+func Size(mode string) int {
+	switch mode {
+	case ModeDuel:
+		return 2
+	case ModeFour:
+		return 4
+	}
+	return 0
+}
+
+// Sentinel errors.
+var (
+	ErrBusy      = errors.New("match: already queued or playing")
+	ErrNoTicket  = errors.New("match: no such ticket")
+	ErrBadMode   = errors.New("match: unknown mode")
+	ErrNotQueued = errors.New("match: not queued")
+)
+
+// Sink receives a queued player's messages (match.found, match.timeout).
+type Sink interface {
+	Send(f *protocol.Frame) bool
+}
+
+// Ticket is one player's place in a queue.
+type Ticket struct {
+	ID       string
+	Player   protocol.PlayerInfo
+	Mode     string
+	Category string
+	At       time.Time // when it joined the queue
+	Sink     Sink
+	Bot      bool
+}
+
+// Starter opens the room of a match under the id the matchmaker chose
+// (the players have already been sent match.found with it). It is called
+// from the matchmaker's goroutine and must not call back into the
+// matchmaker's locked methods.
+type Starter interface {
+	StartMatch(ctx context.Context, room, mode, category string, tickets []*Ticket) error
+}
+
+// Config tunes matchmaking. Zero values mean the defaults.
+type Config struct {
+	// Tick is how often the queues are processed; default 250 ms.
+	Tick time.Duration
+	// MaxWait is how long a player waits before match.timeout; default 30 s.
+	MaxWait time.Duration
+	// BotFill fills a match with bots instead of timing out.
+	BotFill bool
+	// Window is the rating gap accepted at once (default 100); it widens by
+	// WidenPerSecond (default 20) for every second waited, up to MaxWindow
+	// (default 800).
+	Window, WidenPerSecond, MaxWindow float64
+}
+
+func (c *Config) defaults() {
+	if c.Tick <= 0 {
+		c.Tick = 250 * time.Millisecond
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 30 * time.Second
+	}
+	if c.Window <= 0 {
+		c.Window = 100
+	}
+	if c.WidenPerSecond <= 0 {
+		c.WidenPerSecond = 20
+	}
+	if c.MaxWindow <= 0 {
+		c.MaxWindow = 800
+	}
+}
+
+// Matchmaker holds the queues. Its methods are safe for concurrent use.
+type Matchmaker struct {
+	cfg     Config        // Static after construction.
+	clock   clock.Clock   // Static after construction.
+	starter Starter       // Static after construction.
+	log     zerolog.Logger
+
+	// mu guards the following fields.
+	mu       sync.Mutex
+	queues   map[string][]*Ticket // by mode+"/"+category
+	byPlayer map[string]*Ticket   // queued players
+	playing  map[string]string    // player id -> room id
+	matched  int64
+}
+
+// New makes a matchmaker.
+func New(cfg Config, clk clock.Clock, starter Starter, log zerolog.Logger) *Matchmaker {
+	cfg.defaults()
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Matchmaker{
+		cfg: cfg, clock: clk, starter: starter, log: log,
+		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, playing: map[string]string{},
+	}
+}
+
+// Find queues a player. It fails with ErrBusy if the player is queued or in
+// a match room already.
+func (m *Matchmaker) Find(p protocol.PlayerInfo, mode, category string, sink Sink) (*Ticket, error) {
+	if Size(mode) == 0 {
+		return nil, fmt.Errorf("%w %q", ErrBadMode, mode)
+	}
+	if p.Rating == 0 {
+		p.Rating = 1500
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.byPlayer[p.ID]; ok {
+		return nil, ErrBusy
+	}
+	if _, ok := m.playing[p.ID]; ok {
+		return nil, ErrBusy
+	}
+	t := &Ticket{ID: "t-" + uuid.NewString(), Player: p, Mode: mode, Category: category, At: m.clock.Now(), Sink: sink}
+	key := mode + "/" + category
+	m.queues[key] = append(m.queues[key], t)
+	m.byPlayer[p.ID] = t
+	return t, nil
+}
+
+// Cancel takes a player's ticket out of its queue.
+func (m *Matchmaker) Cancel(player, ticket string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.byPlayer[player]
+	if !ok || (ticket != "" && t.ID != ticket) {
+		return ErrNoTicket
+	}
+	m.remove(t)
+	return nil
+}
+
+// Leave takes the player out of any queue (its connection is gone for good).
+func (m *Matchmaker) Leave(player string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.byPlayer[player]; ok {
+		m.remove(t)
+	}
+}
+
+// remove drops t from its queue. The caller holds mu.
+func (m *Matchmaker) remove(t *Ticket) {
+	key := t.Mode + "/" + t.Category
+	q := m.queues[key]
+	for i, x := range q {
+		if x == t {
+			m.queues[key] = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	if len(m.queues[key]) == 0 {
+		delete(m.queues, key)
+	}
+	delete(m.byPlayer, t.Player.ID)
+}
+
+// Queued reports the ticket of a queued player.
+func (m *Matchmaker) Queued(player string) (*Ticket, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.byPlayer[player]
+	return t, ok
+}
+
+// Playing reports the match room a player is in.
+func (m *Matchmaker) Playing(player string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.playing[player]
+	return r, ok
+}
+
+// Release marks the players of a finished match room free again.
+func (m *Matchmaker) Release(room string, players []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range players {
+		if m.playing[p] == room {
+			delete(m.playing, p)
+		}
+	}
+}
+
+// Matched counts the matches made so far.
+func (m *Matchmaker) Matched() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.matched
+}
+
+// Run processes the queues every Tick until ctx ends. Runs in its own
+// goroutine.
+func (m *Matchmaker) Run(ctx context.Context) error {
+	t := m.clock.NewTicker(m.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C():
+			m.Process(ctx)
+		}
+	}
+}
+
+// group is a match decided under the lock, started after it.
+type group struct {
+	mode, category string
+	tickets        []*Ticket
+}
+
+// Process forms every match it can now, times out the tickets that waited
+// too long, and starts the rooms. Tests call it directly.
+func (m *Matchmaker) Process(ctx context.Context) {
+	groups, expired := m.decide(m.clock.Now())
+	for _, t := range expired {
+		t.Sink.Send(protocol.NewFrame(protocol.Encode("match.timeout", "", protocol.TicketOnly{Ticket: t.ID})))
+	}
+	for _, g := range groups {
+		m.start(ctx, g)
+	}
+}
+
+// window is the rating gap a ticket accepts after waiting.
+func (m *Matchmaker) window(t *Ticket, now time.Time) float64 {
+	w := m.cfg.Window + m.cfg.WidenPerSecond*now.Sub(t.At).Seconds()
+	return math.Min(w, m.cfg.MaxWindow)
+}
+
+// decide picks the groups to start and the tickets to time out, removing
+// them all from the queues. Within a queue, tickets are sorted by rating and
+// a group is a run of consecutive tickets whose rating spread fits in every
+// member's window; the longest-waiting ticket is served first.
+func (m *Matchmaker) decide(now time.Time) ([]group, []*Ticket) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var groups []group
+	var expired []*Ticket
+	keys := make([]string, 0, len(m.queues))
+	for k := range m.queues {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		q := m.queues[key]
+		if len(q) == 0 {
+			continue
+		}
+		size := Size(q[0].Mode)
+		byRating := append([]*Ticket(nil), q...)
+		sort.SliceStable(byRating, func(i, j int) bool { return byRating[i].Player.Rating < byRating[j].Player.Rating })
+		taken := map[*Ticket]bool{}
+		// Serve tickets oldest first: each looks for the tightest run of
+		// `size` untaken neighbours (by rating) that includes it.
+		for _, t := range q {
+			if taken[t] {
+				continue
+			}
+			if run := m.bestRun(byRating, taken, t, size, now); run != nil {
+				for _, x := range run {
+					taken[x] = true
+				}
+				groups = append(groups, group{mode: t.Mode, category: t.Category, tickets: run})
+			}
+		}
+		for _, t := range q {
+			if taken[t] || now.Sub(t.At) < m.cfg.MaxWait {
+				continue
+			}
+			taken[t] = true
+			if m.cfg.BotFill {
+				run := []*Ticket{t}
+				for len(run) < size {
+					run = append(run, m.bot(t))
+				}
+				groups = append(groups, group{mode: t.Mode, category: t.Category, tickets: run})
+				continue
+			}
+			expired = append(expired, t)
+		}
+		for t := range taken {
+			m.remove(t)
+		}
+	}
+	for _, g := range groups {
+		for _, t := range g.tickets {
+			if !t.Bot {
+				m.playing[t.Player.ID] = "" // reserved until the room id is known
+			}
+		}
+	}
+	return groups, expired
+}
+
+// bestRun finds the run of size untaken tickets around t with the smallest
+// rating spread that every member accepts, or nil.
+func (m *Matchmaker) bestRun(byRating []*Ticket, taken map[*Ticket]bool, t *Ticket, size int, now time.Time) []*Ticket {
+	free := make([]*Ticket, 0, len(byRating))
+	pos := -1
+	for _, x := range byRating {
+		if taken[x] {
+			continue
+		}
+		if x == t {
+			pos = len(free)
+		}
+		free = append(free, x)
+	}
+	if len(free) < size || pos < 0 {
+		return nil
+	}
+	var best []*Ticket
+	bestSpread := math.Inf(1)
+	for lo := max(0, pos-size+1); lo <= pos && lo+size <= len(free); lo++ {
+		run := free[lo : lo+size]
+		spread := run[size-1].Player.Rating - run[0].Player.Rating
+		ok := true
+		for _, x := range run {
+			if spread > m.window(x, now) {
+				ok = false
+				break
+			}
+		}
+		if ok && spread < bestSpread {
+			best, bestSpread = run, spread
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return append([]*Ticket(nil), best...)
+}
+
+func (m *Matchmaker) bot(for_ *Ticket) *Ticket {
+	id := "bot-" + uuid.NewString()[:8]
+	return &Ticket{ID: "t-" + id, Player: protocol.PlayerInfo{ID: id, Name: "Bot " + id[4:8], Rating: for_.Player.Rating}, Mode: for_.Mode, Category: for_.Category, At: for_.At, Bot: true}
+}
+
+// start tells a group's players their room, then opens it, so match.found
+// reaches each player before anything the room sends.
+func (m *Matchmaker) start(ctx context.Context, g group) {
+	roomID := "r-" + uuid.NewString()
+	players := make([]protocol.PlayerInfo, len(g.tickets))
+	for i, t := range g.tickets {
+		players[i] = t.Player
+	}
+	for _, t := range g.tickets {
+		if t.Sink != nil {
+			t.Sink.Send(protocol.NewFrame(protocol.Encode("match.found", "", protocol.MatchFound{Ticket: t.ID, Room: roomID, Mode: g.mode, Players: players})))
+		}
+	}
+	err := m.starter.StartMatch(ctx, roomID, g.mode, g.category, g.tickets)
+	m.mu.Lock()
+	for _, t := range g.tickets {
+		if t.Bot {
+			continue
+		}
+		if err != nil {
+			delete(m.playing, t.Player.ID)
+		} else if _, ok := m.playing[t.Player.ID]; ok {
+			m.playing[t.Player.ID] = roomID
+		}
+	}
+	if err == nil {
+		m.matched++
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.log.Error().Err(err).Str("mode", g.mode).Msg("could not start a match")
+		for _, t := range g.tickets {
+			if t.Sink != nil {
+				t.Sink.Send(protocol.NewFrame(protocol.ErrorMessage("", &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not start the match"})))
+			}
+		}
+	}
+}

@@ -1,0 +1,169 @@
+// Package protocol defines Leitai's wire messages: the envelope, the error
+// and close codes, the data of every message type, and the Frame a server
+// hands to a connection's writer. Server, tests and the load generator all use
+// it, so the wire format lives in one place.
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// MaxIDLen bounds a request id.
+const MaxIDLen = 64
+
+// Error codes, as sent in an error message's data.code.
+const (
+	CodeBadRequest      = "bad_request"
+	CodeUnauthenticated = "unauthenticated"
+	CodeForbidden       = "forbidden"
+	CodeNotFound        = "not_found"
+	CodeWrongPhase      = "wrong_phase"
+	CodeTooLate         = "too_late"
+	CodeRateLimited     = "rate_limited"
+	CodeRoomFull        = "room_full"
+	CodeUnavailable     = "unavailable"
+	CodeInternal        = "internal"
+)
+
+// WebSocket close codes.
+const (
+	CloseNormal    = 1000
+	CloseGoingAway = 1001
+	ClosePolicy    = 1008
+	CloseTooBig    = 1009
+	CloseReplaced  = 4001
+	CloseSlow      = 4002
+	CloseKicked    = 4003
+)
+
+// Error is a protocol error: it becomes an error message to the client.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf makes an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Inbound is a decoded client message; Data is decoded later by type.
+type Inbound struct {
+	Type string          `json:"type"`
+	ID   string          `json:"id,omitempty"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Decode parses one client frame. A frame that is not a JSON object with a
+// string type, or whose id is too long, is a bad_request; the id is returned
+// when it could be read so the error can still carry re.
+func Decode(b []byte) (Inbound, *Error) {
+	var in Inbound
+	if err := json.Unmarshal(b, &in); err != nil {
+		return in, &Error{Code: CodeBadRequest, Message: "malformed message: " + trim(err.Error())}
+	}
+	if len(in.ID) > MaxIDLen {
+		in.ID = ""
+		return in, Errorf(CodeBadRequest, "id longer than %d characters", MaxIDLen)
+	}
+	if in.Type == "" {
+		return in, &Error{Code: CodeBadRequest, Message: "missing type"}
+	}
+	return in, nil
+}
+
+// DecodeData unmarshals a message's data into v, strictly: unknown fields are
+// allowed (clients may be newer), but wrong types are a bad_request.
+func DecodeData(in Inbound, v any) *Error {
+	if len(in.Data) == 0 || bytes.Equal(in.Data, []byte("null")) {
+		return nil
+	}
+	if err := json.Unmarshal(in.Data, v); err != nil {
+		return Errorf(CodeBadRequest, "bad data for %s: %s", in.Type, trim(err.Error()))
+	}
+	return nil
+}
+
+func trim(s string) string {
+	if len(s) > 200 {
+		return s[:200]
+	}
+	return s
+}
+
+type envelope struct {
+	Type string `json:"type"`
+	Re   string `json:"re,omitempty"`
+	Data any    `json:"data,omitempty"`
+}
+
+// Encode returns the JSON of a message. re is empty for pushed messages.
+func Encode(typ, re string, data any) []byte {
+	b, err := json.Marshal(envelope{Type: typ, Re: re, Data: data})
+	if err != nil {
+		// Every type we send marshals; a failure is a programming error.
+		panic(fmt.Sprintf("protocol: encode %s: %v", typ, err))
+	}
+	return b
+}
+
+// ErrorMessage encodes an error reply.
+func ErrorMessage(re string, e *Error) []byte { return Encode("error", re, e) }
+
+// Frame is one outbound message on its way to one or many connections. The
+// parts are written back to back as one WebSocket message, which lets a
+// reveal splice a player's own part between a shared prefix and suffix
+// without copying them.
+type Frame struct {
+	Parts [][]byte
+	// Shared frames go to many connections unchanged; the transport may
+	// prepare (frame and compress) them once, see Prepared.
+	Shared bool
+	// Mark is set on question frames so the writer can note when the
+	// question reached this connection, the start of the player's clock.
+	Mark *Mark
+
+	once     sync.Once
+	prepared any
+}
+
+// Mark names a question of a room.
+type Mark struct {
+	Room  string
+	Index int
+}
+
+// NewFrame wraps one encoded message for one connection.
+func NewFrame(b []byte) *Frame { return &Frame{Parts: [][]byte{b}} }
+
+// NewShared wraps one encoded message for many connections.
+func NewShared(b []byte) *Frame { return &Frame{Parts: [][]byte{b}, Shared: true} }
+
+// Prepared returns the transport's prepared form of a shared frame, made once
+// by mk on first use.
+func (f *Frame) Prepared(mk func([]byte) any) any {
+	f.once.Do(func() { f.prepared = mk(f.Bytes()) })
+	return f.prepared
+}
+
+// Bytes returns the whole message (joining parts if there are several).
+func (f *Frame) Bytes() []byte {
+	if len(f.Parts) == 1 {
+		return f.Parts[0]
+	}
+	return bytes.Join(f.Parts, nil)
+}
+
+// Len is the message size in bytes.
+func (f *Frame) Len() int {
+	n := 0
+	for _, p := range f.Parts {
+		n += len(p)
+	}
+	return n
+}

@@ -1,0 +1,411 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/questionbank"
+)
+
+func perr(code, format string, args ...any) error { return protocol.Errorf(code, format, args...) }
+
+// Join adds a player (or re-attaches one who is already a member) and sends
+// it the room's state as the reply to request re.
+func (r *Room) Join(ctx context.Context, id, name, team string, peer Peer, re string) error {
+	return r.do(ctx, func() error {
+		s := r.st
+		if p, ok := s.players[id]; ok {
+			if p.kicked {
+				return perr(protocol.CodeForbidden, "you were removed from this room")
+			}
+			p.peer = peer
+			if p.left {
+				r.record(kindJoin, joinData{Player: id, Name: p.name, Team: p.team}, nil)
+			}
+			r.sendState(p.peer, p, re)
+			return nil
+		}
+		if r.cfg.Kind != KindEvent {
+			return perr(protocol.CodeForbidden, "this room is for the matched players only")
+		}
+		if s.phase == PhaseFinished {
+			return perr(protocol.CodeWrongPhase, "the event has ended")
+		}
+		if s.phase != PhaseLobby && !r.cfg.LateJoin {
+			return perr(protocol.CodeRoomFull, "the event has started and late join is off")
+		}
+		if r.cfg.TeamMode != "" && !slices.Contains(r.cfg.Teams, team) {
+			return perr(protocol.CodeBadRequest, "pick one of the teams: %v", r.cfg.Teams)
+		}
+		if r.cfg.TeamMode == "" {
+			team = ""
+		}
+		r.record(kindJoin, joinData{Player: id, Name: r.uniqueName(name), Team: team}, nil)
+		p := s.players[id]
+		p.peer = peer
+		r.sendState(peer, p, re)
+		r.announceJoin(p)
+		return nil
+	})
+}
+
+// uniqueName gives a name a suffix if someone in the room already has it.
+func (r *Room) uniqueName(name string) string {
+	taken := func(n string) bool {
+		for _, p := range r.st.order {
+			if p.name == n {
+				return true
+			}
+		}
+		return false
+	}
+	if !taken(name) {
+		return name
+	}
+	for i := 2; ; i++ {
+		n := name + " (" + itoa(i) + ")"
+		if !taken(n) {
+			return n
+		}
+	}
+}
+
+// Seat places the players of a quick match. Call it before Run.
+func (r *Room) Seat(players []protocol.PlayerInfo, peers []Peer) {
+	for i, pl := range players {
+		r.record(kindJoin, joinData{Player: pl.ID, Name: pl.Name, Team: pl.Team}, nil)
+		r.st.players[pl.ID].peer = peers[i]
+	}
+}
+
+// Attach gives a member a new peer after a reconnect and sends it the room's
+// state. re is empty: the state is pushed.
+func (r *Room) Attach(ctx context.Context, id string, peer Peer) error {
+	return r.do(ctx, func() error {
+		p, ok := r.st.players[id]
+		if !ok || p.kicked {
+			return perr(protocol.CodeNotFound, "not a member of this room")
+		}
+		p.peer = peer
+		r.sendState(peer, p, "")
+		return nil
+	})
+}
+
+// Detach notes that a member's connection dropped. It stays a member: it
+// may come back, and meanwhile the room does not wait for its answers.
+func (r *Room) Detach(id string) {
+	_ = r.do(context.Background(), func() error {
+		if r.st.phase == PhaseQuestion && r.st.everyoneAnswered() && r.st.answered > 0 {
+			r.closeQuestion()
+		}
+		return nil
+	})
+}
+
+// Leave removes a member for good (it may join an event again).
+func (r *Room) Leave(ctx context.Context, id string) error {
+	return r.do(ctx, func() error {
+		p, ok := r.st.players[id]
+		if !ok || p.left {
+			return perr(protocol.CodeNotFound, "not a member of this room")
+		}
+		r.record(kindLeave, playerData{Player: id}, nil)
+		r.maybeCloseEarly()
+		return nil
+	})
+}
+
+// Watch adds a screen or host that receives the room's public messages.
+func (r *Room) Watch(ctx context.Context, w Peer, re string) error {
+	return r.do(ctx, func() error {
+		r.watchers = append(r.watchers, w)
+		r.sendState(w, nil, re)
+		return nil
+	})
+}
+
+// Unwatch removes a watcher.
+func (r *Room) Unwatch(w Peer) {
+	_ = r.do(context.Background(), func() error {
+		r.watchers = slices.DeleteFunc(r.watchers, func(x Peer) bool { return x == w })
+		return nil
+	})
+}
+
+// AnswerIn is a player's answer as the gateway received it.
+type AnswerIn struct {
+	Room   string
+	Player string
+	Index  int
+	Choice []string
+	Text   *string
+	Re     string
+	Peer   Peer
+}
+
+// Answer takes a player's answer. Errors are protocol errors for the
+// player; on success the ack is sent to the peer once the answer is durable.
+func (r *Room) Answer(ctx context.Context, in AnswerIn) error {
+	return r.do(ctx, func() error { return r.answer(in) })
+}
+
+func (r *Room) answer(in AnswerIn) error {
+	s := r.st
+	p, ok := s.players[in.Player]
+	if !ok || p.left {
+		return perr(protocol.CodeForbidden, "not a player in this room")
+	}
+	if in.Index < 0 || in.Index >= len(r.cfg.Questions) {
+		return perr(protocol.CodeBadRequest, "no question %d", in.Index)
+	}
+	if a, dup := p.answers[in.Index]; dup {
+		ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: a.elapsed.Milliseconds(), Duplicate: true}
+		r.ackWhenDurable(a.ack, in.Peer, in.Re, ack)
+		return nil
+	}
+	if in.Index != s.index || (s.phase != PhaseQuestion && s.phase != PhasePaused) {
+		if in.Index == s.index || in.Index < s.index {
+			return perr(protocol.CodeTooLate, "question %d is closed", in.Index)
+		}
+		return perr(protocol.CodeWrongPhase, "question %d is not open", in.Index)
+	}
+	if s.phase == PhasePaused {
+		return perr(protocol.CodeWrongPhase, "the room is paused")
+	}
+	q := &r.cfg.Questions[in.Index]
+	text := ""
+	if q.Type == questionbank.Text {
+		if in.Text == nil {
+			return perr(protocol.CodeBadRequest, "a text question is answered with text")
+		}
+		if len(*in.Text) > 500 {
+			return perr(protocol.CodeBadRequest, "answer text too long")
+		}
+		text = *in.Text
+	} else if len(in.Choice) == 0 || !q.ValidChoice(in.Choice) || (q.Type != questionbank.Multi && len(in.Choice) != 1) {
+		return perr(protocol.CodeBadRequest, "choice must name option keys of the question")
+	}
+	elapsed, late := r.elapsed(p, in.Index)
+	if late {
+		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index)
+	}
+	pa := &pendingAck{}
+	peer, re := in.Peer, in.Re
+	ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: elapsed.Milliseconds()}
+	r.record(kindAnswer, answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}, pa.settle)
+	p.answers[in.Index].ack = pa
+	r.ackWhenDurable(pa, peer, re, ack)
+	r.noteProgress()
+	r.maybeCloseEarly()
+	return nil
+}
+
+// ackWhenDurable sends the ack once the answer's journal entry is durable.
+func (r *Room) ackWhenDurable(pa *pendingAck, peer Peer, re string, ack protocol.Ack) {
+	send := func(err error) {
+		if err != nil {
+			peer.Send(protocol.NewFrame(protocol.ErrorMessage(re, &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not store the answer"})))
+			return
+		}
+		peer.Send(protocol.NewFrame(protocol.Encode("answer.ack", re, ack)))
+	}
+	if pa == nil { // rebuilt from the journal: durable by definition
+		send(nil)
+		return
+	}
+	pa.then(send)
+}
+
+// elapsed measures a player's answer time: from when the question reached
+// the player's connection, less half its round trip, less any pause, and
+// reports whether the player's own deadline has passed.
+func (r *Room) elapsed(p *player, index int) (time.Duration, bool) {
+	s := r.st
+	now := r.now()
+	start := s.qStart
+	var rtt time.Duration
+	if p.peer != nil {
+		if at, ok := p.peer.WrittenAt(r.cfg.ID, index); ok && at.After(start) {
+			start = at
+		}
+		rtt = p.peer.RTT()
+	}
+	d := now.Sub(start) - rtt/2 - s.paused
+	if d < 0 {
+		d = 0
+	}
+	if d > r.cfg.TimeLimit {
+		return r.cfg.TimeLimit, d > r.cfg.TimeLimit+r.cfg.Grace/2 || now.After(s.deadline.Add(r.cfg.Grace))
+	}
+	return d, false
+}
+
+// maybeCloseEarly ends the question once every connected player answered.
+func (r *Room) maybeCloseEarly() {
+	if r.st.phase == PhaseQuestion && r.st.answered > 0 && r.st.everyoneAnswered() {
+		r.closeQuestion()
+	}
+}
+
+// Host actions.
+const (
+	ActStart  = "start"
+	ActNext   = "next"
+	ActReveal = "reveal"
+	ActPause  = "pause"
+	ActResume = "resume"
+	ActSkip   = "skip"
+	ActEnd    = "end"
+	ActKick   = "kick"
+)
+
+// Control carries out a host's action.
+func (r *Room) Control(ctx context.Context, action, target string) error {
+	return r.do(ctx, func() error { return r.control(action, target) })
+}
+
+func (r *Room) control(action, target string) error {
+	s := r.st
+	wrong := func() error { return perr(protocol.CodeWrongPhase, "cannot %s in phase %s", action, s.phase) }
+	switch action {
+	case ActStart:
+		if s.phase != PhaseLobby {
+			return wrong()
+		}
+		r.record(kindStart, nil, nil)
+		r.broadcast(protocol.NewShared(protocol.Encode("countdown", "", protocol.Countdown{Room: r.cfg.ID, Index: 0, StartsAt: s.phaseAt.Add(r.cfg.Countdown).UnixMilli()})), true)
+		r.arm()
+	case ActNext:
+		if s.phase != PhaseReveal {
+			return wrong()
+		}
+		r.advance()
+	case ActReveal:
+		if s.phase != PhaseQuestion {
+			return wrong()
+		}
+		r.closeQuestion()
+	case ActSkip:
+		if s.phase != PhaseQuestion {
+			return wrong()
+		}
+		if r.progressC != nil {
+			r.progressTimer.Stop()
+			r.progressC = nil
+		}
+		r.record(kindSkip, indexData{Index: s.index}, nil)
+		r.broadcastReveal()
+		r.arm()
+	case ActPause:
+		var left time.Duration
+		switch s.phase {
+		case PhaseQuestion:
+			left = s.deadline.Sub(r.now())
+		case PhaseCountdown:
+			left = s.phaseAt.Add(r.cfg.Countdown).Sub(r.now())
+		case PhaseReveal:
+			left = s.phaseAt.Add(r.cfg.RevealFor).Sub(r.now())
+		default:
+			return wrong()
+		}
+		left = max(left, 0)
+		r.record(kindPause, pauseData{From: s.phase, Remaining: left.Milliseconds()}, nil)
+		r.broadcast(protocol.NewShared(protocol.Encode("paused", "", protocol.Paused{Room: r.cfg.ID, RemainingMS: left.Milliseconds()})), true)
+		r.arm()
+	case ActResume:
+		if s.phase != PhasePaused {
+			return wrong()
+		}
+		r.record(kindResume, nil, nil)
+		dl := s.deadline
+		if s.phase != PhaseQuestion {
+			dl = r.now().Add(s.remaining)
+		}
+		r.broadcast(protocol.NewShared(protocol.Encode("resumed", "", protocol.Resumed{Room: r.cfg.ID, Deadline: dl.UnixMilli()})), true)
+		r.arm()
+	case ActEnd:
+		if s.phase == PhaseFinished {
+			return wrong()
+		}
+		if s.phase == PhaseQuestion {
+			r.record(kindReveal, indexData{Index: s.index}, nil)
+		}
+		r.finish()
+	case ActKick:
+		p, ok := s.players[target]
+		if !ok {
+			return perr(protocol.CodeNotFound, "no player %q", target)
+		}
+		if p.kicked {
+			return nil
+		}
+		r.record(kindKick, playerData{Player: target}, nil)
+		if p.peer != nil {
+			p.peer.Send(protocol.NewFrame(protocol.Encode("kicked", "", protocol.Kicked{Room: r.cfg.ID, Reason: "removed by the host"})))
+			p.peer.Kick("removed by the host")
+		}
+		r.maybeCloseEarly()
+	default:
+		return perr(protocol.CodeBadRequest, "unknown action %q", action)
+	}
+	return nil
+}
+
+// Snapshot is a read-only view for tests and the HTTP API.
+type Snapshot struct {
+	Phase   string
+	Index   int
+	Players int
+	Scores  map[string]int64
+}
+
+// Snapshot returns the room's phase and scores.
+func (r *Room) Snapshot(ctx context.Context) (Snapshot, error) {
+	var out Snapshot
+	err := r.do(ctx, func() error {
+		out = Snapshot{Phase: r.st.phase, Index: r.st.index, Players: r.st.present(), Scores: map[string]int64{}}
+		for _, p := range r.st.order {
+			out.Scores[p.id] = p.score
+		}
+		return nil
+	})
+	return out, err
+}
+
+// IsMember reports whether id is a (not kicked) member.
+func (r *Room) IsMember(ctx context.Context, id string) bool {
+	var ok bool
+	err := r.do(ctx, func() error {
+		p, found := r.st.players[id]
+		ok = found && !p.kicked
+		return nil
+	})
+	return err == nil && ok
+}
+
+// IsProtocolError reports whether err is a protocol error, and returns it.
+func IsProtocolError(err error) (*protocol.Error, bool) {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe, true
+	}
+	return nil, false
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[n:])
+}

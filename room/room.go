@@ -1,0 +1,407 @@
+// Package room runs contests. A room is one goroutine that owns a contest's
+// state — players, phase, questions, answers, scores — and changes it only by
+// recording journal entries and folding them in, so the same fold rebuilds a
+// room after a restart. Everything else talks to the room through its inbox.
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
+)
+
+// Sentinel errors.
+var (
+	ErrClosed = errors.New("room: closed")
+)
+
+// Kinds of room.
+const (
+	KindDuel  = "duel"
+	KindFour  = "four"
+	KindTeam  = "team"
+	KindEvent = "event"
+)
+
+// Phases.
+const (
+	PhaseLobby     = "lobby"
+	PhaseCountdown = "countdown"
+	PhaseQuestion  = "question"
+	PhaseReveal    = "reveal"
+	PhasePaused    = "paused"
+	PhaseFinished  = "finished"
+)
+
+// Config is what a room is made of. It is stored with the room, so a room
+// rebuilt after a restart plays the same questions by the same rules.
+type Config struct {
+	ID        string                  `json:"id"`
+	Kind      string                  `json:"kind"`
+	Title     string                  `json:"title,omitempty"`
+	PIN       string                  `json:"pin,omitempty"`
+	Questions []questionbank.Question `json:"questions"`
+	// TimeLimit per question; 0 means 20 s.
+	TimeLimit time.Duration `json:"time_limit"`
+	// Scoring is Speed, Race or Accuracy; "" means Speed for events and Race
+	// for quick matches.
+	Scoring     string `json:"scoring"`
+	StreakBonus bool   `json:"streak_bonus"`
+	// RaceTarget ends a Race match when a player reaches it; 0 means 100.
+	RaceTarget int64 `json:"race_target,omitempty"`
+	// Countdown before the first question; 0 means 3 s.
+	Countdown time.Duration `json:"countdown"`
+	// RevealFor is how long a reveal shows before the next question when the
+	// room advances by itself; 0 means 4 s.
+	RevealFor time.Duration `json:"reveal_for"`
+	// AutoAdvance moves on without a host. Quick matches always do.
+	AutoAdvance bool `json:"auto_advance"`
+	// AutoStart starts the countdown as soon as the room runs (quick matches).
+	AutoStart bool `json:"auto_start"`
+	LateJoin  bool `json:"late_join"`
+	// TeamMode is "" (no teams), "mean" or "sum".
+	TeamMode string   `json:"team_mode,omitempty"`
+	Teams    []string `json:"teams,omitempty"`
+	// Grace is how long after the deadline an answer can still arrive from a
+	// player whose question was written late; 0 means 1 s.
+	Grace time.Duration `json:"grace"`
+	// TopN is the length of the scoreboard; 0 means 10.
+	TopN int `json:"top_n,omitempty"`
+}
+
+func (c *Config) defaults() {
+	if c.TimeLimit <= 0 {
+		c.TimeLimit = 20 * time.Second
+	}
+	if c.Scoring == "" {
+		c.Scoring = Race
+		if c.Kind == KindEvent {
+			c.Scoring = Speed
+		}
+	}
+	if c.RaceTarget <= 0 {
+		c.RaceTarget = 100
+	}
+	if c.Countdown <= 0 {
+		c.Countdown = 3 * time.Second
+	}
+	if c.RevealFor <= 0 {
+		c.RevealFor = 4 * time.Second
+	}
+	if c.Grace <= 0 {
+		c.Grace = time.Second
+	}
+	if c.TopN <= 0 {
+		c.TopN = 10
+	}
+	if c.Kind != KindEvent {
+		c.AutoAdvance = true
+	}
+}
+
+// Peer is a player's (or watcher's) way to receive messages. The gateway
+// implements it over the player's current connection; it outlives
+// reconnects, so a room keeps one Peer per player.
+type Peer interface {
+	// Send queues a frame without blocking; false if it was dropped.
+	Send(f *protocol.Frame) bool
+	// Connected reports whether a connection is attached now.
+	Connected() bool
+	// WrittenAt is when the question (room, index) was written to the
+	// player's connection, if it was.
+	WrittenAt(room string, index int) (time.Time, bool)
+	// RTT is the connection's smoothed round-trip time.
+	RTT() time.Duration
+	// Kick closes the player's connection with CloseKicked.
+	Kick(reason string)
+}
+
+// Journal makes entries durable, calling done once each is (or failed).
+type Journal interface {
+	Submit(e store.JournalEntry, done func(error))
+}
+
+// Result is what a finished room hands to its Finisher.
+type Result struct {
+	Room      string
+	Kind      string
+	Config    *Config
+	Standings []protocol.Standing
+	Teams     []protocol.TeamStanding
+	At        time.Time
+}
+
+// Finisher stores a finished room's result and awards profile points; it
+// returns the points awarded per player id. It runs on the room goroutine.
+type Finisher interface {
+	Finished(ctx context.Context, r *Result) map[string]int64
+}
+
+// Options are a room's collaborators. Zero values are not allowed for
+// Journal; the others have defaults.
+type Options struct {
+	Clock    clock.Clock
+	Journal  Journal
+	Finisher Finisher
+	Log      zerolog.Logger
+	// ProgressEvery throttles progress messages; 0 means 250 ms.
+	ProgressEvery time.Duration
+	// OnClose is called once when the room's goroutine ends.
+	OnClose func(id string)
+}
+
+// Room is one contest. Its exported methods may be called from any goroutine.
+type Room struct {
+	cfg  Config         // Static after construction.
+	opts Options        // Static after construction.
+	log  zerolog.Logger // Static after construction.
+
+	inbox chan command
+	done  chan struct{}
+
+	st       *state // Owned by run.
+	watchers []Peer  // Owned by run: screens and hosts.
+	timer  clock.Timer
+	timerC <-chan time.Time
+	// progress throttling; owned by run.
+	progressTimer clock.Timer
+	progressC     <-chan time.Time
+	lastProgress  int
+	ctx           context.Context
+	restored      bool // Static after construction: rebuilt from a journal.
+}
+
+type command struct {
+	fn    func() error
+	reply chan error
+}
+
+// New makes a room. Call Run to start it.
+func New(cfg Config, opts Options) (*Room, error) {
+	cfg.defaults()
+	if len(cfg.Questions) == 0 {
+		return nil, fmt.Errorf("room %s: no questions", cfg.ID)
+	}
+	if !ValidScoring(cfg.Scoring) {
+		return nil, fmt.Errorf("room %s: unknown scoring %q", cfg.ID, cfg.Scoring)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = 250 * time.Millisecond
+	}
+	r := &Room{
+		cfg:   cfg,
+		opts:  opts,
+		log:   opts.Log.With().Str("room", cfg.ID).Logger(),
+		inbox: make(chan command, 1024),
+		done:  make(chan struct{}),
+	}
+	r.st = newState(&r.cfg)
+	return r, nil
+}
+
+// ID returns the room id.
+func (r *Room) ID() string { return r.cfg.ID }
+
+// Config returns the room's configuration.
+func (r *Room) Config() Config { return r.cfg }
+
+// Done is closed when the room has finished and its goroutine ended.
+func (r *Room) Done() <-chan struct{} { return r.done }
+
+// Run owns the room until it finishes or ctx ends. Runs in its own goroutine.
+func (r *Room) Run(ctx context.Context) error {
+	defer func() {
+		if r.timer != nil {
+			r.timer.Stop()
+		}
+		if r.progressTimer != nil {
+			r.progressTimer.Stop()
+		}
+		close(r.done)
+		if r.opts.OnClose != nil {
+			r.opts.OnClose(r.cfg.ID)
+		}
+	}()
+	r.ctx = ctx
+	if r.restored {
+		r.resumeAfterRestore()
+	} else if r.st.phase == PhaseLobby && r.cfg.AutoStart {
+		r.record(kindStart, nil, nil)
+		for _, p := range r.recipients() {
+			r.sendState(p.peer, p, "")
+		}
+	}
+	r.arm()
+	for {
+		if r.st.phase == PhaseFinished {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case c := <-r.inbox:
+			err := c.fn()
+			if c.reply != nil {
+				c.reply <- err
+			}
+		case <-r.timerC:
+			r.timerC = nil
+			r.onTimer()
+		case <-r.progressC:
+			r.progressC = nil
+			r.sendProgress()
+		}
+	}
+}
+
+// Restore rebuilds a room by folding its journal. Run then carries on: a
+// question that was open is asked again with a fresh deadline (the answers
+// already acknowledged for it stand), a countdown starts again, a reveal or
+// pause carries on as it was.
+func Restore(cfg Config, opts Options, entries []store.JournalEntry) (*Room, error) {
+	r, err := New(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Seq != r.st.seq+1 {
+			return nil, fmt.Errorf("room %s: journal gap at seq %d (have %d)", cfg.ID, e.Seq, r.st.seq)
+		}
+		r.st.apply(e)
+	}
+	r.restored = true
+	return r, nil
+}
+
+func (r *Room) resumeAfterRestore() {
+	switch r.st.phase {
+	case PhaseQuestion:
+		r.askQuestion(r.st.index)
+	case PhaseCountdown:
+		r.record(kindStart, nil, nil)
+	case PhaseLobby:
+		if r.cfg.AutoStart {
+			r.record(kindStart, nil, nil)
+		}
+	case PhaseReveal:
+		// Give the reveal its full time again from now.
+		r.st.phaseAt = r.now()
+	}
+}
+
+// do runs fn on the room goroutine and waits for its result.
+func (r *Room) do(ctx context.Context, fn func() error) error {
+	c := command{fn: fn, reply: make(chan error, 1)}
+	select {
+	case r.inbox <- c:
+	case <-r.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-c.reply:
+		return err
+	case <-r.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// arm sets the room's timer for its current phase.
+func (r *Room) arm() {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer, r.timerC = nil, nil
+	}
+	var at time.Time
+	switch r.st.phase {
+	case PhaseCountdown:
+		at = r.st.phaseAt.Add(r.cfg.Countdown)
+	case PhaseQuestion:
+		at = r.st.deadline.Add(r.cfg.Grace)
+	case PhaseReveal:
+		if !r.cfg.AutoAdvance {
+			return
+		}
+		at = r.st.phaseAt.Add(r.cfg.RevealFor)
+	default:
+		return
+	}
+	r.timer = r.opts.Clock.NewTimer(at.Sub(r.opts.Clock.Now()))
+	r.timerC = r.timer.C()
+}
+
+// onTimer moves the room on when its phase's time is up.
+func (r *Room) onTimer() {
+	switch r.st.phase {
+	case PhaseCountdown:
+		r.askQuestion(0)
+	case PhaseQuestion:
+		r.closeQuestion()
+	case PhaseReveal:
+		r.advance()
+	}
+}
+
+// advance goes from a reveal to the next question or the end.
+func (r *Room) advance() {
+	if r.st.raceWon() || r.st.index+1 >= len(r.cfg.Questions) {
+		r.finish()
+		return
+	}
+	r.askQuestion(r.st.index + 1)
+}
+
+func (r *Room) askQuestion(i int) {
+	r.record(kindQuestion, questionData{Index: i}, nil)
+	r.broadcastQuestion()
+	r.arm()
+}
+
+func (r *Room) closeQuestion() {
+	if r.progressC != nil {
+		r.progressTimer.Stop()
+		r.progressC = nil
+	}
+	r.record(kindReveal, indexData{Index: r.st.index}, nil)
+	r.broadcastReveal()
+	r.arm()
+}
+
+func (r *Room) finish() {
+	r.record(kindFinish, nil, nil)
+	r.broadcastFinished()
+}
+
+// now is the room's clock.
+func (r *Room) now() time.Time { return r.opts.Clock.Now() }
+
+// record journals an entry and folds it into the state. The fold happens
+// now; durability follows, and done (if any) runs once the entry is durable.
+func (r *Room) record(kind string, data any, done func(error)) {
+	e := r.st.entry(kind, r.now(), data)
+	r.st.apply(e)
+	if done == nil {
+		done = r.journalFailed
+	}
+	r.opts.Journal.Submit(e, done)
+}
+
+func (r *Room) journalFailed(err error) {
+	if err != nil {
+		r.log.Error().Err(err).Msg("journal write failed")
+	}
+}

@@ -1,0 +1,366 @@
+package room
+
+import (
+	"strconv"
+
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/questionbank"
+)
+
+// smallRoom is the size up to which players get each other's joins and
+// progress, and room.state lists every member.
+const smallRoom = 50
+
+// broadcast sends one shared frame to every present player and, if
+// toWatchers, to every watcher.
+func (r *Room) broadcast(f *protocol.Frame, toWatchers bool) {
+	for _, p := range r.st.order {
+		if !p.left && p.peer != nil {
+			p.peer.Send(f)
+		}
+	}
+	if toWatchers {
+		for _, w := range r.watchers {
+			w.Send(f)
+		}
+	}
+}
+
+func (r *Room) toWatchers(f *protocol.Frame) {
+	for _, w := range r.watchers {
+		w.Send(f)
+	}
+}
+
+func publicQuestion(q *questionbank.Question, opts []questionbank.Option) protocol.PublicQuestion {
+	pq := protocol.PublicQuestion{ID: q.ID, Type: string(q.Type), Text: q.Text}
+	if len(opts) > 0 {
+		pq.Options = make([]protocol.Option, len(opts))
+		for i, o := range opts {
+			pq.Options[i] = protocol.Option{Key: o.Key, Text: o.Text}
+		}
+	}
+	return pq
+}
+
+// questionFrames encodes the current question once per option order.
+func (r *Room) questionFrames() [permutations]*protocol.Frame {
+	s := r.st
+	q := &r.cfg.Questions[s.index]
+	var frames [permutations]*protocol.Frame
+	for k := range permutations {
+		if k > 0 && (q.Type == questionbank.TrueFalse || q.Type == questionbank.Text || len(q.Options) < 3) {
+			frames[k] = frames[0]
+			continue
+		}
+		msg := protocol.Question{
+			Room: r.cfg.ID, Index: s.index, Total: len(r.cfg.Questions),
+			Question:  publicQuestion(q, questionFor(q, k, r.cfg.ID, s.index)),
+			TimeLimit: r.cfg.TimeLimit.Milliseconds(), Deadline: s.deadline.UnixMilli(),
+		}
+		f := protocol.NewShared(protocol.Encode("question", "", msg))
+		f.Mark = &protocol.Mark{Room: r.cfg.ID, Index: s.index}
+		frames[k] = f
+	}
+	return frames
+}
+
+func (r *Room) broadcastQuestion() {
+	frames := r.questionFrames()
+	for _, p := range r.st.order {
+		if !p.left && p.peer != nil {
+			p.peer.Send(frames[p.perm])
+		}
+	}
+	r.toWatchers(frames[0])
+	r.lastProgress = -1
+}
+
+// stats counts the answers to question i per option key, or right and
+// wrong for a text question.
+func (r *Room) stats(i int) map[string]int {
+	q := &r.cfg.Questions[i]
+	st := map[string]int{}
+	if q.Type == questionbank.Text {
+		st["correct"], st["wrong"] = 0, 0
+	} else {
+		for _, o := range q.Options {
+			st[o.Key] = 0
+		}
+	}
+	for _, p := range r.st.order {
+		a := p.answers[i]
+		if a == nil {
+			continue
+		}
+		if q.Type == questionbank.Text {
+			if a.correct {
+				st["correct"]++
+			} else {
+				st["wrong"]++
+			}
+			continue
+		}
+		for _, k := range a.choice {
+			st[k]++
+		}
+	}
+	return st
+}
+
+// broadcastReveal sends the reveal — a shared part encoded once, with each
+// player's own "you" spliced in — and then the scoreboard.
+func (r *Room) broadcastReveal() {
+	s := r.st
+	i := s.index
+	q := &r.cfg.Questions[i]
+	shared := protocol.Reveal{Room: r.cfg.ID, Index: i, Correct: q.Answer, Explanation: q.Explanation, Stats: r.stats(i), Skipped: s.skipped[i]}
+	whole := protocol.Encode("reveal", "", shared)
+	r.toWatchers(protocol.NewShared(whole))
+
+	prefix, suffix := spliceParts(whole)
+	sends := r.recipients()
+	frames := make([]protocol.Frame, len(sends))
+	parts := make([][]byte, 3*len(sends))
+	buf := make([]byte, 0, 96*len(sends))
+	for j, p := range sends {
+		start := len(buf)
+		a := p.answers[i]
+		var pts int64
+		correct := false
+		if a != nil && !s.skipped[i] {
+			pts, correct = a.points, a.correct
+		}
+		buf = appendRevealYou(buf, correct, pts, p.score, p.rank, p.streak)
+		parts[3*j], parts[3*j+1], parts[3*j+2] = prefix, buf[start:len(buf):len(buf)], suffix
+		frames[j].Parts = parts[3*j : 3*j+3 : 3*j+3]
+		p.peer.Send(&frames[j])
+	}
+	r.broadcast(protocol.NewShared(protocol.Encode("scoreboard", "", r.scoreboard())), true)
+}
+
+// recipients are the present players that have a peer.
+func (r *Room) recipients() []*player {
+	out := make([]*player, 0, len(r.st.order))
+	for _, p := range r.st.order {
+		if !p.left && p.peer != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// spliceParts cuts an encoded {"type":…,"data":{…}} message so a "you"
+// object can be inserted as the last field of data.
+func spliceParts(whole []byte) (prefix, suffix []byte) {
+	body := whole[: len(whole)-2 : len(whole)-2] // drop "}}"
+	prefix = append(body, `,"you":`...)
+	return prefix, []byte("}}")
+}
+
+func appendRevealYou(b []byte, correct bool, points, score int64, rank, streak int) []byte {
+	b = append(b, `{"correct":`...)
+	b = strconv.AppendBool(b, correct)
+	b = append(b, `,"points":`...)
+	b = strconv.AppendInt(b, points, 10)
+	b = append(b, `,"score":`...)
+	b = strconv.AppendInt(b, score, 10)
+	b = append(b, `,"rank":`...)
+	b = strconv.AppendInt(b, int64(rank), 10)
+	b = append(b, `,"streak":`...)
+	b = strconv.AppendInt(b, int64(streak), 10)
+	return append(b, '}')
+}
+
+// standings lists the first n players of the ranking (all when n <= 0).
+func (r *Room) standings(n int) []protocol.Standing {
+	ps := r.st.ranked()
+	if n > 0 && len(ps) > n {
+		ps = ps[:n]
+	}
+	out := make([]protocol.Standing, len(ps))
+	for i, p := range ps {
+		rank := p.rank
+		if rank == 0 {
+			rank = i + 1
+		}
+		out[i] = protocol.Standing{Rank: rank, ID: p.id, Name: p.name, Team: p.team, Score: p.score, Delta: p.delta, PrevRank: p.prevRank, TimeMS: p.timeMS}
+	}
+	return out
+}
+
+// teams totals the teams: the mean of members' scores, or their sum.
+func (r *Room) teams() []protocol.TeamStanding {
+	if r.cfg.TeamMode == "" {
+		return nil
+	}
+	sum := map[string]int64{}
+	n := map[string]int{}
+	for _, p := range r.st.order {
+		if p.kicked || p.team == "" {
+			continue
+		}
+		sum[p.team] += p.score
+		n[p.team]++
+	}
+	out := make([]protocol.TeamStanding, 0, len(r.cfg.Teams))
+	for _, t := range r.cfg.Teams {
+		score := sum[t]
+		if r.cfg.TeamMode == "mean" && n[t] > 0 {
+			score = (sum[t] + int64(n[t])/2) / int64(n[t])
+		}
+		out = append(out, protocol.TeamStanding{Team: t, Score: score, Members: n[t]})
+	}
+	// Insertion sort: there are a handful of teams.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Score > out[j-1].Score; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	for i := range out {
+		out[i].Rank = i + 1
+		if i > 0 && out[i].Score == out[i-1].Score {
+			out[i].Rank = out[i-1].Rank
+		}
+	}
+	return out
+}
+
+func (r *Room) scoreboard() protocol.Scoreboard {
+	return protocol.Scoreboard{Room: r.cfg.ID, Index: r.st.index, Players: r.st.present(), Top: r.standings(r.cfg.TopN), Teams: r.teams()}
+}
+
+// broadcastFinished stores the result, then tells everyone.
+func (r *Room) broadcastFinished() {
+	s := r.st
+	s.rankAll()
+	res := &Result{Room: r.cfg.ID, Kind: r.cfg.Kind, Config: &r.cfg, Standings: r.standings(0), Teams: r.teams(), At: r.now()}
+	var awarded map[string]int64
+	if r.opts.Finisher != nil {
+		awarded = r.opts.Finisher.Finished(r.ctx, res)
+	}
+	top := res.Standings
+	if len(top) > smallRoom {
+		top = top[:smallRoom]
+	}
+	whole := protocol.Encode("room.finished", "", protocol.Finished{Room: r.cfg.ID, Standings: top, Teams: res.Teams, Players: s.present()})
+	r.toWatchers(protocol.NewShared(whole))
+	prefix, suffix := spliceParts(whole)
+	for _, p := range r.recipients() {
+		you := protocol.FinishedYou{Rank: p.rank, Score: p.score, PointsAwarded: awarded[p.id]}
+		b := appendFinishedYou(nil, you)
+		p.peer.Send(&protocol.Frame{Parts: [][]byte{prefix, b, suffix}})
+	}
+}
+
+func appendFinishedYou(b []byte, y protocol.FinishedYou) []byte {
+	b = append(b, `{"rank":`...)
+	b = strconv.AppendInt(b, int64(y.Rank), 10)
+	b = append(b, `,"score":`...)
+	b = strconv.AppendInt(b, y.Score, 10)
+	b = append(b, `,"points_awarded":`...)
+	b = strconv.AppendInt(b, y.PointsAwarded, 10)
+	return append(b, '}')
+}
+
+// announceJoin tells watchers, and the players of a small room, who joined.
+func (r *Room) announceJoin(p *player) {
+	n := r.st.present()
+	f := protocol.NewShared(protocol.Encode("room.joined", "", protocol.Joined{Room: r.cfg.ID, Player: protocol.PlayerInfo{ID: p.id, Name: p.name, Team: p.team}, Count: n}))
+	r.broadcast(f, true)
+	_ = smallRoom
+}
+
+// noteProgress schedules a progress message, at most one per ProgressEvery.
+func (r *Room) noteProgress() {
+	if r.progressC == nil {
+		r.progressTimer = r.opts.Clock.NewTimer(r.opts.ProgressEvery)
+		r.progressC = r.progressTimer.C()
+	}
+}
+
+func (r *Room) sendProgress() {
+	s := r.st
+	if s.phase != PhaseQuestion || s.answered == r.lastProgress {
+		return
+	}
+	r.lastProgress = s.answered
+	f := protocol.NewShared(protocol.Encode("progress", "", protocol.Progress{Room: r.cfg.ID, Index: s.index, Answered: s.answered, Of: s.present()}))
+	if s.present() <= smallRoom {
+		r.broadcast(f, true)
+	} else {
+		r.toWatchers(f)
+	}
+}
+
+// sendState sends a full snapshot to one viewer: p is nil for watchers.
+func (r *Room) sendState(to Peer, p *player, re string) {
+	s := r.st
+	st := protocol.State{
+		Room: r.cfg.ID, Kind: r.cfg.Kind, Title: r.cfg.Title, Phase: s.phase, Index: s.index,
+		Total: len(r.cfg.Questions), TimeLimit: r.cfg.TimeLimit.Milliseconds(),
+		Players: s.present(), Answered: s.answered, PIN: r.cfg.PIN, TeamMode: r.cfg.TeamMode, Teams: r.cfg.Teams,
+	}
+	if s.index < 0 {
+		st.Index = 0
+	}
+	switch s.phase {
+	case PhaseQuestion:
+		st.Deadline = s.deadline.UnixMilli()
+		perm := 0
+		if p != nil {
+			perm = p.perm
+		}
+		q := &r.cfg.Questions[s.index]
+		pq := publicQuestion(q, questionFor(q, perm, r.cfg.ID, s.index))
+		st.Question = &pq
+	case PhasePaused:
+		st.RemainingMS = s.remaining.Milliseconds()
+		if s.pausedFrom == PhaseQuestion {
+			q := &r.cfg.Questions[s.index]
+			perm := 0
+			if p != nil {
+				perm = p.perm
+			}
+			pq := publicQuestion(q, questionFor(q, perm, r.cfg.ID, s.index))
+			st.Question = &pq
+		}
+	case PhaseCountdown:
+		st.Deadline = s.phaseAt.Add(r.cfg.Countdown).UnixMilli()
+	}
+	limit := smallRoom
+	if p == nil && s.phase == PhaseLobby {
+		limit = 500
+	}
+	if s.present() <= limit {
+		for _, m := range s.order {
+			if !m.left {
+				st.Members = append(st.Members, protocol.Member{ID: m.id, Name: m.name, Team: m.team, Score: m.score})
+			}
+		}
+	}
+	if s.index >= 0 {
+		sb := r.scoreboard()
+		st.Scoreboard = &sb
+	}
+	if p != nil {
+		you := &protocol.StateYou{Score: p.score, Rank: p.rank, Streak: p.streak, Answers: []protocol.AnswerRecord{}}
+		_, you.Answered = p.answers[s.index]
+		for i := 0; i < len(r.cfg.Questions); i++ {
+			a, ok := p.answers[i]
+			if !ok {
+				continue
+			}
+			rec := protocol.AnswerRecord{Index: i, Choice: a.choice, Text: a.text}
+			revealed := i < s.index || (i == s.index && s.phase != PhaseQuestion && !(s.phase == PhasePaused && s.pausedFrom == PhaseQuestion))
+			if revealed {
+				c := a.correct
+				rec.Correct = &c
+				rec.Points = a.points
+			}
+			you.Answers = append(you.Answers, rec)
+		}
+		st.You = you
+	}
+	to.Send(protocol.NewFrame(protocol.Encode("room.state", re, st)))
+}

@@ -1,0 +1,380 @@
+package room
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
+)
+
+// Journal entry kinds. The state of a room is the fold of its entries.
+const (
+	kindJoin     = "join"
+	kindLeave    = "leave"
+	kindKick     = "kick"
+	kindStart    = "start"
+	kindQuestion = "question"
+	kindAnswer   = "answer"
+	kindReveal   = "reveal"
+	kindSkip     = "skip"
+	kindPause    = "pause"
+	kindResume   = "resume"
+	kindFinish   = "finish"
+)
+
+type joinData struct {
+	Player string `json:"player"`
+	Name   string `json:"name"`
+	Team   string `json:"team,omitempty"`
+}
+
+type playerData struct {
+	Player string `json:"player"`
+}
+
+type questionData struct {
+	Index int `json:"index"`
+}
+
+type indexData struct {
+	Index int `json:"index"`
+}
+
+type answerData struct {
+	Player  string   `json:"player"`
+	Index   int      `json:"index"`
+	Choice  []string `json:"choice,omitempty"`
+	Text    string   `json:"text,omitempty"`
+	Elapsed int64    `json:"elapsed"` // ms
+}
+
+type pauseData struct {
+	From      string `json:"from"`
+	Remaining int64  `json:"remaining"` // ms
+}
+
+// permutations is how many option orders a question is shown in. Each is
+// encoded once per question, so a shuffle costs a few encodings, not one per
+// player.
+const permutations = 4
+
+// player is a member of a room. Fields are owned by the room goroutine.
+type player struct {
+	id, name, team string
+	seq            int // join order
+	perm           int // which option order this player sees
+	peer           Peer
+	left, kicked   bool
+
+	score    int64
+	streak   int
+	timeMS   int64 // total elapsed of correct answers
+	answers  map[int]*answer
+	prevRank int
+	rank     int
+	delta    int64
+}
+
+func (p *player) rankKey() (int64, int64, int) { return p.score, p.timeMS, p.seq }
+
+// answer is one player's answer to one question.
+type answer struct {
+	choice  []string
+	text    string
+	elapsed time.Duration
+	correct bool
+	points  int64
+	ack     *pendingAck
+}
+
+// pendingAck lets a repeated answer wait for the first one's durability, so
+// that every ack, the first or a duplicate, means durable.
+type pendingAck struct {
+	mu      sync.Mutex
+	durable bool
+	err     error
+	waiters []func(error)
+}
+
+func (a *pendingAck) settle(err error) {
+	a.mu.Lock()
+	a.durable, a.err = true, err
+	ws := a.waiters
+	a.waiters = nil
+	a.mu.Unlock()
+	for _, w := range ws {
+		w(err)
+	}
+}
+
+// then runs f once the answer is durable (now, if it already is).
+func (a *pendingAck) then(f func(error)) {
+	a.mu.Lock()
+	if !a.durable {
+		a.waiters = append(a.waiters, f)
+		a.mu.Unlock()
+		return
+	}
+	err := a.err
+	a.mu.Unlock()
+	f(err)
+}
+
+// state is everything a room knows; apply is the only way it changes.
+type state struct {
+	cfg *Config
+	seq int64 // last journal sequence number
+
+	phase    string
+	phaseAt  time.Time // when the current phase began
+	index    int       // current question, -1 before the first
+	qStart   time.Time // when the current question was asked
+	deadline time.Time // the current question's deadline (moves on resume)
+	paused   time.Duration
+	skipped  map[int]bool
+
+	pausedFrom string
+	remaining  time.Duration
+
+	players  map[string]*player
+	order    []*player // join order
+	answered int       // answers to the current question
+}
+
+func newState(cfg *Config) *state {
+	return &state{cfg: cfg, phase: PhaseLobby, index: -1, players: map[string]*player{}, skipped: map[int]bool{}}
+}
+
+// entry makes the next journal entry.
+func (s *state) entry(kind string, at time.Time, data any) store.JournalEntry {
+	var raw json.RawMessage
+	if data != nil {
+		raw, _ = json.Marshal(data)
+	}
+	return store.JournalEntry{Room: s.cfg.ID, Seq: s.seq + 1, Kind: kind, At: at, Data: raw}
+}
+
+// apply folds one entry into the state. It must be deterministic: a room
+// rebuilt from its journal must reach the same state.
+func (s *state) apply(e store.JournalEntry) {
+	s.seq = e.Seq
+	switch e.Kind {
+	case kindJoin:
+		var d joinData
+		_ = json.Unmarshal(e.Data, &d)
+		if p, ok := s.players[d.Player]; ok {
+			p.left = false
+			return
+		}
+		p := &player{id: d.Player, name: d.Name, team: d.Team, seq: len(s.order), answers: map[int]*answer{}}
+		p.perm = permOf(d.Player)
+		s.players[p.id] = p
+		s.order = append(s.order, p)
+	case kindLeave, kindKick:
+		var d playerData
+		_ = json.Unmarshal(e.Data, &d)
+		if p, ok := s.players[d.Player]; ok {
+			p.left = true
+			p.kicked = p.kicked || e.Kind == kindKick
+		}
+	case kindStart:
+		s.setPhase(PhaseCountdown, e.At)
+	case kindQuestion:
+		var d questionData
+		_ = json.Unmarshal(e.Data, &d)
+		s.index = d.Index
+		s.qStart = e.At
+		s.deadline = e.At.Add(s.cfg.TimeLimit)
+		s.paused = 0
+		s.answered = 0
+		for _, p := range s.order {
+			if _, ok := p.answers[d.Index]; ok {
+				s.answered++ // a question replayed after a restart keeps its answers
+			}
+		}
+		s.setPhase(PhaseQuestion, e.At)
+	case kindAnswer:
+		var d answerData
+		_ = json.Unmarshal(e.Data, &d)
+		p, ok := s.players[d.Player]
+		if !ok || d.Index < 0 || d.Index >= len(s.cfg.Questions) {
+			return
+		}
+		if _, dup := p.answers[d.Index]; dup {
+			return
+		}
+		q := &s.cfg.Questions[d.Index]
+		p.answers[d.Index] = &answer{
+			choice:  d.Choice,
+			text:    d.Text,
+			elapsed: time.Duration(d.Elapsed) * time.Millisecond,
+			correct: q.Check(d.Choice, d.Text),
+		}
+		if d.Index == s.index {
+			s.answered++
+		}
+	case kindReveal:
+		s.score(s.index)
+		s.setPhase(PhaseReveal, e.At)
+	case kindSkip:
+		s.skipped[s.index] = true
+		s.rankAll() // deltas are zero for a voided question
+		for _, p := range s.order {
+			p.delta = 0
+		}
+		s.setPhase(PhaseReveal, e.At)
+	case kindPause:
+		var d pauseData
+		_ = json.Unmarshal(e.Data, &d)
+		s.pausedFrom = d.From
+		s.remaining = time.Duration(d.Remaining) * time.Millisecond
+		s.setPhase(PhasePaused, e.At)
+	case kindResume:
+		from := s.pausedFrom
+		pausedFor := e.At.Sub(s.phaseAt)
+		switch from {
+		case PhaseQuestion:
+			s.deadline = e.At.Add(s.remaining)
+			s.paused += pausedFor
+			s.setPhase(PhaseQuestion, e.At)
+		case PhaseCountdown:
+			// Restart the countdown with what was left of it.
+			s.setPhase(PhaseCountdown, e.At.Add(s.remaining-s.cfg.Countdown))
+		case PhaseReveal:
+			s.setPhase(PhaseReveal, e.At.Add(s.remaining-s.cfg.RevealFor))
+		default:
+			s.setPhase(from, e.At)
+		}
+		s.pausedFrom = ""
+	case kindFinish:
+		s.setPhase(PhaseFinished, e.At)
+	}
+}
+
+func (s *state) setPhase(p string, at time.Time) {
+	s.phase = p
+	s.phaseAt = at
+}
+
+// score awards the points of question i and re-ranks everyone.
+func (s *state) score(i int) {
+	q := &s.cfg.Questions[i]
+	fastest := time.Duration(-1)
+	for _, p := range s.order {
+		if a := p.answers[i]; a != nil && a.correct && (fastest < 0 || a.elapsed < fastest) {
+			fastest = a.elapsed
+		}
+	}
+	for _, p := range s.order {
+		a := p.answers[i]
+		p.delta = 0
+		if a == nil || !a.correct {
+			p.streak = 0
+			continue
+		}
+		p.streak++
+		a.points = points(s.cfg.Scoring, s.cfg.TimeLimit, scored{correct: true, elapsed: a.elapsed, weight: q.W(), streak: p.streak}, fastest, s.cfg.StreakBonus)
+		p.score += a.points
+		p.timeMS += a.elapsed.Milliseconds()
+		p.delta = a.points
+	}
+	s.rankAll()
+}
+
+// rankAll recomputes every player's rank, keeping the previous one.
+func (s *state) rankAll() {
+	ps := make([]*player, len(s.order))
+	copy(ps, s.order)
+	ranks := rankPlayers(ps)
+	for i, p := range ps {
+		p.prevRank = p.rank
+		p.rank = ranks[i]
+	}
+}
+
+// ranked returns the players best first, with their ranks as of the last
+// scoring.
+func (s *state) ranked() []*player {
+	ps := make([]*player, len(s.order))
+	copy(ps, s.order)
+	rankPlayers(ps)
+	return ps
+}
+
+// raceWon reports whether a race has reached its target.
+func (s *state) raceWon() bool {
+	if s.cfg.Scoring != Race {
+		return false
+	}
+	for _, p := range s.order {
+		if p.score >= s.cfg.RaceTarget {
+			return true
+		}
+	}
+	return false
+}
+
+// active counts the players who can still answer: present and connected.
+func (s *state) active() int {
+	n := 0
+	for _, p := range s.order {
+		if !p.left && p.peer != nil && p.peer.Connected() {
+			n++
+		}
+	}
+	return n
+}
+
+// everyoneAnswered reports whether every connected player has answered the
+// current question.
+func (s *state) everyoneAnswered() bool {
+	for _, p := range s.order {
+		if p.left || p.peer == nil || !p.peer.Connected() {
+			continue
+		}
+		if _, ok := p.answers[s.index]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// present counts players who have not left.
+func (s *state) present() int {
+	n := 0
+	for _, p := range s.order {
+		if !p.left {
+			n++
+		}
+	}
+	return n
+}
+
+func permOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % permutations)
+}
+
+// questionFor returns question i with its options in permutation k.
+func questionFor(q *questionbank.Question, k int, roomID string, i int) []questionbank.Option {
+	opts := append([]questionbank.Option(nil), q.Options...)
+	if k == 0 || q.Type == questionbank.TrueFalse || len(opts) < 3 {
+		return opts
+	}
+	// A deterministic shuffle seeded by room, question and permutation.
+	h := fnv.New64a()
+	h.Write([]byte(roomID))
+	x := h.Sum64() ^ uint64(i)*0x9e3779b97f4a7c15 ^ uint64(k)*0xbf58476d1ce4e5b9
+	for j := len(opts) - 1; j > 0; j-- {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		r := int(x % uint64(j+1))
+		opts[j], opts[r] = opts[r], opts[j]
+	}
+	return opts
+}

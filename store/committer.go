@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+)
+
+// ErrClosed is reported for work submitted to a Committer that has stopped.
+var ErrClosed = errors.New("store: committer closed")
+
+// CommitterOptions configures a Committer. Zero values mean defaults.
+type CommitterOptions struct {
+	// MaxBatch caps the entries written by one AppendJournal call.
+	// Default 1024.
+	MaxBatch int
+	// QueueSize is how many submissions may wait for the committer before
+	// Submit blocks. Default 65536: all answers of a 15,000-player
+	// question several times over.
+	QueueSize int
+	// Logger receives batch failures. The zero Logger discards.
+	Logger zerolog.Logger
+}
+
+// Committer writes journal entries with group commit: every entry waiting
+// when the previous write finishes goes into the next AppendJournal call,
+// one transaction and one fsync for the lot. There is no timer; under load
+// the queue fills while a write is in flight, and that depth is the batch,
+// so an idle server commits a lone answer at once and a busy one amortizes
+// the fsync over thousands.
+type Committer struct {
+	// Static after construction.
+	s        Store
+	maxBatch int
+	log      zerolog.Logger
+	queue    chan commitReq
+	running  atomic.Bool
+
+	// mu guards closed. Submit holds it shared while it enqueues; Run takes
+	// it exclusively to close the door, after which no enqueue is in flight
+	// and draining the queue once more reaches everything ever submitted.
+	mu     sync.RWMutex
+	closed bool
+
+	// Owned by Run: reused between batches to spare the allocations.
+	reqs    []commitReq
+	entries []JournalEntry
+}
+
+// commitReq is one submission: an entry with its callback, or (flushed
+// non-nil) a Flush marker that carries no entry.
+type commitReq struct {
+	e       JournalEntry
+	done    func(error)
+	flushed chan struct{}
+}
+
+// NewCommitter returns a Committer writing to s. Call Run to start it.
+func NewCommitter(s Store, opts CommitterOptions) *Committer {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1 << 16
+	}
+	return &Committer{
+		s:        s,
+		maxBatch: opts.MaxBatch,
+		log:      opts.Logger,
+		queue:    make(chan commitReq, opts.QueueSize),
+	}
+}
+
+// Submit queues e to be written and calls done once it is durable (nil) or
+// its batch failed (the AppendJournal error, for every entry of the batch;
+// the caller decides whether to retry or fail the room). If the committer
+// has stopped, done(ErrClosed) is called before Submit returns. done may be
+// nil.
+//
+// Submit does not wait for the write. It blocks only while the queue is
+// full, which means the disk is far behind; that backpressure is meant to
+// reach the room rather than grow memory without bound. Entries submitted
+// before Run starts wait for it.
+//
+// done runs on the committer's goroutine, in submission order, and the next
+// batch waits for it: it must be cheap and must not block (send to a
+// buffered channel or a room's inbox with select/default, set a flag) and
+// must not call Submit or Flush on the same Committer.
+func (c *Committer) Submit(e JournalEntry, done func(error)) {
+	if !c.enqueue(commitReq{e: e, done: done}) && done != nil {
+		done(ErrClosed)
+	}
+}
+
+// enqueue puts r on the queue unless the committer is closed.
+func (c *Committer) enqueue(r commitReq) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false
+	}
+	c.queue <- r
+	return true
+}
+
+// Flush returns once everything submitted before it has been written and
+// its done callback called; write failures go to those callbacks, not to
+// Flush. It returns ErrClosed if the committer has stopped (by then its
+// queue was written out anyway), or ctx's error if ctx ends first. Use it
+// in tests and before closing the Store on shutdown.
+func (c *Committer) Flush(ctx context.Context) error {
+	flushed := make(chan struct{})
+	if !c.enqueue(commitReq{flushed: flushed}) {
+		return ErrClosed
+	}
+	select {
+	case <-flushed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run writes batches until ctx ends, then writes everything already
+// submitted, makes later submissions fail with ErrClosed, and returns nil.
+// Writes use a context that ignores ctx's cancellation, so shutdown never
+// aborts a batch halfway. Run may be called once.
+//
+// Runs in its own goroutine.
+func (c *Committer) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("store: committer already running")
+	}
+	wctx := context.WithoutCancel(ctx)
+
+	for {
+		select {
+		case r := <-c.queue:
+			c.commit(wctx, r)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+
+	// Close the door. Taking mu may wait for a Submit blocked on a full
+	// queue, so keep writing batches meanwhile.
+	sealed := make(chan struct{})
+	go func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(sealed)
+	}()
+	for {
+		select {
+		case r := <-c.queue:
+			c.commit(wctx, r)
+		case <-sealed:
+			for {
+				select {
+				case r := <-c.queue:
+					c.commit(wctx, r)
+				default:
+					return nil
+				}
+			}
+		}
+	}
+}
+
+// commit writes first and whatever else is queued right now, up to
+// maxBatch entries, in one AppendJournal call, then reports to each
+// submitter in order.
+func (c *Committer) commit(ctx context.Context, first commitReq) {
+	reqs := append(c.reqs[:0], first)
+	n := 0
+	if first.flushed == nil {
+		n = 1
+	}
+fill:
+	for n < c.maxBatch {
+		select {
+		case r := <-c.queue:
+			reqs = append(reqs, r)
+			if r.flushed == nil {
+				n++
+			}
+		default:
+			break fill
+		}
+	}
+
+	entries := c.entries[:0]
+	for _, r := range reqs {
+		if r.flushed == nil {
+			entries = append(entries, r.e)
+		}
+	}
+	var err error
+	if len(entries) > 0 {
+		err = c.s.AppendJournal(ctx, entries)
+		if err != nil {
+			c.log.Error().Err(err).Int("entries", len(entries)).Msg("journal batch failed")
+		}
+	}
+	for _, r := range reqs {
+		switch {
+		case r.flushed != nil:
+			close(r.flushed)
+		case r.done != nil:
+			r.done(err)
+		}
+	}
+
+	// Drop references to the entries' data before reusing the buffers.
+	clear(reqs)
+	clear(entries)
+	c.reqs, c.entries = reqs[:0], entries[:0]
+}

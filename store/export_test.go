@@ -1,0 +1,18 @@
+package store
+
+import "context"
+
+// WriterPragma reads a pragma on the writer connection, for tests that
+// check the durability settings really took effect.
+func WriterPragma(ctx context.Context, s *SQL, name string) (string, error) {
+	var v string
+	err := s.write.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
+	return v, err
+}
+
+// SchemaVersions counts applied migrations.
+func SchemaVersions(ctx context.Context, s *SQL) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_version").Scan(&n)
+	return n, err
+}

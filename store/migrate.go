@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Migrations live beside the code that reads the tables, one file per
+// version ("0001_init.sql"), so a binary always carries the schema it
+// expects and a fresh node needs no separate setup step.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one embedded schema step.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+// loadMigrations parses the embedded files, in version order. Versions must
+// run 1, 2, 3, … without gaps so that a missing file is caught at build time
+// by the tests rather than silently skipped on a production database.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		if !ok {
+			return nil, fmt.Errorf("migration %s: name is not NNNN_what.sql", base)
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: bad version %q", base, num)
+		}
+		text, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, stmts: splitStatements(string(text))})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// splitStatements cuts a migration into single statements. Drivers differ on
+// whether one Exec may carry several statements (pgx with arguments may not),
+// so each is run on its own. Migrations must not put ';' inside literals or
+// comments.
+func splitStatements(text string) []string {
+	var kept []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	var stmts []string
+	for _, s := range strings.Split(strings.Join(kept, "\n"), ";") {
+		if s = strings.TrimSpace(s); s != "" {
+			stmts = append(stmts, s)
+		}
+	}
+	return stmts
+}
+
+// migrate brings the schema up to the newest embedded version. Each version
+// is applied in its own transaction together with its schema_version row, so
+// a crash mid-way leaves the database at a clean earlier version, and
+// running it again is a no-op.
+func (s *SQL) migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    BIGINT PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_version: %w", err)
+	}
+	for _, m := range ms {
+		if err := s.apply(ctx, m, len(ms)); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// apply runs one migration unless the database already has it. latest is
+// the newest version this binary knows, to refuse a database written by a
+// newer binary instead of running against a schema it does not understand.
+func (s *SQL) apply(ctx context.Context, m migration, latest int) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// Several nodes may start at once against one PostgreSQL; the lock
+		// makes them take turns, and the version is read under it.
+		if s.d.migrateLock != "" {
+			if _, err := tx.ExecContext(ctx, s.d.migrateLock); err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+		}
+		var cur int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
+			return err
+		}
+		if cur > latest {
+			return fmt.Errorf("database schema version %d is newer than this binary's %d", cur, latest)
+		}
+		if cur >= m.version {
+			return nil
+		}
+		for _, stmt := range m.stmts {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("%w\n%s", err, stmt)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)`,
+			m.version, time.Now().UnixMilli())
+		return err
+	})
+}

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SQL is the Store over database/sql. The statements are plain SQL that
+// SQLite (modernc.org/sqlite) and PostgreSQL (pgx stdlib) both accept:
+// $N placeholders, ON CONFLICT upserts, RETURNING, partial indexes. What
+// still differs between them lives in a dialect, chosen by the Open function.
+//
+// Times are stored as unix milliseconds and come back in UTC, truncated to
+// the millisecond; the zero time is stored as 0 and comes back as the zero
+// time. JSON documents are stored as text; a nil document comes back nil.
+type SQL struct {
+	// Static after construction.
+	write *sql.DB // every write; one connection on SQLite, which has one writer anyway
+	read  *sql.DB // queries; a pool of its own on SQLite so reads never queue behind a commit
+	d     dialect
+
+	journalStmts [len(journalChunks)]*sql.Stmt // set by prepareJournal
+}
+
+var _ Store = (*SQL)(nil)
+
+// dialect is everything that differs between the SQL engines. Keeping it in
+// one struct is what lets a PostgreSQL Open reuse the rest unchanged.
+type dialect struct {
+	// isUnique reports whether err is a primary-key or unique violation
+	// (SQLite 1555/2067, PostgreSQL SQLSTATE 23505).
+	isUnique func(error) bool
+	// isForeignKey reports whether err is a foreign-key violation (SQLite
+	// 787, PostgreSQL 23503); it means a referenced row is missing.
+	isForeignKey func(error) bool
+	// param returns the placeholder for the nth argument (from 1) of a
+	// statement that uses each argument once, in order. Statements with a
+	// few arguments just write $N, which both engines read; long generated
+	// ones ask here because SQLite resolves $N as a name, by linear search,
+	// which makes a 1000-argument INSERT cost more than its fsync, while
+	// its positional '?' costs nothing. PostgreSQL knows only $N.
+	param func(n int) string
+	// migrateLock, if set, runs first in every migration transaction to
+	// serialize nodes migrating one database at the same time.
+	migrateLock string
+}
+
+// newSQL wraps opened pools; read may be the same *sql.DB as write.
+func newSQL(write, read *sql.DB, d dialect) *SQL {
+	return &SQL{write: write, read: read, d: d}
+}
+
+// setUp readies an opened store: schema first, then the statements that
+// need the tables to exist.
+func (s *SQL) setUp(ctx context.Context) error {
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	return s.prepareJournal(ctx)
+}
+
+// Close closes the pools. Callers must stop the Committer first so nothing
+// is written after Close.
+func (s *SQL) Close() error {
+	var err error
+	for _, stmt := range s.journalStmts {
+		if stmt != nil {
+			err = errors.Join(err, stmt.Close())
+		}
+	}
+	err = errors.Join(err, s.write.Close())
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// inTx runs fn in a write transaction and commits it, or rolls it back if
+// fn fails.
+func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// fail turns a driver error into the package's sentinels, keeping the
+// driver's text (it names the violated constraint), and says what failed.
+func (s *SQL) fail(err error, format string, args ...any) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists):
+	case errors.Is(err, sql.ErrNoRows):
+		err = ErrNotFound
+	case s.d.isUnique(err):
+		err = fmt.Errorf("%w (%v)", ErrExists, err)
+	case s.d.isForeignKey(err):
+		err = fmt.Errorf("%w (%v)", ErrNotFound, err)
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// mustAffect returns ErrNotFound when an UPDATE or DELETE matched no row.
+func mustAffect(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ms encodes a time as unix milliseconds, the zero time as 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS decodes what ms encoded.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// jsonArg binds a JSON document as text: pgx would send []byte as bytea,
+// and SQLite would store it as a blob.
+func jsonArg(raw json.RawMessage) any {
+	if raw == nil {
+		return nil
+	}
+	return string(raw)
+}
+
+// fromJSON decodes what jsonArg encoded.
+func fromJSON(v sql.NullString) json.RawMessage {
+	if !v.Valid {
+		return nil
+	}
+	return json.RawMessage(v.String)
+}
+
+// CreatePlayer stores a new player; ErrExists if the id is taken.
+func (s *SQL) CreatePlayer(ctx context.Context, p Player) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+	return s.fail(err, "create player %s", p.ID)
+}
+
+// Player returns the player, or ErrNotFound.
+func (s *SQL) Player(ctx context.Context, id string) (Player, error) {
+	p := Player{ID: id}
+	var created int64
+	err := s.read.QueryRowContext(ctx,
+		`SELECT name, org, rating, points, created_at FROM players WHERE id = $1`, id).
+		Scan(&p.Name, &p.Org, &p.Rating, &p.Points, &created)
+	if err != nil {
+		return Player{}, s.fail(err, "player %s", id)
+	}
+	p.CreatedAt = fromMS(created)
+	return p, nil
+}
+
+// UpdateRating sets the player's matchmaking rating; ErrNotFound if there
+// is no such player.
+func (s *SQL) UpdateRating(ctx context.Context, id string, rating float64) error {
+	err := mustAffect(s.write.ExecContext(ctx, `UPDATE players SET rating = $1 WHERE id = $2`, rating, id))
+	return s.fail(err, "update rating %s", id)
+}
+
+// PutToken stores a new token; ErrExists if its hash is already stored.
+func (s *SQL) PutToken(ctx context.Context, t Token) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO tokens (hash, kind, subject, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		t.Hash, t.Kind, t.Subject, ms(t.ExpiresAt), ms(t.CreatedAt))
+	return s.fail(err, "put token")
+}
+
+// Token returns the token with this hash, or ErrNotFound. Expired tokens
+// are returned too: expiry is judged by the caller against its own clock.
+func (s *SQL) Token(ctx context.Context, hash string) (Token, error) {
+	t := Token{Hash: hash}
+	var expires, created int64
+	err := s.read.QueryRowContext(ctx,
+		`SELECT kind, subject, expires_at, created_at FROM tokens WHERE hash = $1`, hash).
+		Scan(&t.Kind, &t.Subject, &expires, &created)
+	if err != nil {
+		return Token{}, s.fail(err, "token")
+	}
+	t.ExpiresAt, t.CreatedAt = fromMS(expires), fromMS(created)
+	return t, nil
+}
+
+// DeleteToken removes the token. It returns ErrNotFound if there was none,
+// so that deleting is also an atomic "use once": of two concurrent
+// deleters of a one-time token, exactly one gets nil.
+func (s *SQL) DeleteToken(ctx context.Context, hash string) error {
+	err := mustAffect(s.write.ExecContext(ctx, `DELETE FROM tokens WHERE hash = $1`, hash))
+	return s.fail(err, "delete token")
+}
+
+// SaveQuestionSet creates the set or replaces the stored one with the same
+// id (a re-import).
+func (s *SQL) SaveQuestionSet(ctx context.Context, q QuestionSet) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO question_sets (id, name, question_count, created_at, questions) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, question_count = excluded.question_count,
+			created_at = excluded.created_at, questions = excluded.questions`,
+		q.ID, q.Name, q.Count, ms(q.CreatedAt), jsonArg(q.Questions))
+	return s.fail(err, "save question set %s", q.ID)
+}
+
+// QuestionSets lists every set, oldest first, without their Questions so a
+// listing stays small however large the banks are.
+func (s *SQL) QuestionSets(ctx context.Context) ([]QuestionSet, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id, name, question_count, created_at FROM question_sets ORDER BY created_at, id`)
+	if err != nil {
+		return nil, s.fail(err, "question sets")
+	}
+	defer rows.Close()
+	var out []QuestionSet
+	for rows.Next() {
+		var q QuestionSet
+		var created int64
+		if err := rows.Scan(&q.ID, &q.Name, &q.Count, &created); err != nil {
+			return nil, s.fail(err, "question sets")
+		}
+		q.CreatedAt = fromMS(created)
+		out = append(out, q)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "question sets")
+	}
+	return out, nil
+}
+
+// QuestionSet returns the set with its Questions, or ErrNotFound.
+func (s *SQL) QuestionSet(ctx context.Context, id string) (QuestionSet, error) {
+	q := QuestionSet{ID: id}
+	var created int64
+	var questions sql.NullString
+	err := s.read.QueryRowContext(ctx,
+		`SELECT name, question_count, created_at, questions FROM question_sets WHERE id = $1`, id).
+		Scan(&q.Name, &q.Count, &created, &questions)
+	if err != nil {
+		return QuestionSet{}, s.fail(err, "question set %s", id)
+	}
+	q.CreatedAt, q.Questions = fromMS(created), fromJSON(questions)
+	return q, nil
+}

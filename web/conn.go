@@ -1,0 +1,233 @@
+package web
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/leitai/leitai/protocol"
+)
+
+// closeReason is why the server closed a connection; each maps to a close
+// code the client can act on.
+type closeReason int
+
+const (
+	reasonNone closeReason = iota
+	reasonNormal
+	reasonGoingAway
+	reasonPolicy
+	reasonTooBig
+	reasonReplaced
+	reasonSlow
+	reasonKicked
+	reasonGone // the peer vanished or a write failed: nothing to send
+)
+
+func (r closeReason) code() int {
+	switch r {
+	case reasonNormal:
+		return protocol.CloseNormal
+	case reasonGoingAway:
+		return protocol.CloseGoingAway
+	case reasonPolicy:
+		return protocol.ClosePolicy
+	case reasonTooBig:
+		return protocol.CloseTooBig
+	case reasonReplaced:
+		return protocol.CloseReplaced
+	case reasonSlow:
+		return protocol.CloseSlow
+	case reasonKicked:
+		return protocol.CloseKicked
+	}
+	return 0
+}
+
+// conn is one WebSocket connection: a reader goroutine (serve) and a writer
+// goroutine (writeLoop). Only the writer writes data frames; the queue in
+// between is bounded, and a client that lets it fill is disconnected.
+type conn struct {
+	srv  *Server
+	ws   *websocket.Conn
+	addr string // remote IP, for per-address limits
+
+	out  chan *protocol.Frame
+	quit chan struct{} // closed once, by closeWith
+
+	closeOnce sync.Once
+	reason    closeReason // written once before quit is closed
+	text      string
+
+	srtt    atomic.Int64 // smoothed RTT in ns, from server pings
+	sess    atomic.Pointer[session]
+	limiter *rate.Limiter // Owned by the reader.
+	strikes int           // Owned by the reader: rate-limit hits.
+	writerDone chan struct{}
+}
+
+func newConn(srv *Server, ws *websocket.Conn, addr string) *conn {
+	return &conn{
+		srv: srv, ws: ws, addr: addr,
+		out:        make(chan *protocol.Frame, srv.cfg.SendQueue),
+		quit:       make(chan struct{}),
+		limiter:    rate.NewLimiter(rate.Limit(srv.cfg.MessagesPerSecond), srv.cfg.MessageBurst),
+		writerDone: make(chan struct{}),
+	}
+}
+
+// send queues a frame without blocking. A full queue means the client is
+// not reading: it is disconnected as too slow, and the others never wait.
+func (c *conn) send(f *protocol.Frame) bool {
+	select {
+	case <-c.quit:
+		return false
+	default:
+	}
+	select {
+	case c.out <- f:
+		return true
+	default:
+		c.srv.metrics.slow.Inc()
+		c.closeWith(reasonSlow, "send queue full")
+		return false
+	}
+}
+
+// closeWith starts closing the connection; the writer sends the close frame.
+func (c *conn) closeWith(r closeReason, text string) {
+	c.closeOnce.Do(func() {
+		c.reason, c.text = r, text
+		close(c.quit)
+	})
+}
+
+func (c *conn) rtt() time.Duration { return time.Duration(c.srtt.Load()) }
+
+// onPong folds a ping's round trip into the smoothed RTT.
+func (c *conn) onPong(payload string) error {
+	if len(payload) == 8 {
+		sent := int64(binary.BigEndian.Uint64([]byte(payload)))
+		sample := time.Now().UnixNano() - sent
+		if sample >= 0 && sample < int64(time.Minute) {
+			old := c.srtt.Load()
+			if old == 0 {
+				c.srtt.Store(sample)
+			} else {
+				c.srtt.Store((7*old + sample) / 8)
+			}
+		}
+	}
+	return c.ws.SetReadDeadline(time.Now().Add(c.srv.cfg.PongWait))
+}
+
+// writeLoop is the only writer of data frames. Runs in its own goroutine.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	ping := time.NewTicker(c.srv.cfg.PingEvery)
+	defer ping.Stop()
+	c.writePing()
+	for {
+		select {
+		case f := <-c.out:
+			if err := c.write(f); err != nil {
+				c.closeWith(reasonGone, "write failed")
+				c.ws.Close()
+				return
+			}
+		case <-ping.C:
+			if err := c.writePing(); err != nil {
+				c.closeWith(reasonGone, "ping failed")
+				c.ws.Close()
+				return
+			}
+		case <-c.quit:
+			c.finish()
+			return
+		}
+	}
+}
+
+// finish flushes what is queued (unless the client is the reason for the
+// close), sends the close frame and closes the socket.
+func (c *conn) finish() {
+	if c.reason != reasonSlow && c.reason != reasonGone {
+		for {
+			select {
+			case f := <-c.out:
+				if c.write(f) != nil {
+					c.ws.Close()
+					return
+				}
+				continue
+			default:
+			}
+			break
+		}
+	}
+	if code := c.reason.code(); code != 0 {
+		deadline := time.Now().Add(c.srv.cfg.WriteWait)
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, c.text), deadline)
+	}
+	c.ws.Close()
+}
+
+func (c *conn) writePing() error {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(time.Now().UnixNano()))
+	return c.ws.WriteControl(websocket.PingMessage, b[:], time.Now().Add(c.srv.cfg.WriteWait))
+}
+
+func prepare(b []byte) any {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
+	if err != nil {
+		return err
+	}
+	return pm
+}
+
+// write sends one frame: a shared frame as a message prepared once for all
+// connections, a spliced frame part by part.
+func (c *conn) write(f *protocol.Frame) error {
+	if err := c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait)); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case f.Shared:
+		switch pm := f.Prepared(prepare).(type) {
+		case *websocket.PreparedMessage:
+			err = c.ws.WritePreparedMessage(pm)
+		case error:
+			err = pm
+		default:
+			err = errors.New("web: bad prepared message")
+		}
+	case len(f.Parts) == 1:
+		err = c.ws.WriteMessage(websocket.TextMessage, f.Parts[0])
+	default:
+		w, werr := c.ws.NextWriter(websocket.TextMessage)
+		if werr != nil {
+			return werr
+		}
+		for _, p := range f.Parts {
+			if _, err = w.Write(p); err != nil {
+				break
+			}
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil && f.Mark != nil {
+		if s := c.sess.Load(); s != nil {
+			s.markWritten(f.Mark.Room, f.Mark.Index, c.srv.clock.Now())
+		}
+	}
+	return err
+}

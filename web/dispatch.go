@@ -1,0 +1,388 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/store"
+)
+
+var errRateLimited = &protocol.Error{Code: protocol.CodeRateLimited, Message: "slow down"}
+
+// resumeTTL is how long a resume token names its player. Re-attaching to
+// queues is bounded by the grace window; rooms take a player back as long as
+// they run.
+const resumeTTL = 24 * time.Hour
+
+// newToken returns a random secret (256 bits) and the hash it is stored by.
+func newToken() (secret, hash string) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	secret = base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, hashToken(secret)
+}
+
+// hashToken is how a secret is stored and looked up.
+func hashToken(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+func (s *Server) send(c *conn, typ, re string, data any) {
+	c.send(protocol.NewFrame(protocol.Encode(typ, re, data)))
+}
+
+// reply answers a request with err (as an error message) or ok.
+func (s *Server) reply(c *conn, re string, err error) {
+	if err == nil {
+		s.send(c, "ok", re, nil)
+		return
+	}
+	c.send(protocol.NewFrame(protocol.ErrorMessage(re, toProtocol(err))))
+}
+
+// toProtocol maps any error to the protocol error a client should see.
+func toProtocol(err error) *protocol.Error {
+	var pe *protocol.Error
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.Is(err, room.ErrClosed):
+		return &protocol.Error{Code: protocol.CodeNotFound, Message: "the room has finished"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &protocol.Error{Code: protocol.CodeUnavailable, Message: "the server is busy or shutting down"}
+	case errors.Is(err, store.ErrNotFound):
+		return &protocol.Error{Code: protocol.CodeNotFound, Message: "not found"}
+	}
+	return &protocol.Error{Code: protocol.CodeInternal, Message: "internal error"}
+}
+
+// handle serves one inbound message on the connection's reader goroutine.
+func (s *Server) handle(c *conn, data []byte) {
+	in, perr := protocol.Decode(data)
+	if perr != nil {
+		s.reply(c, in.ID, perr)
+		return
+	}
+	sess := c.sess.Load()
+	switch in.Type {
+	case "ping":
+		var p protocol.Ping
+		if e := protocol.DecodeData(in, &p); e != nil {
+			s.reply(c, in.ID, e)
+			return
+		}
+		s.send(c, "pong", in.ID, protocol.Pong{T: p.T, ServerTime: s.clock.Now().UnixMilli()})
+		return
+	case "hello":
+		if sess != nil {
+			s.reply(c, in.ID, protocol.Errorf(protocol.CodeWrongPhase, "already welcomed"))
+			return
+		}
+		s.hello(c, in)
+		return
+	}
+	if sess == nil {
+		s.reply(c, in.ID, protocol.Errorf(protocol.CodeUnauthenticated, "send hello first"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
+	defer cancel()
+	var err error
+	switch in.Type {
+	case "match.find":
+		err = s.matchFind(c, sess, in)
+	case "match.cancel":
+		var d protocol.MatchCancel
+		if err = decode(in, &d); err == nil {
+			if err = s.matcher.Cancel(sess.id, d.Ticket); err != nil {
+				err = protocol.Errorf(protocol.CodeNotFound, "no such ticket")
+			} else {
+				s.send(c, "match.cancelled", in.ID, protocol.TicketOnly{Ticket: d.Ticket})
+			}
+		}
+	case "event.join":
+		err = s.eventJoin(ctx, c, sess, in)
+	case "host.control":
+		err = s.hostControl(ctx, c, sess, in)
+	case "watch":
+		err = s.watch(ctx, sess, in)
+	case "answer":
+		err = s.answer(ctx, sess, in)
+	case "room.leave":
+		var d protocol.RoomLeave
+		if err = decode(in, &d); err == nil {
+			var r *room.Room
+			if r, err = s.roomOf(d.Room); err == nil {
+				if err = r.Leave(ctx, sess.id); err == nil {
+					sess.dropRoom(d.Room)
+					s.reply(c, in.ID, nil)
+				}
+			}
+		}
+	default:
+		err = protocol.Errorf(protocol.CodeBadRequest, "unknown message type %q", trimType(in.Type))
+	}
+	if err != nil {
+		s.reply(c, in.ID, err)
+	}
+}
+
+func trimType(t string) string {
+	if len(t) > 40 {
+		return t[:40] + "…"
+	}
+	return t
+}
+
+func decode(in protocol.Inbound, v any) error {
+	if e := protocol.DecodeData(in, v); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (s *Server) roomOf(id string) (*room.Room, error) {
+	r, ok := s.rooms.Get(id)
+	if !ok {
+		return nil, protocol.Errorf(protocol.CodeNotFound, "no room %q", trimType(id))
+	}
+	return r, nil
+}
+
+// cleanName checks a nickname: 1–24 characters, printable, no blocked word.
+func (s *Server) cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	n := utf8.RuneCountInString(name)
+	if n == 0 || n > 24 || !utf8.ValidString(name) {
+		return "", protocol.Errorf(protocol.CodeBadRequest, "a name has 1 to 24 characters")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return "", protocol.Errorf(protocol.CodeBadRequest, "a name may not contain control characters")
+		}
+	}
+	low := strings.ToLower(name)
+	for _, w := range s.cfg.BlockedWords {
+		if w != "" && strings.Contains(low, strings.ToLower(w)) {
+			return "", protocol.Errorf(protocol.CodeBadRequest, "that name is not allowed")
+		}
+	}
+	return name, nil
+}
+
+// hello authenticates a connection as a guest, by token, or by resume token.
+func (s *Server) hello(c *conn, in protocol.Inbound) {
+	var h protocol.Hello
+	if e := protocol.DecodeData(in, &h); e != nil {
+		s.reply(c, in.ID, e)
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
+	defer cancel()
+	w, err := s.authenticate(ctx, c, h)
+	if err != nil {
+		s.reply(c, in.ID, err)
+		return
+	}
+	_ = c.ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+	w.ServerTime = s.clock.Now().UnixMilli()
+	s.send(c, "welcome", in.ID, w)
+	sess := c.sess.Load()
+	if sess.role == rolePlayer {
+		s.reattach(ctx, sess)
+	}
+}
+
+func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (protocol.Welcome, error) {
+	now := s.clock.Now()
+	switch {
+	case h.Resume != "":
+		tok, err := s.store.Token(ctx, hashToken(h.Resume))
+		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
+			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token")
+		}
+		sess, err := s.playerSession(ctx, tok.Subject)
+		if err != nil {
+			return protocol.Welcome{}, err
+		}
+		s.adopt(sess, c)
+		return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: h.Resume, Resumed: true}, nil
+	case h.Token != "":
+		tok, err := s.store.Token(ctx, hashToken(h.Token))
+		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
+			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token")
+		}
+		switch tok.Kind {
+		case store.TokenPlayer:
+			sess, err := s.playerSession(ctx, tok.Subject)
+			if err != nil {
+				return protocol.Welcome{}, err
+			}
+			s.adopt(sess, c)
+			return s.welcomePlayer(ctx, sess)
+		case store.TokenHost, store.TokenScreen:
+			ev, ok := s.events.byID(tok.Subject)
+			if !ok {
+				return protocol.Welcome{}, protocol.Errorf(protocol.CodeNotFound, "the event is not running")
+			}
+			role, id := roleHost, "host:"+ev.id
+			if tok.Kind == store.TokenScreen {
+				role, id = roleScreen, "screen:"+uuid.NewString()
+			}
+			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, role, role) })
+			sess.eventID = ev.id
+			s.adopt(sess, c)
+			return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: role}, Role: role, Event: ev.info()}, nil
+		case store.TokenOrganizer:
+			id := "org:" + uuid.NewString()
+			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, "organizer", roleOrganizer) })
+			s.adopt(sess, c)
+			return protocol.Welcome{Player: protocol.PlayerInfo{ID: id, Name: "organizer"}, Role: roleOrganizer}, nil
+		}
+		return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "this token does not open a session")
+	default:
+		name, err := s.cleanName(h.Name)
+		if err != nil {
+			return protocol.Welcome{}, err
+		}
+		p := store.Player{ID: "p-" + uuid.NewString(), Name: name, Rating: 1500, CreatedAt: now}
+		if err := s.store.CreatePlayer(ctx, p); err != nil {
+			return protocol.Welcome{}, err
+		}
+		sess := s.hub.getOrAdd(p.ID, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
+		sess.rating = p.Rating
+		s.adopt(sess, c)
+		return s.welcomePlayer(ctx, sess)
+	}
+}
+
+// welcomePlayer issues a fresh resume token for a player session.
+func (s *Server) welcomePlayer(ctx context.Context, sess *session) (protocol.Welcome, error) {
+	secret, hash := newToken()
+	now := s.clock.Now()
+	if err := s.store.PutToken(ctx, store.Token{Hash: hash, Kind: store.TokenResume, Subject: sess.id, CreatedAt: now, ExpiresAt: now.Add(resumeTTL)}); err != nil {
+		return protocol.Welcome{}, err
+	}
+	return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: secret}, nil
+}
+
+// playerSession finds the live session of a player or makes one from the
+// stored player.
+func (s *Server) playerSession(ctx context.Context, id string) (*session, error) {
+	if sess, ok := s.hub.get(id); ok {
+		return sess, nil
+	}
+	p, err := s.store.Player(ctx, id)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "unknown player")
+	}
+	sess := s.hub.getOrAdd(id, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
+	sess.rating = p.Rating
+	return sess, nil
+}
+
+func (s *Server) newSession(id, name, role string) *session {
+	return &session{srv: s, id: id, name: name, role: role, written: map[string]writtenMark{}, rooms: map[string]struct{}{}}
+}
+
+// adopt makes c the session's connection; an older one is closed with 4001.
+func (s *Server) adopt(sess *session, c *conn) {
+	if old := sess.attach(c); old != nil && old != c {
+		old.closeWith(reasonReplaced, "replaced by a newer connection")
+	}
+}
+
+// reattach sends a resumed player the state of each room it is in, and its
+// place in a queue. After a restart the session is new, so rooms are found by
+// asking each one.
+func (s *Server) reattach(ctx context.Context, sess *session) {
+	ids := sess.roomIDs()
+	if len(ids) == 0 {
+		for _, r := range s.rooms.All() {
+			if r.IsMember(ctx, sess.id) {
+				sess.addRoom(r.ID())
+				ids = append(ids, r.ID())
+			}
+		}
+	}
+	for _, id := range ids {
+		r, ok := s.rooms.Get(id)
+		if !ok || r.Attach(ctx, sess.id, sess) != nil {
+			sess.dropRoom(id)
+		}
+	}
+	if t, ok := s.matcher.Queued(sess.id); ok {
+		sess.Send(protocol.NewFrame(protocol.Encode("match.queued", "", protocol.MatchQueued{Ticket: t.ID, Mode: t.Mode})))
+	}
+}
+
+func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
+	if sess.role != rolePlayer {
+		return protocol.Errorf(protocol.CodeForbidden, "only players can play quick matches")
+	}
+	var d protocol.MatchFind
+	if err := decode(in, &d); err != nil {
+		return err
+	}
+	if d.Mode == "team" {
+		return protocol.Errorf(protocol.CodeBadRequest, "team matches are not available yet; use duel or four")
+	}
+	if d.Category != "" && !s.hasCategory(d.Category) {
+		return protocol.Errorf(protocol.CodeBadRequest, "unknown category %q", trimType(d.Category))
+	}
+	t, err := s.matcher.Find(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.rating}, d.Mode, d.Category, sess)
+	switch {
+	case errors.Is(err, match.ErrBadMode):
+		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four")
+	case errors.Is(err, match.ErrBusy):
+		return protocol.Errorf(protocol.CodeWrongPhase, "already queued or playing")
+	case err != nil:
+		return err
+	}
+	s.send(c, "match.queued", in.ID, protocol.MatchQueued{Ticket: t.ID, Mode: t.Mode})
+	return nil
+}
+
+func (s *Server) hasCategory(cat string) bool {
+	for _, c := range s.bank.Categories() {
+		if c == cat {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) answer(ctx context.Context, sess *session, in protocol.Inbound) error {
+	if sess.role != rolePlayer {
+		return protocol.Errorf(protocol.CodeForbidden, "only players answer")
+	}
+	var d protocol.Answer
+	if err := decode(in, &d); err != nil {
+		return err
+	}
+	r, err := s.roomOf(d.Room)
+	if err != nil {
+		return err
+	}
+	err = r.Answer(ctx, room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: in.ID, Peer: sess})
+	if err == nil {
+		s.metrics.answers.Inc()
+	}
+	return err
+}

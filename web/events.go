@@ -1,0 +1,403 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/store"
+)
+
+// liveEvent is a running stage event.
+type liveEvent struct {
+	id, roomID, pin, title string
+	cfg                    eventConfig
+}
+
+func (e *liveEvent) info() *protocol.EventInfo {
+	return &protocol.EventInfo{ID: e.id, Room: e.roomID, PIN: e.pin, Title: e.title}
+}
+
+// eventDir maps PINs and ids to live events.
+type eventDir struct {
+	// mu guards the following fields.
+	mu    sync.Mutex
+	byPIN map[string]*liveEvent
+	ids   map[string]*liveEvent
+}
+
+func newEventDir() *eventDir {
+	return &eventDir{byPIN: map[string]*liveEvent{}, ids: map[string]*liveEvent{}}
+}
+
+func (d *eventDir) add(e *liveEvent) {
+	d.mu.Lock()
+	d.byPIN[e.pin] = e
+	d.ids[e.id] = e
+	d.mu.Unlock()
+}
+
+func (d *eventDir) remove(id string) {
+	d.mu.Lock()
+	if e, ok := d.ids[id]; ok {
+		delete(d.ids, id)
+		if d.byPIN[e.pin] == e {
+			delete(d.byPIN, e.pin)
+		}
+	}
+	d.mu.Unlock()
+}
+
+func (d *eventDir) pinTaken(pin string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.byPIN[pin]
+	return ok
+}
+
+func (d *eventDir) byCode(pin string) (*liveEvent, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.byPIN[pin]
+	return e, ok
+}
+
+func (d *eventDir) byID(id string) (*liveEvent, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.ids[id]
+	return e, ok
+}
+
+// eventConfig is the body of POST /api/v1/events, stored with the event.
+type eventConfig struct {
+	Title       string   `json:"title"`
+	QuestionSet string   `json:"questionset,omitempty"`
+	Category    string   `json:"category,omitempty"`
+	Difficulty  int      `json:"difficulty,omitempty"`
+	Lang        string   `json:"lang,omitempty"`
+	Count       int      `json:"count"`
+	TimeLimitMS int64    `json:"time_limit_ms"`
+	Scoring     string   `json:"scoring,omitempty"`
+	StreakBonus *bool    `json:"streak_bonus,omitempty"`
+	TeamMode    string   `json:"team_mode,omitempty"`
+	Teams       []string `json:"teams,omitempty"`
+	AutoAdvance bool     `json:"auto_advance"`
+	RevealMS    int64    `json:"reveal_ms,omitempty"`
+	LateJoin    *bool    `json:"late_join,omitempty"`
+}
+
+// validate checks an event request and fills its defaults.
+func (c *eventConfig) validate() error {
+	bad := func(f string, a ...any) error { return protocol.Errorf(protocol.CodeBadRequest, f, a...) }
+	c.Title = strings.TrimSpace(c.Title)
+	if c.Title == "" || len([]rune(c.Title)) > 100 {
+		return bad("title must have 1 to 100 characters")
+	}
+	if c.Count == 0 {
+		c.Count = 10
+	}
+	if c.Count < 1 || c.Count > 200 {
+		return bad("count must be 1 to 200")
+	}
+	if c.TimeLimitMS == 0 {
+		c.TimeLimitMS = 20000
+	}
+	if c.TimeLimitMS < 3000 || c.TimeLimitMS > 600000 {
+		return bad("time_limit_ms must be 3000 to 600000")
+	}
+	if c.Scoring == "" {
+		c.Scoring = room.Speed
+	}
+	if !room.ValidScoring(c.Scoring) {
+		return bad("scoring must be speed, race or accuracy")
+	}
+	switch c.TeamMode {
+	case "":
+		c.Teams = nil
+	case "mean", "sum":
+		if len(c.Teams) < 2 || len(c.Teams) > 20 {
+			return bad("team mode needs 2 to 20 teams")
+		}
+		for i, t := range c.Teams {
+			c.Teams[i] = strings.TrimSpace(t)
+			if c.Teams[i] == "" || len([]rune(c.Teams[i])) > 24 {
+				return bad("team names have 1 to 24 characters")
+			}
+		}
+	default:
+		return bad(`team_mode must be "", "mean" or "sum"`)
+	}
+	if c.RevealMS < 0 || c.RevealMS > 120000 {
+		return bad("reveal_ms must be 0 to 120000")
+	}
+	if c.Difficulty < 0 || c.Difficulty > 3 {
+		return bad("difficulty must be 0 to 3")
+	}
+	return nil
+}
+
+// eventCreated is the reply to POST /api/v1/events.
+type eventCreated struct {
+	ID          string `json:"id"`
+	Room        string `json:"room"`
+	PIN         string `json:"pin"`
+	HostToken   string `json:"host_token"`
+	ScreenToken string `json:"screen_token"`
+	JoinURL     string `json:"join_url"`
+	HostURL     string `json:"host_url"`
+	ScreenURL   string `json:"screen_url"`
+}
+
+// newPIN picks a random six-digit PIN not used by a live event.
+func (s *Server) newPIN() string {
+	for {
+		n, _ := rand.Int(rand.Reader, big.NewInt(900000))
+		pin := itoa6(100000 + n.Int64())
+		if !s.events.pinTaken(pin) {
+			return pin
+		}
+	}
+}
+
+func itoa6(n int64) string {
+	b := []byte("000000")
+	for i := 5; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b)
+}
+
+// createEvent draws the questions, opens the room and issues the tokens.
+func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*eventCreated, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.QuestionSet != "" && len(s.bank.Questions(c.QuestionSet)) == 0 {
+		return nil, protocol.Errorf(protocol.CodeNotFound, "no question set %q", c.QuestionSet)
+	}
+	qs, err := s.drawFor(nil, c.QuestionSet, c.Category, c.Lang, c.Difficulty, c.Count)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "not enough questions for that choice: %v", err)
+	}
+	now := s.clock.Now()
+	ev := &liveEvent{id: "ev-" + uuid.NewString(), roomID: "r-" + uuid.NewString(), title: c.Title, cfg: c}
+	streak := c.StreakBonus == nil || *c.StreakBonus
+	late := c.LateJoin == nil || *c.LateJoin
+	rcfg := room.Config{
+		ID: ev.roomID, Kind: room.KindEvent, Title: c.Title, Questions: qs,
+		TimeLimit: time.Duration(c.TimeLimitMS) * time.Millisecond, Scoring: c.Scoring, StreakBonus: streak,
+		AutoAdvance: c.AutoAdvance, RevealFor: time.Duration(c.RevealMS) * time.Millisecond,
+		LateJoin: late, TeamMode: c.TeamMode, Teams: c.Teams,
+	}
+	raw, _ := json.Marshal(c)
+	for attempt := 0; ; attempt++ {
+		ev.pin = s.newPIN()
+		err = s.store.CreateEvent(ctx, store.Event{ID: ev.id, Room: ev.roomID, PIN: ev.pin, Title: c.Title, Config: raw, CreatedAt: now})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrExists) || attempt > 5 {
+			return nil, err
+		}
+	}
+	rcfg.PIN = ev.pin
+	if _, err := s.openRoom(ctx, rcfg, nil); err != nil {
+		return nil, err
+	}
+	s.events.add(ev)
+	host, hostHash := newToken()
+	screen, screenHash := newToken()
+	for _, t := range []store.Token{
+		{Hash: hostHash, Kind: store.TokenHost, Subject: ev.id, CreatedAt: now},
+		{Hash: screenHash, Kind: store.TokenScreen, Subject: ev.id, CreatedAt: now},
+	} {
+		if err := s.store.PutToken(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	return &eventCreated{
+		ID: ev.id, Room: ev.roomID, PIN: ev.pin, HostToken: host, ScreenToken: screen,
+		JoinURL: base + "/?pin=" + ev.pin, HostURL: base + "/host?token=" + host, ScreenURL: base + "/screen?token=" + screen,
+	}, nil
+}
+
+// restoreEvents re-registers the PINs of events whose rooms were restored.
+func (s *Server) restoreEvents(ctx context.Context) error {
+	evs, err := s.store.Events(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if !e.EndedAt.IsZero() {
+			continue
+		}
+		if _, ok := s.rooms.Get(e.Room); !ok {
+			continue
+		}
+		var c eventConfig
+		_ = json.Unmarshal(e.Config, &c)
+		s.events.add(&liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c})
+	}
+	return nil
+}
+
+// eventFinished retires an event's PIN.
+func (s *Server) eventFinished(ctx context.Context, res *room.Result) {
+	s.events.mu.Lock()
+	var id string
+	for _, e := range s.events.ids {
+		if e.roomID == res.Room {
+			id = e.id
+		}
+	}
+	s.events.mu.Unlock()
+	if id == "" {
+		return
+	}
+	s.events.remove(id)
+	if err := s.store.EndEvent(ctx, id, res.At); err != nil {
+		s.log.Error().Err(err).Str("event", id).Msg("end event")
+	}
+}
+
+func (s *Server) eventJoin(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
+	if sess.role != rolePlayer {
+		return protocol.Errorf(protocol.CodeForbidden, "only players join events")
+	}
+	var d protocol.EventJoin
+	if err := decode(in, &d); err != nil {
+		return err
+	}
+	ev, ok := s.events.byCode(strings.TrimSpace(d.PIN))
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN")
+	}
+	name := d.Name
+	if name == "" {
+		name = sess.name
+	}
+	name, err := s.cleanName(name)
+	if err != nil {
+		return err
+	}
+	r, err := s.roomOf(ev.roomID)
+	if err != nil {
+		return err
+	}
+	if err := r.Join(ctx, sess.id, name, strings.TrimSpace(d.Team), sess, in.ID); err != nil {
+		return err
+	}
+	sess.addRoom(ev.roomID)
+	return nil
+}
+
+func (s *Server) hostControl(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
+	var d protocol.HostControl
+	if err := decode(in, &d); err != nil {
+		return err
+	}
+	if sess.role != roleHost {
+		return protocol.Errorf(protocol.CodeForbidden, "only the event's host controls it")
+	}
+	ev, ok := s.events.byID(sess.eventID)
+	if !ok || ev.roomID != d.Room {
+		return protocol.Errorf(protocol.CodeForbidden, "your host token is for another event")
+	}
+	r, err := s.roomOf(d.Room)
+	if err != nil {
+		return err
+	}
+	if err := r.Control(ctx, d.Action, d.Player); err != nil {
+		return err
+	}
+	s.reply(c, in.ID, nil)
+	return nil
+}
+
+func (s *Server) watch(ctx context.Context, sess *session, in protocol.Inbound) error {
+	var d protocol.Watch
+	if err := decode(in, &d); err != nil {
+		return err
+	}
+	switch sess.role {
+	case roleScreen, roleHost:
+		ev, ok := s.events.byID(sess.eventID)
+		if !ok || ev.roomID != d.Room {
+			return protocol.Errorf(protocol.CodeForbidden, "your token is for another event")
+		}
+	case roleOrganizer:
+	default:
+		return protocol.Errorf(protocol.CodeForbidden, "players cannot watch")
+	}
+	r, err := s.roomOf(d.Room)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(sess.roomIDs(), d.Room) {
+		r.Unwatch(sess) // a rewatch after a reconnect: one subscription only
+	}
+	if err := r.Watch(ctx, sess, in.ID); err != nil {
+		return err
+	}
+	sess.addRoom(d.Room)
+	return nil
+}
+
+// pinInfo is what anyone may learn from a PIN before joining.
+type pinInfo struct {
+	Title    string   `json:"title"`
+	TeamMode string   `json:"team_mode"`
+	Teams    []string `json:"teams"`
+	LateJoin bool     `json:"late_join"`
+}
+
+func (s *Server) handlePIN(w http.ResponseWriter, r *http.Request) {
+	ev, ok := s.events.byCode(r.PathValue("pin"))
+	if !ok {
+		httpError(w, protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN"))
+		return
+	}
+	writeJSON(w, http.StatusOK, pinInfo{Title: ev.title, TeamMode: ev.cfg.TeamMode, Teams: append([]string{}, ev.cfg.Teams...), LateJoin: ev.cfg.LateJoin == nil || *ev.cfg.LateJoin})
+}
+
+// eventRooms answers the results export: the stored room's config and
+// journal folded into a report.
+func (s *Server) eventReport(ctx context.Context, ev store.Event) (*room.Report, error) {
+	entries, err := s.store.Journal(ctx, ev.Room)
+	if err != nil {
+		return nil, err
+	}
+	rooms, err := s.roomConfig(ctx, ev.Room)
+	if err != nil {
+		return nil, err
+	}
+	return room.BuildReport(rooms, entries)
+}
+
+// roomConfig loads a room's stored configuration.
+func (s *Server) roomConfig(ctx context.Context, id string) (room.Config, error) {
+	var cfg room.Config
+	if r, ok := s.rooms.Get(id); ok {
+		return r.Config(), nil
+	}
+	rec, err := s.store.Room(ctx, id)
+	if err != nil {
+		return cfg, err
+	}
+	err = json.Unmarshal(rec.Config, &cfg)
+	return cfg, err
+}
+

@@ -1,0 +1,32 @@
+package web
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the node's Prometheus metrics, on a registry of its own so
+// several servers can live in one test process.
+type metrics struct {
+	reg      *prometheus.Registry
+	conns    prometheus.Gauge
+	messages prometheus.Counter
+	answers  prometheus.Counter
+	slow     prometheus.Counter
+	refused  prometheus.Counter
+	rooms    prometheus.Counter
+	finished prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:      prometheus.NewRegistry(),
+		conns:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_connections", Help: "Open WebSocket connections."}),
+		messages: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_messages_total", Help: "Inbound WebSocket messages."}),
+		answers:  prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_answers_total", Help: "Answers accepted."}),
+		slow:     prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_slow_disconnects_total", Help: "Connections closed because their send queue filled."}),
+		refused:  prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_refused_connections_total", Help: "Connections refused by the per-address limit."}),
+		rooms:    prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_opened_total", Help: "Rooms opened."}),
+		finished: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_finished_total", Help: "Rooms finished."}),
+	}
+	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,37 @@
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed static
+var static embed.FS
+
+// pages serves the embedded pages: the player page at /, the host console,
+// the projected scoreboard and the organizer page, and their assets.
+func (s *Server) pages(m *http.ServeMux) {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // the embed is part of the binary
+	}
+	page := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			b, err := fs.ReadFile(sub, name)
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = w.Write(b)
+		}
+	}
+	m.HandleFunc("GET /{$}", page("player.html"))
+	m.HandleFunc("GET /host", page("host.html"))
+	m.HandleFunc("GET /screen", page("screen.html"))
+	m.HandleFunc("GET /admin", page("admin.html"))
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
+}

@@ -1,0 +1,202 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/store"
+)
+
+var _ match.Starter = (*Server)(nil)
+var _ room.Finisher = (*Server)(nil)
+
+// drawFor draws n questions for players, avoiding what they saw lately.
+func (s *Server) drawFor(players []string, setID, category, lang string, difficulty, n int) ([]questionbank.Question, error) {
+	recent := s.history.Recent(players...)
+	pool := s.bank.Questions(setID)
+	qs, err := questionbank.Draw(pool, n, questionbank.DrawOptions{
+		Category: category, Lang: lang, Difficulty: difficulty,
+		Exclude: recent,
+		Rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.history.Seen(players, ids(qs))
+	return qs, nil
+}
+
+func ids(qs []questionbank.Question) []string {
+	out := make([]string, len(qs))
+	for i := range qs {
+		out[i] = qs[i].ID
+	}
+	return out
+}
+
+// roomOptions are the collaborators every room on this node gets.
+func (s *Server) roomOptions() room.Options {
+	return room.Options{Clock: s.clock, Journal: s.journal, Finisher: s, Log: s.log}
+}
+
+// openRoom records a room durably and starts its goroutine.
+func (s *Server) openRoom(ctx context.Context, cfg room.Config, seat func(*room.Room)) (*room.Room, error) {
+	r, err := room.New(cfg, s.roomOptions())
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(r.Config())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateRoom(ctx, store.Room{ID: cfg.ID, Kind: cfg.Kind, Config: raw, CreatedAt: s.clock.Now()}); err != nil {
+		return nil, fmt.Errorf("room %s: %w", cfg.ID, err)
+	}
+	if seat != nil {
+		seat(r)
+	}
+	s.rooms.Start(s.runCtx, r)
+	s.metrics.rooms.Inc()
+	return r, nil
+}
+
+// StartMatch implements match.Starter: it draws the questions, opens the
+// room with the matched players seated, and starts any bots.
+func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, tickets []*match.Ticket) error {
+	var humans []string
+	for _, t := range tickets {
+		if !t.Bot {
+			humans = append(humans, t.Player.ID)
+		}
+	}
+	qs, err := s.drawFor(humans, "", category, "zh", 0, s.cfg.MatchQuestions)
+	if err != nil {
+		return err
+	}
+	cfg := room.Config{
+		ID: roomID, Kind: mode, Questions: qs, TimeLimit: s.cfg.MatchTimeLimit,
+		Scoring: room.Race, AutoStart: true, AutoAdvance: true, RevealFor: s.cfg.RevealFor,
+	}
+	players := make([]protocol.PlayerInfo, len(tickets))
+	peers := make([]room.Peer, len(tickets))
+	var bots []*match.Bot
+	for i, t := range tickets {
+		players[i] = t.Player
+		if t.Bot {
+			b := match.NewBot(t.Player.ID, s.clock, rand.Uint64())
+			bots = append(bots, b)
+			peers[i] = b
+			continue
+		}
+		sess, ok := s.hub.get(t.Player.ID)
+		if !ok {
+			return fmt.Errorf("player %s has no session", t.Player.ID)
+		}
+		peers[i] = sess
+	}
+	r, err := s.openRoom(s.runCtx, cfg, func(r *room.Room) { r.Seat(players, peers) })
+	if err != nil {
+		return err
+	}
+	for _, id := range humans {
+		if sess, ok := s.hub.get(id); ok {
+			sess.addRoom(roomID)
+		}
+	}
+	for _, b := range bots {
+		go b.Run(s.runCtx, r, r.Done())
+	}
+	return nil
+}
+
+// Finished implements room.Finisher: it stores the result, and for quick
+// matches updates ratings, awards profile points and frees the players.
+func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int64 {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
+	if err := s.store.FinishRoom(ctx, store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}); err != nil {
+		s.log.Error().Err(err).Str("room", res.Room).Msg("store result")
+	}
+	s.metrics.finished.Inc()
+	switch res.Kind {
+	case room.KindEvent:
+		s.eventFinished(ctx, res)
+		return nil
+	case room.KindDuel, room.KindFour:
+	default:
+		return nil
+	}
+	players := make([]string, 0, len(res.Standings))
+	ratings := make([]float64, len(res.Standings))
+	ranks := make([]int, len(res.Standings))
+	for i, st := range res.Standings {
+		players = append(players, st.ID)
+		ranks[i] = st.Rank
+		ratings[i] = 1500
+		if p, err := s.store.Player(ctx, st.ID); err == nil && p.Rating > 0 {
+			ratings[i] = p.Rating
+		}
+	}
+	defer s.matcher.Release(res.Room, players)
+	next := match.Elo(ratings, ranks)
+	day := res.At.Format("2006-01-02")
+	awarded := map[string]int64{}
+	for i, st := range res.Standings {
+		if _, err := s.store.Player(ctx, st.ID); err != nil {
+			continue // a bot
+		}
+		if err := s.store.UpdateRating(ctx, st.ID, next[i]); err != nil {
+			s.log.Error().Err(err).Msg("update rating")
+		}
+		if sess, ok := s.hub.get(st.ID); ok {
+			sess.rating = next[i]
+		}
+		pts, err := s.store.AwardPoints(ctx, st.ID, day, match.PointsFor(res.Kind, st.Rank), s.cfg.PointsDailyCap)
+		if err != nil {
+			s.log.Error().Err(err).Msg("award points")
+		}
+		awarded[st.ID] = pts
+	}
+	return awarded
+}
+
+// Restore rebuilds the rooms that were running when the node stopped, from
+// their journals, and re-registers live events. The question that was in
+// flight is asked again with a fresh deadline; answers already acknowledged
+// for it stand.
+func (s *Server) Restore(ctx context.Context) error {
+	open, err := s.store.OpenRooms(ctx)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	for _, rec := range open {
+		var cfg room.Config
+		if err := json.Unmarshal(rec.Config, &cfg); err != nil {
+			s.log.Error().Err(err).Str("room", rec.ID).Msg("restore: bad config; skipped")
+			continue
+		}
+		entries, err := s.store.Journal(ctx, rec.ID)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", rec.ID, err)
+		}
+		r, err := room.Restore(cfg, s.roomOptions(), entries)
+		if err != nil {
+			s.log.Error().Err(err).Str("room", rec.ID).Msg("restore failed; skipped")
+			continue
+		}
+		s.rooms.Start(s.runCtx, r)
+		s.log.Info().Str("room", rec.ID).Int("entries", len(entries)).Msg("room restored")
+	}
+	return s.restoreEvents(ctx)
+}

@@ -1,0 +1,395 @@
+// Package web is Leitai's front door: the HTTP API, the WebSocket gateway
+// (one reader and one writer goroutine per connection), and the embedded
+// pages — player, host console, projected scoreboard and organizer. It wires
+// rooms, matchmaking, the question bank and the store together; nothing
+// imports it but the binary and tests.
+package web
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/store"
+)
+
+// Config is the gateway's configuration. Zero values mean the defaults
+// given beside each field.
+type Config struct {
+	// PublicURL is the base of links shown to people (join URLs, QR codes);
+	// default: taken from each request's Host.
+	PublicURL string
+	// MaxFrame bounds an inbound frame; default 16 KiB.
+	MaxFrame int64
+	// HelloTimeout closes a connection that sends no hello; default 10 s.
+	HelloTimeout time.Duration
+	// PingEvery is the server ping period (default 15 s); PongWait is how
+	// long a silent connection lives (default 40 s).
+	PingEvery, PongWait time.Duration
+	// WriteWait bounds one socket write; default 10 s.
+	WriteWait time.Duration
+	// SendQueue is each connection's outbound queue length; default 256.
+	SendQueue int
+	// Grace is how long a dropped player keeps its queue places and session;
+	// default 60 s.
+	Grace time.Duration
+	// AllowedOrigins lists the Origin values accepted on /ws besides the
+	// server's own host; "*" accepts any.
+	AllowedOrigins []string
+	// MaxConnsPerAddr bounds connections from one IP address; default 2000.
+	MaxConnsPerAddr int
+	// MessagesPerSecond and MessageBurst bound a connection's requests;
+	// defaults 20 and 40. A connection that keeps exceeding them is closed.
+	MessagesPerSecond float64
+	MessageBurst      int
+	// Match tunes quick-match queues.
+	Match match.Config
+	// MatchQuestions and MatchTimeLimit shape quick matches; defaults 5 and 15 s.
+	MatchQuestions int
+	MatchTimeLimit time.Duration
+	// RevealFor is how long a quick match shows each reveal; default 3 s.
+	RevealFor time.Duration
+	// PointsDailyCap is how many games a day earn profile points; default 2.
+	PointsDailyCap int
+	// BlockedWords may not appear in nicknames.
+	BlockedWords []string
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = 16 << 10
+	}
+	def(&c.HelloTimeout, 10*time.Second)
+	def(&c.PingEvery, 15*time.Second)
+	def(&c.PongWait, 40*time.Second)
+	def(&c.WriteWait, 10*time.Second)
+	def(&c.Grace, 60*time.Second)
+	def(&c.MatchTimeLimit, 15*time.Second)
+	def(&c.RevealFor, 3*time.Second)
+	if c.SendQueue <= 0 {
+		c.SendQueue = 256
+	}
+	if c.MaxConnsPerAddr <= 0 {
+		c.MaxConnsPerAddr = 2000
+	}
+	if c.MessagesPerSecond <= 0 {
+		c.MessagesPerSecond = 20
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = 40
+	}
+	if c.MatchQuestions <= 0 {
+		c.MatchQuestions = 5
+	}
+	if c.PointsDailyCap <= 0 {
+		c.PointsDailyCap = 2
+	}
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Store     store.Store
+	Committer *store.Committer
+	Bank      *questionbank.Bank
+	Clock     clock.Clock
+	Log       zerolog.Logger
+}
+
+// Server is one Leitai node's gateway and API.
+type Server struct {
+	cfg     Config // Static after construction.
+	store   store.Store
+	journal *store.Committer
+	bank    *questionbank.Bank
+	clock   clock.Clock
+	log     zerolog.Logger
+
+	rooms    *room.Registry
+	matcher  *match.Matchmaker
+	history  *questionbank.History
+	hub      *hub
+	events   *eventDir
+	metrics  *metrics
+	upgrader websocket.Upgrader
+	mux      *http.ServeMux
+
+	// runCtx is the context rooms run under; set by Run before serving.
+	runCtx  context.Context
+	stopped chan struct{}
+
+	// addrMu guards addrs: open connections per remote IP.
+	addrMu sync.Mutex
+	addrs  map[string]int
+
+	conns sync.WaitGroup
+}
+
+// New makes a server. Call Run, or use Handler with Start for tests.
+func New(cfg Config, deps Deps) *Server {
+	cfg.defaults()
+	if deps.Clock == nil {
+		deps.Clock = clock.Real{}
+	}
+	s := &Server{
+		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
+		rooms:   room.NewRegistry(),
+		history: questionbank.NewHistory(200),
+		hub:     newHub(),
+		events:  newEventDir(),
+		metrics: newMetrics(),
+		addrs:   map[string]int{},
+		stopped: make(chan struct{}),
+		runCtx:  context.Background(),
+	}
+	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Log.With().Str("part", "match").Logger())
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     s.checkOrigin,
+	}
+	s.routes()
+	return s
+}
+
+// Handler serves the API, the pages and /ws.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Matchmaker exposes the matchmaker (tests drive its Process directly).
+func (s *Server) Matchmaker() *match.Matchmaker { return s.matcher }
+
+// Rooms exposes the room registry.
+func (s *Server) Rooms() *room.Registry { return s.rooms }
+
+// Run serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets the journal finish its writes, and closes every
+// connection with 1001 so clients reconnect and resume elsewhere or later.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	roomCtx, stopRooms := context.WithCancel(context.Background())
+	defer stopRooms()
+	s.runCtx = roomCtx
+	if err := s.Restore(roomCtx); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
+	go func() { defer wg.Done(); s.janitor(roomCtx) }()
+	errc := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	close(s.stopped)
+	// Stop accepting; hijacked WebSocket connections are not touched by this.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = srv.Shutdown(shutCtx)
+	cancel()
+	// Stop the rooms and the matchmaker, then make every accepted answer
+	// durable (its ack is queued to its connection when it is).
+	stopRooms()
+	s.rooms.Wait()
+	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if ferr := s.journal.Flush(flushCtx); ferr != nil {
+		s.log.Error().Err(ferr).Msg("journal flush at shutdown")
+	}
+	cancel()
+	for _, c := range s.hub.conns() {
+		c.closeWith(reasonGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.log.Warn().Msg("connections still open after 10 s")
+	}
+	wg.Wait()
+	return err
+}
+
+// janitor expires sessions whose grace window has passed. Runs in its own
+// goroutine; the work is in expire so tests can call it.
+func (s *Server) janitor(ctx context.Context) {
+	t := s.clock.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			s.expire()
+		}
+	}
+}
+
+// expire takes players whose connection has been gone longer than the
+// grace window out of their queues.
+func (s *Server) expire() {
+	for _, sess := range s.hub.expired(s.clock.Now(), s.cfg.Grace) {
+		s.matcher.Leave(sess.id)
+	}
+}
+
+// checkOrigin accepts requests with no Origin (non-browser clients), from the
+// server's own host, or from an allowed origin.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, a := range s.cfg.AllowedOrigins {
+		if a == "*" || strings.EqualFold(a, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// acquireAddr counts a connection against its address's limit.
+func (s *Server) acquireAddr(ip string) bool {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	if s.addrs[ip] >= s.cfg.MaxConnsPerAddr {
+		return false
+	}
+	s.addrs[ip]++
+	return true
+}
+
+func (s *Server) releaseAddr(ip string) {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	if s.addrs[ip]--; s.addrs[ip] <= 0 {
+		delete(s.addrs, ip)
+	}
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// serveWS upgrades and runs one connection; the handler goroutine is the
+// connection's reader.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.stopped:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	ip := remoteIP(r)
+	if !s.acquireAddr(ip) {
+		s.metrics.refused.Inc()
+		http.Error(w, "too many connections from your address", http.StatusTooManyRequests)
+		return
+	}
+	defer s.releaseAddr(ip)
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	s.conns.Add(1)
+	defer s.conns.Done()
+	c := newConn(s, ws, ip)
+	s.metrics.conns.Inc()
+	defer s.metrics.conns.Dec()
+	ws.SetReadLimit(s.cfg.MaxFrame)
+	_ = ws.SetReadDeadline(time.Now().Add(s.cfg.HelloTimeout))
+	ws.SetPongHandler(c.onPong)
+	go c.writeLoop()
+	s.readLoop(c)
+	c.closeWith(reasonGone, "")
+	<-c.writerDone
+	s.disconnected(c)
+}
+
+// readLoop reads and handles messages until the connection ends.
+func (s *Server) readLoop(c *conn) {
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			var ne net.Error
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
+				c.closeWith(reasonTooBig, "frame too big")
+			case errors.As(err, &ne) && ne.Timeout() && c.sess.Load() == nil:
+				c.closeWith(reasonPolicy, "no hello in time")
+			}
+			return
+		}
+		select {
+		case <-c.quit:
+			return
+		default:
+		}
+		s.metrics.messages.Inc()
+		if !c.limiter.Allow() {
+			c.strikes++
+			s.reply(c, "", errRateLimited)
+			if c.strikes > 3*s.cfg.MessageBurst {
+				c.closeWith(reasonPolicy, "flood")
+				return
+			}
+			continue
+		}
+		s.handle(c, data)
+	}
+}
+
+// disconnected cleans up after a connection: its session stays for the
+// grace window, and its rooms stop waiting for it.
+func (s *Server) disconnected(c *conn) {
+	sess := c.sess.Load()
+	if sess == nil {
+		return
+	}
+	if !sess.detach(c, s.clock.Now()) {
+		return // replaced by a newer connection
+	}
+	for _, id := range sess.roomIDs() {
+		if r, ok := s.rooms.Get(id); ok {
+			if sess.role == rolePlayer {
+				r.Detach(sess.id)
+			} else {
+				r.Unwatch(sess)
+			}
+		}
+	}
+}

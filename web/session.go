@@ -1,0 +1,215 @@
+package web
+
+import (
+	"sync"
+	"time"
+
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/room"
+)
+
+// Roles a session can have.
+const (
+	rolePlayer    = "player"
+	roleHost      = "host"
+	roleScreen    = "screen"
+	roleOrganizer = "organizer"
+)
+
+// session is a player's (or host's, or screen's) presence on this node. It
+// outlives connections: a phone that drops and comes back within the grace
+// window gets the same session, so rooms keep one Peer per player.
+type session struct {
+	srv     *Server
+	id      string // player id; for hosts and screens a per-login id
+	name    string
+	role    string
+	rating  float64
+	eventID string // hosts and screens: the one event they may act on
+
+	// mu guards the following fields.
+	mu      sync.Mutex
+	conn    *conn
+	lostAt  time.Time // when the last connection dropped; zero while connected
+	written map[string]writtenMark
+	rooms   map[string]struct{}
+}
+
+type writtenMark struct {
+	index int
+	at    time.Time
+}
+
+var _ room.Peer = (*session)(nil)
+
+// Send implements room.Peer.
+func (s *session) Send(f *protocol.Frame) bool {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	return c.send(f)
+}
+
+// Connected implements room.Peer.
+func (s *session) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn != nil
+}
+
+// WrittenAt implements room.Peer.
+func (s *session) WrittenAt(roomID string, index int) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.written[roomID]
+	if !ok || m.index != index {
+		return time.Time{}, false
+	}
+	return m.at, true
+}
+
+func (s *session) markWritten(roomID string, index int, at time.Time) {
+	s.mu.Lock()
+	if m, ok := s.written[roomID]; !ok || m.index != index {
+		s.written[roomID] = writtenMark{index: index, at: at}
+	}
+	s.mu.Unlock()
+}
+
+// RTT implements room.Peer.
+func (s *session) RTT() time.Duration {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c == nil {
+		return 0
+	}
+	return c.rtt()
+}
+
+// Kick implements room.Peer.
+func (s *session) Kick(reason string) {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		c.closeWith(reasonKicked, reason)
+	}
+}
+
+func (s *session) addRoom(id string) {
+	s.mu.Lock()
+	s.rooms[id] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *session) dropRoom(id string) {
+	s.mu.Lock()
+	delete(s.rooms, id)
+	delete(s.written, id)
+	s.mu.Unlock()
+}
+
+func (s *session) roomIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.rooms))
+	for id := range s.rooms {
+		out = append(out, id)
+	}
+	return out
+}
+
+// attach makes c the session's connection and returns the one it replaces.
+func (s *session) attach(c *conn) *conn {
+	s.mu.Lock()
+	old := s.conn
+	s.conn = c
+	s.lostAt = time.Time{}
+	s.mu.Unlock()
+	c.sess.Store(s)
+	return old
+}
+
+// detach clears c if it is still the session's connection and reports
+// whether it was.
+func (s *session) detach(c *conn, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != c {
+		return false
+	}
+	s.conn = nil
+	s.lostAt = now
+	return true
+}
+
+// hub is the directory of this node's sessions, by player id.
+type hub struct {
+	// mu guards the following fields.
+	mu       sync.Mutex
+	sessions map[string]*session
+}
+
+func newHub() *hub { return &hub{sessions: map[string]*session{}} }
+
+func (h *hub) get(id string) (*session, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.sessions[id]
+	return s, ok
+}
+
+// getOrAdd returns the session for id, making it with mk if there is none.
+func (h *hub) getOrAdd(id string, mk func() *session) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.sessions[id]; ok {
+		return s
+	}
+	s := mk()
+	h.sessions[id] = s
+	return s
+}
+
+// expired removes and returns the sessions whose connection has been gone
+// longer than grace.
+func (h *hub) expired(now time.Time, grace time.Duration) []*session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*session
+	for id, s := range h.sessions {
+		s.mu.Lock()
+		gone := s.conn == nil && !s.lostAt.IsZero() && now.Sub(s.lostAt) >= grace
+		s.mu.Unlock()
+		if gone {
+			delete(h.sessions, id)
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// conns returns every live connection.
+func (h *hub) conns() []*conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*conn, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		s.mu.Lock()
+		if s.conn != nil {
+			out = append(out, s.conn)
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
+func (h *hub) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}

@@ -234,7 +234,7 @@ func (r *Room) elapsed(p *player, index int) (time.Duration, bool) {
 		}
 		rtt = p.peer.RTT()
 	}
-	d := now.Sub(start) - rtt/2 - s.paused
+	d := (now.Sub(start) - rtt/2 - s.paused).Round(time.Millisecond)
 	if d < 0 {
 		d = 0
 	}

@@ -37,6 +37,7 @@ func (s *SQL) prepareJournal(ctx context.Context) error {
 	return nil
 }
 
+// buildJournalInsert returns the INSERT of n journal rows in d's placeholders.
 func buildJournalInsert(d dialect, n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO journal (room, seq, kind, happened_at, data) VALUES `)

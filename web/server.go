@@ -393,3 +393,12 @@ func (s *Server) disconnected(c *conn) {
 		}
 	}
 }
+
+// Sessions counts this node's sessions (live or within their grace window).
+func (s *Server) Sessions() int { return s.hub.len() }
+
+// Connected reports whether a player has a live connection to this node.
+func (s *Server) Connected(player string) bool {
+	sess, ok := s.hub.get(player)
+	return ok && sess.Connected()
+}

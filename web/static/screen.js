@@ -39,10 +39,12 @@
   let session = null;
 
   // ---- small helpers ----
-  function el(tag, cls, text) {
+  // el makes an element with a class, text (always as text, never HTML) and children.
+  function el(tag, cls, text, kids) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
     if (text != null) e.textContent = String(text);
+    if (kids) e.append(...kids);
     return e;
   }
   const reflow = (e) => void e.offsetHeight;
@@ -92,15 +94,12 @@
     $("answered-of").textContent = S.of || S.count ? " / " + (S.of || S.count) : "";
   }
 
-  function nameChip(name, pop) {
+  function nameChip(name, pop) { // each name keeps one colour, from a hash of it
     const c = el("span", "chip" + (pop ? " pop" : ""), name);
-    c.style.setProperty("--hue", String(Math.abs(hash(name)) % 360));
-    return c;
-  }
-  function hash(s) {
     let h = 0;
-    for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
-    return h;
+    for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
+    c.style.setProperty("--hue", String(Math.abs(h) % 360));
+    return c;
   }
   function renderNames() {
     const box = $("names");
@@ -125,10 +124,8 @@
     box.dataset.n = opts.length;
     if (q && !opts.length) box.appendChild(el("div", "text-q", t("text_question")));
     opts.forEach((o) => {
-      const d = el("div", "opt");
+      const d = box.appendChild(el("div", "opt", null, [el("b", "key", o.key), el("span", "otext", o.text)]));
       d.dataset.key = o.key;
-      d.append(el("b", "key", o.key), el("span", "otext", o.text));
-      box.appendChild(d);
     });
     renderCount();
     if (S.view === "question") { fit($("q-text"), 4.6, 2.0); fit(box, 3.2, 1.4); }
@@ -150,19 +147,13 @@
     chart.textContent = "";
     const fills = [];
     bars.forEach((b) => {
-      const col = el("div", "bar" + (b.ok ? " ok" : ""));
-      col.dataset.key = b.key;
       const n = stats[b.key] || 0;
-      const track = el("div", "track");
-      const fill = el("div", "fill");
-      fill.appendChild(el("span", "val", n));
-      track.appendChild(fill);
+      const fill = el("div", "fill", null, [el("span", "val", n)]);
       fills.push([fill, (100 * n) / max]);
-      const label = el("div", "label");
-      if (!isText) label.appendChild(el("b", "key", b.key));
-      label.appendChild(el("span", "ltext", (b.ok ? "✓ " : "") + (b.label || "")));
-      col.append(track, label);
-      chart.appendChild(col);
+      const label = el("div", "label", null, [el("span", "ltext", (b.ok ? "✓ " : "") + (b.label || ""))]);
+      if (!isText) label.prepend(el("b", "key", b.key));
+      const col = chart.appendChild(el("div", "bar" + (b.ok ? " ok" : ""), null, [el("div", "track", null, [fill]), label]));
+      col.dataset.key = b.key;
     });
     reflow(chart);
     requestAnimationFrame(() => fills.forEach((f, i) => {
@@ -178,9 +169,7 @@
       ((q && q.options) || []).forEach((o) => { byKey[o.key] = o.text; });
       answer = S.correct.map((k) => (byKey[k] != null ? k + ". " + byKey[k] : k)).join("    ");
     }
-    const a = $("r-answer");
-    a.textContent = "";
-    a.append(el("span", "r-label", t("correct_answer")), el("span", "r-value", answer));
+    $("r-answer").replaceChildren(el("span", "r-label", t("correct_answer")), el("span", "r-value", answer));
     $("r-expl").textContent = S.explanation || "";
   }
 
@@ -199,9 +188,8 @@
       row.setAttribute("data-name", r.name || "");
       const move = el("span", "move " + (!prev ? "new" : prev > rank ? "up" : prev < rank ? "down" : "same"),
         !prev ? t("new_entry") : prev > rank ? "▲" + (prev - rank) : prev < rank ? "▼" + (rank - prev) : "");
-      const nameBox = el("span", "who");
-      nameBox.appendChild(el("span", "name", r.name));
-      if (r.team) nameBox.appendChild(el("span", "tm", r.team));
+      const nameBox = el("span", "who", null, [el("span", "name", r.name)]);
+      if (r.team) nameBox.append(el("span", "tm", r.team));
       row.append(el("span", "rank", rank), move, nameBox,
         el("span", "delta", r.delta ? "+" + r.delta : ""), el("span", "score", r.score));
       const from = animate ? (prev >= 1 && prev <= 10 ? prev : 11) : rank;
@@ -226,14 +214,11 @@
     box.appendChild(el("h2", "teams-title", t("teams")));
     const max = Math.max(1, ...S.teams.map((x) => x.score || 0));
     const fills = S.teams.map((tm, i) => {
-      const row = el("div", "team");
+      const fill = el("i", "tfill");
+      const row = box.appendChild(el("div", "team", null, [el("span", "tname", (tm.rank || i + 1) + ". " + tm.team),
+        el("span", "tscore", Math.round(tm.score || 0)), el("div", "tbar", null, [fill])]));
       row.dataset.team = tm.team;
       row.dataset.rank = tm.rank || i + 1;
-      const fill = el("i", "tfill");
-      const bar = el("div", "tbar");
-      bar.appendChild(fill);
-      row.append(el("span", "tname", (tm.rank || i + 1) + ". " + tm.team), el("span", "tscore", Math.round(tm.score || 0)), bar);
-      box.appendChild(row);
       return [fill, (100 * (tm.score || 0)) / max];
     });
     setView();
@@ -266,6 +251,7 @@
   function tick() {
     const now = session ? session.serverNow() : Date.now();
     if (S.view === "countdown" && S.phase !== "paused") {
+      $("cd-label").textContent = t("get_ready", { i: S.index + 1 });
       const s = S.startsAt ? Math.ceil((S.startsAt - now) / 1000) : 0;
       const text = s > 0 ? String(s) : t("go");
       if (text !== lastCd) {
@@ -284,7 +270,9 @@
       $("q-timer").textContent = S.deadline || S.remaining ? Math.ceil(left / 1000) : "";
       document.body.classList.toggle("hurry", left < 5000 && S.phase === "question");
     }
-    if (S.phase === "paused") $("paused-left").textContent = S.remaining ? t("paused_left", { s: Math.ceil(S.remaining / 1000) }) : "";
+    if (S.phase === "paused") {
+      $("paused-left").textContent = S.remaining ? t("paused_left", { s: Math.ceil(S.remaining / 1000) }) : "";
+    }
   }
 
   // The top 10 follows the chart once a fresh scoreboard has arrived.
@@ -310,18 +298,13 @@
 
   const handlers = {
     "room.state": (d) => {
-      S.room = d.room || S.room;
-      if (d.title) S.title = d.title;
-      if (d.pin) S.pin = d.pin;
-      S.index = d.index == null ? S.index : d.index;
-      S.total = d.total || S.total;
-      S.question = d.question || null;
+      Object.assign(S, {
+        room: d.room || S.room, title: d.title || S.title, pin: d.pin || S.pin, total: d.total || S.total,
+        index: d.index == null ? S.index : d.index, question: d.question || null, deadline: d.deadline || 0,
+        startsAt: d.phase === "countdown" ? d.deadline || d.starts_at || 0 : 0, limit: d.time_limit_ms || S.limit,
+        remaining: d.remaining_ms || 0, answered: d.answered || 0, stats: null
+      });
       if (S.question) S.lastQuestion = S.question;
-      S.deadline = d.deadline || 0;
-      S.startsAt = d.phase === "countdown" ? d.deadline || d.starts_at || 0 : 0;
-      S.limit = d.time_limit_ms || S.limit;
-      S.remaining = d.remaining_ms || 0;
-      S.answered = d.answered || 0;
       S.count = typeof d.players === "number" ? d.players : Array.isArray(d.players) ? d.players.length : S.count;
       if (Array.isArray(d.members)) {
         S.names = d.members.map((m) => m.name || "");
@@ -332,7 +315,6 @@
         S.top = d.scoreboard.top || [];
         S.teams = d.scoreboard.teams || [];
       }
-      S.stats = null;
       renderHeader();
       enter(d.phase);
       if (S.phase === "paused") setView(S.question ? "question" : S.top.length ? "board" : S.view);
@@ -353,28 +335,19 @@
       S.startsAt = d.starts_at || 0;
       S.index = d.index == null ? S.index : d.index;
       lastCd = "";
-      $("cd-label").textContent = t("get_ready", { i: S.index + 1 });
       enter("countdown");
       tick();
     },
     question: (d) => {
-      S.index = d.index;
-      S.total = d.total || S.total;
-      S.question = S.lastQuestion = d.question || null;
-      S.deadline = d.deadline || 0;
-      S.limit = d.time_limit_ms || Math.max(1, S.deadline - (session ? session.serverNow() : Date.now()));
-      S.answered = 0;
-      S.stats = null;
-      S.correct = [];
+      Object.assign(S, { index: d.index, total: d.total || S.total, question: d.question || null,
+        deadline: d.deadline || 0, answered: 0, stats: null, correct: [] });
+      S.lastQuestion = S.question;
+      S.limit = d.time_limit_ms || Math.max(1, S.deadline - session.serverNow());
       enter("question");
       renderQuestion();
       tick();
     },
-    progress: (d) => {
-      S.answered = d.answered || 0;
-      S.of = d.of || S.of;
-      renderCount();
-    },
+    progress: (d) => { S.answered = d.answered || 0; S.of = d.of || S.of; renderCount(); },
     reveal: (d) => {
       S.correct = d.correct || [];
       S.stats = d.stats || {};
@@ -393,11 +366,7 @@
       if (S.view === "reveal") scheduleBoard();
       else if (S.view === "board") renderTop(true);
     },
-    paused: (d) => {
-      S.remaining = d.remaining_ms || 0;
-      enter("paused");
-      tick();
-    },
+    paused: (d) => { S.remaining = d.remaining_ms || 0; enter("paused"); tick(); },
     resumed: (d) => {
       const back = S.beforePause || "question";
       if (back === "countdown") S.startsAt = d.deadline || S.startsAt;
@@ -425,13 +394,8 @@
     c.dataset.state = state;
     c.textContent = state === "open" ? "" : t("conn_" + state);
     if (state === "open" && detail) {
-      const ev = detail.event || S.event;
-      if (ev) {
-        S.event = ev;
-        S.room = ev.room || S.room;
-        S.title = ev.title || S.title;
-        S.pin = ev.pin || S.pin;
-      }
+      const ev = (S.event = detail.event || S.event); // a resumed welcome may omit it
+      if (ev) Object.assign(S, { room: ev.room || S.room, title: ev.title || S.title, pin: ev.pin || S.pin });
       renderHeader();
       if (S.room) session.send("watch", { room: S.room }).catch(() => {});
     } else if (state === "closed" && typeof detail === "string") {
@@ -441,7 +405,7 @@
   }
 
   // ---- start ----
-  function askToken(error) {
+  function askToken(error) { // no token, or the server refused it
     localStorage.removeItem(TOKEN_KEY);
     $("token-error").textContent = error || "";
     $("need-token").hidden = false;
@@ -465,7 +429,6 @@
     $("lang").textContent = i18n.lang === "zh" ? "EN" : "中";
     const c = $("conn");
     if (c.dataset.state && c.dataset.state !== "open") c.textContent = t("conn_" + c.dataset.state);
-    if (S.view === "countdown") $("cd-label").textContent = t("get_ready", { i: S.index + 1 });
     lastCd = "";
     renderQuestion();
     if (S.stats) renderChart();

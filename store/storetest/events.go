@@ -1,0 +1,127 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leitai/leitai/store"
+)
+
+func testEvents(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e1 := store.Event{ID: "e1", Room: "r1", PIN: "123456", Title: "决赛", Config: json.RawMessage(`{"auto":true}`), CreatedAt: t0}
+	must(t, s.CreateEvent(ctx, e1))
+	got, err := s.Event(ctx, "e1")
+	must(t, err)
+	equal(t, "event", got, e1)
+
+	wantErr(t, "duplicate event id", s.CreateEvent(ctx, store.Event{ID: "e1", PIN: "999999", CreatedAt: t0}), store.ErrExists)
+	e2 := store.Event{ID: "e2", Room: "r2", PIN: "123456", Title: "second", CreatedAt: t0.Add(time.Minute)}
+	wantErr(t, "live PIN reused", s.CreateEvent(ctx, e2), store.ErrExists)
+
+	end := t0.Add(30 * time.Second)
+	must(t, s.EndEvent(ctx, "e1", end))
+	must(t, s.EndEvent(ctx, "e1", end.Add(time.Hour))) // retried: keeps the first end
+	e1.EndedAt = end
+	got, err = s.Event(ctx, "e1")
+	must(t, err)
+	equal(t, "ended event", got, e1)
+
+	must(t, s.CreateEvent(ctx, e2)) // the PIN is free again
+	list, err := s.Events(ctx)
+	must(t, err)
+	equal(t, "events", list, []store.Event{e1, e2})
+
+	_, err = s.Event(ctx, "ghost")
+	wantErr(t, "missing event", err, store.ErrNotFound)
+	wantErr(t, "end missing event", s.EndEvent(ctx, "ghost", end), store.ErrNotFound)
+}
+
+func testEventPINConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.CreateEvent(ctx, store.Event{ID: fmt.Sprintf("e%d", i), PIN: "424242", CreatedAt: t0})
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrExists):
+			t.Fatalf("CreateEvent: %v, want nil or ErrExists", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d concurrent events got the same live PIN, want 1", won)
+	}
+}
+
+func testAwardPoints(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p", CreatedAt: t0}))
+	must(t, s.CreatePlayer(ctx, store.Player{ID: "q", Name: "q", CreatedAt: t0}))
+	steps := []struct {
+		player, day string
+		points      int64
+		dailyCap    int
+		want        int64
+	}{
+		{"p", "2025-03-14", 10, 2, 10},
+		{"p", "2025-03-14", 10, 2, 10},
+		{"p", "2025-03-14", 10, 2, 0}, // third game of the day: over the cap
+		{"p", "2025-03-14", 10, 2, 0},
+		{"p", "2025-03-15", 5, 2, 5}, // a new day
+		{"q", "2025-03-14", 3, 0, 3}, // cap 0: no cap
+		{"q", "2025-03-14", 3, 0, 3},
+		{"q", "2025-03-14", 3, 0, 3},
+	}
+	for i, st := range steps {
+		got, err := s.AwardPoints(ctx, st.player, st.day, st.points, st.dailyCap)
+		must(t, err)
+		if got != st.want {
+			t.Fatalf("step %d: AwardPoints(%s, %s, %d, dailyCap %d) = %d, want %d", i, st.player, st.day, st.points, st.dailyCap, got, st.want)
+		}
+	}
+	for id, want := range map[string]int64{"p": 25, "q": 9} {
+		p, err := s.Player(ctx, id)
+		must(t, err)
+		if p.Points != want {
+			t.Errorf("player %s has %d points, want %d", id, p.Points, want)
+		}
+	}
+	_, err := s.AwardPoints(ctx, "ghost", "2025-03-14", 1, 0)
+	wantErr(t, "points for missing player", err, store.ErrNotFound)
+}
+
+func testAwardPointsConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p", CreatedAt: t0}))
+	const n, dailyCap, points = 20, 3, 7
+	var wg sync.WaitGroup
+	got := make([]int64, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = s.AwardPoints(ctx, "p", "2025-03-14", points, dailyCap) })
+	}
+	wg.Wait()
+	var sum int64
+	for i := range n {
+		must(t, errs[i])
+		sum += got[i]
+	}
+	p, err := s.Player(ctx, "p")
+	must(t, err)
+	if sum != dailyCap*points || p.Points != dailyCap*points {
+		t.Fatalf("awarded %d, player has %d; want exactly %d (cap %d games)", sum, p.Points, dailyCap*points, dailyCap)
+	}
+}

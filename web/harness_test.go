@@ -1,0 +1,424 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/web"
+)
+
+// harness is a real server on a loopback port with a real SQLite store and a
+// fake clock that drives rooms and matchmaking.
+type harness struct {
+	t       *testing.T
+	srv     *web.Server
+	st      *store.SQL
+	clk     *clock.Fake
+	addr    string
+	answers map[string]questionbank.Question
+	stop    func()
+	dir     string
+}
+
+var t0 = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+
+func newHarness(t *testing.T, mod func(*web.Config)) *harness {
+	t.Helper()
+	return startHarness(t, t.TempDir(), clock.NewFake(t0), mod)
+}
+
+func startHarness(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Config)) *harness {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "leitai.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank := questionbank.NewBank()
+	sample, err := questionbank.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank.Add("sample", sample)
+	if err := web.LoadQuestionSets(ctx, st, bank); err != nil {
+		t.Fatal(err)
+	}
+	answers := map[string]questionbank.Question{}
+	for _, q := range bank.Questions("") {
+		answers[q.ID] = q
+	}
+	committer := store.NewCommitter(st, store.CommitterOptions{})
+	jctx, stopJ := context.WithCancel(ctx)
+	jdone := make(chan struct{})
+	go func() { _ = committer.Run(jctx); close(jdone) }()
+	cfg := web.Config{HelloTimeout: 2 * time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Clock: clk, Log: zerolog.Nop()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stopS := context.WithCancel(ctx)
+	sdone := make(chan struct{})
+	go func() { _ = srv.Run(sctx, ln); close(sdone) }()
+	h := &harness{t: t, srv: srv, st: st, clk: clk, addr: ln.Addr().String(), answers: answers, dir: dir}
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			stopS()
+			<-sdone
+			stopJ()
+			<-jdone
+			st.Close()
+		})
+	}
+	t.Cleanup(h.stop)
+	return h
+}
+
+// url returns an http URL on the server.
+func (h *harness) url(path string) string { return "http://" + h.addr + path }
+
+// msg is a received message.
+type msg struct {
+	Type string          `json:"type"`
+	Re   string          `json:"re"`
+	Data json.RawMessage `json:"data"`
+	raw  []byte
+}
+
+func (m msg) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(m.Data, v); err != nil {
+		t.Fatalf("decode %s: %v (%s)", m.Type, err, m.raw)
+	}
+}
+
+// client is a test WebSocket client that records everything it receives.
+type client struct {
+	t      *testing.T
+	h      *harness
+	ws     *websocket.Conn
+	mu     sync.Mutex
+	cond   *sync.Cond
+	got    []msg
+	used   []bool // messages already returned by expect
+	closed bool
+	code   int // close code received
+	wmu    sync.Mutex
+	seq    int
+	id     string // player id after welcome
+	resume string
+}
+
+func (h *harness) dial() *client {
+	h.t.Helper()
+	return h.dialHeader(nil)
+}
+
+func (h *harness) dialHeader(hdr http.Header) *client {
+	h.t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+h.addr+"/ws", hdr)
+	if err != nil {
+		h.t.Fatalf("dial: %v", err)
+	}
+	c := &client{t: h.t, h: h, ws: ws}
+	c.cond = sync.NewCond(&c.mu)
+	go c.read()
+	h.t.Cleanup(func() { ws.Close() })
+	return c
+}
+
+func (c *client) read() {
+	for {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
+			c.mu.Lock()
+			c.closed = true
+			if ce, ok := err.(*websocket.CloseError); ok {
+				c.code = ce.Code
+			}
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			return
+		}
+		var m msg
+		if err := json.Unmarshal(b, &m); err != nil {
+			m = msg{Type: "!badjson"}
+		}
+		m.raw = b
+		c.mu.Lock()
+		c.got = append(c.got, m)
+		c.used = append(c.used, false)
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}
+}
+
+// send writes a request and returns its id.
+func (c *client) send(typ string, data any) string {
+	c.t.Helper()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.seq++
+	id := typ + "-" + itoa(c.seq)
+	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "data": data})
+	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		c.t.Fatalf("send %s: %v", typ, err)
+	}
+	return id
+}
+
+func (c *client) sendRaw(b []byte) {
+	c.t.Helper()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		c.t.Fatalf("send raw: %v", err)
+	}
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}
+
+// waitTimeout bounds how long a test waits for a message it expects. It is
+// a safety net against hangs, not a measurement.
+const waitTimeout = 10 * time.Second
+
+// expectFn returns the first message not returned before that matches pred.
+// Messages it passes over stay available to later calls, so a test can wait
+// for an ack and a reveal in either order.
+func (c *client) expectFn(what string, pred func(m msg) bool) msg {
+	c.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	timer := time.AfterFunc(waitTimeout, func() { c.mu.Lock(); c.cond.Broadcast(); c.mu.Unlock() })
+	defer timer.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		for i := range c.got {
+			if !c.used[i] && pred(c.got[i]) {
+				c.used[i] = true
+				return c.got[i]
+			}
+		}
+		if c.closed {
+			c.t.Fatalf("%s: connection closed (code %d) while waiting; got %s", c.id, c.code, c.summary())
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: no %s within %v; got %s", c.id, what, waitTimeout, c.summary())
+		}
+		c.cond.Wait()
+	}
+}
+
+func (c *client) summary() string {
+	var b strings.Builder
+	start := max(0, len(c.got)-12)
+	for _, m := range c.got[start:] {
+		b.WriteString(" ")
+		b.WriteString(string(m.raw))
+	}
+	return b.String()
+}
+
+func (c *client) expect(typ string) msg {
+	c.t.Helper()
+	return c.expectFn(typ, func(m msg) bool { return m.Type == typ })
+}
+
+// reply waits for the reply to request id.
+func (c *client) reply(id string) msg {
+	c.t.Helper()
+	return c.expectFn("reply to "+id, func(m msg) bool { return m.Re == id })
+}
+
+// expectError waits for the reply to id and checks it is an error with code.
+func (c *client) expectError(id, code string) {
+	c.t.Helper()
+	m := c.reply(id)
+	var e struct{ Code, Message string }
+	if m.Type != "error" {
+		c.t.Fatalf("reply to %s: %s, want error %s", id, m.raw, code)
+	}
+	m.decode(c.t, &e)
+	if e.Code != code {
+		c.t.Fatalf("reply to %s: error %s (%s), want %s", id, e.Code, e.Message, code)
+	}
+}
+
+// waitClosed waits until the server closes the connection and returns the
+// close code.
+func (c *client) waitClosed() int {
+	c.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	timer := time.AfterFunc(waitTimeout, func() { c.mu.Lock(); c.cond.Broadcast(); c.mu.Unlock() })
+	defer timer.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.closed {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("connection not closed; got %s", c.summary())
+		}
+		c.cond.Wait()
+	}
+	return c.code
+}
+
+// all returns every message received so far.
+func (c *client) all() []msg {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]msg(nil), c.got...)
+}
+
+type welcome struct {
+	Player struct{ ID, Name string }
+	Role   string
+	Resume string
+	Event  *struct{ ID, Room, PIN string }
+}
+
+// hello opens a guest session.
+func (c *client) hello(name string) welcome {
+	c.t.Helper()
+	id := c.send("hello", map[string]any{"name": name})
+	return c.welcomed(id)
+}
+
+func (c *client) welcomed(id string) welcome {
+	c.t.Helper()
+	m := c.reply(id)
+	if m.Type != "welcome" {
+		c.t.Fatalf("hello: %s", m.raw)
+	}
+	var w welcome
+	m.decode(c.t, &w)
+	c.id, c.resume = w.Player.ID, w.Resume
+	return w
+}
+
+// question is the data of a question message.
+type question struct {
+	Room     string
+	Index    int
+	Total    int
+	Deadline int64
+	Question struct {
+		ID      string
+		Type    string
+		Text    string
+		Options []struct{ Key, Text string }
+	}
+}
+
+// correctAnswer returns the data of a right answer to q.
+func (h *harness) correctAnswer(q question) map[string]any {
+	bq, ok := h.answers[q.Question.ID]
+	if !ok {
+		h.t.Fatalf("unknown question %s", q.Question.ID)
+	}
+	d := map[string]any{"room": q.Room, "index": q.Index}
+	if bq.Type == questionbank.Text {
+		d["text"] = bq.Answer[0]
+	} else {
+		d["choice"] = bq.Answer
+	}
+	return d
+}
+
+// wrongAnswer returns the data of a wrong answer to q.
+func (h *harness) wrongAnswer(q question) map[string]any {
+	bq := h.answers[q.Question.ID]
+	d := map[string]any{"room": q.Room, "index": q.Index}
+	if bq.Type == questionbank.Text {
+		d["text"] = "绝对不对的答案"
+		return d
+	}
+	for _, o := range bq.Options {
+		right := false
+		for _, a := range bq.Answer {
+			right = right || a == o.Key
+		}
+		if !right {
+			d["choice"] = []string{o.Key}
+			return d
+		}
+	}
+	h.t.Fatalf("question %s has no wrong option", bq.ID)
+	return nil
+}
+
+// forbiddenKeys may not appear in anything a player sees before a reveal.
+var forbiddenKeys = []string{"correct", "is_correct", "solution", "explanation", "answer"}
+
+// checkNoLeak fails if a question message holds any answer field, or a
+// text question's accepted answer appears anywhere in it.
+func (h *harness) checkNoLeak(m msg) {
+	h.t.Helper()
+	var any_ any
+	_ = json.Unmarshal(m.Data, &any_)
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, vv := range x {
+				for _, f := range forbiddenKeys {
+					if k == f {
+						h.t.Fatalf("%s message leaks %q: %s", m.Type, k, m.raw)
+					}
+				}
+				walk(vv)
+			}
+		case []any:
+			for _, vv := range x {
+				walk(vv)
+			}
+		}
+	}
+	walk(any_)
+	var q question
+	_ = json.Unmarshal(m.Data, &q)
+	if bq, ok := h.answers[q.Question.ID]; ok && bq.Type == questionbank.Text {
+		var strs func(v any)
+		strs = func(v any) {
+			switch x := v.(type) {
+			case string:
+				for _, a := range bq.Answer {
+					if questionbank.Fold(x) == questionbank.Fold(a) {
+						h.t.Fatalf("%s message holds the accepted answer %q: %s", m.Type, a, m.raw)
+					}
+				}
+			case map[string]any:
+				for _, vv := range x {
+					strs(vv)
+				}
+			case []any:
+				for _, vv := range x {
+					strs(vv)
+				}
+			}
+		}
+		strs(any_)
+	}
+}
+
+// advance moves the fake clock.
+func (h *harness) advance(d time.Duration) { h.clk.Advance(d) }

@@ -104,9 +104,9 @@ func (c *Config) defaults() {
 
 // Matchmaker holds the queues. Its methods are safe for concurrent use.
 type Matchmaker struct {
-	cfg     Config        // Static after construction.
-	clock   clock.Clock   // Static after construction.
-	starter Starter       // Static after construction.
+	cfg     Config      // Static after construction.
+	clock   clock.Clock // Static after construction.
+	starter Starter     // Static after construction.
 	log     zerolog.Logger
 
 	// mu guards the following fields.

@@ -168,9 +168,9 @@ type Room struct {
 	done  chan struct{}
 
 	st       *state // Owned by run.
-	watchers []Peer  // Owned by run: screens and hosts.
-	timer  clock.Timer
-	timerC <-chan time.Time
+	watchers []Peer // Owned by run: screens and hosts.
+	timer    clock.Timer
+	timerC   <-chan time.Time
 	// progress throttling; owned by run.
 	progressTimer clock.Timer
 	progressC     <-chan time.Time

@@ -64,10 +64,10 @@ type conn struct {
 	reason    closeReason // written once before quit is closed
 	text      string
 
-	srtt    atomic.Int64 // smoothed RTT in ns, from server pings
-	sess    atomic.Pointer[session]
-	limiter *rate.Limiter // Owned by the reader.
-	strikes int           // Owned by the reader: rate-limit hits.
+	srtt       atomic.Int64 // smoothed RTT in ns, from server pings
+	sess       atomic.Pointer[session]
+	limiter    *rate.Limiter // Owned by the reader.
+	strikes    int           // Owned by the reader: rate-limit hits.
 	writerDone chan struct{}
 }
 

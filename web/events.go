@@ -400,4 +400,3 @@ func (s *Server) roomConfig(ctx context.Context, id string) (room.Config, error)
 	err = json.Unmarshal(rec.Config, &cfg)
 	return cfg, err
 }
-

@@ -82,7 +82,7 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 	}
 	cfg := room.Config{
 		ID: roomID, Kind: mode, Questions: qs, TimeLimit: s.cfg.MatchTimeLimit,
-		Scoring: room.Race, AutoStart: true, AutoAdvance: true, RevealFor: s.cfg.RevealFor,
+		Scoring: room.Race, AutoStart: true, AutoAdvance: true, RevealFor: s.cfg.RevealFor, Countdown: s.cfg.MatchCountdown,
 	}
 	players := make([]protocol.PlayerInfo, len(tickets))
 	peers := make([]room.Peer, len(tickets))

@@ -61,6 +61,8 @@ type Config struct {
 	MatchTimeLimit time.Duration
 	// RevealFor is how long a quick match shows each reveal; default 3 s.
 	RevealFor time.Duration
+	// MatchCountdown precedes a quick match's first question; default 3 s.
+	MatchCountdown time.Duration
 	// PointsDailyCap is how many games a day earn profile points; default 2.
 	PointsDailyCap int
 	// BlockedWords may not appear in nicknames.
@@ -83,6 +85,7 @@ func (c *Config) defaults() {
 	def(&c.Grace, 60*time.Second)
 	def(&c.MatchTimeLimit, 15*time.Second)
 	def(&c.RevealFor, 3*time.Second)
+	def(&c.MatchCountdown, 3*time.Second)
 	if c.SendQueue <= 0 {
 		c.SendQueue = 256
 	}

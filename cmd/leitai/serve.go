@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,9 +33,9 @@ func env(name, def string) string {
 
 type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
-	grace                                                                    time.Duration
+	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
-	matchWait                                                                time.Duration
+	matchQuestions, dailyCap                                                 int
 }
 
 func parseServe(args []string) (*serveFlags, error) {
@@ -51,6 +52,11 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", env("LEITAI_LOG_LEVEL", "info"), "debug, info, warn or error (LEITAI_LOG_LEVEL)")
 	fs.DurationVar(&f.grace, "grace", durEnv("LEITAI_GRACE", 60*time.Second), "how long a dropped player may resume (LEITAI_GRACE)")
 	fs.DurationVar(&f.matchWait, "match-wait", durEnv("LEITAI_MATCH_WAIT", 30*time.Second), "how long a quick-match request waits for opponents (LEITAI_MATCH_WAIT)")
+	fs.DurationVar(&f.matchLimit, "match-time-limit", durEnv("LEITAI_MATCH_TIME_LIMIT", 15*time.Second), "time to answer a quick-match question (LEITAI_MATCH_TIME_LIMIT)")
+	fs.DurationVar(&f.matchReveal, "match-reveal", durEnv("LEITAI_MATCH_REVEAL", 3*time.Second), "how long a quick match shows each answer (LEITAI_MATCH_REVEAL)")
+	fs.DurationVar(&f.matchCountdown, "match-countdown", durEnv("LEITAI_MATCH_COUNTDOWN", 3*time.Second), "countdown before a quick match's first question (LEITAI_MATCH_COUNTDOWN)")
+	fs.IntVar(&f.matchQuestions, "match-questions", intEnv("LEITAI_MATCH_QUESTIONS", 5), "questions per quick match (LEITAI_MATCH_QUESTIONS)")
+	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -65,6 +71,15 @@ func durEnv(name string, def time.Duration) time.Duration {
 	if v, ok := os.LookupEnv(name); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			return d
+		}
+	}
+	return def
+}
+
+func intEnv(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
 		}
 	}
 	return def
@@ -161,7 +176,8 @@ func serve(ctx context.Context, args []string) error {
 	defer func() { stopJournal(); <-jdone }()
 
 	cfg := web.Config{
-		PublicURL: f.publicURL, Grace: f.grace,
+		PublicURL: f.publicURL, Grace: f.grace, MatchQuestions: f.matchQuestions, MatchTimeLimit: f.matchLimit,
+		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
 	}
 	cfg.Match.MaxWait = f.matchWait

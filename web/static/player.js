@@ -453,7 +453,7 @@
         h("b", { class: "points", text: "+" + (you.points || 0) })])]);
     // Choice questions show the answer on the buttons; text ones (or a reveal without the question) spell it out.
     if (key && (type === "text" || !q.question)) box.appendChild(h("p", { text: T("the_answer", { a: key }) }));
-    if (type === "text" && q.text) box.appendChild(h("p", { class: "muted", text: T("your_answer", { a: q.text }) }));
+    if (type === "text" && q.sent && q.text) box.appendChild(h("p", { class: "muted", text: T("your_answer", { a: q.text }) }));
     if (rv.explanation) box.appendChild(h("p", { class: "explain" }, [h("b", { text: T("explanation") }), rv.explanation]));
     box.appendChild(h("p", { class: "muted small", text: T("score") + " " + (room.score || 0) + (room.rank ? " · " + T("rank", { n: room.rank }) : "") +
       (room.streak > 1 ? " · " + T("streak", { n: room.streak }) : "") }));

@@ -123,6 +123,9 @@ func (c *conn) onPong(payload string) error {
 			}
 		}
 	}
+	if c.sess.Load() == nil {
+		return nil // before hello, the hello deadline stands
+	}
 	return c.ws.SetReadDeadline(time.Now().Add(c.srv.cfg.PongWait))
 }
 
@@ -154,28 +157,32 @@ func (c *conn) writeLoop() {
 }
 
 // finish flushes what is queued (unless the client is the reason for the
-// close), sends the close frame and closes the socket.
+// close) and sends the close frame. It leaves the socket open: the reader
+// waits briefly for the client's close reply, so the client reads our close
+// frame instead of a reset.
 func (c *conn) finish() {
 	if c.reason != reasonSlow && c.reason != reasonGone {
-		for {
+		for drained := false; !drained; {
 			select {
 			case f := <-c.out:
 				if c.write(f) != nil {
-					c.ws.Close()
-					return
+					drained = true
 				}
-				continue
 			default:
+				drained = true
 			}
-			break
 		}
 	}
 	if code := c.reason.code(); code != 0 {
-		deadline := time.Now().Add(c.srv.cfg.WriteWait)
+		deadline := time.Now().Add(closeWait)
 		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, c.text), deadline)
 	}
-	c.ws.Close()
+	// Wake the reader if it is blocked; it closes the socket.
+	_ = c.ws.SetReadDeadline(time.Now().Add(closeWait))
 }
+
+// closeWait bounds the close handshake.
+const closeWait = time.Second
 
 func (c *conn) writePing() error {
 	var b [8]byte

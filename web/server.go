@@ -339,7 +339,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	go c.writeLoop()
 	s.readLoop(c)
 	c.closeWith(reasonGone, "")
+	if c.reason != reasonGone {
+		// We are closing: read (and drop) until the client's close reply, so
+		// unread input does not turn our close frame into a reset.
+		_ = ws.SetReadDeadline(time.Now().Add(2 * closeWait))
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				break
+			}
+		}
+	}
 	<-c.writerDone
+	ws.Close()
 	s.disconnected(c)
 }
 

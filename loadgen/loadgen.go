@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Phases reported to Config.OnPhase.
@@ -181,7 +183,7 @@ func CheckLoopback(rawURL string) error {
 type gen struct {
 	cfg      Config // Static after construction.
 	size     int    // Static after construction.
-	dialers  []*wsDialer
+	dialers  []*websocket.Dialer
 	hist     Histogram
 	stats    counters
 	welcomed sync.WaitGroup // one per player until welcomed or failed

@@ -11,10 +11,10 @@ import (
 type counters struct {
 	open, peakOpen, dialFailed, welcomed, lost, forced atomic.Int64
 
-	finds, timeouts, matchesFound                   atomic.Int64
-	finishedWarmup, finishedWindow, finishedDrain   atomic.Int64
-	answersSent, acked, duplicates, answerErrs      atomic.Int64
-	answersWindow, ackedWindow, answersLateInWindow atomic.Int64
+	finds, timeouts, matchesFound                 atomic.Int64
+	finishedWarmup, finishedWindow, finishedDrain atomic.Int64
+	answersSent, acked, duplicates, answerErrs    atomic.Int64
+	answersWindow                                 atomic.Int64
 
 	// mu guards the following fields.
 	mu         sync.Mutex

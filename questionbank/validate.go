@@ -344,9 +344,9 @@ func optionKeys(q *Question) []string {
 
 // clip shortens a value quoted in an error message.
 func clip(s string) string {
-	const max = 40
-	if utf8.RuneCountInString(s) <= max {
+	const limit = 40
+	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
-	return string([]rune(s)[:max]) + "…"
+	return string([]rune(s)[:limit]) + "…"
 }

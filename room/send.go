@@ -197,7 +197,7 @@ func (r *Room) teams() []protocol.TeamStanding {
 	sum := map[string]int64{}
 	n := map[string]int{}
 	for _, p := range r.st.order {
-		if p.kicked || p.team == "" {
+		if !p.ranks() || p.team == "" {
 			continue
 		}
 		sum[p.team] += p.score

@@ -284,10 +284,24 @@ func (s *state) score(i int) {
 	s.rankAll()
 }
 
+// ranks reports whether a player appears in rankings: kicked players do
+// not, nor do those who left before answering anything.
+func (p *player) ranks() bool { return !p.kicked && !(p.left && len(p.answers) == 0) }
+
+// rankable returns the players that appear in rankings, in join order.
+func (s *state) rankable() []*player {
+	ps := make([]*player, 0, len(s.order))
+	for _, p := range s.order {
+		if p.ranks() {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 // rankAll recomputes every player's rank, keeping the previous one.
 func (s *state) rankAll() {
-	ps := make([]*player, len(s.order))
-	copy(ps, s.order)
+	ps := s.rankable()
 	ranks := rankPlayers(ps)
 	for i, p := range ps {
 		p.prevRank = p.rank
@@ -298,8 +312,7 @@ func (s *state) rankAll() {
 // ranked returns the players best first, with their ranks as of the last
 // scoring.
 func (s *state) ranked() []*player {
-	ps := make([]*player, len(s.order))
-	copy(ps, s.order)
+	ps := s.rankable()
 	rankPlayers(ps)
 	return ps
 }

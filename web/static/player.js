@@ -272,21 +272,27 @@
     });
   }
 
-  // lookupPin asks GET /api/v1/events/pin/{pin} for {title, team_mode, teams,
-  // late_join}. Only a JSON 404 means "no such PIN"; anything else (a missing
-  // route, a network error) lets the WebSocket join decide.
+  // lookupPin asks the public PIN route for {title, team_mode, teams, late_join}.
+  // The server in this repo serves GET /api/v1/pins/{pin}; the older planned
+  // path /api/v1/events/pin/{pin} is tried if that route is missing. Only a
+  // JSON 404 means "no such PIN"; anything else lets the WebSocket join decide.
+  var PIN_URLS = ["/api/v1/pins/", "/api/v1/events/pin/"];
   function lookupPin(pin) {
     var seq = ++lookupSeq;
     evInfo = null;
     renderEventInfo();
     if (!/^\d{6}$/.test(pin)) return Promise.resolve(null);
     var set = function (info) { if (seq === lookupSeq) { evInfo = info; renderEventInfo(); } return evInfo; };
-    return fetch("/api/v1/events/pin/" + pin, { headers: { Accept: "application/json" } }).then(function (res) {
-      return res.json().catch(function () { return null; }).then(function (b) {
-        if (res.ok && b) return set({ pin: pin, title: b.title || "", teams: b.teams || [] });
-        return set({ pin: pin, missing: res.status === 404 && !!(b && b.error), unknown: true });
-      });
-    }, function () { return set({ pin: pin, unknown: true }); });
+    var get = function (i) {
+      return fetch(PIN_URLS[i] + pin, { headers: { Accept: "application/json" } }).then(function (res) {
+        return res.json().catch(function () { return null; }).then(function (b) {
+          if (res.ok && b) return set({ pin: pin, title: b.title || "", teams: b.teams || [] });
+          if (res.status === 404 && !(b && b.error) && i + 1 < PIN_URLS.length) return get(i + 1);
+          return set({ pin: pin, missing: res.status === 404 && !!(b && b.error), unknown: true });
+        });
+      }, function () { return set({ pin: pin, unknown: true }); });
+    };
+    return get(0);
   }
 
   function joinEvent() {

@@ -33,7 +33,6 @@ func TestSample(t *testing.T) {
 // TestSampleSize holds the sample bank to its promised size: at least 300
 // Chinese questions covering all four types and at least 50 English ones.
 func TestSampleSize(t *testing.T) {
-	t.Skip("enabled once the bank lands")
 	qs, err := Sample()
 	if err != nil {
 		t.Fatal(err)

@@ -70,6 +70,20 @@ type Starter interface {
 	StartMatch(ctx context.Context, room, mode, category string, tickets []*Ticket) error
 }
 
+// Claims records which room a player is in where every node can see it, so
+// a player is never in two match rooms even across nodes. cluster.Bus
+// implements it.
+type Claims interface {
+	Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, key, owner string) error
+}
+
+// claimTTL bounds a player's claim on a match room should its release be
+// lost (a node dying); a match lasts minutes.
+const claimTTL = 2 * time.Hour
+
+func claimKey(player string) string { return "player:" + player }
+
 // Config tunes matchmaking. Zero values mean the defaults.
 type Config struct {
 	// Tick is how often the queues are processed; default 250 ms.
@@ -107,6 +121,7 @@ type Matchmaker struct {
 	cfg     Config      // Static after construction.
 	clock   clock.Clock // Static after construction.
 	starter Starter     // Static after construction.
+	claims  Claims      // Static after construction.
 	log     zerolog.Logger
 
 	// mu guards the following fields.
@@ -118,13 +133,13 @@ type Matchmaker struct {
 }
 
 // New makes a matchmaker.
-func New(cfg Config, clk clock.Clock, starter Starter, log zerolog.Logger) *Matchmaker {
+func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolog.Logger) *Matchmaker {
 	cfg.defaults()
 	if clk == nil {
 		clk = clock.Real{}
 	}
 	return &Matchmaker{
-		cfg: cfg, clock: clk, starter: starter, log: log,
+		cfg: cfg, clock: clk, starter: starter, claims: claims, log: log,
 		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, playing: map[string]string{},
 	}
 }
@@ -207,14 +222,42 @@ func (m *Matchmaker) Playing(player string) (string, bool) {
 }
 
 // Release marks the players of a finished match room free again.
-func (m *Matchmaker) Release(room string, players []string) {
+func (m *Matchmaker) Release(ctx context.Context, room string, players []string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for _, p := range players {
 		if m.playing[p] == room {
 			delete(m.playing, p)
 		}
 	}
+	m.mu.Unlock()
+	for _, p := range players {
+		if err := m.claims.Release(ctx, claimKey(p), room); err != nil {
+			m.log.Warn().Err(err).Str("player", p).Msg("release claim")
+		}
+	}
+}
+
+// claim takes every human player's claim on room; on any failure it gives
+// back what it took and names the player already elsewhere.
+func (m *Matchmaker) claim(ctx context.Context, room string, g group) (string, error) {
+	var took []string
+	for _, t := range g.tickets {
+		if t.Bot {
+			continue
+		}
+		ok, err := m.claims.Claim(ctx, claimKey(t.Player.ID), room, claimTTL)
+		if err != nil || !ok {
+			for _, p := range took {
+				_ = m.claims.Release(ctx, claimKey(p), room)
+			}
+			if err == nil {
+				err = ErrBusy
+			}
+			return t.Player.ID, err
+		}
+		took = append(took, t.Player.ID)
+	}
+	return "", nil
 }
 
 // Matched counts the matches made so far.
@@ -376,6 +419,10 @@ func (m *Matchmaker) bot(for_ *Ticket) *Ticket {
 // reaches each player before anything the room sends.
 func (m *Matchmaker) start(ctx context.Context, g group) {
 	roomID := "r-" + uuid.NewString()
+	if who, err := m.claim(ctx, roomID, g); err != nil {
+		m.requeue(g, who)
+		return
+	}
 	players := make([]protocol.PlayerInfo, len(g.tickets))
 	for i, t := range g.tickets {
 		players[i] = t.Player
@@ -402,11 +449,38 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 	}
 	m.mu.Unlock()
 	if err != nil {
+		var ps []string
+		for _, t := range g.tickets {
+			ps = append(ps, t.Player.ID)
+		}
+		m.Release(ctx, roomID, ps)
 		m.log.Error().Err(err).Str("mode", g.mode).Msg("could not start a match")
 		for _, t := range g.tickets {
 			if t.Sink != nil {
 				t.Sink.Send(protocol.NewFrame(protocol.ErrorMessage("", &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not start the match"})))
 			}
 		}
+	}
+}
+
+// requeue puts a group back in its queue, except the player found playing
+// elsewhere, who is told so.
+func (m *Matchmaker) requeue(g group, busy string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := g.mode + "/" + g.category
+	for _, t := range g.tickets {
+		if t.Bot {
+			continue
+		}
+		delete(m.playing, t.Player.ID)
+		if t.Player.ID == busy {
+			if t.Sink != nil {
+				t.Sink.Send(protocol.NewFrame(protocol.ErrorMessage("", &protocol.Error{Code: protocol.CodeWrongPhase, Message: "already playing elsewhere"})))
+			}
+			continue
+		}
+		m.queues[key] = append(m.queues[key], t)
+		m.byPlayer[t.Player.ID] = t
 	}
 }

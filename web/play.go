@@ -148,7 +148,7 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 			ratings[i] = p.Rating
 		}
 	}
-	defer s.matcher.Release(res.Room, players)
+	defer s.matcher.Release(ctx, res.Room, players)
 	next := match.Elo(ratings, ranks)
 	day := res.At.Format("2006-01-02")
 	awarded := map[string]int64{}

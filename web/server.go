@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/match"
 	"github.com/leitai/leitai/questionbank"
@@ -111,8 +112,11 @@ type Deps struct {
 	Store     store.Store
 	Committer *store.Committer
 	Bank      *questionbank.Bank
-	Clock     clock.Clock
-	Log       zerolog.Logger
+	// Bus carries live state between nodes; nil means the in-process bus
+	// of a single node.
+	Bus   cluster.Bus
+	Clock clock.Clock
+	Log   zerolog.Logger
 }
 
 // Server is one Leitai node's gateway and API.
@@ -124,6 +128,7 @@ type Server struct {
 	clock   clock.Clock
 	log     zerolog.Logger
 
+	bus      cluster.Bus
 	rooms    *room.Registry
 	matcher  *match.Matchmaker
 	history  *questionbank.History
@@ -161,7 +166,11 @@ func New(cfg Config, deps Deps) *Server {
 		stopped: make(chan struct{}),
 		runCtx:  context.Background(),
 	}
-	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Log.With().Str("part", "match").Logger())
+	if deps.Bus == nil {
+		deps.Bus = cluster.NewLocal(deps.Clock)
+	}
+	s.bus = deps.Bus
+	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 1024,

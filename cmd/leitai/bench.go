@@ -2,9 +2,265 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leitai/leitai/loadgen"
 )
 
+// benchCmd plays many concurrent quick matches against a server running on
+// this machine and reports matches per second, answer-ack latency, errors,
+// and the server's memory and CPU.
 func benchCmd(ctx context.Context, args []string) error {
-	return errors.New("bench: not built yet")
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: leitai bench [flags]\n\nPlays quick matches against a Leitai server on this machine (loopback only).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	var cfg loadgen.Config
+	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:8080/ws", "the server's WebSocket URL; loopback hosts only")
+	fs.StringVar(&cfg.Mode, "mode", "duel", "duel or four")
+	fs.IntVar(&cfg.Rooms, "rooms", 100, "rooms playing at once; players = rooms × 2 (duel) or × 4 (four)")
+	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "measured window, after every player has connected (at most 2h)")
+	fs.DurationVar(&cfg.ThinkMin, "think-min", 300*time.Millisecond, "shortest think time before answering")
+	fs.DurationVar(&cfg.ThinkMax, "think-max", 1500*time.Millisecond, "longest think time before answering")
+	fs.IntVar(&cfg.Addrs, "addrs", 0, fmt.Sprintf("source addresses 127.0.0.x to spread connections over; 0: one per %d players", loadgen.PerAddr))
+	fs.IntVar(&cfg.FirstAddr, "first-addr", 1, "last octet of the first source address; give each of several bench processes its own range")
+	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "how long matches in flight at the end may take to finish")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "connection attempts in flight")
+	pid := fs.Int("server-pid", 0, "the server's process id: read its RSS and CPU from /proc (default: from its /metrics)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return err
+	}
+	probe := &loadgen.Probe{PID: *pid, MetricsURL: loadgen.MetricsURLFor(cfg.URL)}
+	mon := newMonitor(probe)
+	if _, err := probe.Sample(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: cannot read the server's resource use (%v); reporting the generator's side only\n", err)
+	}
+	mon.mark(ctx, "idle")
+	go mon.run(ctx)
+	defer mon.stop()
+
+	fmt.Fprintf(os.Stderr, "bench: connecting %d players (%s, %d rooms) from %d source addresses…\n", cfg.Players(), cfg.Mode, cfg.Rooms, cfg.Addrs)
+	cfg.OnPhase = func(p string) {
+		switch p {
+		case loadgen.PhaseConnected:
+			mon.mark(ctx, "start")
+			fmt.Fprintf(os.Stderr, "bench: playing for %v…\n", cfg.Duration)
+		case loadgen.PhaseDraining:
+			mon.mark(ctx, "end")
+			fmt.Fprintf(os.Stderr, "bench: window over; letting matches in flight finish (up to %v)…\n", cfg.Drain)
+		}
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	mon.stop()
+	rep := benchReport{
+		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Args: strings.Join(args, " "),
+		Result: res, Server: mon.summary(res),
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.print(os.Stdout)
+	}
+	if len(res.Violations) > 0 {
+		return fmt.Errorf("bench: the server broke a promise: %v", res.Violations)
+	}
+	return nil
+}
+
+// monitor samples the server every second during a run, and at its marks.
+type monitor struct {
+	probe *loadgen.Probe
+	quit  chan struct{}
+	once  sync.Once
+
+	// mu guards the following fields.
+	mu       sync.Mutex
+	marks    map[string]loadgen.ServerSample
+	peakRSS  float64
+	peakConn float64
+}
+
+func newMonitor(p *loadgen.Probe) *monitor {
+	return &monitor{probe: p, quit: make(chan struct{}), marks: map[string]loadgen.ServerSample{}, peakRSS: -1, peakConn: -1}
+}
+
+// run samples until stop. Runs in its own goroutine.
+func (m *monitor) run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.quit:
+			return
+		case <-t.C:
+			m.take(ctx)
+		}
+	}
+}
+
+func (m *monitor) stop() { m.once.Do(func() { close(m.quit) }) }
+
+func (m *monitor) take(ctx context.Context) (loadgen.ServerSample, bool) {
+	s, err := m.probe.Sample(ctx)
+	if err != nil {
+		return s, false
+	}
+	m.mu.Lock()
+	m.peakRSS = max(m.peakRSS, s.RSSBytes)
+	m.peakConn = max(m.peakConn, s.Connections)
+	m.mu.Unlock()
+	return s, true
+}
+
+// mark takes a sample now and keeps it under name.
+func (m *monitor) mark(ctx context.Context, name string) {
+	if s, ok := m.take(ctx); ok {
+		m.mu.Lock()
+		m.marks[name] = s
+		m.mu.Unlock()
+	}
+}
+
+// serverSummary is what the run cost the server. Negative values were not
+// measured.
+type serverSummary struct {
+	Source         string  `json:"source"`
+	RSSIdleMiB     float64 `json:"rss_idle_mib"`
+	RSSPeakMiB     float64 `json:"rss_peak_mib"`
+	PeakConns      float64 `json:"peak_connections"`
+	KiBPerConn     float64 `json:"kib_per_connection"`
+	CPUCores       float64 `json:"cpu_cores"`
+	CPUMsPerMatch  float64 `json:"cpu_ms_per_match"`
+	RoomsFinished  float64 `json:"rooms_finished"`
+	SlowDisconnect float64 `json:"slow_disconnects"`
+	Refused        float64 `json:"refused_connections"`
+}
+
+func (m *monitor) summary(res *loadgen.Result) serverSummary {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := serverSummary{RSSIdleMiB: -1, RSSPeakMiB: -1, PeakConns: m.peakConn, KiBPerConn: -1, CPUCores: -1, CPUMsPerMatch: -1,
+		RoomsFinished: -1, SlowDisconnect: -1, Refused: -1}
+	idle, okIdle := m.marks["idle"]
+	start, okStart := m.marks["start"]
+	end, okEnd := m.marks["end"]
+	s.Source = idle.Source
+	if okIdle && idle.RSSBytes >= 0 {
+		s.RSSIdleMiB = idle.RSSBytes / (1 << 20)
+		s.RSSPeakMiB = m.peakRSS / (1 << 20)
+		conns := float64(res.PeakConnections)
+		if m.peakConn > 0 {
+			conns = m.peakConn
+		}
+		if conns > 0 {
+			s.KiBPerConn = (m.peakRSS - idle.RSSBytes) / 1024 / conns
+		}
+	}
+	if okStart && okEnd && start.CPUSeconds >= 0 && end.CPUSeconds >= 0 {
+		cpu := end.CPUSeconds - start.CPUSeconds
+		if w := end.At.Sub(start.At).Seconds(); w > 0 {
+			s.CPUCores = cpu / w
+		}
+		if res.MatchesFinished > 0 {
+			s.CPUMsPerMatch = cpu * 1000 / float64(res.MatchesFinished)
+		}
+	}
+	if okStart && okEnd && start.Counters != nil && end.Counters != nil {
+		d := func(name string) float64 { return end.Counters[name] - start.Counters[name] }
+		s.RoomsFinished = d("leitai_rooms_finished_total")
+		s.SlowDisconnect = d("leitai_slow_disconnects_total")
+		s.Refused = d("leitai_refused_connections_total")
+	}
+	return s
+}
+
+// benchReport is the whole report, as printed or as JSON.
+type benchReport struct {
+	Date   string          `json:"date"`
+	CPUs   int             `json:"cpus"`
+	Args   string          `json:"args"`
+	Result *loadgen.Result `json:"result"`
+	Server serverSummary   `json:"server"`
+}
+
+func (r benchReport) print(w io.Writer) {
+	res, s := r.Result, r.Server
+	p := func(label, format string, a ...any) {
+		fmt.Fprintf(w, "%-13s "+format+"\n", append([]any{label}, a...)...)
+	}
+	fmt.Fprintf(w, "leitai bench  %s, %d rooms (%d players) from %d source addresses, against %s\n",
+		res.Mode, res.Rooms, res.Players, res.Addrs, res.URL)
+	p("connect", "%d/%d players welcomed in %.1f s; %d dials failed; peak %d connections",
+		res.Connected, res.Players, res.ConnectSeconds, res.DialFailed, res.PeakConnections)
+	p("matches", "%d finished in %.1f s: %.1f matches/s (plus %d while connecting, %d while draining; %d found)",
+		res.MatchesFinished, res.WindowSeconds, res.MatchesPerSecond, res.MatchesWarmup, res.MatchesDrain, res.MatchesFound)
+	a := res.Answers
+	p("answers", "%d sent (%.0f/s in the window), %d acked, %d refused, %d unresolved, %d duplicate acks",
+		a.Sent, res.AnswersPerSecond, a.Acked, a.Errors, a.Unresolved, a.Duplicates)
+	l := res.Ack
+	p("ack latency", "p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  mean %.1f ms  (%d samples)", l.P50, l.P90, l.P99, l.Max, l.Mean, l.Count)
+	if len(res.Errors) == 0 {
+		p("errors", "none")
+	} else {
+		var parts []string
+		for _, k := range res.ErrorCodes() {
+			parts = append(parts, fmt.Sprintf("%s ×%d", k, res.Errors[k]))
+		}
+		p("errors", "%s", strings.Join(parts, ", "))
+		for _, e := range res.ErrorSamples {
+			p("", "e.g. %s", e)
+		}
+	}
+	p("connections", "%d lost during the run, %d still open when the drain ran out", res.Lost, res.Forced)
+	if s.RSSIdleMiB >= 0 {
+		p("server RSS", "%.1f MiB idle, %.1f MiB peak with %.0f connections: %.1f KiB per connection (%s)",
+			s.RSSIdleMiB, s.RSSPeakMiB, max(s.PeakConns, float64(res.PeakConnections)), s.KiBPerConn, s.Source)
+	} else {
+		p("server RSS", "not measured")
+	}
+	if s.CPUCores >= 0 {
+		p("server CPU", "%.2f cores over the window, %.1f ms per finished match", s.CPUCores, s.CPUMsPerMatch)
+	} else {
+		p("server CPU", "not measured")
+	}
+	if s.RoomsFinished >= 0 {
+		p("server says", "%.0f rooms finished in the window, %.0f slow disconnects, %.0f connections refused",
+			s.RoomsFinished, s.SlowDisconnect, s.Refused)
+	}
+	p("generator", "%.2f cores over the window (%d CPUs on this machine)", res.GeneratorCores, r.CPUs)
+	if len(res.Violations) == 0 {
+		p("checks", "no player matched twice, no room over its size")
+	} else {
+		p("checks", "VIOLATIONS %v", res.Violations)
+	}
 }

@@ -1,0 +1,304 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
+)
+
+// memJournal keeps entries in memory and settles them at once. The real
+// journal (SQLite with group commit) is exercised by the web tests.
+type memJournal struct {
+	mu      sync.Mutex
+	entries []store.JournalEntry
+}
+
+func (j *memJournal) Submit(e store.JournalEntry, done func(error)) {
+	j.mu.Lock()
+	j.entries = append(j.entries, e)
+	j.mu.Unlock()
+	if done != nil {
+		done(nil)
+	}
+}
+
+func (j *memJournal) all() []store.JournalEntry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]store.JournalEntry(nil), j.entries...)
+}
+
+// peer records what a room sends.
+type peer struct {
+	mu   sync.Mutex
+	msgs []map[string]any
+}
+
+func (p *peer) Send(f *protocol.Frame) bool {
+	var m map[string]any
+	if err := json.Unmarshal(f.Bytes(), &m); err != nil {
+		panic(string(f.Bytes()))
+	}
+	p.mu.Lock()
+	p.msgs = append(p.msgs, m)
+	p.mu.Unlock()
+	return true
+}
+func (p *peer) Connected() bool                         { return true }
+func (p *peer) WrittenAt(string, int) (time.Time, bool) { return time.Time{}, false }
+func (p *peer) RTT() time.Duration                      { return 0 }
+func (p *peer) Kick(string)                             {}
+
+func (p *peer) count(typ string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, m := range p.msgs {
+		if m["type"] == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func testQuestions() []questionbank.Question {
+	return []questionbank.Question{
+		{ID: "q1", Type: questionbank.Single, Text: "1+1?", Options: []questionbank.Option{{Key: "A", Text: "1"}, {Key: "B", Text: "2"}, {Key: "C", Text: "3"}}, Answer: []string{"B"}},
+		{ID: "q2", Type: questionbank.Text, Text: "首都?", Answer: []string{"北京"}},
+		{ID: "q3", Type: questionbank.Multi, Text: "偶数?", Options: []questionbank.Option{{Key: "A", Text: "2"}, {Key: "B", Text: "3"}, {Key: "C", Text: "4"}}, Answer: []string{"A", "C"}},
+		{ID: "q4", Type: questionbank.TrueFalse, Text: "水是湿的", Options: []questionbank.Option{{Key: "T", Text: "对"}, {Key: "F", Text: "错"}}, Answer: []string{"T"}},
+	}
+}
+
+type rig struct {
+	t     *testing.T
+	r     *Room
+	clk   *clock.Fake
+	j     *memJournal
+	peers map[string]*peer
+	stop  func()
+}
+
+func newRig(t *testing.T, cfg Config) *rig {
+	t.Helper()
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	j := &memJournal{}
+	if cfg.Questions == nil {
+		cfg.Questions = testQuestions()
+	}
+	r, err := New(cfg, Options{Clock: clk, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &rig{t: t, r: r, clk: clk, j: j, peers: map[string]*peer{}}
+	return g
+}
+
+func (g *rig) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = g.r.Run(ctx); close(done) }()
+	g.stop = func() { cancel(); <-done }
+	g.t.Cleanup(g.stop)
+}
+
+func (g *rig) join(id string) *peer {
+	g.t.Helper()
+	p := &peer{}
+	g.peers[id] = p
+	if err := g.r.Join(context.Background(), id, id, "", p, ""); err != nil {
+		g.t.Fatal(err)
+	}
+	return p
+}
+
+func (g *rig) answer(id string, index int, choice []string, text *string) error {
+	return g.r.Answer(context.Background(), AnswerIn{Player: id, Index: index, Choice: choice, Text: text, Peer: g.peers[id]})
+}
+
+func (g *rig) snap() Snapshot {
+	g.t.Helper()
+	s, err := g.r.Snapshot(context.Background())
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return s
+}
+
+func (g *rig) control(action string) {
+	g.t.Helper()
+	if err := g.r.Control(context.Background(), action, ""); err != nil {
+		g.t.Fatalf("%s: %v", action, err)
+	}
+}
+
+func str(s string) *string { return &s }
+
+func TestEventFlowAndFoldReplays(t *testing.T) {
+	g := newRig(t, Config{ID: "r1", Kind: KindEvent, TimeLimit: 10 * time.Second, StreakBonus: true})
+	g.run()
+	g.join("a")
+	g.join("b")
+	g.control(ActStart)
+	g.clk.Advance(3 * time.Second)
+	waitPhase(t, g, PhaseQuestion)
+
+	g.clk.Advance(2 * time.Second)
+	if err := g.answer("a", 0, []string{"B"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.answer("a", 0, []string{"A"}, nil); err != nil { // a repeat: the first stands
+		t.Fatal(err)
+	}
+	if err := g.answer("b", 0, []string{"X"}, nil); err == nil {
+		t.Fatal("an unknown option key was accepted")
+	}
+	if err := g.answer("b", 0, []string{"A", "B"}, nil); err == nil {
+		t.Fatal("two keys for a single-choice question were accepted")
+	}
+	// b never answers: the question ends at its deadline plus grace.
+	g.clk.Advance(8*time.Second + time.Second)
+	waitPhase(t, g, PhaseReveal)
+	if s := g.snap(); s.Scores["a"] != 900 || s.Scores["b"] != 0 { // 1000×(1−0.2/2)
+		t.Fatalf("scores after q1: %v", s.Scores)
+	}
+	g.control(ActNext)
+	g.clk.Advance(time.Second)
+	if err := g.answer("a", 1, nil, str("　北京 ")); err != nil { // full-width space folded away
+		t.Fatal(err)
+	}
+	g.control(ActPause)
+	g.clk.Advance(time.Hour)
+	g.control(ActResume)
+	g.clk.Advance(time.Second)
+	if err := g.answer("b", 1, nil, str("上海")); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, g, PhaseReveal) // both answered: closed early
+	s := g.snap()
+	if s.Scores["a"] != 900+950+100 { // speed, plus streak 2
+		t.Fatalf("scores after q2: %v", s.Scores)
+	}
+	g.control(ActNext)
+	g.control(ActSkip)
+	g.control(ActNext)
+	g.clk.Advance(4 * time.Second)
+	if err := g.answer("b", 3, []string{"T"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	g.control(ActEnd)
+	waitPhase(t, g, PhaseFinished)
+	<-g.r.Done()
+	final := map[string]int64{"a": 1950, "b": 800}
+	// Replay the journal: the fold reaches the same scores.
+	r2, err := Restore(g.r.Config(), Options{Clock: g.clk, Journal: &memJournal{}}, g.j.all())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range final {
+		if got := r2.st.players[id].score; got != want {
+			t.Fatalf("replayed %s = %d, want %d", id, got, want)
+		}
+	}
+	rep, err := BuildReport(g.r.Config(), g.j.all())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Standings[0].ID != "a" || rep.Standings[0].Score != 1950 || len(rep.Answers) != 4 {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+func waitPhase(t *testing.T, g *rig, phase string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, err := g.r.Snapshot(context.Background())
+		if err == nil && s.Phase == phase {
+			return
+		}
+		if err == ErrClosed && phase == PhaseFinished {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("phase %q, want %q", s.Phase, phase)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestRaceEndsAtTarget(t *testing.T) {
+	qs := make([]questionbank.Question, 8)
+	for i := range qs {
+		qs[i] = testQuestions()[0]
+		qs[i].ID = "q" + itoa(i)
+	}
+	g := newRig(t, Config{ID: "r2", Kind: KindDuel, Questions: qs, AutoStart: true, RaceTarget: 60})
+	pa, pb := &peer{}, &peer{}
+	g.peers["a"], g.peers["b"] = pa, pb
+	g.r.Seat([]protocol.PlayerInfo{{ID: "a", Name: "a"}, {ID: "b", Name: "b"}}, []Peer{pa, pb})
+	g.run()
+	waitPhase(t, g, PhaseCountdown)
+	for i := 0; i < 3; i++ {
+		g.clk.Advance(4 * time.Second) // countdown, then each reveal
+		waitPhase(t, g, PhaseQuestion)
+		if err := g.answer("a", i, []string{"B"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		g.clk.Advance(time.Second)
+		if err := g.answer("b", i, []string{"B"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitPhase(t, g, PhaseReveal)
+	}
+	g.clk.Advance(4 * time.Second)
+	waitPhase(t, g, PhaseFinished)
+	if pa.count("question") != 3 || pa.count("room.finished") != 1 {
+		t.Fatalf("a saw %d questions, %d finishes", pa.count("question"), pa.count("room.finished"))
+	}
+}
+
+func TestRestoreReasksQuestionInFlight(t *testing.T) {
+	g := newRig(t, Config{ID: "r3", Kind: KindEvent, TimeLimit: 10 * time.Second})
+	g.run()
+	g.join("a")
+	g.join("b")
+	g.control(ActStart)
+	g.clk.Advance(3 * time.Second)
+	waitPhase(t, g, PhaseQuestion)
+	g.clk.Advance(2 * time.Second)
+	if err := g.answer("a", 0, []string{"B"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	g.stop() // the node dies mid-question
+	g.clk.Advance(time.Minute)
+	j2 := &memJournal{}
+	r2, err := Restore(g.r.Config(), Options{Clock: g.clk, Journal: j2}, g.j.all())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2 := &rig{t: t, r: r2, clk: g.clk, j: j2, peers: map[string]*peer{"a": {}, "b": {}}}
+	g2.run()
+	waitPhase(t, g2, PhaseQuestion)
+	// a's acked answer stands: a repeat is a duplicate, not a new answer.
+	if err := g2.answer("a", 0, []string{"A"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// b gets a fresh full deadline from the restart.
+	g.clk.Advance(9 * time.Second)
+	if err := g2.answer("b", 0, []string{"B"}, nil); err != nil {
+		t.Fatalf("b within the fresh deadline: %v", err)
+	}
+	waitPhase(t, g2, PhaseReveal) // everyone connected has answered
+	s := g2.snap()
+	if s.Scores["a"] != 900 || s.Scores["b"] != 550 {
+		t.Fatalf("scores after restore: %v", s.Scores)
+	}
+}

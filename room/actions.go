@@ -54,20 +54,12 @@ func (r *Room) Join(ctx context.Context, id, name, team string, peer Peer, re st
 
 // uniqueName gives a name a suffix if someone in the room already has it.
 func (r *Room) uniqueName(name string) string {
-	taken := func(n string) bool {
-		for _, p := range r.st.order {
-			if p.name == n {
-				return true
-			}
-		}
-		return false
-	}
-	if !taken(name) {
+	if !r.st.names[name] {
 		return name
 	}
 	for i := 2; ; i++ {
 		n := name + " (" + itoa(i) + ")"
-		if !taken(n) {
+		if !r.st.names[n] {
 			return n
 		}
 	}

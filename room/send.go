@@ -264,11 +264,16 @@ func appendFinishedYou(b []byte, y protocol.FinishedYou) []byte {
 }
 
 // announceJoin tells watchers, and the players of a small room, who joined.
+// A big room's players learn the count from progress and scoreboards: telling
+// each of n players about each of n joins would cost n² sends.
 func (r *Room) announceJoin(p *player) {
 	n := r.st.present()
 	f := protocol.NewShared(protocol.Encode("room.joined", "", protocol.Joined{Room: r.cfg.ID, Player: protocol.PlayerInfo{ID: p.id, Name: p.name, Team: p.team}, Count: n}))
-	r.broadcast(f, true)
-	_ = smallRoom
+	if n <= smallRoom {
+		r.broadcast(f, true)
+	} else {
+		r.toWatchers(f)
+	}
 }
 
 // noteProgress schedules a progress message, at most one per ProgressEvery.

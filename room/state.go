@@ -140,12 +140,14 @@ type state struct {
 	remaining  time.Duration
 
 	players  map[string]*player
-	order    []*player // join order
-	answered int       // answers to the current question
+	order    []*player       // join order
+	names    map[string]bool // every name taken in this room
+	nPresent int             // players who have not left
+	answered int             // answers to the current question
 }
 
 func newState(cfg *Config) *state {
-	return &state{cfg: cfg, phase: PhaseLobby, index: -1, players: map[string]*player{}, skipped: map[int]bool{}}
+	return &state{cfg: cfg, phase: PhaseLobby, index: -1, players: map[string]*player{}, names: map[string]bool{}, skipped: map[int]bool{}}
 }
 
 // entry makes the next journal entry.
@@ -166,17 +168,25 @@ func (s *state) apply(e store.JournalEntry) {
 		var d joinData
 		_ = json.Unmarshal(e.Data, &d)
 		if p, ok := s.players[d.Player]; ok {
-			p.left = false
+			if p.left && !p.kicked {
+				p.left = false
+				s.nPresent++
+			}
 			return
 		}
 		p := &player{id: d.Player, name: d.Name, team: d.Team, seq: len(s.order), answers: map[int]*answer{}}
 		p.perm = permOf(d.Player)
 		s.players[p.id] = p
 		s.order = append(s.order, p)
+		s.names[d.Name] = true
+		s.nPresent++
 	case kindLeave, kindKick:
 		var d playerData
 		_ = json.Unmarshal(e.Data, &d)
 		if p, ok := s.players[d.Player]; ok {
+			if !p.left {
+				s.nPresent--
+			}
 			p.left = true
 			p.kicked = p.kicked || e.Kind == kindKick
 		}
@@ -356,15 +366,7 @@ func (s *state) everyoneAnswered() bool {
 }
 
 // present counts players who have not left.
-func (s *state) present() int {
-	n := 0
-	for _, p := range s.order {
-		if !p.left {
-			n++
-		}
-	}
-	return n
-}
+func (s *state) present() int { return s.nPresent }
 
 func permOf(id string) int {
 	h := fnv.New32a()

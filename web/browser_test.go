@@ -1,0 +1,200 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/leitai/leitai/questionbank"
+)
+
+// browser starts a headless Chromium for the test. When the browser is
+// missing the test fails if LEITAI_REQUIRE_BROWSER is set (as scripts/test
+// and CI do) and is skipped otherwise.
+func browser(t *testing.T, width, height int) context.Context {
+	t.Helper()
+	path := ""
+	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if found, err := exec.LookPath(p); err == nil {
+			path = found
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("LEITAI_REQUIRE_BROWSER") != "" {
+			t.Fatal("headless Chromium is required (apt-get install chromium) but was not found")
+		}
+		t.Skip("chromium not installed; scripts/test installs it")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(width, height),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// tab opens another tab in the same browser.
+func tab(t *testing.T, parent context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// run runs browser actions with a bound on how long they may wait.
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(c, actions...); err != nil {
+		pageFail(t, ctx, what, err)
+	}
+}
+
+// get runs one browser action that returns a value.
+func get[T any](t *testing.T, ctx context.Context, what string, action chromedp.Action[T]) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, action)
+	if err != nil {
+		pageFail(t, ctx, what, err)
+	}
+	return v
+}
+
+func pageFail(t *testing.T, ctx context.Context, what string, err error) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	html, _ := chromedp.Run(c, chromedp.OuterHTML(chromedp.CSS("body")))
+	if len(html) > 3000 {
+		html = html[:3000]
+	}
+	t.Fatalf("%s: %v\npage: %s", what, err, html)
+}
+
+// artifactDir is where screenshots are kept for people to look at.
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("LEITAI_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png := get(t, ctx, "screenshot "+name, chromedp.CaptureScreenshot())
+	if err := os.WriteFile(filepath.Join(artifactDir(t), name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clickAnswer answers q on the player page the way a person would.
+func (h *harness) clickAnswer(t *testing.T, ctx context.Context, q question, right bool) {
+	t.Helper()
+	bq := h.answers[q.Question.ID]
+	keys := bq.Answer
+	if !right {
+		keys, _ = h.wrongAnswer(q)["choice"].([]string)
+	}
+	sel := fmt.Sprintf(`#question[data-index="%d"]`, q.Index)
+	switch bq.Type {
+	case questionbank.Text:
+		text := bq.Answer[0]
+		if !right {
+			text = "不是这个"
+		}
+		run(t, ctx, "type the answer", chromedp.WaitVisible(chromedp.CSS(sel+` #text-answer`)),
+			chromedp.SendKeys(chromedp.ID(`text-answer`), text), chromedp.Click(chromedp.ID(`btn-submit`)))
+	default:
+		for _, k := range keys {
+			run(t, ctx, "pick "+k, chromedp.Click(chromedp.CSS(fmt.Sprintf(`%s button.option[data-key="%s"]`, sel, k))))
+		}
+		if bq.Type == questionbank.Multi {
+			run(t, ctx, "submit", chromedp.Click(chromedp.ID(`btn-submit`)))
+		}
+	}
+}
+
+func TestBrowserPlayerPlaysADuel(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := browser(t, 390, 844)
+	// The opponent is a scripted client with a name that would be markup if
+	// the page ever put names into HTML.
+	const evil = `<img src=x onerror=1>`
+	opp := h.dial()
+	opp.hello(evil)
+	run(t, ctx, "open the player page",
+		chromedp.Navigate(h.url("/")),
+		chromedp.WaitVisible(chromedp.ID(`name`)),
+		chromedp.SendKeys(chromedp.ID(`name`), "浏览器玩家"),
+		chromedp.Click(chromedp.ID(`btn-duel`)),
+		chromedp.WaitVisible(chromedp.ID(`queue`)),
+	)
+	opp.reply(opp.send("match.find", map[string]any{"mode": "duel"}))
+	// The page's match.find may still be on its way: process until matched.
+	waitFor(t, "a match", func() bool {
+		h.srv.Matchmaker().Process(context.Background())
+		return h.srv.Matchmaker().Matched() == 1
+	})
+	opp.expect("match.found")
+	run(t, ctx, "countdown shows", chromedp.WaitVisible(chromedp.CSS(`body[data-phase="countdown"]`)))
+	h.advance(3 * time.Second)
+	for i := 0; ; i++ {
+		m := opp.expectFn("question or finish", func(m msg) bool { return m.Type == "question" || m.Type == "room.finished" })
+		if m.Type == "room.finished" {
+			break
+		}
+		var q question
+		m.decode(t, &q)
+		run(t, ctx, "question on the page", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#question[data-index="%d"]`, q.Index))))
+		// The page answers right (and first); the opponent answers wrong.
+		h.clickAnswer(t, ctx, q, true)
+		run(t, ctx, "ack shown", chromedp.WaitVisible(chromedp.CSS(`#ack:not(:empty)`)))
+		opp.reply(opp.send("answer", h.wrongAnswer(q)))
+		run(t, ctx, "reveal shown", chromedp.WaitVisible(chromedp.CSS(`#reveal[data-correct="true"]`)))
+		if i == 0 {
+			screenshot(t, ctx, "player-reveal")
+		}
+		h.advance(3 * time.Second)
+		if i > 6 {
+			t.Fatal("the duel never finished")
+		}
+	}
+	run(t, ctx, "final ranking", chromedp.WaitVisible(chromedp.CSS(`#final .standing[data-rank="1"]`)))
+	names := get(t, ctx, "winner", chromedp.AttributeValue(chromedp.CSS(`#final .standing[data-rank="1"]`), "data-name")).Value
+	rows := get(t, ctx, "standings", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#final .standing')).map(e => e.dataset.rank + ':' + e.dataset.name)`))
+	body := get(t, ctx, "page text", chromedp.Text(chromedp.CSS(`body`)))
+	screenshot(t, ctx, "player-final")
+	if names != "浏览器玩家" || len(rows) != 2 || rows[1] != "2:"+evil {
+		t.Fatalf("final ranking %v", rows)
+	}
+	imgs := get(t, ctx, "count images", chromedp.Evaluate[int](`document.querySelectorAll('img').length`))
+	if imgs != 0 || !strings.Contains(body, evil) {
+		t.Fatalf("the opponent's name was not shown as text (imgs %d)", imgs)
+	}
+}

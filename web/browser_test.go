@@ -52,14 +52,6 @@ func browser(t *testing.T, width, height int) context.Context {
 	return ctx
 }
 
-// tab opens another tab in the same browser.
-func tab(t *testing.T, parent context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(parent)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // run runs browser actions with a bound on how long they may wait.
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()

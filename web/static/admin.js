@@ -374,7 +374,8 @@
     try {
       const r = await api("GET", "/api/v1/events", token());
       events = Array.isArray(r) ? r : (r && (r.items || r.events)) || [];
-      events.sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+      const when = (v) => (typeof v === "number" ? v : Date.parse(v) || 0);
+      events.sort((a, b) => when(b.created_at) - when(a.created_at));
       status("ev-list-msg", "");
       renderEvents();
     } catch (e) { status("ev-list-msg", errText(i18n, e), true); }

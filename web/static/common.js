@@ -80,9 +80,9 @@
           // The grace window passed: start over as a new session.
           sessionStorage.removeItem(self.opts.storageKey || "leitai.resume");
           self.rawSend("hello", self.opts.hello()).then(function (w) { self.onWelcome(w); },
-            function (e) { self.status("closed", e && e.message); });
+            function (e) { self.refused(e); });
         } else {
-          self.status("closed", err && err.message);
+          self.refused(err);
         }
       });
       self.ping();
@@ -131,6 +131,13 @@
     var q = this.queue;
     this.queue = [];
     q.forEach(function (f) { f(); });
+  };
+  // refused ends a session whose hello the server turned down: reconnecting
+  // would only be turned down again.
+  Session.prototype.refused = function (err) {
+    this.closed = true;
+    if (this.ws) this.ws.close(1000, "hello refused");
+    this.status("closed", err && err.message);
   };
   Session.prototype.status = function (s, detail) {
     if (this.opts.onStatus) this.opts.onStatus(s, detail);

@@ -10,7 +10,7 @@
 
   const DICT = {
     zh: Object.assign({}, Org.dict.zh, {
-      page_title: "擂台 · 主持控制台", pin: "PIN 码", join_url: "参赛地址", answered: "已答",
+      page_title: "擂台 · 主持控制台", pin: "PIN 码", join_url: "参赛地址", screen_url: "大屏地址", answered: "已答",
       phase_: "未知", phase_lobby: "等待入场", phase_countdown: "倒计时", phase_question: "答题中",
       phase_reveal: "揭晓答案", phase_paused: "已暂停", phase_finished: "已结束",
       q_index: "第 {i} / {n} 题", btn_start: "开始", btn_next: "下一题", btn_reveal: "立即揭晓",
@@ -27,7 +27,7 @@
       no_token_hint: "链接里没有主持令牌。填写组织者令牌创建活动，创建成功后自动进入主持控制台。"
     }),
     en: Object.assign({}, Org.dict.en, {
-      page_title: "Leitai · Host console", pin: "PIN", join_url: "Join at", answered: "Answered",
+      page_title: "Leitai · Host console", pin: "PIN", join_url: "Join at", screen_url: "Screen", answered: "Answered",
       phase_: "Unknown", phase_lobby: "Lobby", phase_countdown: "Countdown", phase_question: "Question",
       phase_reveal: "Reveal", phase_paused: "Paused", phase_finished: "Finished",
       q_index: "Question {i} / {n}", btn_start: "Start", btn_next: "Next question", btn_reveal: "Reveal now",
@@ -60,7 +60,7 @@
     question: null, deadline: 0, startsAt: 0, remaining: 0, answered: 0, of: 0, count: 0,
     players: new Map(), top: [], teams: [], correct: [], stats: null, explanation: ""
   };
-  const token = new URLSearchParams(location.search).get("token");
+  let token = new URLSearchParams(location.search).get("token");
   let session = null;
   let form = null; // the create-event form, when opened without a token
 
@@ -82,6 +82,9 @@
     const join = S.pin ? location.origin + "/?pin=" + encodeURIComponent(S.pin) : "";
     $("join-url").textContent = join;
     $("join-url").href = join || "#";
+    const screen = token ? sessionStorage.getItem("leitai.screen_url." + token.slice(-12)) : null;
+    $("screen-url-box").hidden = !screen;
+    if (screen) { $("screen-url").textContent = screen; $("screen-url").href = Org.safeUrl(screen); }
     document.title = (S.title ? S.title + " · " : "") + t("page_title");
   }
 
@@ -407,39 +410,49 @@
   $("lang").addEventListener("click", () => { i18n.lang = i18n.lang === "zh" ? "en" : "zh"; applyLang(); });
 
   // ---- start ----
-  if (!token) {
-    // No host token: create an event with the organizer token, then go to its console.
-    $("create").hidden = false;
-    $("conn").hidden = true;
-    const org = $("org-token");
-    org.value = localStorage.getItem(Org.TOKEN_KEY) || "";
-    form = new Org.EventForm($("ev-form"), {
-      i18n: i18n,
-      getToken: () => org.value.trim(),
-      onCreated: (r) => {
-        localStorage.setItem(Org.TOKEN_KEY, org.value.trim());
-        if (r.host_url) location.href = Org.safeUrl(r.host_url);
-        else if (r.host_token) location.href = "/host?token=" + encodeURIComponent(r.host_token);
-      }
-    });
-    org.addEventListener("change", () => form.loadSets());
-    form.loadSets();
-    $("host-go").addEventListener("click", () => {
-      const v = $("host-token").value.trim();
-      if (v) location.href = "/host?token=" + encodeURIComponent(v);
-    });
+  // openConsole switches this page to the console of the event whose host
+  // token is tok, without a reload (the address bar gets the token too).
+  function openConsole(tok) {
+    token = tok;
+    history.replaceState(null, "", "/host?token=" + encodeURIComponent(tok));
+    $("create").hidden = true;
+    $("conn").hidden = false;
+    $("console").hidden = false;
     applyLang();
-    return;
+    session = new L.Session({
+      hello: () => ({ token: token }),
+      storageKey: "leitai.resume.host." + token.slice(-16),
+      onMessage: onMessage,
+      onStatus: onStatus
+    });
+    session.start();
+    setInterval(tick, 250);
   }
 
-  $("console").hidden = false;
-  applyLang();
-  session = new L.Session({
-    hello: () => ({ token: token }),
-    storageKey: "leitai.resume.host." + token.slice(-16),
-    onMessage: onMessage,
-    onStatus: onStatus
+  if (token) {
+    openConsole(token);
+    return;
+  }
+  // No host token: create an event with the organizer token, then open its console.
+  $("create").hidden = false;
+  $("conn").hidden = true;
+  const org = $("org-token");
+  org.value = localStorage.getItem(Org.TOKEN_KEY) || "";
+  form = new Org.EventForm($("ev-form"), {
+    i18n: i18n,
+    getToken: () => org.value.trim(),
+    onCreated: (r) => {
+      localStorage.setItem(Org.TOKEN_KEY, org.value.trim());
+      // The screen link exists only in this reply: keep it for the console.
+      if (r.screen_url && r.host_token) sessionStorage.setItem("leitai.screen_url." + r.host_token.slice(-12), r.screen_url);
+      if (r.host_token) openConsole(r.host_token);
+    }
   });
-  session.start();
-  setInterval(tick, 250);
+  org.addEventListener("change", () => form.loadSets());
+  form.loadSets();
+  $("host-go").addEventListener("click", () => {
+    const v = $("host-token").value.trim();
+    if (v) openConsole(v);
+  });
+  applyLang();
 })();

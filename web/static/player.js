@@ -1,5 +1,5 @@
 // Leitai player page: start → queue → room (lobby, countdown, question, reveal,
-// paused, finished). All state lives in `app`/`room`; render() redraws the
+// paused, finished). All state lives in a few variables (room, queue, phase); render() redraws the
 // current view from it, so a room.state after a reconnect rebuilds everything.
 // Server strings only ever reach the DOM through textContent (see h()).
 "use strict";
@@ -272,27 +272,21 @@
     });
   }
 
-  // lookupPin asks the public PIN route for {title, team_mode, teams, late_join}.
-  // The server in this repo serves GET /api/v1/pins/{pin}; the older planned
-  // path /api/v1/events/pin/{pin} is tried if that route is missing. Only a
-  // JSON 404 means "no such PIN"; anything else lets the WebSocket join decide.
-  var PIN_URLS = ["/api/v1/pins/", "/api/v1/events/pin/"];
+  // lookupPin asks GET /api/v1/pins/{pin} for {title, team_mode, teams,
+  // late_join}. Only a JSON 404 means "no such PIN"; anything else lets the
+  // WebSocket join decide.
   function lookupPin(pin) {
     var seq = ++lookupSeq;
     evInfo = null;
     renderEventInfo();
     if (!/^\d{6}$/.test(pin)) return Promise.resolve(null);
     var set = function (info) { if (seq === lookupSeq) { evInfo = info; renderEventInfo(); } return evInfo; };
-    var get = function (i) {
-      return fetch(PIN_URLS[i] + pin, { headers: { Accept: "application/json" } }).then(function (res) {
-        return res.json().catch(function () { return null; }).then(function (b) {
-          if (res.ok && b) return set({ pin: pin, title: b.title || "", teams: b.teams || [] });
-          if (res.status === 404 && !(b && b.error) && i + 1 < PIN_URLS.length) return get(i + 1);
-          return set({ pin: pin, missing: res.status === 404 && !!(b && b.error), unknown: true });
-        });
-      }, function () { return set({ pin: pin, unknown: true }); });
-    };
-    return get(0);
+    return fetch("/api/v1/pins/" + pin, { headers: { Accept: "application/json" } }).then(function (res) {
+      return res.json().catch(function () { return null; }).then(function (b) {
+        if (res.ok && b) return set({ pin: pin, title: b.title || "", teams: b.teams || [] });
+        return set({ pin: pin, missing: res.status === 404 && !!(b && b.error), unknown: true });
+      });
+    }, function () { return set({ pin: pin, unknown: true }); });
   }
 
   function joinEvent() {
@@ -443,7 +437,8 @@
     if ((type === "text" || type === "multi") && !revealed) {
       box.appendChild(h("button", { id: "btn-submit", class: "btn big primary", type: "button", text: T("submit"), disabled: locked, onclick: sendAnswer }));
     }
-    if (!revealed) box.appendChild(h("p", { id: "ack", class: "ack", role: "status", "aria-live": "polite" }));
+    // #ack stays in the reveal too: a question can close right after our answer.
+    box.appendChild(h("p", { id: "ack", class: "ack", role: "status", "aria-live": "polite" }));
     if (!revealed) box.appendChild(h("p", { id: "progress", class: "muted small" }));
     // The verdict goes first so a phone shows it without scrolling.
     if (revealed) st.appendChild(renderReveal(q, type));
@@ -475,9 +470,9 @@
   function teamRows(teams) { return teams.map(function (t) { return row(t.rank, t.team, "", t.score, ""); }); }
 
   function renderBoard() {
-    var box = board(T("scoreboard"), room.top.map(function (s) { return row(s.rank, s.name, s.team, s.score, s.id === myId ? "me" : ""); }));
-    if (room.teams && room.teams.length) box.appendChild(board(T("teams"), teamRows(room.teams)));
-    return box;
+    return h("div", { class: "boards" }, [
+      board(T("scoreboard"), room.top.map(function (s) { return row(s.rank, s.name, s.team, s.score, s.id === myId ? "me" : ""); })),
+      room.teams && room.teams.length ? board(T("teams"), teamRows(room.teams)) : null]);
   }
 
   function renderFinal(st) {
@@ -502,7 +497,7 @@
     if (el && q) {
       var key = q.ack || (q.sent ? "" : expired() ? "times_up" : "");
       el.textContent = key === "err" ? T("err_generic", { m: "" }) : key ? T(key) : "";
-      el.className = "ack" + (key === "submitted" ? " ok" : key ? " late" : "");
+      el.className = "ack" + (key === "submitted" ? " ok" : key ? " late" : "") + (phase === "reveal" ? " static" : "");
     }
     if ((el = $("progress"))) el.textContent = room.players ? T("answered", { a: room.answered, b: room.players }) : "";
     if ((el = $("lobby-count"))) el.textContent = T("n_players", { n: room.players });

@@ -173,8 +173,9 @@
     $("r-expl").textContent = S.explanation || "";
   }
 
-  // renderTop draws the top 10. With animate, each row starts where it was
-  // (prev_rank; from below when new) and slides to its rank.
+  // renderTop draws the top 10. Rows sit in list order (tied ranks share a
+  // number, not a place). With animate, each row starts where it was
+  // (prev_rank; from below when new) and slides to its place.
   function renderTop(animate) {
     const box = $("top10");
     box.textContent = "";
@@ -192,11 +193,11 @@
       if (r.team) nameBox.append(el("span", "tm", r.team));
       row.append(el("span", "rank", rank), move, nameBox,
         el("span", "delta", r.delta ? "+" + r.delta : ""), el("span", "score", r.score));
-      const from = animate ? (prev >= 1 && prev <= 10 ? prev : 11) : rank;
+      const from = animate ? (prev >= 1 && prev <= 10 ? prev : 11) : i + 1;
       row.style.transform = "translateY(" + (from - 1) * 100 + "%)";
       if (animate && from === 11) row.style.opacity = "0";
       box.appendChild(row);
-      return [row, rank];
+      return [row, i + 1];
     });
     if (!animate) return renderTeams(false);
     reflow(box);

@@ -1,0 +1,84 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leitai/leitai/web"
+)
+
+// A host-paced event waits while its host is away; the host comes back with
+// its token and carries on. An auto-advancing event goes on by itself.
+func TestHostDropsAndReturns(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, auto := range []bool{false, true} {
+		ev := h.createEvent(map[string]any{"title": "主持人掉线", "count": 2, "time_limit_ms": 10000, "auto_advance": auto, "reveal_ms": 2000})
+		host := h.dial()
+		host.welcomed(host.send("hello", map[string]any{"token": ev.HostToken}))
+		p := h.dial()
+		p.hello("选手")
+		p.reply(p.send("event.join", map[string]any{"pin": ev.PIN}))
+		host.reply(host.send("host.control", map[string]any{"room": ev.Room, "action": "start"}))
+		h.advance(3 * time.Second)
+		q := h.nextQuestion(p)
+		p.reply(p.send("answer", h.correctAnswer(q)))
+		p.expect("reveal")
+		host.ws.Close() // the host's phone dies during the reveal
+		if auto {
+			h.advance(2 * time.Second) // the reveal's time
+		} else {
+			h.advance(time.Minute)
+		}
+		if auto {
+			p.expect("question") // goes on by itself
+		} else {
+			// Nothing moves without the host.
+			if n := countType(p, "question"); n != 1 {
+				t.Fatalf("host-paced event asked %d questions without its host", n)
+			}
+		}
+		back := h.dial()
+		w := back.welcomed(back.send("hello", map[string]any{"token": ev.HostToken}))
+		if w.Role != "host" {
+			t.Fatalf("host came back as %+v", w)
+		}
+		var st struct{ Phase string }
+		back.reply(back.send("watch", map[string]any{"room": ev.Room})).decode(t, &st)
+		if auto {
+			back.reply(back.send("host.control", map[string]any{"room": ev.Room, "action": "end"}))
+		} else {
+			if st.Phase != "reveal" {
+				t.Fatalf("phase after the host returned: %s", st.Phase)
+			}
+			back.reply(back.send("host.control", map[string]any{"room": ev.Room, "action": "next"}))
+			p.expect("question")
+			back.reply(back.send("host.control", map[string]any{"room": ev.Room, "action": "end"}))
+		}
+		p.expect("room.finished")
+	}
+}
+
+func countType(c *client, typ string) int {
+	n := 0
+	for _, m := range c.all() {
+		if m.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func TestBlockedWordsInNames(t *testing.T) {
+	h := newHarness(t, func(c *web.Config) { c.BlockedWords = []string{"坏词", "BadWord"} })
+	c := h.dial()
+	c.expectError(c.send("hello", map[string]any{"name": "我是坏词"}), "bad_request")
+	c.expectError(c.send("hello", map[string]any{"name": "xxbadwordxx"}), "bad_request")
+	c.hello("好人")
+	ev := h.createEvent(map[string]any{"title": "屏蔽词", "count": 1})
+	c.expectError(c.send("event.join", map[string]any{"pin": ev.PIN, "name": "坏词大王"}), "bad_request")
+	m := c.reply(c.send("event.join", map[string]any{"pin": ev.PIN, "name": "好人一个"}))
+	if m.Type != "room.state" || !strings.Contains(string(m.raw), "好人一个") {
+		t.Fatalf("join with a clean name: %s", m.raw)
+	}
+}

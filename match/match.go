@@ -237,6 +237,22 @@ func (m *Matchmaker) Release(ctx context.Context, room string, players []string)
 	}
 }
 
+// Occupy marks players as playing in room, as after a restart that rebuilt
+// the room: they may not queue again until it finishes and Release frees
+// them.
+func (m *Matchmaker) Occupy(ctx context.Context, room string, players []string) {
+	m.mu.Lock()
+	for _, p := range players {
+		m.playing[p] = room
+	}
+	m.mu.Unlock()
+	for _, p := range players {
+		if _, err := m.claims.Claim(ctx, claimKey(p), room, claimTTL); err != nil {
+			m.log.Warn().Err(err).Str("player", p).Msg("claim restored player")
+		}
+	}
+}
+
 // claim takes every human player's claim on room; on any failure it gives
 // back what it took and names the player already elsewhere.
 func (m *Matchmaker) claim(ctx context.Context, room string, g group) (string, error) {

@@ -284,6 +284,18 @@ func Restore(cfg Config, opts Options, entries []store.JournalEntry) (*Room, err
 	return r, nil
 }
 
+// Members lists the ids of the players who have not left. Call it before
+// Run (for example on a room just restored).
+func (r *Room) Members() []string {
+	var out []string
+	for _, p := range r.st.order {
+		if !p.left {
+			out = append(out, p.id)
+		}
+	}
+	return out
+}
+
 func (r *Room) resumeAfterRestore() {
 	switch r.st.phase {
 	case PhaseQuestion:

@@ -20,7 +20,10 @@ import (
 	"github.com/leitai/leitai/store"
 )
 
-var errRateLimited = &protocol.Error{Code: protocol.CodeRateLimited, Message: "slow down"}
+var (
+	errRateLimited  = &protocol.Error{Code: protocol.CodeRateLimited, Message: "slow down"}
+	errShuttingDown = &protocol.Error{Code: protocol.CodeUnavailable, Message: "the server is shutting down; resume after it restarts"}
+)
 
 // resumeTTL is how long a resume token names its player. Re-attaching to
 // queues is bounded by the grace window; rooms take a player back as long as
@@ -101,6 +104,12 @@ func (s *Server) handle(c *conn, data []byte) {
 		s.reply(c, in.ID, protocol.Errorf(protocol.CodeUnauthenticated, "send hello first"))
 		return
 	}
+	if s.stopping() {
+		// Rooms are stopping: take nothing new. What was taken is made
+		// durable and acked before the connection closes with 1001.
+		s.reply(c, in.ID, errShuttingDown)
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
 	defer cancel()
 	var err error
@@ -139,8 +148,18 @@ func (s *Server) handle(c *conn, data []byte) {
 		err = protocol.Errorf(protocol.CodeBadRequest, "unknown message type %q", trimType(in.Type))
 	}
 	if err != nil {
+		if s.stopping() && stoppedUnder(err) {
+			err = errShuttingDown // the room stopped under the request
+		}
 		s.reply(c, in.ID, err)
 	}
+}
+
+// stoppedUnder reports whether err is what a request meets when its room
+// stops, or leaves the registry, while the request is on its way.
+func stoppedUnder(err error) bool {
+	var pe *protocol.Error
+	return errors.Is(err, room.ErrClosed) || (errors.As(err, &pe) && pe.Code == protocol.CodeNotFound)
 }
 
 func trimType(t string) string {

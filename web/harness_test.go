@@ -44,6 +44,13 @@ func newHarness(t *testing.T, mod func(*web.Config)) *harness {
 
 func startHarness(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Config)) *harness {
 	t.Helper()
+	return startHarnessOn(t, dir, clk, mod, nil)
+}
+
+// startHarnessOn is startHarness with the listener wrapped by wrap (if not
+// nil), for tests that shape the server's sockets.
+func startHarnessOn(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Config), wrap func(net.Listener) net.Listener) *harness {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "leitai.db"))
 	if err != nil {
@@ -74,6 +81,9 @@ func startHarness(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Confi
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	sctx, stopS := context.WithCancel(ctx)
 	sdone := make(chan struct{})

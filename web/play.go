@@ -195,6 +195,9 @@ func (s *Server) Restore(ctx context.Context) error {
 			s.log.Error().Err(err).Str("room", rec.ID).Msg("restore failed; skipped")
 			continue
 		}
+		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour {
+			s.matcher.Occupy(ctx, rec.ID, r.Members())
+		}
 		s.rooms.Start(s.runCtx, r)
 		s.log.Info().Str("room", rec.ID).Int("entries", len(entries)).Msg("room restored")
 	}

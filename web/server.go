@@ -146,6 +146,11 @@ type Server struct {
 	addrMu sync.Mutex
 	addrs  map[string]int
 
+	// liveMu guards live: every open connection, welcomed or not, so that
+	// a shutdown closes each one with 1001.
+	liveMu sync.Mutex
+	live   map[*conn]struct{}
+
 	conns sync.WaitGroup
 }
 
@@ -163,6 +168,7 @@ func New(cfg Config, deps Deps) *Server {
 		events:  newEventDir(),
 		metrics: newMetrics(),
 		addrs:   map[string]int{},
+		live:    map[*conn]struct{}{},
 		stopped: make(chan struct{}),
 		runCtx:  context.Background(),
 	}
@@ -231,7 +237,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.log.Error().Err(ferr).Msg("journal flush at shutdown")
 	}
 	cancel()
-	for _, c := range s.hub.conns() {
+	for _, c := range s.liveConns() {
 		c.closeWith(reasonGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
@@ -243,6 +249,16 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// stopping reports whether a shutdown has begun.
+func (s *Server) stopping() bool {
+	select {
+	case <-s.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 // janitor expires sessions whose grace window has passed. Runs in its own
@@ -317,8 +333,10 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-// serveWS upgrades and runs one connection; the handler goroutine is the
-// connection's reader.
+// serveWS upgrades a connection and hands it to a reader goroutine of its
+// own. The handler returns at once: net/http holds the request and its
+// buffered reader and writer (about 10 KiB) for as long as the handler
+// runs, which for a WebSocket would be the connection's whole life.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-s.stopped:
@@ -332,14 +350,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many connections from your address", http.StatusTooManyRequests)
 		return
 	}
-	defer s.releaseAddr(ip)
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.releaseAddr(ip)
 		return // the upgrader has answered
 	}
 	s.conns.Add(1)
+	go s.serveConn(ws, ip)
+}
+
+// serveConn runs one upgraded connection; its goroutine is the connection's
+// reader. Runs in its own goroutine.
+func (s *Server) serveConn(ws *websocket.Conn, ip string) {
 	defer s.conns.Done()
+	defer s.releaseAddr(ip)
 	c := newConn(s, ws, ip)
+	s.track(c)
+	defer s.untrack(c)
 	s.metrics.conns.Inc()
 	defer s.metrics.conns.Dec()
 	ws.SetReadLimit(s.cfg.MaxFrame)
@@ -361,6 +388,36 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	<-c.writerDone
 	ws.Close()
 	s.disconnected(c)
+}
+
+// track adds c to the live connections. One that arrives after a shutdown
+// began is closed at once, as the shutdown may have passed it by.
+func (s *Server) track(c *conn) {
+	s.liveMu.Lock()
+	s.live[c] = struct{}{}
+	s.liveMu.Unlock()
+	select {
+	case <-s.stopped:
+		c.closeWith(reasonGoingAway, "server shutting down")
+	default:
+	}
+}
+
+func (s *Server) untrack(c *conn) {
+	s.liveMu.Lock()
+	delete(s.live, c)
+	s.liveMu.Unlock()
+}
+
+// liveConns returns every open connection.
+func (s *Server) liveConns() []*conn {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	out := make([]*conn, 0, len(s.live))
+	for c := range s.live {
+		out = append(out, c)
+	}
+	return out
 }
 
 // readLoop reads and handles messages until the connection ends.

@@ -193,21 +193,6 @@ func (h *hub) expired(now time.Time, grace time.Duration) []*session {
 	return out
 }
 
-// conns returns every live connection.
-func (h *hub) conns() []*conn {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]*conn, 0, len(h.sessions))
-	for _, s := range h.sessions {
-		s.mu.Lock()
-		if s.conn != nil {
-			out = append(out, s.conn)
-		}
-		s.mu.Unlock()
-	}
-	return out
-}
-
 func (h *hub) len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -285,7 +285,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 			return protocol.Welcome{}, err
 		}
 		sess := s.hub.getOrAdd(p.ID, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
-		sess.rating = p.Rating
+		sess.setRating(p.Rating)
 		s.adopt(sess, c)
 		return s.welcomePlayer(ctx, sess)
 	}
@@ -312,7 +312,7 @@ func (s *Server) playerSession(ctx context.Context, id string) (*session, error)
 		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "unknown player")
 	}
 	sess := s.hub.getOrAdd(id, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
-	sess.rating = p.Rating
+	sess.setRating(p.Rating)
 	return sess, nil
 }
 
@@ -365,7 +365,7 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 	if d.Category != "" && !s.hasCategory(d.Category) {
 		return protocol.Errorf(protocol.CodeBadRequest, "unknown category %q", trimType(d.Category))
 	}
-	t, err := s.matcher.Find(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.rating}, d.Mode, d.Category, sess)
+	t, err := s.matcher.Find(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, sess)
 	switch {
 	case errors.Is(err, match.ErrBadMode):
 		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four")

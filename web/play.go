@@ -160,7 +160,7 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 			s.log.Error().Err(err).Msg("update rating")
 		}
 		if sess, ok := s.hub.get(st.ID); ok {
-			sess.rating = next[i]
+			sess.setRating(next[i])
 		}
 		pts, err := s.store.AwardPoints(ctx, st.ID, day, match.PointsFor(res.Kind, st.Rank), s.cfg.PointsDailyCap)
 		if err != nil {

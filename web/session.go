@@ -24,11 +24,11 @@ type session struct {
 	id      string // player id; for hosts and screens a per-login id
 	name    string
 	role    string
-	rating  float64
 	eventID string // hosts and screens: the one event they may act on
 
 	// mu guards the following fields.
 	mu      sync.Mutex
+	rating  float64 // matchmaking rating, updated when a match ends
 	conn    *conn
 	lostAt  time.Time // when the last connection dropped; zero while connected
 	written map[string]writtenMark
@@ -98,6 +98,18 @@ func (s *session) Kick(reason string) {
 	if c != nil {
 		c.closeWith(reasonKicked, reason)
 	}
+}
+
+func (s *session) setRating(r float64) {
+	s.mu.Lock()
+	s.rating = r
+	s.mu.Unlock()
+}
+
+func (s *session) getRating() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rating
 }
 
 func (s *session) addRoom(id string) {

@@ -16,6 +16,12 @@ type Answerer interface {
 	Answer(ctx context.Context, in room.AnswerIn) error
 }
 
+// botPrefix starts every bot's player id.
+const botPrefix = "bot-"
+
+// IsBot reports whether a player id is a bot's.
+func IsBot(id string) bool { return len(id) > len(botPrefix) && id[:len(botPrefix)] == botPrefix }
+
 // Bot is a computer player that fills a match when nobody else came. It
 // answers every question after a few seconds with a random choice. It is a
 // room.Peer.

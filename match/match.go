@@ -427,7 +427,7 @@ func (m *Matchmaker) bestRun(byRating []*Ticket, taken map[*Ticket]bool, t *Tick
 }
 
 func (m *Matchmaker) bot(for_ *Ticket) *Ticket {
-	id := "bot-" + uuid.NewString()[:8]
+	id := botPrefix + uuid.NewString()[:8]
 	return &Ticket{ID: "t-" + id, Player: protocol.PlayerInfo{ID: id, Name: "Bot " + id[4:8], Rating: for_.Player.Rating}, Mode: for_.Mode, Category: for_.Category, At: for_.At, Bot: true}
 }
 

@@ -226,7 +226,7 @@ func (r *Room) elapsed(p *player, index int) (time.Duration, bool) {
 		}
 		rtt = p.peer.RTT()
 	}
-	d := (now.Sub(start) - rtt/2 - s.paused).Round(time.Millisecond)
+	d := (now.Sub(start) - min(rtt/2, maxRTTCredit) - s.paused).Round(time.Millisecond)
 	if d < 0 {
 		d = 0
 	}
@@ -235,6 +235,10 @@ func (r *Room) elapsed(p *player, index int) (time.Duration, bool) {
 	}
 	return d, false
 }
+
+// maxRTTCredit bounds the time a slow connection's round trip takes off an
+// answer: a phone whose pings took seconds gets no more than this.
+const maxRTTCredit = 500 * time.Millisecond
 
 // maybeCloseEarly ends the question once every connected player answered.
 func (r *Room) maybeCloseEarly() {
@@ -337,8 +341,9 @@ func (r *Room) control(action, target string) error {
 		}
 		r.record(kindKick, playerData{Player: target}, nil)
 		if p.peer != nil {
-			p.peer.Send(protocol.NewFrame(protocol.Encode("kicked", "", protocol.Kicked{Room: r.cfg.ID, Reason: "removed by the host"})))
-			p.peer.Kick("removed by the host")
+			const why = "removed by the host"
+			f := protocol.NewFrame(protocol.Encode("kicked", "", protocol.Kicked{Room: r.cfg.ID, Reason: why}))
+			r.outbox = append(r.outbox, delivery{peers: []Peer{p.peer}, frame: f, kick: why})
 		}
 		r.maybeCloseEarly()
 	default:

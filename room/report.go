@@ -65,3 +65,5 @@ func (nopJournal) Submit(_ store.JournalEntry, done func(error)) {
 		done(nil)
 	}
 }
+
+func (nopJournal) Then(done func(error)) { done(nil) }

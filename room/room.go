@@ -125,8 +125,11 @@ type Peer interface {
 }
 
 // Journal makes entries durable, calling done once each is (or failed).
+// Callbacks come in submission order.
 type Journal interface {
 	Submit(e store.JournalEntry, done func(error))
+	// Then calls done once everything submitted before it is durable.
+	Then(done func(error))
 }
 
 // Result is what a finished room hands to its Finisher.
@@ -167,8 +170,9 @@ type Room struct {
 	inbox chan command
 	done  chan struct{}
 
-	st       *state // Owned by run.
-	watchers []Peer // Owned by run: screens and hosts.
+	st       *state     // Owned by run.
+	watchers []Peer     // Owned by run: screens and hosts.
+	outbox   []delivery // Owned by run: said but not yet sent, see flush.
 	timer    clock.Timer
 	timerC   <-chan time.Time
 	// progress throttling; owned by run.
@@ -244,6 +248,7 @@ func (r *Room) Run(ctx context.Context) error {
 	}
 	r.arm()
 	for {
+		r.flush()
 		if r.st.phase == PhaseFinished {
 			return nil
 		}

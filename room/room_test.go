@@ -29,6 +29,8 @@ func (j *memJournal) Submit(e store.JournalEntry, done func(error)) {
 	}
 }
 
+func (j *memJournal) Then(done func(error)) { done(nil) }
+
 func (j *memJournal) all() []store.JournalEntry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -300,5 +302,55 @@ func TestRestoreReasksQuestionInFlight(t *testing.T) {
 	s := g2.snap()
 	if s.Scores["a"] != 900 || s.Scores["b"] != 550 {
 		t.Fatalf("scores after restore: %v", s.Scores)
+	}
+}
+
+// rttPeer is a peer whose question was written at a known instant and whose
+// connection has a known round trip.
+type rttPeer struct {
+	peer
+	written time.Time
+	rtt     time.Duration
+}
+
+func (p *rttPeer) WrittenAt(string, int) (time.Time, bool) { return p.written, true }
+func (p *rttPeer) RTT() time.Duration                      { return p.rtt }
+
+func TestFairTiming(t *testing.T) {
+	cases := []struct {
+		name       string
+		writtenLag time.Duration // after the question was asked
+		answerAt   time.Duration // after the question was asked
+		rtt        time.Duration
+		want       int64 // elapsed ms
+	}{
+		{"from the write, less half the RTT", 300 * time.Millisecond, 2300 * time.Millisecond, 200 * time.Millisecond, 1900},
+		{"RTT credit is capped", 0, 4 * time.Second, 6 * time.Second, 3500},
+		{"never below zero", 0, 100 * time.Millisecond, 400 * time.Millisecond, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := newRig(t, Config{ID: "rt", Kind: KindEvent, TimeLimit: 10 * time.Second})
+			g.run()
+			asked := g.clk.Now().Add(3 * time.Second)
+			p := &rttPeer{written: asked.Add(c.writtenLag), rtt: c.rtt}
+			g.peers["a"] = &p.peer
+			if err := g.r.Join(context.Background(), "a", "a", "", p, ""); err != nil {
+				t.Fatal(err)
+			}
+			g.join("b")
+			g.control(ActStart)
+			g.clk.Advance(3 * time.Second)
+			waitPhase(t, g, PhaseQuestion)
+			g.clk.Advance(c.answerAt)
+			if err := g.r.Answer(context.Background(), AnswerIn{Player: "a", Index: 0, Choice: []string{"B"}, Peer: p}); err != nil {
+				t.Fatal(err)
+			}
+			g.control(ActReveal)
+			rep, _ := BuildReport(g.r.Config(), g.j.all())
+			if len(rep.Answers) != 1 || rep.Answers[0].ElapsedMS != c.want {
+				t.Fatalf("answers %+v, want elapsed %d", rep.Answers, c.want)
+			}
+		})
 	}
 }

@@ -11,25 +11,23 @@ import (
 // progress, and room.state lists every member.
 const smallRoom = 50
 
-// broadcast sends one shared frame to every present player and, if
+// broadcast says one shared frame to every present player and, if
 // toWatchers, to every watcher.
 func (r *Room) broadcast(f *protocol.Frame, toWatchers bool) {
+	peers := make([]Peer, 0, len(r.st.order)+len(r.watchers))
 	for _, p := range r.st.order {
 		if !p.left && p.peer != nil {
-			p.peer.Send(f)
+			peers = append(peers, p.peer)
 		}
 	}
 	if toWatchers {
-		for _, w := range r.watchers {
-			w.Send(f)
-		}
+		peers = append(peers, r.watchers...)
 	}
+	r.say(f, peers...)
 }
 
 func (r *Room) toWatchers(f *protocol.Frame) {
-	for _, w := range r.watchers {
-		w.Send(f)
-	}
+	r.say(f, append([]Peer(nil), r.watchers...)...)
 }
 
 func publicQuestion(q *questionbank.Question, opts []questionbank.Option) protocol.PublicQuestion {
@@ -67,10 +65,14 @@ func (r *Room) questionFrames() [permutations]*protocol.Frame {
 
 func (r *Room) broadcastQuestion() {
 	frames := r.questionFrames()
+	var byPerm [permutations][]Peer
 	for _, p := range r.st.order {
 		if !p.left && p.peer != nil {
-			p.peer.Send(frames[p.perm])
+			byPerm[p.perm] = append(byPerm[p.perm], p.peer)
 		}
+	}
+	for k := range permutations {
+		r.say(frames[k], byPerm[k]...)
 	}
 	r.toWatchers(frames[0])
 	r.lastProgress = -1
@@ -121,9 +123,11 @@ func (r *Room) broadcastReveal() {
 	prefix, suffix := spliceParts(whole)
 	sends := r.recipients()
 	frames := make([]protocol.Frame, len(sends))
+	peers := make([]Peer, len(sends))
 	parts := make([][]byte, 3*len(sends))
 	buf := make([]byte, 0, 96*len(sends))
 	for j, p := range sends {
+		peers[j] = p.peer
 		start := len(buf)
 		a := p.answers[i]
 		var pts int64
@@ -134,8 +138,8 @@ func (r *Room) broadcastReveal() {
 		buf = appendRevealYou(buf, correct, pts, p.score, p.rank, p.streak)
 		parts[3*j], parts[3*j+1], parts[3*j+2] = prefix, buf[start:len(buf):len(buf)], suffix
 		frames[j].Parts = parts[3*j : 3*j+3 : 3*j+3]
-		p.peer.Send(&frames[j])
 	}
+	r.outbox = append(r.outbox, delivery{peers: peers, frames: frames})
 	r.broadcast(protocol.NewShared(protocol.Encode("scoreboard", "", r.scoreboard())), true)
 }
 
@@ -246,11 +250,14 @@ func (r *Room) broadcastFinished() {
 	whole := protocol.Encode("room.finished", "", protocol.Finished{Room: r.cfg.ID, Standings: top, Teams: res.Teams, Players: s.present()})
 	r.toWatchers(protocol.NewShared(whole))
 	prefix, suffix := spliceParts(whole)
-	for _, p := range r.recipients() {
+	sends := r.recipients()
+	d := delivery{peers: make([]Peer, len(sends)), frames: make([]protocol.Frame, len(sends))}
+	for j, p := range sends {
 		you := protocol.FinishedYou{Rank: p.rank, Score: p.score, PointsAwarded: awarded[p.id]}
-		b := appendFinishedYou(nil, you)
-		p.peer.Send(&protocol.Frame{Parts: [][]byte{prefix, b, suffix}})
+		d.peers[j] = p.peer
+		d.frames[j].Parts = [][]byte{prefix, appendFinishedYou(nil, you), suffix}
 	}
+	r.outbox = append(r.outbox, d)
 }
 
 func appendFinishedYou(b []byte, y protocol.FinishedYou) []byte {
@@ -367,5 +374,5 @@ func (r *Room) sendState(to Peer, p *player, re string) {
 		}
 		st.You = you
 	}
-	to.Send(protocol.NewFrame(protocol.Encode("room.state", re, st)))
+	r.say(protocol.NewFrame(protocol.Encode("room.state", re, st)), to)
 }

@@ -56,7 +56,11 @@ type commitReq struct {
 	e       JournalEntry
 	done    func(error)
 	flushed chan struct{}
+	mark    bool // a Then marker: done, but no entry
 }
+
+// entry reports whether the request carries a journal entry.
+func (r *commitReq) entry() bool { return r.flushed == nil && !r.mark }
 
 // NewCommitter returns a Committer writing to s. Call Run to start it.
 func NewCommitter(s Store, opts CommitterOptions) *Committer {
@@ -91,6 +95,17 @@ func NewCommitter(s Store, opts CommitterOptions) *Committer {
 // must not call Submit or Flush on the same Committer.
 func (c *Committer) Submit(e JournalEntry, done func(error)) {
 	if !c.enqueue(commitReq{e: e, done: done}) && done != nil {
+		done(ErrClosed)
+	}
+}
+
+// Then calls done once everything submitted before it is durable (with the
+// error of the batch it rode in, if that batch failed), in order with the
+// Submit callbacks around it. Like Submit's, done runs on the committer's
+// goroutine and must be cheap; if the committer has stopped, done gets
+// ErrClosed before Then returns.
+func (c *Committer) Then(done func(error)) {
+	if !c.enqueue(commitReq{done: done, mark: true}) {
 		done(ErrClosed)
 	}
 }
@@ -178,7 +193,7 @@ func (c *Committer) Run(ctx context.Context) error {
 func (c *Committer) commit(ctx context.Context, first commitReq) {
 	reqs := append(c.reqs[:0], first)
 	n := 0
-	if first.flushed == nil {
+	if first.entry() {
 		n = 1
 	}
 fill:
@@ -186,7 +201,7 @@ fill:
 		select {
 		case r := <-c.queue:
 			reqs = append(reqs, r)
-			if r.flushed == nil {
+			if r.entry() {
 				n++
 			}
 		default:
@@ -196,7 +211,7 @@ fill:
 
 	entries := c.entries[:0]
 	for _, r := range reqs {
-		if r.flushed == nil {
+		if r.entry() {
 			entries = append(entries, r.e)
 		}
 	}

@@ -322,3 +322,44 @@ func (c *countingStore) AppendJournal(ctx context.Context, entries []store.Journ
 	c.calls.Add(1)
 	return c.Store.AppendJournal(ctx, entries)
 }
+
+// TestCommitterThen checks that a Then marker fires after the entries
+// submitted before it are written, in order with their callbacks, and adds
+// nothing to the journal.
+func TestCommitterThen(t *testing.T) {
+	g := &gateStore{entered: make(chan struct{}), gate: make(chan struct{})}
+	c := store.NewCommitter(g, store.CommitterOptions{})
+	startCommitter(t, c)
+	var order []string // appended on the committer goroutine
+	c.Submit(store.JournalEntry{Room: "r", Seq: 1}, func(error) { order = append(order, "e1") })
+	<-g.entered
+	c.Submit(store.JournalEntry{Room: "r", Seq: 2}, func(error) { order = append(order, "e2") })
+	c.Then(func(err error) {
+		if err != nil {
+			t.Errorf("then: %v", err)
+		}
+		order = append(order, "then")
+	})
+	c.Submit(store.JournalEntry{Room: "r", Seq: 3}, func(error) { order = append(order, "e3") })
+	go func() {
+		for range g.entered {
+		}
+	}()
+	close(g.gate)
+	if err := c.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	close(g.entered)
+	if fmt.Sprint(order) != "[e1 e2 then e3]" {
+		t.Fatalf("order %v", order)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	total := 0
+	for _, b := range g.batches {
+		total += len(b)
+	}
+	if total != 3 {
+		t.Fatalf("%d entries written, want 3", total)
+	}
+}

@@ -24,6 +24,12 @@ type SQL struct {
 	d     dialect
 
 	journalStmts [len(journalChunks)]*sql.Stmt // set by prepareJournal
+
+	// gate admits one write at a time, first come first served. The write
+	// pool alone hands its one connection to a random waiter, which under
+	// load can starve the journal (and so every answer's ack) behind a
+	// queue of other writes. Waiters on a channel are served in order.
+	gate chan struct{}
 }
 
 var _ Store = (*SQL)(nil)
@@ -51,7 +57,7 @@ type dialect struct {
 
 // newSQL wraps opened pools; read may be the same *sql.DB as write.
 func newSQL(write, read *sql.DB, d dialect) *SQL {
-	return &SQL{write: write, read: read, d: d}
+	return &SQL{write: write, read: read, d: d, gate: make(chan struct{}, 1)}
 }
 
 // setUp readies an opened store: schema first, then the statements that
@@ -79,9 +85,34 @@ func (s *SQL) Close() error {
 	return err
 }
 
+// enter waits for the write gate; leave with s.leave.
+func (s *SQL) enter(ctx context.Context) error {
+	select {
+	case s.gate <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *SQL) leave() { <-s.gate }
+
+// exec runs one write statement through the gate.
+func (s *SQL) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	return s.write.ExecContext(ctx, query, args...)
+}
+
 // inTx runs fn in a write transaction and commits it, or rolls it back if
 // fn fails.
 func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -158,11 +189,21 @@ func fromJSON(v sql.NullString) json.RawMessage {
 	return json.RawMessage(v.String)
 }
 
-// CreatePlayer stores a new player; ErrExists if the id is taken.
-func (s *SQL) CreatePlayer(ctx context.Context, p Player) error {
-	_, err := s.write.ExecContext(ctx,
-		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+// CreatePlayer stores a new player and its tokens in one transaction;
+// ErrExists if the id or a token's hash is taken.
+func (s *SQL) CreatePlayer(ctx context.Context, p Player, tokens ...Token) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+		for _, t := range tokens {
+			if err != nil {
+				break
+			}
+			err = putTokenTx(ctx, tx, t)
+		}
+		return err
+	})
 	return s.fail(err, "create player %s", p.ID)
 }
 
@@ -183,16 +224,21 @@ func (s *SQL) Player(ctx context.Context, id string) (Player, error) {
 // UpdateRating sets the player's matchmaking rating; ErrNotFound if there
 // is no such player.
 func (s *SQL) UpdateRating(ctx context.Context, id string, rating float64) error {
-	err := mustAffect(s.write.ExecContext(ctx, `UPDATE players SET rating = $1 WHERE id = $2`, rating, id))
+	err := mustAffect(s.exec(ctx, `UPDATE players SET rating = $1 WHERE id = $2`, rating, id))
 	return s.fail(err, "update rating %s", id)
 }
 
 // PutToken stores a new token; ErrExists if its hash is already stored.
 func (s *SQL) PutToken(ctx context.Context, t Token) error {
-	_, err := s.write.ExecContext(ctx,
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return putTokenTx(ctx, tx, t) })
+	return s.fail(err, "put token")
+}
+
+func putTokenTx(ctx context.Context, tx *sql.Tx, t Token) error {
+	_, err := tx.ExecContext(ctx,
 		`INSERT INTO tokens (hash, kind, subject, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		t.Hash, t.Kind, t.Subject, ms(t.ExpiresAt), ms(t.CreatedAt))
-	return s.fail(err, "put token")
+	return err
 }
 
 // Token returns the token with this hash, or ErrNotFound. Expired tokens
@@ -214,14 +260,14 @@ func (s *SQL) Token(ctx context.Context, hash string) (Token, error) {
 // so that deleting is also an atomic "use once": of two concurrent
 // deleters of a one-time token, exactly one gets nil.
 func (s *SQL) DeleteToken(ctx context.Context, hash string) error {
-	err := mustAffect(s.write.ExecContext(ctx, `DELETE FROM tokens WHERE hash = $1`, hash))
+	err := mustAffect(s.exec(ctx, `DELETE FROM tokens WHERE hash = $1`, hash))
 	return s.fail(err, "delete token")
 }
 
 // SaveQuestionSet creates the set or replaces the stored one with the same
 // id (a re-import).
 func (s *SQL) SaveQuestionSet(ctx context.Context, q QuestionSet) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO question_sets (id, name, question_count, created_at, questions) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, question_count = excluded.question_count,
 			created_at = excluded.created_at, questions = excluded.questions`,

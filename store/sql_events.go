@@ -12,7 +12,7 @@ import (
 // enforces the PIN rule, so two concurrent creates cannot both win. An
 // empty PIN is not checked for uniqueness.
 func (s *SQL) CreateEvent(ctx context.Context, e Event) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO events (id, room, pin, title, config, created_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		e.ID, e.Room, e.PIN, e.Title, jsonArg(e.Config), ms(e.CreatedAt), ms(e.EndedAt))
 	return s.fail(err, "create event %s (pin %s)", e.ID, e.PIN)
@@ -71,7 +71,7 @@ func (s *SQL) EndEvent(ctx context.Context, id string, at time.Time) error {
 	if at.IsZero() {
 		return fmt.Errorf("end event %s: zero time", id)
 	}
-	err := mustAffect(s.write.ExecContext(ctx,
+	err := mustAffect(s.exec(ctx,
 		`UPDATE events SET ended_at = CASE WHEN ended_at = 0 THEN $1 ELSE ended_at END WHERE id = $2`,
 		ms(at), id))
 	return s.fail(err, "end event %s", id)
@@ -91,26 +91,33 @@ func (s *SQL) AwardPoints(ctx context.Context, player, day string, points int64,
 		return 0, fmt.Errorf("award points %s: negative daily cap %d", player, dailyCap)
 	}
 	var awarded int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var games int64
-		err := tx.QueryRowContext(ctx,
-			`INSERT INTO points_days (player, day, games) VALUES ($1, $2, 1)
-			ON CONFLICT (player, day) DO UPDATE SET games = points_days.games + 1
-			RETURNING games`, player, day).Scan(&games)
-		if err != nil {
-			return err
-		}
-		awarded = 0
-		if dailyCap == 0 || games <= int64(dailyCap) {
-			awarded = points
-		}
-		// Run even when nothing is awarded: it is what tells a missing
-		// player from a capped one on engines without foreign keys on.
-		return mustAffect(tx.ExecContext(ctx,
-			`UPDATE players SET points = points + $1 WHERE id = $2`, awarded, player))
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		awarded, err = awardTx(ctx, tx, player, day, points, dailyCap)
+		return err
 	})
 	if err != nil {
 		return 0, s.fail(err, "award points %s", player)
 	}
 	return awarded, nil
+}
+
+// awardTx is AwardPoints inside a transaction.
+func awardTx(ctx context.Context, tx *sql.Tx, player, day string, points int64, dailyCap int) (int64, error) {
+	var games int64
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO points_days (player, day, games) VALUES ($1, $2, 1)
+		ON CONFLICT (player, day) DO UPDATE SET games = points_days.games + 1
+		RETURNING games`, player, day).Scan(&games)
+	if err != nil {
+		return 0, err
+	}
+	var awarded int64
+	if dailyCap == 0 || games <= int64(dailyCap) {
+		awarded = points
+	}
+	// Run even when nothing is awarded: it is what tells a missing
+	// player from a capped one on engines without foreign keys on.
+	err = mustAffect(tx.ExecContext(ctx,
+		`UPDATE players SET points = points + $1 WHERE id = $2`, awarded, player))
+	return awarded, err
 }

@@ -10,7 +10,7 @@ import (
 // CreateRoom stores a room's header; ErrExists if the id is taken. A room
 // must exist before its journal is appended to.
 func (s *SQL) CreateRoom(ctx context.Context, r Room) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO rooms (id, kind, config, created_at, finished_at) VALUES ($1, $2, $3, $4, $5)`,
 		r.ID, r.Kind, jsonArg(r.Config), ms(r.CreatedAt), ms(r.FinishedAt))
 	return s.fail(err, "create room %s", r.ID)
@@ -150,20 +150,22 @@ func (s *SQL) FinishRoom(ctx context.Context, r Result) error {
 	if r.FinishedAt.IsZero() {
 		return fmt.Errorf("finish room %s: zero FinishedAt", r.Room)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := mustAffect(tx.ExecContext(ctx, `UPDATE rooms SET finished_at = $1 WHERE id = $2`,
-			ms(r.FinishedAt), r.Room))
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO results (room, kind, finished_at, standings) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (room) DO UPDATE SET kind = excluded.kind, finished_at = excluded.finished_at,
-				standings = excluded.standings`,
-			r.Room, r.Kind, ms(r.FinishedAt), jsonArg(r.Standings))
-		return err
-	})
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return finishRoomTx(ctx, tx, r) })
 	return s.fail(err, "finish room %s", r.Room)
+}
+
+func finishRoomTx(ctx context.Context, tx *sql.Tx, r Result) error {
+	err := mustAffect(tx.ExecContext(ctx, `UPDATE rooms SET finished_at = $1 WHERE id = $2`,
+		ms(r.FinishedAt), r.Room))
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO results (room, kind, finished_at, standings) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (room) DO UPDATE SET kind = excluded.kind, finished_at = excluded.finished_at,
+			standings = excluded.standings`,
+		r.Room, r.Kind, ms(r.FinishedAt), jsonArg(r.Standings))
+	return err
 }
 
 // Result returns a finished room's result, or ErrNotFound.

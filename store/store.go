@@ -93,9 +93,17 @@ type Event struct {
 	EndedAt   time.Time // zero while live
 }
 
+// PlayerResult is one player's outcome of a finished match.
+type PlayerResult struct {
+	Player string
+	Rating float64 // the new rating
+	Points int64   // the points the finish is worth, before the daily cap
+}
+
 // Store is every durable record the server keeps.
 type Store interface {
-	CreatePlayer(ctx context.Context, p Player) error
+	// CreatePlayer stores a new player and its tokens in one transaction.
+	CreatePlayer(ctx context.Context, p Player, tokens ...Token) error
 	Player(ctx context.Context, id string) (Player, error)
 	UpdateRating(ctx context.Context, id string, rating float64) error
 
@@ -123,6 +131,11 @@ type Store interface {
 	Event(ctx context.Context, id string) (Event, error)
 	Events(ctx context.Context) ([]Event, error)
 	EndEvent(ctx context.Context, id string, at time.Time) error
+
+	// FinishMatch stores a finished match in one transaction: FinishRoom,
+	// each player's new rating, and AwardPoints for each player. It returns
+	// the points awarded by player.
+	FinishMatch(ctx context.Context, r Result, day string, dailyCap int, players []PlayerResult) (map[string]int64, error)
 
 	// AwardPoints records one finished game for the player on day
 	// ("2006-01-02") and adds points to the player's total if fewer than

@@ -280,25 +280,34 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		if err != nil {
 			return protocol.Welcome{}, err
 		}
+		// The player and its resume token go in one write.
 		p := store.Player{ID: "p-" + uuid.NewString(), Name: name, Rating: 1500, CreatedAt: now}
-		if err := s.store.CreatePlayer(ctx, p); err != nil {
+		secret, tok := s.resumeToken(p.ID)
+		if err := s.store.CreatePlayer(ctx, p, tok); err != nil {
 			return protocol.Welcome{}, err
 		}
 		sess := s.hub.getOrAdd(p.ID, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
 		sess.setRating(p.Rating)
 		s.adopt(sess, c)
-		return s.welcomePlayer(ctx, sess)
+		return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: secret}, nil
 	}
 }
 
 // welcomePlayer issues a fresh resume token for a player session.
 func (s *Server) welcomePlayer(ctx context.Context, sess *session) (protocol.Welcome, error) {
-	secret, hash := newToken()
-	now := s.clock.Now()
-	if err := s.store.PutToken(ctx, store.Token{Hash: hash, Kind: store.TokenResume, Subject: sess.id, CreatedAt: now, ExpiresAt: now.Add(resumeTTL)}); err != nil {
+	secret, tok := s.resumeToken(sess.id)
+	if err := s.store.PutToken(ctx, tok); err != nil {
 		return protocol.Welcome{}, err
 	}
 	return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: secret}, nil
+}
+
+// resumeToken makes a new resume token for player: the secret for the
+// client and the record to store.
+func (s *Server) resumeToken(player string) (string, store.Token) {
+	secret, hash := newToken()
+	now := s.clock.Now()
+	return secret, store.Token{Hash: hash, Kind: store.TokenResume, Subject: player, CreatedAt: now, ExpiresAt: now.Add(resumeTTL)}
 }
 
 // playerSession finds the live session of a player or makes one from the

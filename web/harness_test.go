@@ -73,7 +73,7 @@ func startHarnessOn(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Con
 	jctx, stopJ := context.WithCancel(ctx)
 	jdone := make(chan struct{})
 	go func() { _ = committer.Run(jctx); close(jdone) }()
-	cfg := web.Config{HelloTimeout: 2 * time.Second}
+	cfg := web.Config{HelloTimeout: 2 * time.Second, IgnoreRTT: true}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -438,4 +438,17 @@ func (h *harness) advance(d time.Duration) { h.clk.Advance(d) }
 func sha256hex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
+}
+
+// expectReveal waits for the reveal of question index.
+func (c *client) expectReveal(index int) msg {
+	c.t.Helper()
+	return c.expectFn("reveal of question "+itoa(index), func(m msg) bool {
+		if m.Type != "reveal" {
+			return false
+		}
+		var r struct{ Index int }
+		_ = json.Unmarshal(m.Data, &r)
+		return r.Index == index
+	})
 }

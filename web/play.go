@@ -125,48 +125,60 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
-	if err := s.store.FinishRoom(ctx, store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}); err != nil {
-		s.log.Error().Err(err).Str("room", res.Room).Msg("store result")
-	}
+	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
 	s.metrics.finished.Inc()
 	switch res.Kind {
-	case room.KindEvent:
-		s.eventFinished(ctx, res)
-		return nil
 	case room.KindDuel, room.KindFour:
-	default:
-		return nil
+		return s.finishMatch(ctx, res, result)
 	}
+	if err := s.store.FinishRoom(ctx, result); err != nil {
+		s.log.Error().Err(err).Str("room", res.Room).Msg("store result")
+	}
+	if res.Kind == room.KindEvent {
+		s.eventFinished(ctx, res)
+	}
+	return nil
+}
+
+// finishMatch updates ratings (Elo), awards profile points and stores the
+// result in one write, then frees the players for their next match.
+func (s *Server) finishMatch(ctx context.Context, res *room.Result, result store.Result) map[string]int64 {
 	players := make([]string, 0, len(res.Standings))
-	ratings := make([]float64, len(res.Standings))
-	ranks := make([]int, len(res.Standings))
-	for i, st := range res.Standings {
+	var ratings []float64
+	var ranks []int
+	var humans []store.PlayerResult
+	for _, st := range res.Standings {
 		players = append(players, st.ID)
-		ranks[i] = st.Rank
-		ratings[i] = 1500
-		if p, err := s.store.Player(ctx, st.ID); err == nil && p.Rating > 0 {
-			ratings[i] = p.Rating
+		rating := 1500.0
+		if sess, ok := s.hub.get(st.ID); ok {
+			rating = sess.getRating()
+		} else if p, err := s.store.Player(ctx, st.ID); err == nil && p.Rating > 0 {
+			rating = p.Rating
+		}
+		ratings = append(ratings, rating)
+		ranks = append(ranks, st.Rank)
+		if !match.IsBot(st.ID) {
+			humans = append(humans, store.PlayerResult{Player: st.ID, Points: match.PointsFor(res.Kind, st.Rank)})
 		}
 	}
 	defer s.matcher.Release(ctx, res.Room, players)
 	next := match.Elo(ratings, ranks)
-	day := res.At.Format("2006-01-02")
-	awarded := map[string]int64{}
-	for i, st := range res.Standings {
-		if _, err := s.store.Player(ctx, st.ID); err != nil {
-			continue // a bot
+	for i := range humans {
+		for j, id := range players {
+			if id == humans[i].Player {
+				humans[i].Rating = next[j]
+			}
 		}
-		if err := s.store.UpdateRating(ctx, st.ID, next[i]); err != nil {
-			s.log.Error().Err(err).Msg("update rating")
+	}
+	awarded, err := s.store.FinishMatch(ctx, result, res.At.Format("2006-01-02"), s.cfg.PointsDailyCap, humans)
+	if err != nil {
+		s.log.Error().Err(err).Str("room", res.Room).Msg("store match result")
+		return nil
+	}
+	for _, h := range humans {
+		if sess, ok := s.hub.get(h.Player); ok {
+			sess.setRating(h.Rating)
 		}
-		if sess, ok := s.hub.get(st.ID); ok {
-			sess.setRating(next[i])
-		}
-		pts, err := s.store.AwardPoints(ctx, st.ID, day, match.PointsFor(res.Kind, st.Rank), s.cfg.PointsDailyCap)
-		if err != nil {
-			s.log.Error().Err(err).Msg("award points")
-		}
-		awarded[st.ID] = pts
 	}
 	return awarded
 }

@@ -68,6 +68,11 @@ type Config struct {
 	PointsDailyCap int
 	// BlockedWords may not appear in nicknames.
 	BlockedWords []string
+	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
+	// measured from when the question was written, nothing taken off. Tests
+	// that run rooms on a fake clock set it, as real round trips would
+	// make their timings wobble.
+	IgnoreRTT bool
 }
 
 func (c *Config) defaults() {

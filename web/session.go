@@ -84,7 +84,7 @@ func (s *session) RTT() time.Duration {
 	s.mu.Lock()
 	c := s.conn
 	s.mu.Unlock()
-	if c == nil {
+	if c == nil || s.srv.cfg.IgnoreRTT {
 		return 0
 	}
 	return c.rtt()

@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventPINConcurrent", testEventPINConcurrent},
 		{"AwardPoints", testAwardPoints},
 		{"AwardPointsConcurrent", testAwardPointsConcurrent},
+		{"CreatePlayerWithTokens", testCreatePlayerWithTokens},
+		{"FinishMatch", testFinishMatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

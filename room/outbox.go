@@ -1,0 +1,55 @@
+package room
+
+import "github.com/leitai/leitai/protocol"
+
+// delivery is something the room says, waiting for the journal: one frame
+// to several peers, or one frame per peer.
+type delivery struct {
+	peers  []Peer
+	frame  *protocol.Frame  // the same frame for every peer, or nil
+	frames []protocol.Frame // frames[i] for peers[i] when frame is nil
+	kick   string           // after sending, close the peers' connections
+}
+
+func (d *delivery) run() {
+	for i, p := range d.peers {
+		if d.frame != nil {
+			p.Send(d.frame)
+		} else {
+			p.Send(&d.frames[i])
+		}
+		if d.kick != "" {
+			p.Kick(d.kick)
+		}
+	}
+}
+
+// say queues a frame for peers.
+func (r *Room) say(f *protocol.Frame, peers ...Peer) {
+	if len(peers) > 0 {
+		r.outbox = append(r.outbox, delivery{peers: peers, frame: f})
+	}
+}
+
+// flush hands what the room said to the journal, to be sent once every
+// entry recorded before it is durable. So nothing a player sees — a reveal
+// counting an answer, a scoreboard, a result — can be undone by a crash,
+// and everything keeps the order in which the room said it. Acks are sent
+// by the journal's own callbacks, which come in the same order. Runs on the
+// room goroutine; the sends run on the journal's goroutine and touch only
+// frames and peers, never room state.
+func (r *Room) flush() {
+	if len(r.outbox) == 0 {
+		return
+	}
+	out := r.outbox
+	r.outbox = nil
+	r.opts.Journal.Then(func(err error) {
+		if err != nil {
+			r.log.Error().Err(err).Msg("journal write failed before a broadcast; sending it anyway")
+		}
+		for i := range out {
+			out[i].run()
+		}
+	})
+}

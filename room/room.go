@@ -207,7 +207,7 @@ func New(cfg Config, opts Options) (*Room, error) {
 		cfg:   cfg,
 		opts:  opts,
 		log:   opts.Log.With().Str("room", cfg.ID).Logger(),
-		inbox: make(chan command, 1024),
+		inbox: make(chan command, inboxSize(cfg.Kind)),
 		done:  make(chan struct{}),
 	}
 	r.st = newState(&r.cfg)
@@ -268,6 +268,16 @@ func (r *Room) Run(ctx context.Context) error {
 			r.sendProgress()
 		}
 	}
+}
+
+// inboxSize is a room's command buffer: a stage event takes bursts of
+// thousands of answers; a match of a few players needs little, and there
+// are thousands of matches.
+func inboxSize(kind string) int {
+	if kind == KindEvent {
+		return 1024
+	}
+	return 16
 }
 
 // Restore rebuilds a room by folding its journal. Run then carries on: a

@@ -97,6 +97,10 @@ func (s *Server) handle(c *conn, data []byte) {
 			s.reply(c, in.ID, protocol.Errorf(protocol.CodeWrongPhase, "already welcomed"))
 			return
 		}
+		if !s.joins.allow(c.addr) {
+			s.strike(c, in.ID)
+			return
+		}
 		s.hello(c, in)
 		return
 	}
@@ -126,6 +130,10 @@ func (s *Server) handle(c *conn, data []byte) {
 			}
 		}
 	case "event.join":
+		if !s.joins.allow(c.addr) {
+			s.strike(c, in.ID)
+			return
+		}
 		err = s.eventJoin(ctx, c, sess, in)
 	case "host.control":
 		err = s.hostControl(ctx, c, sess, in)

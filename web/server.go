@@ -55,6 +55,11 @@ type Config struct {
 	// defaults 20 and 40. A connection that keeps exceeding them is closed.
 	MessagesPerSecond float64
 	MessageBurst      int
+	// JoinsPerSecondPerAddr and JoinBurstPerAddr bound how fast one IP
+	// address opens sessions (hello) and joins events, over all its
+	// connections; defaults 200 and 5000, room for a hall behind one NAT.
+	JoinsPerSecondPerAddr float64
+	JoinBurstPerAddr      int
 	// Match tunes quick-match queues.
 	Match match.Config
 	// MatchQuestions and MatchTimeLimit shape quick matches; defaults 5 and 15 s.
@@ -104,6 +109,12 @@ func (c *Config) defaults() {
 	if c.MessageBurst <= 0 {
 		c.MessageBurst = 40
 	}
+	if c.JoinsPerSecondPerAddr <= 0 {
+		c.JoinsPerSecondPerAddr = 200
+	}
+	if c.JoinBurstPerAddr <= 0 {
+		c.JoinBurstPerAddr = 5000
+	}
 	if c.MatchQuestions <= 0 {
 		c.MatchQuestions = 5
 	}
@@ -151,6 +162,8 @@ type Server struct {
 	addrMu sync.Mutex
 	addrs  map[string]int
 
+	joins *addrLimits // hellos and event joins per address
+
 	// liveMu guards live: every open connection, welcomed or not, so that
 	// a shutdown closes each one with 1001.
 	liveMu sync.Mutex
@@ -173,6 +186,7 @@ func New(cfg Config, deps Deps) *Server {
 		events:  newEventDir(),
 		metrics: newMetrics(),
 		addrs:   map[string]int{},
+		joins:   newAddrLimits(cfg.JoinsPerSecondPerAddr, cfg.JoinBurstPerAddr),
 		live:    map[*conn]struct{}{},
 		stopped: make(chan struct{}),
 		runCtx:  context.Background(),
@@ -183,10 +197,11 @@ func New(cfg Config, deps Deps) *Server {
 	s.bus = deps.Bus
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
-		WriteBufferPool: &sync.Pool{},
-		CheckOrigin:     s.checkOrigin,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  1024,
+		WriteBufferPool:  &sync.Pool{},
+		HandshakeTimeout: cfg.WriteWait,
+		CheckOrigin:      s.checkOrigin,
 	}
 	s.routes()
 	return s
@@ -287,6 +302,7 @@ func (s *Server) expire() {
 	for _, sess := range s.hub.expired(s.clock.Now(), s.cfg.Grace) {
 		s.matcher.Leave(sess.id)
 	}
+	s.joins.sweep()
 }
 
 // checkOrigin accepts requests with no Origin (non-browser clients), from the
@@ -446,16 +462,26 @@ func (s *Server) readLoop(c *conn) {
 		}
 		s.metrics.messages.Inc()
 		if !c.limiter.Allow() {
-			c.strikes++
-			s.reply(c, "", errRateLimited)
-			if c.strikes > 3*s.cfg.MessageBurst {
-				c.closeWith(reasonPolicy, "flood")
+			if !s.strike(c, "") {
 				return
 			}
 			continue
 		}
 		s.handle(c, data)
 	}
+}
+
+// strike answers a request over a rate limit with rate_limited and counts
+// it; a connection that keeps going is closed with 1008. It reports whether
+// the connection is still open. Runs on the connection's reader.
+func (s *Server) strike(c *conn, re string) bool {
+	c.strikes++
+	s.reply(c, re, errRateLimited)
+	if c.strikes > 3*s.cfg.MessageBurst {
+		c.closeWith(reasonPolicy, "flood")
+		return false
+	}
+	return true
 }
 
 // disconnected cleans up after a connection: its session stays for the

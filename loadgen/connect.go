@@ -94,7 +94,7 @@ func (g *gen) connect(ctx context.Context, i int, seed uint64) {
 		return
 	}
 	ws.SetReadLimit(1 << 20)
-	p := &player{g: g, idx: i, ws: ws, rng: rand.New(rand.NewPCG(seed, uint64(i))), pending: map[string]time.Time{}}
+	p := &player{g: g, ws: ws, rng: rand.New(rand.NewPCG(seed, uint64(i))), pending: map[string]sent{}}
 	g.stats.opened()
 	g.mu.Lock()
 	g.players = append(g.players, p)

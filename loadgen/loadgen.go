@@ -45,6 +45,7 @@ const PerAddr = 1500
 var (
 	ErrNotLoopback = errors.New("loadgen: only loopback servers may be targeted")
 	ErrBadConfig   = errors.New("loadgen: bad config")
+	ErrNoPlayers   = errors.New("loadgen: no player connected")
 )
 
 // Config describes a run. Zero values mean the defaults given beside each
@@ -76,8 +77,11 @@ type Config struct {
 	// ConnectTimeout bounds the connect phase; default 60 s.
 	ConnectTimeout time.Duration
 	// Drain is how long players still in a match when the window ends may
-	// take to finish it before their connections are closed; default 30 s.
+	// take to finish it before their connections are closed; default 60 s.
 	Drain time.Duration
+	// Idle players connect, say hello and then only hold their connection
+	// until the window ends: a run that measures what a connection costs.
+	Idle bool
 	// Name prefixes the players' nicknames; default "bench".
 	Name string
 	// OnPhase, if set, is called (on the Run goroutine) as the run enters
@@ -120,7 +124,7 @@ func (c Config) WithDefaults() (Config, error) {
 	def(&c.ThinkMin, 300*time.Millisecond)
 	def(&c.ThinkMax, 1500*time.Millisecond)
 	def(&c.ConnectTimeout, 60*time.Second)
-	def(&c.Drain, 30*time.Second)
+	def(&c.Drain, 60*time.Second)
 	if c.DialConcurrency <= 0 {
 		c.DialConcurrency = 64
 	}
@@ -184,7 +188,9 @@ type gen struct {
 	cfg      Config // Static after construction.
 	size     int    // Static after construction.
 	dialers  []*websocket.Dialer
-	hist     Histogram
+	hist     Histogram // answer -> answer.ack
+	wait     Histogram // match.find -> match.found
+	match    Histogram // match.found -> room.finished
 	stats    counters
 	welcomed sync.WaitGroup // one per player until welcomed or failed
 	done     sync.WaitGroup // one per player until its reader ends
@@ -204,8 +210,9 @@ type roomSeen struct {
 
 // Run plays quick matches against the server until the window ends and the
 // matches in flight finish (or Drain runs out), and returns what it
-// measured. It returns an error only when the run could not start; problems
-// during the run are counted in the Result. Cancelling ctx ends the window
+// measured. It returns an error only when the run could not start (a bad
+// config, or no player got in, with the Result so far); problems during the
+// run are counted in the Result. Cancelling ctx ends the window
 // early and closes every connection.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg, err := cfg.WithDefaults()
@@ -234,6 +241,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	g.connectAll(ctx)
 	connectTime := time.Since(began)
+	if g.stats.welcomed.Load() == 0 {
+		g.closeAll()
+		g.done.Wait()
+		res := g.result(connectTime, 0, selfCPU()-cpu0)
+		return res, fmt.Errorf("%w (errors %v); is the server running at %s?", ErrNoPlayers, res.Errors, cfg.URL)
+	}
 	g.windowStart.Store(time.Now().UnixNano())
 	phase(PhaseConnected)
 	cpuWindow := selfCPU()

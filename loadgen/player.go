@@ -3,6 +3,7 @@ package loadgen
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -33,9 +34,8 @@ const writeWait = 10 * time.Second
 // player is one simulated contestant on one connection. Its reader
 // goroutine handles everything the server sends; think timers answer.
 type player struct {
-	g   *gen // Static after construction.
-	idx int  // Static after construction.
-	ws  *websocket.Conn
+	g  *gen            // Static after construction.
+	ws *websocket.Conn // Static after construction.
 
 	// mu guards the following fields, and serializes writes to ws.
 	mu       sync.Mutex
@@ -45,7 +45,9 @@ type player struct {
 	room     string
 	ticket   string
 	seq      int
-	pending  map[string]time.Time // answer request id -> when it was written
+	pending  map[string]sent // answer request id -> the answer awaiting its ack
+	findAt   time.Time       // when the last match.find was written
+	foundAt  time.Time       // when the current match was found
 	stopping bool
 	think    *time.Timer
 }
@@ -57,26 +59,12 @@ type envelope struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// inQuestion is the part of a question message the player needs.
-type inQuestion struct {
-	Room     string `json:"room"`
-	Index    int    `json:"index"`
-	Question struct {
-		Type    string `json:"type"`
-		Options []struct {
-			Key string `json:"key"`
-		} `json:"options"`
-	} `json:"question"`
+// idOnly reads the id of a player object.
+type idOnly struct {
+	ID string `json:"id"`
 }
 
-// outAnswer is an answer as sent.
-type outAnswer struct {
-	Room   string   `json:"room"`
-	Index  int      `json:"index"`
-	Choice []string `json:"choice,omitempty"`
-	Text   *string  `json:"text,omitempty"`
-}
-
+// request is a message to the server.
 type request struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
@@ -147,15 +135,14 @@ func (p *player) ended(err error) {
 	}
 }
 
+// handle acts on one server message. Runs on the reader goroutine.
 func (p *player) handle(m envelope) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch m.Type {
 	case "welcome":
 		var w struct {
-			Player struct {
-				ID string `json:"id"`
-			} `json:"player"`
+			Player idOnly `json:"player"`
 		}
 		_ = json.Unmarshal(m.Data, &w)
 		p.id = w.Player.ID
@@ -178,10 +165,8 @@ func (p *player) handle(m envelope) {
 		}
 	case "match.found":
 		var f struct {
-			Room    string `json:"room"`
-			Players []struct {
-				ID string `json:"id"`
-			} `json:"players"`
+			Room    string   `json:"room"`
+			Players []idOnly `json:"players"`
 		}
 		_ = json.Unmarshal(m.Data, &f)
 		if p.state != stQueued && p.state != stFinding {
@@ -191,10 +176,17 @@ func (p *player) handle(m envelope) {
 		if len(f.Players) != p.g.size {
 			p.g.stats.violation("wrong_room_size")
 		}
+		if !slices.Contains(f.Players, idOnly{p.id}) {
+			p.g.stats.violation("found_without_me")
+		}
 		if !p.g.noteFound(f.Room) {
 			p.g.stats.violation("room_overfull")
 		}
-		p.state, p.room = stPlaying, f.Room
+		now := time.Now()
+		p.state, p.room, p.foundAt = stPlaying, f.Room, now
+		if !p.findAt.IsZero() {
+			p.g.wait.Record(now.Sub(p.findAt))
+		}
 	case "question":
 		var q inQuestion
 		if err := json.Unmarshal(m.Data, &q); err != nil {
@@ -207,23 +199,41 @@ func (p *player) handle(m envelope) {
 			Duplicate bool `json:"duplicate"`
 		}
 		_ = json.Unmarshal(m.Data, &a)
-		if at, ok := p.pending[m.Re]; ok {
+		if a, ok := p.pending[m.Re]; ok {
 			delete(p.pending, m.Re)
-			p.g.hist.Record(time.Since(at))
+			p.g.hist.Record(time.Since(a.at))
 			p.g.stats.acked.Add(1)
 		}
 		if a.Duplicate {
 			p.g.stats.duplicates.Add(1)
 		}
+		p.settled()
 	case "error":
 		p.onError(m)
+	case "reveal":
+		var r struct {
+			Room  string `json:"room"`
+			Index int    `json:"index"`
+		}
+		_ = json.Unmarshal(m.Data, &r)
+		for _, a := range p.pending {
+			if a.room == r.Room && a.index == r.Index {
+				p.g.stats.revealBeforeAck.Add(1)
+			}
+		}
 	case "room.finished":
 		var f struct {
 			Room string `json:"room"`
 		}
 		_ = json.Unmarshal(m.Data, &f)
 		p.g.noteFinished(f.Room)
+		for _, a := range p.pending {
+			if a.room == f.Room {
+				p.g.stats.finishedBeforeAck.Add(1)
+			}
+		}
 		if p.state == stPlaying && f.Room == p.room {
+			p.g.match.Record(time.Since(p.foundAt))
 			p.state, p.room = stIdle, ""
 			p.find()
 		}
@@ -239,7 +249,7 @@ func (p *player) handle(m envelope) {
 			p.find()
 		}
 	}
-	// countdown, room.state, progress, reveal, scoreboard, pong: nothing to do.
+	// countdown, room.state, progress, scoreboard, pong: nothing to do.
 }
 
 // onError handles an error reply. The caller holds mu.
@@ -269,6 +279,7 @@ func (p *player) onError(m envelope) {
 			delete(p.pending, m.Re)
 			p.g.stats.answerErrs.Add(1)
 		}
+		p.settled()
 	case "hello":
 		if p.state == stConnecting {
 			p.g.welcomed.Done()
@@ -297,50 +308,27 @@ func (p *player) find() {
 		return
 	}
 	if p.stopping {
-		p.leave()
+		// An answer's ack may come after the match's end (the server
+		// acks once the answer is durable); wait for it before leaving.
+		if len(p.pending) == 0 {
+			p.leave()
+		}
+		return
+	}
+	if p.g.cfg.Idle {
 		return
 	}
 	p.state = stFinding
 	p.g.stats.finds.Add(1)
+	p.findAt = time.Now()
 	p.send("match.find", p.nextID('f'), map[string]string{"mode": p.g.cfg.Mode})
 }
 
-// scheduleAnswer answers q after a think time. The caller holds mu.
-func (p *player) scheduleAnswer(q inQuestion) {
-	think := p.g.cfg.ThinkMin
-	if span := p.g.cfg.ThinkMax - p.g.cfg.ThinkMin; span > 0 {
-		think += time.Duration(p.rng.Int64N(int64(span)))
-	}
-	a := outAnswer{Room: q.Room, Index: q.Index}
-	if n := len(q.Question.Options); n > 0 && q.Question.Type != "text" {
-		a.Choice = []string{q.Question.Options[p.rng.IntN(n)].Key}
-	} else {
-		t := "答" + strconv.Itoa(p.rng.IntN(1000))
-		a.Text = &t
-	}
-	if p.think != nil {
-		p.think.Stop()
-	}
-	p.think = time.AfterFunc(think, func() { p.answer(a) })
-}
-
-// answer sends a; runs on a think timer's goroutine.
-func (p *player) answer(a outAnswer) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != stPlaying || p.room != a.Room {
-		return
-	}
-	id := p.nextID('a')
-	now := time.Now()
-	p.pending[id] = now
-	if !p.send("answer", id, a) {
-		delete(p.pending, id)
-		return
-	}
-	p.g.stats.answersSent.Add(1)
-	if p.g.inWindow(now) {
-		p.g.stats.answersWindow.Add(1)
+// settled is called when an answer is resolved: a player that is done and
+// was only waiting for its acks leaves. The caller holds mu.
+func (p *player) settled() {
+	if p.stopping && p.state == stIdle && len(p.pending) == 0 {
+		p.leave()
 	}
 }
 
@@ -352,7 +340,7 @@ func (p *player) stop() {
 	p.stopping = true
 	switch p.state {
 	case stIdle:
-		p.leave()
+		p.find()
 	case stQueued:
 		p.send("match.cancel", p.nextID('c'), map[string]string{"ticket": p.ticket})
 	}

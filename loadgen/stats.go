@@ -11,16 +11,16 @@ import (
 type counters struct {
 	open, peakOpen, dialFailed, welcomed, lost, forced atomic.Int64
 
-	finds, timeouts, matchesFound                 atomic.Int64
-	finishedWarmup, finishedWindow, finishedDrain atomic.Int64
-	answersSent, acked, duplicates, answerErrs    atomic.Int64
-	answersWindow                                 atomic.Int64
+	finds, timeouts, matchesFound                     atomic.Int64
+	finishedWarmup, finishedWindow, finishedDrain     atomic.Int64
+	answersSent, acked, duplicates, answerErrs        atomic.Int64
+	answersWindow, revealBeforeAck, finishedBeforeAck atomic.Int64
 
 	// mu guards the following fields.
 	mu         sync.Mutex
 	errors     map[string]int64
 	violations map[string]int64
-	samples    []string // the first few error texts, for diagnosis
+	samples    []string // the first error text of the first few codes, for diagnosis
 }
 
 // maxSamples bounds the error texts kept.
@@ -44,7 +44,7 @@ func (c *counters) fail(code, text string) {
 		c.errors = map[string]int64{}
 	}
 	c.errors[code]++
-	if text != "" && len(c.samples) < maxSamples {
+	if text != "" && c.errors[code] == 1 && len(c.samples) < maxSamples {
 		c.samples = append(c.samples, code+": "+text)
 	}
 }
@@ -86,8 +86,13 @@ type Answers struct {
 	Sent       int64 `json:"sent"`
 	Acked      int64 `json:"acked"`
 	Duplicates int64 `json:"duplicates"`
-	Errors     int64 `json:"errors"`
-	Unresolved int64 `json:"unresolved"`
+	// RevealBeforeAck counts answers whose question was revealed to the
+	// player before the answer was acked (durable); FinishedBeforeAck those
+	// whose room finished first.
+	RevealBeforeAck   int64 `json:"reveal_before_ack"`
+	FinishedBeforeAck int64 `json:"finished_before_ack"`
+	Errors            int64 `json:"errors"`
+	Unresolved        int64 `json:"unresolved"`
 }
 
 // Result is what a run measured.
@@ -122,11 +127,15 @@ type Result struct {
 	AnswersPerSecond float64 `json:"answers_per_s"`
 	// Ack is the time from writing an answer to reading its answer.ack.
 	Ack Latency `json:"ack"`
+	// MatchWait is the time from match.find to match.found, MatchTime from
+	// match.found to room.finished.
+	MatchWait Latency `json:"match_wait"`
+	MatchTime Latency `json:"match_time"`
 	// Errors counts error replies by code (prefixed by the request:
 	// "answer:too_late"), close codes ("close:4002"), and dial and read
 	// failures ("dial:refused", "read:reset").
 	Errors map[string]int64 `json:"errors"`
-	// ErrorSamples are the first few error texts.
+	// ErrorSamples hold the first error text of each of the first few codes.
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	// Violations count broken promises: a player sent match.found while it
 	// was already in a match ("matched_twice"), a room announced to more
@@ -163,8 +172,11 @@ func (g *gen) result(connect, cpuWindow, cpuAll time.Duration) *Result {
 		Finds: s.finds.Load(), Timeouts: s.timeouts.Load(),
 		Answers: Answers{
 			Sent: s.answersSent.Load(), Acked: s.acked.Load(), Duplicates: s.duplicates.Load(), Errors: s.answerErrs.Load(),
+			RevealBeforeAck: s.revealBeforeAck.Load(), FinishedBeforeAck: s.finishedBeforeAck.Load(),
 		},
 		Ack:                 g.hist.Summary(),
+		MatchWait:           g.wait.Summary(),
+		MatchTime:           g.match.Summary(),
 		Forced:              s.forced.Load(),
 		GeneratorCPUSeconds: cpuAll.Seconds(),
 	}

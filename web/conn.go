@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +144,13 @@ func (c *conn) writeLoop() {
 				c.ws.Close()
 				return
 			}
+			if len(c.out) > 0 {
+				// More is queued, as after a reveal and its scoreboard.
+				// Let the other connections' writers write what they have
+				// first, so a broadcast reaches everyone before any one
+				// connection gets the message after it.
+				runtime.Gosched()
+			}
 		case <-ping.C:
 			if err := c.writePing(); err != nil {
 				c.closeWith(reasonGone, "ping failed")
@@ -204,6 +212,12 @@ func (c *conn) write(f *protocol.Frame) error {
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait)); err != nil {
 		return err
 	}
+	// A question's clock starts as its bytes go out, not when the write
+	// returns: by then the player may already have it.
+	var startedAt time.Time
+	if f.Mark != nil {
+		startedAt = c.srv.clock.Now()
+	}
 	var err error
 	switch {
 	case f.Shared:
@@ -233,7 +247,7 @@ func (c *conn) write(f *protocol.Frame) error {
 	}
 	if err == nil && f.Mark != nil {
 		if s := c.sess.Load(); s != nil {
-			s.markWritten(f.Mark.Room, f.Mark.Index, c.srv.clock.Now())
+			s.markWritten(f.Mark.Room, f.Mark.Index, startedAt)
 		}
 	}
 	return err

@@ -41,7 +41,9 @@ type Config struct {
 	PingEvery, PongWait time.Duration
 	// WriteWait bounds one socket write; default 10 s.
 	WriteWait time.Duration
-	// SendQueue is each connection's outbound queue length; default 256.
+	// SendQueue is each connection's outbound queue length; default 64.
+	// Every slot costs memory whether used or not (8 bytes each), on every
+	// connection; a client that stops reading is cut off once it fills.
 	SendQueue int
 	// Grace is how long a dropped player keeps its queue places and session;
 	// default 60 s.
@@ -98,7 +100,7 @@ func (c *Config) defaults() {
 	def(&c.RevealFor, 3*time.Second)
 	def(&c.MatchCountdown, 3*time.Second)
 	if c.SendQueue <= 0 {
-		c.SendQueue = 256
+		c.SendQueue = 64
 	}
 	if c.MaxConnsPerAddr <= 0 {
 		c.MaxConnsPerAddr = 2000

@@ -20,6 +20,9 @@ import (
 // this machine and reports matches per second, answer-ack latency, errors,
 // and the server's memory and CPU.
 func benchCmd(ctx context.Context, args []string) error {
+	if sub := benchSub(args); sub != nil { // bench event (stage events): benchevent.go
+		return sub(ctx, args[1:])
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: leitai bench [flags]\n\nPlays quick matches against a Leitai server on this machine (loopback only).\n\nFlags:")
@@ -34,10 +37,11 @@ func benchCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.ThinkMax, "think-max", 1500*time.Millisecond, "longest think time before answering")
 	fs.IntVar(&cfg.Addrs, "addrs", 0, fmt.Sprintf("source addresses 127.0.0.x to spread connections over; 0: one per %d players", loadgen.PerAddr))
 	fs.IntVar(&cfg.FirstAddr, "first-addr", 1, "last octet of the first source address; give each of several bench processes its own range")
-	fs.DurationVar(&cfg.Drain, "drain", 30*time.Second, "how long matches in flight at the end may take to finish")
+	fs.DurationVar(&cfg.Drain, "drain", 60*time.Second, "how long matches in flight at the end may take to finish")
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "connection attempts in flight")
+	fs.BoolVar(&cfg.Idle, "idle", false, "players only connect and say hello, then hold their connections: measures memory per connection")
 	pid := fs.Int("server-pid", 0, "the server's process id: read its RSS and CPU from /proc (default: from its /metrics)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asJSON := fs.Bool("json", false, "print the report as JSON on stdout (the text report goes to stderr)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -57,6 +61,7 @@ func benchCmd(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "bench: cannot read the server's resource use (%v); reporting the generator's side only\n", err)
 	}
 	mon.mark(ctx, "idle")
+	loadBefore := loadAvg()
 	go mon.run(ctx)
 	defer mon.stop()
 
@@ -78,9 +83,11 @@ func benchCmd(ctx context.Context, args []string) error {
 	mon.stop()
 	rep := benchReport{
 		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Args: strings.Join(args, " "),
-		Result: res, Server: mon.summary(res),
+		LoadBefore: loadBefore, LoadAfter: loadAvg(), Result: res, Server: mon.summary(res),
 	}
 	if *asJSON {
+		// JSON on stdout for scripts; the text report still goes to stderr.
+		rep.print(os.Stderr)
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
@@ -206,11 +213,25 @@ func (m *monitor) summary(res *loadgen.Result) serverSummary {
 
 // benchReport is the whole report, as printed or as JSON.
 type benchReport struct {
-	Date   string          `json:"date"`
-	CPUs   int             `json:"cpus"`
-	Args   string          `json:"args"`
-	Result *loadgen.Result `json:"result"`
-	Server serverSummary   `json:"server"`
+	Date string `json:"date"`
+	CPUs int    `json:"cpus"`
+	Args string `json:"args"`
+	// LoadBefore and LoadAfter are the machine's load averages (1, 5 and
+	// 15 minutes): other work on a shared machine skews every figure.
+	LoadBefore string          `json:"load_before"`
+	LoadAfter  string          `json:"load_after"`
+	Result     *loadgen.Result `json:"result"`
+	Server     serverSummary   `json:"server"`
+}
+
+// loadAvg returns the first three fields of /proc/loadavg, or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func (r benchReport) print(w io.Writer) {
@@ -222,13 +243,21 @@ func (r benchReport) print(w io.Writer) {
 		res.Mode, res.Rooms, res.Players, res.Addrs, res.URL)
 	p("connect", "%d/%d players welcomed in %.1f s; %d dials failed; peak %d connections",
 		res.Connected, res.Players, res.ConnectSeconds, res.DialFailed, res.PeakConnections)
-	p("matches", "%d finished in %.1f s: %.1f matches/s (plus %d while connecting, %d while draining; %d found)",
-		res.MatchesFinished, res.WindowSeconds, res.MatchesPerSecond, res.MatchesWarmup, res.MatchesDrain, res.MatchesFound)
+	p("matches", "%d finished in %.1f s: %.1f matches/s (plus %d while connecting, %d while draining)",
+		res.MatchesFinished, res.WindowSeconds, res.MatchesPerSecond, res.MatchesWarmup, res.MatchesDrain)
+	p("", "%d match.find sent, %d rooms found, %d match.timeout", res.Finds, res.MatchesFound, res.Timeouts)
 	a := res.Answers
 	p("answers", "%d sent (%.0f/s in the window), %d acked, %d refused, %d unresolved, %d duplicate acks",
 		a.Sent, res.AnswersPerSecond, a.Acked, a.Errors, a.Unresolved, a.Duplicates)
-	l := res.Ack
-	p("ack latency", "p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  mean %.1f ms  (%d samples)", l.P50, l.P90, l.P99, l.Max, l.Mean, l.Count)
+	if a.RevealBeforeAck+a.FinishedBeforeAck > 0 {
+		p("", "%d answers revealed and %d rooms finished before the answer's ack arrived", a.RevealBeforeAck, a.FinishedBeforeAck)
+	}
+	lat := func(label string, l loadgen.Latency) {
+		p(label, "p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  mean %.1f ms  (%d samples)", l.P50, l.P90, l.P99, l.Max, l.Mean, l.Count)
+	}
+	lat("ack latency", res.Ack)
+	lat("match wait", res.MatchWait)
+	lat("match time", res.MatchTime)
 	if len(res.Errors) == 0 {
 		p("errors", "none")
 	} else {
@@ -248,9 +277,12 @@ func (r benchReport) print(w io.Writer) {
 	} else {
 		p("server RSS", "not measured")
 	}
-	if s.CPUCores >= 0 {
+	switch {
+	case s.CPUCores >= 0 && s.CPUMsPerMatch >= 0:
 		p("server CPU", "%.2f cores over the window, %.1f ms per finished match", s.CPUCores, s.CPUMsPerMatch)
-	} else {
+	case s.CPUCores >= 0:
+		p("server CPU", "%.2f cores over the window", s.CPUCores)
+	default:
 		p("server CPU", "not measured")
 	}
 	if s.RoomsFinished >= 0 {
@@ -258,6 +290,9 @@ func (r benchReport) print(w io.Writer) {
 			s.RoomsFinished, s.SlowDisconnect, s.Refused)
 	}
 	p("generator", "%.2f cores over the window (%d CPUs on this machine)", res.GeneratorCores, r.CPUs)
+	if r.LoadBefore != "" {
+		p("machine load", "%s before, %s after (1, 5, 15 min)", r.LoadBefore, r.LoadAfter)
+	}
 	if len(res.Violations) == 0 {
 		p("checks", "no player matched twice, no room over its size")
 	} else {

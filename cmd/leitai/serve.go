@@ -33,6 +33,7 @@ func env(name, def string) string {
 
 type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
+	pprofAddr                                                                string
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
 	matchQuestions, dailyCap                                                 int
@@ -57,6 +58,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.matchCountdown, "match-countdown", durEnv("LEITAI_MATCH_COUNTDOWN", 3*time.Second), "countdown before a quick match's first question (LEITAI_MATCH_COUNTDOWN)")
 	fs.IntVar(&f.matchQuestions, "match-questions", intEnv("LEITAI_MATCH_QUESTIONS", 5), "questions per quick match (LEITAI_MATCH_QUESTIONS)")
 	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
+	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -151,6 +153,11 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(f.logLevel)
+	if f.pprofAddr != "" {
+		if err := startPprof(ctx, f.pprofAddr); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(ctx, f.data)
 	if err != nil {
 		return err

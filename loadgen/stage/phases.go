@@ -1,0 +1,237 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// countdown is the event room's countdown before question 0.
+const countdown = 3 * time.Second
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// runLeitai plays the event on the Leitai server.
+func (c *coord) runLeitai(ctx context.Context) (*side, error) {
+	cfg := c.cfg
+	s := &side{name: "leitai"}
+	smp := newSampler(cfg.ServerPID)
+	s.rssIdle, _ = smp.sample()
+	ev, err := createEvent(ctx, cfg.URL, cfg.AdminToken, cfg.Questions, cfg.TimeLimit)
+	if err != nil {
+		return nil, err
+	}
+	c.logf("event %s, PIN %s, %d questions", ev.ID, ev.PIN, cfg.Questions)
+	host, err := dialClient(ctx, cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("stage: host: %w", err)
+	}
+	defer host.close()
+	if _, err := host.call("hello", map[string]string{"token": ev.HostToken}, 30*time.Second); err != nil {
+		return nil, err
+	}
+	sentinel, err := dialClient(ctx, cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("stage: sentinel: %w", err)
+	}
+	defer sentinel.close()
+	if _, err := sentinel.call("hello", map[string]string{"name": "sentinel"}, 30*time.Second); err != nil {
+		return nil, err
+	}
+	if _, err := sentinel.call("event.join", map[string]string{"pin": ev.PIN, "name": "sentinel"}, 30*time.Second); err != nil {
+		return nil, err
+	}
+
+	c.logf("connecting %d contestants through %d workers…", cfg.Contestants, len(c.procs))
+	began := time.Now()
+	if s.ready, err = c.connect(ctx, command{Op: opJoin, URL: cfg.URL, PIN: ev.PIN}); err != nil {
+		return nil, err
+	}
+	c.logf("%d of %d joined in %.1f s", s.ready, cfg.Contestants, time.Since(began).Seconds())
+	if err := sleep(ctx, 2*cfg.Settle); err != nil {
+		return nil, err
+	}
+	s.rssJoined, _ = smp.sample()
+	smp.watch()
+	defer smp.unwatch()
+
+	// control sends a host action and waits until every contestant has
+	// kind i; it returns the mark taken just before the command.
+	control := func(kind string, i int, action string) (mark, error) {
+		if err := sleep(ctx, cfg.Settle); err != nil {
+			return mark{}, err
+		}
+		m0 := smp.mark()
+		sent, ch, err := host.send("host.control", map[string]string{"room": ev.Room, "action": action})
+		if err != nil {
+			return m0, err
+		}
+		ok, err := c.await(ctx, cfg.Wait, c.allDone(kind, i))
+		if err != nil {
+			return m0, err
+		}
+		m1 := smp.mark()
+		sh := shot{kind: kind, index: i, sent: sent, cpu: cpuDelta(m0.server, m1.server), win: between(m0, m1), ok: ok}
+		if !ok {
+			sh.note = fmt.Sprintf("not everyone had it after %v", cfg.Wait)
+		}
+		if _, err := host.wait(action, ch, cfg.Wait); err != nil {
+			sh.ok, sh.note = false, err.Error()
+		}
+		sh.frame = sentinel.frame(kind, i, cfg.Wait)
+		if sh.frame == nil {
+			sh.ok, sh.note = false, "the sentinel did not get it"
+		}
+		s.shots = append(s.shots, sh)
+		c.logf("%s %d: %s", kind, i, okNote(sh))
+		return m0, nil
+	}
+	// Question 0 comes when the start countdown runs out: it is played but
+	// not timed.
+	if _, err := host.call("host.control", map[string]string{"room": ev.Room, "action": "start"}, cfg.Wait); err != nil {
+		return nil, err
+	}
+	if _, err := c.await(ctx, countdown+cfg.Wait, c.allDone(kindQuestion, 0)); err != nil {
+		return nil, err
+	}
+	asked := smp.mark()
+	for i := range cfg.Questions {
+		if i > 0 {
+			if asked, err = control(kindQuestion, i, "next"); err != nil {
+				return nil, err
+			}
+		}
+		ok, err := c.await(ctx, cfg.AnswerWithin+cfg.Wait, c.allDone(kindAck, i))
+		if err != nil {
+			return nil, err
+		}
+		// From the question (for question 0: from its arrival) to the
+		// last ack: how busy the server and the machine were.
+		s.answering = append(s.answering, between(asked, smp.mark()))
+		if !ok {
+			c.logf("answers to question %d not all resolved after %v", i, cfg.AnswerWithin+cfg.Wait)
+		}
+		if _, err := control(kindReveal, i, "reveal"); err != nil {
+			return nil, err
+		}
+	}
+	// The last next ends the event.
+	if err := sleep(ctx, cfg.Settle); err != nil {
+		return nil, err
+	}
+	if _, err := host.call("host.control", map[string]string{"room": ev.Room, "action": "next"}, cfg.Wait); err != nil {
+		c.logf("ending the event: %v", err)
+	}
+	if err := sleep(ctx, 2*cfg.Settle); err != nil {
+		return nil, err
+	}
+	s.rssPk = smp.unwatch()
+	s.extra = 1 // the sentinel got each broadcast too
+	if s.reports, err = c.collect(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// runBare sends the frames Leitai sent, in the same order, from a bare
+// server to as many connections.
+func (c *coord) runBare(ctx context.Context, leitai []shot) (*side, error) {
+	cfg := c.cfg
+	s := &side{name: "bare"}
+	url, pid, stop, err := cfg.StartBare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = stop() }()
+	smp := newSampler(pid)
+	if err := sleep(ctx, cfg.Settle); err != nil {
+		return nil, err
+	}
+	s.rssIdle, _ = smp.sample()
+	c.logf("bare server at %s; connecting %d contestants…", url, cfg.Contestants)
+	began := time.Now()
+	if s.ready, err = c.connect(ctx, command{Op: opBare, URL: url}); err != nil {
+		return nil, err
+	}
+	c.logf("%d of %d connected in %.1f s", s.ready, cfg.Contestants, time.Since(began).Seconds())
+	if err := sleep(ctx, 2*cfg.Settle); err != nil {
+		return nil, err
+	}
+	s.rssJoined, _ = smp.sample()
+	smp.watch()
+	defer smp.unwatch()
+	for _, l := range leitai {
+		if l.frame == nil {
+			continue
+		}
+		if err := sleep(ctx, cfg.Settle); err != nil {
+			return nil, err
+		}
+		// Warm the HTTP connection so the trigger costs what a WebSocket
+		// command does.
+		if err := bareWarm(ctx, url); err != nil {
+			return nil, err
+		}
+		m0 := smp.mark()
+		sent := time.Now()
+		if err := postBroadcast(ctx, url, l.frame); err != nil {
+			return nil, err
+		}
+		ok, err := c.await(ctx, cfg.Wait, c.allDone(l.kind, l.index))
+		if err != nil {
+			return nil, err
+		}
+		m1 := smp.mark()
+		sh := shot{kind: l.kind, index: l.index, sent: sent, cpu: cpuDelta(m0.server, m1.server), win: between(m0, m1), ok: ok, frame: l.frame}
+		if !ok {
+			sh.note = fmt.Sprintf("not everyone had it after %v", cfg.Wait)
+		}
+		s.shots = append(s.shots, sh)
+		c.logf("bare %s %d: %s", l.kind, l.index, okNote(sh))
+	}
+	s.rssPk = smp.unwatch()
+	if s.reports, err = c.collect(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func bareWarm(ctx context.Context, wsURL string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpBase(wsURL)+"/conns", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
+
+func cpuDelta(a, b float64) float64 {
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return b - a
+}
+
+func okNote(s shot) string {
+	if s.ok {
+		return "delivered"
+	}
+	return "NOT MEASURED: " + s.note
+}

@@ -1,0 +1,134 @@
+package stage
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/leitai/leitai/loadgen"
+)
+
+// Print writes the report as text.
+func (r *Report) Print(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("leitai bench event  %d contestants (%d workers), %d questions, answers within %d ms, against %s",
+		r.Contestants, r.Workers, r.Questions, r.AnswerWithinMS, r.URL)
+	p("machine            %d CPUs, %.1f GiB; %s; run took %.0f s", r.CPUs, r.MemTotalGiB, r.Date, r.DurationS)
+	p("")
+	sides := []*Side{&r.Leitai}
+	if r.Bare != nil {
+		sides = append(sides, r.Bare)
+	}
+	p("%-34s %12s %12s %8s", "", "leitai", "bare", "ratio")
+	row := func(label string, get func(*Side) float64, unit string, rat float64) {
+		vals := make([]string, 2)
+		for i := range vals {
+			vals[i] = "—"
+			if i < len(sides) {
+				if v := get(sides[i]); v >= 0 {
+					vals[i] = fmt.Sprintf("%.1f%s", v, unit)
+				}
+			}
+		}
+		rs := ""
+		if rat > 0 {
+			rs = fmt.Sprintf("%.2f×", rat)
+		}
+		p("%-34s %12s %12s %8s", label, vals[0], vals[1], rs)
+	}
+	var rt Ratios
+	if r.Ratios != nil {
+		rt = *r.Ratios
+	}
+	p("question fan-out (%d broadcasts), from the host's command:", r.Leitai.Question.Broadcasts)
+	row("  p50", func(s *Side) float64 { return s.Question.FromCommand.P50 }, " ms", rt.QuestionP50)
+	row("  p99", func(s *Side) float64 { return s.Question.FromCommand.P99 }, " ms", rt.QuestionP99)
+	row("  last contestant (median)", func(s *Side) float64 { return s.Question.LastMS }, " ms", rt.QuestionLast)
+	row("  last contestant (worst)", func(s *Side) float64 { return s.Question.WorstLastMS }, " ms", 0)
+	row("  p50 from the first receiver", func(s *Side) float64 { return s.Question.FromFirst.P50 }, " ms", 0)
+	row("  last from the first receiver", func(s *Side) float64 { return s.Question.FromFirst.Max }, " ms", 0)
+	row("  server CPU per delivery", func(s *Side) float64 { return s.Question.CPUusPerDelivery }, " µs", rt.CPUQuestion)
+	p("reveal fan-out (%d broadcasts), from the host's command:", r.Leitai.Reveal.Broadcasts)
+	row("  p50", func(s *Side) float64 { return s.Reveal.FromCommand.P50 }, " ms", rt.RevealP50)
+	row("  p99", func(s *Side) float64 { return s.Reveal.FromCommand.P99 }, " ms", rt.RevealP99)
+	row("  last contestant (median)", func(s *Side) float64 { return s.Reveal.LastMS }, " ms", rt.RevealLast)
+	row("  last contestant (worst)", func(s *Side) float64 { return s.Reveal.WorstLastMS }, " ms", 0)
+	row("  p50 from the first receiver", func(s *Side) float64 { return s.Reveal.FromFirst.P50 }, " ms", 0)
+	row("  last from the first receiver", func(s *Side) float64 { return s.Reveal.FromFirst.Max }, " ms", 0)
+	row("  server CPU per delivery", func(s *Side) float64 { return s.Reveal.CPUusPerDelivery }, " µs", rt.CPUReveal)
+	p("server memory:")
+	row("  RSS idle", func(s *Side) float64 { return s.RSSIdleMiB }, " MiB", 0)
+	row("  RSS everyone connected", func(s *Side) float64 { return s.RSSJoinedMiB }, " MiB", 0)
+	row("  RSS peak", func(s *Side) float64 { return s.RSSPeakMiB }, " MiB", 0)
+	row("  per connection", func(s *Side) float64 { return s.KiBPerConn }, " KiB", rt.MemPerConn)
+	row("  per connection at peak", func(s *Side) float64 { return s.KiBPerConnPeak }, " KiB", 0)
+	row("generator CPU (workers)", func(s *Side) float64 { return s.GeneratorCPUS }, " s", 0)
+	p("")
+	a := r.Ack
+	p("answer ack         p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  (%d acks; %d expected, %d sent, %d unacked)",
+		a.P50, a.P90, a.P99, a.Max, a.Count, r.Answers.Expected, r.Answers.Sent, r.Answers.Unacked)
+	for _, x := range []struct {
+		label string
+		l     loadgen.Latency
+	}{{"  answered while the question was still going out:", r.AckWhileAsking}, {"  answered after it had reached everyone:", r.AckAfter}} {
+		p("%-52s p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%d acks)", x.label, x.l.P50, x.l.P99, x.l.Max, x.l.Count)
+	}
+	for i, w := range r.Answering {
+		p("  question %d: last ack %.2f s after asking; server %s cores, machine %s busy", i, w.Seconds,
+			orDash(w.ServerCores, "%.2f"), orDash(100*w.MachineBusy, "%.0f%%"))
+	}
+	p("")
+	p("broadcasts:")
+	for _, s := range sides {
+		for _, b := range s.Broadcasts {
+			note := ""
+			if !b.Measured {
+				note = "  NOT MEASURED: " + b.Note
+			}
+			p("  %-6s %-8s %d  %5d B  %6d delivered, %d missing  p50 %7.1f  p99 %7.1f  last %7.1f ms  server cpu %s  machine %s busy%s",
+				s.Server, b.Kind, b.Index, b.Bytes, b.Deliveries, b.Missing, b.FromCommand.P50, b.FromCommand.P99, b.FromCommand.Max,
+				orDash(b.CPUms, "%4.0f ms"), orDash(100*b.MachineBusy, "%3.0f%%"), note)
+		}
+	}
+	p("")
+	for _, s := range sides {
+		if len(s.Errors) == 0 && s.Lost == 0 {
+			continue
+		}
+		keys := make([]string, 0, len(s.Errors))
+		for k := range s.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s ×%d", k, s.Errors[k])
+		}
+		p("%s errors: %s; %d connections lost", s.Server, strings.Join(parts, ", "), s.Lost)
+		for _, e := range s.ErrorSamples {
+			p("  e.g. %s", e)
+		}
+	}
+	if r.Checks.OK() {
+		p("checks             every contestant got every question and reveal; every answer acked")
+	} else {
+		p("checks             FAILED %+v", r.Checks)
+	}
+	p("targets (DESIGN.md):")
+	for _, t := range r.Targets {
+		mark := "met"
+		if !t.Met {
+			mark = "MISSED"
+		}
+		p("  %-32s want %-14s got %-28s %s", t.Name, t.Want, t.Got, mark)
+	}
+}
+
+// orDash formats v, or a dash when it was not measured (negative).
+func orDash(v float64, format string) string {
+	if v < 0 {
+		return "—"
+	}
+	return fmt.Sprintf(format, v)
+}

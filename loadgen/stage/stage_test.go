@@ -1,0 +1,109 @@
+package stage_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/loadgen/stage"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/web"
+)
+
+const organizerToken = "stage-test-organizer"
+
+// startServer runs a real server on a loopback port with a real SQLite
+// store and an organizer token, and returns its /ws URL.
+func startServer(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "leitai.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte(organizerToken))
+	if err := st.PutToken(ctx, store.Token{Hash: hex.EncodeToString(h[:]), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	bank := questionbank.NewBank()
+	sample, err := questionbank.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank.Add("sample", sample)
+	committer := store.NewCommitter(st, store.CommitterOptions{})
+	jctx, stopJ := context.WithCancel(ctx)
+	jdone := make(chan struct{})
+	go func() { _ = committer.Run(jctx); close(jdone) }()
+	srv := web.New(web.Config{}, web.Deps{Store: st, Committer: committer, Bank: bank, Log: zerolog.Nop()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stopS := context.WithCancel(ctx)
+	sdone := make(chan struct{})
+	go func() { _ = srv.Run(sctx, ln); close(sdone) }()
+	t.Cleanup(func() {
+		stopS()
+		<-sdone
+		stopJ()
+		<-jdone
+		st.Close()
+	})
+	return "ws://" + ln.Addr().String() + "/ws"
+}
+
+// TestTinyEvent runs the whole benchmark on 50 contestants in two in-process
+// workers and checks that it saw everything it should — never how fast.
+func TestTinyEvent(t *testing.T) {
+	url := startServer(t)
+	var log strings.Builder
+	rep, err := stage.Run(context.Background(), stage.Config{
+		URL: url, AdminToken: organizerToken, Contestants: 50, Workers: 2, Questions: 3,
+		AnswerWithin: 200 * time.Millisecond, TimeLimit: 30 * time.Second,
+		Settle: 50 * time.Millisecond, Wait: 20 * time.Second, ConnectTimeout: 30 * time.Second,
+		Spawn: stage.InProcessWorkers(), StartBare: stage.InProcessBare(), Log: &log,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	var out strings.Builder
+	rep.Print(&out)
+	t.Log(out.String())
+	if !rep.Checks.OK() {
+		t.Errorf("checks: %+v", rep.Checks)
+	}
+	if rep.Leitai.Ready != 50 || rep.Bare == nil || rep.Bare.Ready != 50 {
+		t.Fatalf("ready: leitai %d, bare %+v", rep.Leitai.Ready, rep.Bare)
+	}
+	if a := rep.Answers; a.Expected != 150 || a.Sent != 150 || a.Acked != 150 || rep.Ack.Count != 150 {
+		t.Errorf("answers %+v, ack samples %d: want 150 of each", a, rep.Ack.Count)
+	}
+	// Questions 1 and 2 follow the host's next; reveals 0, 1 and 2 the
+	// host's reveal. The bare run sends the same frames.
+	for _, s := range []*stage.Side{&rep.Leitai, rep.Bare} {
+		if s.Question.Broadcasts != 2 || s.Reveal.Broadcasts != 3 || len(s.Broadcasts) != 5 {
+			t.Errorf("%s: %d question and %d reveal broadcasts measured, %d in all; want 2, 3, 5",
+				s.Server, s.Question.Broadcasts, s.Reveal.Broadcasts, len(s.Broadcasts))
+		}
+		for _, b := range s.Broadcasts {
+			if !b.Measured || b.Deliveries != 50 || b.Missing != 0 || b.Bytes == 0 {
+				t.Errorf("%s %s %d: %+v", s.Server, b.Kind, b.Index, b)
+			}
+		}
+		if len(s.Errors) != 0 || s.Lost != 0 {
+			t.Errorf("%s: errors %v, lost %d", s.Server, s.Errors, s.Lost)
+		}
+	}
+	if rep.Ratios == nil || rep.Ratios.QuestionLast <= 0 || rep.Ratios.RevealLast <= 0 {
+		t.Errorf("ratios %+v", rep.Ratios)
+	}
+}

@@ -85,7 +85,7 @@ func (s *Server) bearer(r *http.Request) (store.Token, bool) {
 	if !ok || secret == "" {
 		return store.Token{}, false
 	}
-	t, err := s.store.Token(r.Context(), hashToken(strings.TrimSpace(secret)))
+	t, err := s.store.Token(r.Context(), HashToken(strings.TrimSpace(secret)))
 	if err != nil || (!t.ExpiresAt.IsZero() && s.clock.Now().After(t.ExpiresAt)) {
 		return store.Token{}, false
 	}
@@ -148,7 +148,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	secret, hash := newToken()
+	secret, hash := NewToken()
 	if err := s.store.PutToken(r.Context(), store.Token{Hash: hash, Kind: store.TokenPlayer, Subject: p.ID, CreatedAt: now}); err != nil {
 		httpError(w, err)
 		return

@@ -30,18 +30,18 @@ var (
 // they run.
 const resumeTTL = 24 * time.Hour
 
-// newToken returns a random secret (256 bits) and the hash it is stored by.
-func newToken() (secret, hash string) {
+// NewToken returns a random secret (256 bits) and the hash it is stored by.
+func NewToken() (secret, hash string) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	secret = base64.RawURLEncoding.EncodeToString(b[:])
-	return secret, hashToken(secret)
+	return secret, HashToken(secret)
 }
 
-// hashToken is how a secret is stored and looked up.
-func hashToken(secret string) string {
+// HashToken is how a secret is stored and looked up: the hex SHA-256.
+func HashToken(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
 }
@@ -240,7 +240,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 	now := s.clock.Now()
 	switch {
 	case h.Resume != "":
-		tok, err := s.store.Token(ctx, hashToken(h.Resume))
+		tok, err := s.store.Token(ctx, HashToken(h.Resume))
 		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token")
 		}
@@ -251,7 +251,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		s.adopt(sess, c)
 		return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: h.Resume, Resumed: true}, nil
 	case h.Token != "":
-		tok, err := s.store.Token(ctx, hashToken(h.Token))
+		tok, err := s.store.Token(ctx, HashToken(h.Token))
 		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token")
 		}
@@ -313,7 +313,7 @@ func (s *Server) welcomePlayer(ctx context.Context, sess *session) (protocol.Wel
 // resumeToken makes a new resume token for player: the secret for the
 // client and the record to store.
 func (s *Server) resumeToken(player string) (string, store.Token) {
-	secret, hash := newToken()
+	secret, hash := NewToken()
 	now := s.clock.Now()
 	return secret, store.Token{Hash: hash, Kind: store.TokenResume, Subject: player, CreatedAt: now, ExpiresAt: now.Add(resumeTTL)}
 }

@@ -16,13 +16,14 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/web"
 )
 
 // orgToken installs an organizer token and returns it.
 func (h *harness) orgToken() string {
 	h.t.Helper()
 	const tok = "test-organizer-token"
-	sum := sha256hex(tok)
+	sum := web.HashToken(tok)
 	if _, err := h.st.Token(context.Background(), sum); err == nil {
 		return tok
 	}

@@ -218,8 +218,8 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 		return nil, err
 	}
 	s.events.add(ev)
-	host, hostHash := newToken()
-	screen, screenHash := newToken()
+	host, hostHash := NewToken()
+	screen, screenHash := NewToken()
 	for _, t := range []store.Token{
 		{Hash: hostHash, Kind: store.TokenHost, Subject: ev.id, CreatedAt: now},
 		{Hash: screenHash, Kind: store.TokenScreen, Subject: ev.id, CreatedAt: now},

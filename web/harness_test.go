@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -434,11 +432,6 @@ func (h *harness) checkNoLeak(m msg) {
 
 // advance moves the fake clock.
 func (h *harness) advance(d time.Duration) { h.clk.Advance(d) }
-
-func sha256hex(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
 
 // expectReveal waits for the reveal of question index.
 func (c *client) expectReveal(index int) msg {

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +30,8 @@ func env(name, def string) string {
 type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
 	pprofAddr                                                                string
+	joinRate                                                                 float64
+	joinBurst                                                                int
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
 	matchQuestions, dailyCap                                                 int
@@ -58,6 +56,8 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.matchCountdown, "match-countdown", durEnv("LEITAI_MATCH_COUNTDOWN", 3*time.Second), "countdown before a quick match's first question (LEITAI_MATCH_COUNTDOWN)")
 	fs.IntVar(&f.matchQuestions, "match-questions", intEnv("LEITAI_MATCH_QUESTIONS", 5), "questions per quick match (LEITAI_MATCH_QUESTIONS)")
 	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
+	fs.Float64Var(&f.joinRate, "addr-join-rate", floatEnv("LEITAI_ADDR_JOIN_RATE", 200), "hellos and event joins per second allowed from one IP address (LEITAI_ADDR_JOIN_RATE)")
+	fs.IntVar(&f.joinBurst, "addr-join-burst", intEnv("LEITAI_ADDR_JOIN_BURST", 5000), "burst of hellos and event joins allowed from one IP address (LEITAI_ADDR_JOIN_BURST)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +81,15 @@ func durEnv(name string, def time.Duration) time.Duration {
 func intEnv(name string, def int) int {
 	if v, ok := os.LookupEnv(name); ok {
 		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func floatEnv(name string, def float64) float64 {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
 			return n
 		}
 	}
@@ -125,18 +134,13 @@ func organizerToken(ctx context.Context, st store.Store, data, given string) (st
 		}
 	}
 	if tok == "" {
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", false, err
-		}
-		tok = base64.RawURLEncoding.EncodeToString(b[:])
+		tok, _ = web.NewToken()
 		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 			return "", false, err
 		}
 		created = true
 	}
-	h := sha256.Sum256([]byte(tok))
-	hash := hex.EncodeToString(h[:])
+	hash := web.HashToken(tok)
 	if _, err := st.Token(ctx, hash); errors.Is(err, store.ErrNotFound) {
 		if err := st.PutToken(ctx, store.Token{Hash: hash, Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()}); err != nil {
 			return "", false, err
@@ -186,6 +190,7 @@ func serve(ctx context.Context, args []string) error {
 		PublicURL: f.publicURL, Grace: f.grace, MatchQuestions: f.matchQuestions, MatchTimeLimit: f.matchLimit,
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
+		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst,
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill

@@ -22,7 +22,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// A bad name is refused and the connection can try again.
 	c.expectError(c.send("hello", map[string]any{"name": "   "}), "bad_request")
-	c.expectError(c.send("hello", map[string]any{"name": strings.Repeat("长", 25)}), "bad_request")
+	c.expectError(c.send("hello", map[string]any{"name": strings.Repeat("长", 33)}), "bad_request")
 	c.hello("正常")
 
 	// Malformed JSON: bad_request with no re.

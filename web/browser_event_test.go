@@ -70,7 +70,8 @@ func TestBrowserStageEvent(t *testing.T) {
 		t.Fatalf("screen shows PIN %q, want %s", got, pin)
 	}
 
-	names := []string{"甲队长", "乙选手", "丙同学"}
+	// The third name would be markup if any page put names into HTML.
+	names := []string{"甲队长", "乙选手", `<img src=x onerror=alert(1)>`}
 	players := make([]context.Context, len(names))
 	for i, n := range names {
 		players[i] = browser(t, 390, 844)
@@ -133,6 +134,11 @@ func TestBrowserStageEvent(t *testing.T) {
 	})
 	settle(t, screenTab)
 	screenshot(t, screenTab, "screen-podium")
+	for _, pg := range []context.Context{screenTab, hostTab} {
+		if n := get(t, pg, "images made of names", chromedp.Evaluate[int](`document.querySelectorAll('img:not(#qr)').length`)); n != 0 {
+			t.Fatalf("a name became an <img> on a page (%d found)", n)
+		}
+	}
 	run(t, players[0], "final on the phone", chromedp.WaitVisible(chromedp.CSS(`#final .standing[data-rank="1"]`)))
 }
 

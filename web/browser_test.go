@@ -137,7 +137,7 @@ func TestBrowserPlayerPlaysADuel(t *testing.T) {
 	ctx := browser(t, 390, 844)
 	// The opponent is a scripted client with a name that would be markup if
 	// the page ever put names into HTML.
-	const evil = `<img src=x onerror=1>`
+	const evil = `<img src=x onerror=alert(1)>`
 	opp := h.dial()
 	opp.hello(evil)
 	run(t, ctx, "open the player page",

@@ -192,12 +192,12 @@ func (s *Server) roomOf(id string) (*room.Room, error) {
 	return r, nil
 }
 
-// cleanName checks a nickname: 1–24 characters, printable, no blocked word.
+// cleanName checks a nickname: 1–32 characters, printable, no blocked word.
 func (s *Server) cleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
-	if n == 0 || n > 24 || !utf8.ValidString(name) {
-		return "", protocol.Errorf(protocol.CodeBadRequest, "a name has 1 to 24 characters")
+	if n == 0 || n > 32 || !utf8.ValidString(name) {
+		return "", protocol.Errorf(protocol.CodeBadRequest, "a name has 1 to 32 characters")
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {

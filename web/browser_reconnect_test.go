@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -92,36 +91,21 @@ func TestBrowserPlayerReconnects(t *testing.T) {
 	run(t, ctx, "countdown", chromedp.WaitVisible(chromedp.CSS(`body[data-phase="countdown"]`)))
 	h.advance(3 * time.Second)
 
-	for i := 0; ; i++ {
-		m := opp.expectFn("question or finish", func(m msg) bool { return m.Type == "question" || m.Type == "room.finished" })
-		if m.Type == "room.finished" {
-			break
+	h.playPageDuel(t, ctx, opp, func(i int, q question, sel string) {
+		if i != 1 {
+			return
 		}
-		var q question
-		m.decode(t, &q)
-		sel := fmt.Sprintf(`#question[data-index="%d"]`, q.Index)
-		run(t, ctx, "question shown", chromedp.WaitVisible(chromedp.CSS(sel)))
-		if i == 1 {
-			// The network goes away mid-question and stays away a while.
-			link.down.Store(true)
-			link.cut()
-			run(t, ctx, "reconnecting shown", chromedp.WaitVisible(chromedp.CSS(`#conn-banner:not([hidden])`)))
-			screenshot(t, ctx, "player-reconnecting")
-			waitFor(t, "the server to notice", func() bool { return !h.srv.Connected(playerOf(t, h, opp)) })
-			link.down.Store(false)
-			run(t, ctx, "back online",
-				chromedp.WaitNotVisible(chromedp.ID("conn-banner")),
-				chromedp.WaitVisible(chromedp.CSS(sel+` button.option, `+sel+` #text-answer`)))
-		}
-		h.clickAnswer(t, ctx, q, true)
-		run(t, ctx, "ack", chromedp.WaitVisible(chromedp.CSS(`#ack:not(:empty)`)))
-		opp.reply(opp.send("answer", h.wrongAnswer(q)))
-		run(t, ctx, "reveal", chromedp.WaitVisible(chromedp.CSS(`#reveal[data-correct="true"]`)))
-		h.advance(3 * time.Second)
-		if i > 6 {
-			t.Fatal("the duel never finished")
-		}
-	}
+		// The network goes away mid-question and stays away a while.
+		link.down.Store(true)
+		link.cut()
+		run(t, ctx, "reconnecting shown", chromedp.WaitVisible(chromedp.CSS(`#conn-banner:not([hidden])`)))
+		screenshot(t, ctx, "player-reconnecting")
+		waitFor(t, "the server to notice", func() bool { return !h.srv.Connected(playerOf(t, h, opp)) })
+		link.down.Store(false)
+		run(t, ctx, "back online",
+			chromedp.WaitNotVisible(chromedp.ID("conn-banner")),
+			chromedp.WaitVisible(chromedp.CSS(sel+` button.option, `+sel+` #text-answer`)))
+	})
 	run(t, ctx, "final", chromedp.WaitVisible(chromedp.CSS(`#final .standing[data-rank="1"]`)))
 	winner := get(t, ctx, "winner", chromedp.Evaluate[string](`document.querySelector('#final .standing[data-rank="1"]').dataset.name`))
 	if winner != "信号不好" {

@@ -156,27 +156,11 @@ func TestBrowserPlayerPlaysADuel(t *testing.T) {
 	opp.expect("match.found")
 	run(t, ctx, "countdown shows", chromedp.WaitVisible(chromedp.CSS(`body[data-phase="countdown"]`)))
 	h.advance(3 * time.Second)
-	for i := 0; ; i++ {
-		m := opp.expectFn("question or finish", func(m msg) bool { return m.Type == "question" || m.Type == "room.finished" })
-		if m.Type == "room.finished" {
-			break
-		}
-		var q question
-		m.decode(t, &q)
-		run(t, ctx, "question on the page", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#question[data-index="%d"]`, q.Index))))
-		// The page answers right (and first); the opponent answers wrong.
-		h.clickAnswer(t, ctx, q, true)
-		run(t, ctx, "ack shown", chromedp.WaitVisible(chromedp.CSS(`#ack:not(:empty)`)))
-		opp.reply(opp.send("answer", h.wrongAnswer(q)))
-		run(t, ctx, "reveal shown", chromedp.WaitVisible(chromedp.CSS(`#reveal[data-correct="true"]`)))
+	h.playPageDuel(t, ctx, opp, func(i int, q question, sel string) {
 		if i == 0 {
-			screenshot(t, ctx, "player-reveal")
+			screenshot(t, ctx, "player-question")
 		}
-		h.advance(3 * time.Second)
-		if i > 6 {
-			t.Fatal("the duel never finished")
-		}
-	}
+	})
 	run(t, ctx, "final ranking", chromedp.WaitVisible(chromedp.CSS(`#final .standing[data-rank="1"]`)))
 	names := get(t, ctx, "winner", chromedp.AttributeValue(chromedp.CSS(`#final .standing[data-rank="1"]`), "data-name")).Value
 	rows := get(t, ctx, "standings", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#final .standing')).map(e => e.dataset.rank + ':' + e.dataset.name)`))
@@ -188,5 +172,33 @@ func TestBrowserPlayerPlaysADuel(t *testing.T) {
 	imgs := get(t, ctx, "count images", chromedp.Evaluate[int](`document.querySelectorAll('img').length`))
 	if imgs != 0 || !strings.Contains(body, evil) {
 		t.Fatalf("the opponent's name was not shown as text (imgs %d)", imgs)
+	}
+}
+
+// playPageDuel plays a duel to its end: on each question the page answers
+// right (first) and opp wrong. hook, if set, runs once the page shows
+// question i (selector sel) and before it answers.
+func (h *harness) playPageDuel(t *testing.T, ctx context.Context, opp *client, hook func(i int, q question, sel string)) {
+	t.Helper()
+	for i := 0; ; i++ {
+		m := opp.expectFn("question or finish", func(m msg) bool { return m.Type == "question" || m.Type == "room.finished" })
+		if m.Type == "room.finished" {
+			return
+		}
+		var q question
+		m.decode(t, &q)
+		sel := fmt.Sprintf(`#question[data-index="%d"]`, q.Index)
+		run(t, ctx, "question on the page", chromedp.WaitVisible(chromedp.CSS(sel)))
+		if hook != nil {
+			hook(i, q, sel)
+		}
+		h.clickAnswer(t, ctx, q, true)
+		run(t, ctx, "ack shown", chromedp.WaitVisible(chromedp.CSS(`#ack:not(:empty)`)))
+		opp.reply(opp.send("answer", h.wrongAnswer(q)))
+		run(t, ctx, "reveal shown", chromedp.WaitVisible(chromedp.CSS(`#reveal[data-correct="true"]`)))
+		h.advance(3 * time.Second)
+		if i > 6 {
+			t.Fatal("the duel never finished")
+		}
 	}
 }

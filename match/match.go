@@ -426,9 +426,10 @@ func (m *Matchmaker) bestRun(byRating []*Ticket, taken map[*Ticket]bool, t *Tick
 	return append([]*Ticket(nil), best...)
 }
 
-func (m *Matchmaker) bot(for_ *Ticket) *Ticket {
+// bot makes a bot ticket to fill t's match, at t's rating.
+func (m *Matchmaker) bot(t *Ticket) *Ticket {
 	id := botPrefix + uuid.NewString()[:8]
-	return &Ticket{ID: "t-" + id, Player: protocol.PlayerInfo{ID: id, Name: "Bot " + id[4:8], Rating: for_.Player.Rating}, Mode: for_.Mode, Category: for_.Category, At: for_.At, Bot: true}
+	return &Ticket{ID: "t-" + id, Player: protocol.PlayerInfo{ID: id, Name: "Bot " + id[len(botPrefix):], Rating: t.Player.Rating}, Mode: t.Mode, Category: t.Category, At: t.At, Bot: true}
 }
 
 // start tells a group's players their room, then opens it, so match.found

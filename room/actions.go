@@ -2,8 +2,8 @@ package room
 
 import (
 	"context"
-	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/leitai/leitai/protocol"
@@ -58,7 +58,7 @@ func (r *Room) uniqueName(name string) string {
 		return name
 	}
 	for i := 2; ; i++ {
-		n := name + " (" + itoa(i) + ")"
+		n := name + " (" + strconv.Itoa(i) + ")"
 		if !r.st.names[n] {
 			return n
 		}
@@ -382,27 +382,4 @@ func (r *Room) IsMember(ctx context.Context, id string) bool {
 		return nil
 	})
 	return err == nil && ok
-}
-
-// IsProtocolError reports whether err is a protocol error, and returns it.
-func IsProtocolError(err error) (*protocol.Error, bool) {
-	var pe *protocol.Error
-	if errors.As(err, &pe) {
-		return pe, true
-	}
-	return nil, false
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	return string(b[n:])
 }

@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -240,7 +241,7 @@ func TestRaceEndsAtTarget(t *testing.T) {
 	qs := make([]questionbank.Question, 8)
 	for i := range qs {
 		qs[i] = testQuestions()[0]
-		qs[i].ID = "q" + itoa(i)
+		qs[i].ID = "q" + strconv.Itoa(i)
 	}
 	g := newRig(t, Config{ID: "r2", Kind: KindDuel, Questions: qs, AutoStart: true, RaceTarget: 60})
 	pa, pb := &peer{}, &peer{}

@@ -316,27 +316,20 @@ func (r *Room) sendState(to Peer, p *player, re string) {
 	if s.index < 0 {
 		st.Index = 0
 	}
-	switch s.phase {
-	case PhaseQuestion:
-		st.Deadline = s.deadline.UnixMilli()
-		perm := 0
+	if s.phase == PhaseQuestion || (s.phase == PhasePaused && s.pausedFrom == PhaseQuestion) {
+		perm := 0 // watchers see the stored order
 		if p != nil {
 			perm = p.perm
 		}
 		q := &r.cfg.Questions[s.index]
 		pq := publicQuestion(q, questionFor(q, perm, r.cfg.ID, s.index))
 		st.Question = &pq
+	}
+	switch s.phase {
+	case PhaseQuestion:
+		st.Deadline = s.deadline.UnixMilli()
 	case PhasePaused:
 		st.RemainingMS = s.remaining.Milliseconds()
-		if s.pausedFrom == PhaseQuestion {
-			q := &r.cfg.Questions[s.index]
-			perm := 0
-			if p != nil {
-				perm = p.perm
-			}
-			pq := publicQuestion(q, questionFor(q, perm, r.cfg.ID, s.index))
-			st.Question = &pq
-		}
 	case PhaseCountdown:
 		st.Deadline = s.phaseAt.Add(r.cfg.Countdown).UnixMilli()
 	}

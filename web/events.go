@@ -48,15 +48,21 @@ func (d *eventDir) add(e *liveEvent) {
 	d.mu.Unlock()
 }
 
-func (d *eventDir) remove(id string) {
+// removeRoom retires the live event played in room and returns its id.
+func (d *eventDir) removeRoom(room string) (string, bool) {
 	d.mu.Lock()
-	if e, ok := d.ids[id]; ok {
+	defer d.mu.Unlock()
+	for id, e := range d.ids {
+		if e.roomID != room {
+			continue
+		}
 		delete(d.ids, id)
 		if d.byPIN[e.pin] == e {
 			delete(d.byPIN, e.pin)
 		}
+		return id, true
 	}
-	d.mu.Unlock()
+	return "", false
 }
 
 func (d *eventDir) pinTaken(pin string) bool {
@@ -256,18 +262,10 @@ func (s *Server) restoreEvents(ctx context.Context) error {
 
 // eventFinished retires an event's PIN.
 func (s *Server) eventFinished(ctx context.Context, res *room.Result) {
-	s.events.mu.Lock()
-	var id string
-	for _, e := range s.events.ids {
-		if e.roomID == res.Room {
-			id = e.id
-		}
-	}
-	s.events.mu.Unlock()
-	if id == "" {
+	id, ok := s.events.removeRoom(res.Room)
+	if !ok {
 		return
 	}
-	s.events.remove(id)
 	if err := s.store.EndEvent(ctx, id, res.At); err != nil {
 		s.log.Error().Err(err).Str("event", id).Msg("end event")
 	}
@@ -373,18 +371,18 @@ func (s *Server) handlePIN(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pinInfo{Title: ev.title, TeamMode: ev.cfg.TeamMode, Teams: append([]string{}, ev.cfg.Teams...), LateJoin: ev.cfg.LateJoin == nil || *ev.cfg.LateJoin})
 }
 
-// eventRooms answers the results export: the stored room's config and
+// eventReport answers the results export: the stored room's config and
 // journal folded into a report.
 func (s *Server) eventReport(ctx context.Context, ev store.Event) (*room.Report, error) {
 	entries, err := s.store.Journal(ctx, ev.Room)
 	if err != nil {
 		return nil, err
 	}
-	rooms, err := s.roomConfig(ctx, ev.Room)
+	cfg, err := s.roomConfig(ctx, ev.Room)
 	if err != nil {
 		return nil, err
 	}
-	return room.BuildReport(rooms, entries)
+	return room.BuildReport(cfg, entries)
 }
 
 // roomConfig loads a room's stored configuration.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -203,10 +204,7 @@ func (c *client) sendRaw(b []byte) {
 	}
 }
 
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
-}
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // waitTimeout bounds how long a test waits for a message it expects. It is
 // a safety net against hangs, not a measurement.

@@ -56,9 +56,3 @@ func (a *addrLimits) sweep() {
 		}
 	}
 }
-
-func (a *addrLimits) len() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.m)
-}

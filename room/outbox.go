@@ -11,8 +11,10 @@ type delivery struct {
 	kick   string           // after sending, close the peers' connections
 }
 
-func (d *delivery) run() {
-	for i, p := range d.peers {
+// run sends the delivery to peers[lo:hi].
+func (d *delivery) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		p := d.peers[i]
 		if d.frame != nil {
 			p.Send(d.frame)
 		} else {
@@ -36,7 +38,8 @@ func (r *Room) say(f *protocol.Frame, peers ...Peer) {
 // counting an answer, a scoreboard, a result — can be undone by a crash,
 // and everything keeps the order in which the room said it. Acks are sent
 // by the journal's own callbacks, which come in the same order. Runs on the
-// room goroutine; the sends run on the journal's goroutine and touch only
+// room goroutine; the sends run on the journal's goroutine, or for big
+// broadcasts on the room's fan-out goroutine (see fanout), and touch only
 // frames and peers, never room state.
 func (r *Room) flush() {
 	if len(r.outbox) == 0 {
@@ -48,8 +51,6 @@ func (r *Room) flush() {
 		if err != nil {
 			r.log.Error().Err(err).Msg("journal write failed before a broadcast; sending it anyway")
 		}
-		for i := range out {
-			out[i].run()
-		}
+		r.fan.send(out)
 	})
 }

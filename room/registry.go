@@ -8,7 +8,8 @@ import (
 // Registry is the directory of the rooms running on this node and the owner
 // of their goroutines.
 type Registry struct {
-	wg sync.WaitGroup
+	wg    sync.WaitGroup
+	sends sync.WaitGroup // the rooms' fan-out goroutines
 
 	// mu guards the following fields.
 	mu    sync.Mutex
@@ -24,6 +25,7 @@ func (g *Registry) Start(ctx context.Context, r *Room) {
 	g.mu.Lock()
 	g.rooms[r.ID()] = r
 	g.mu.Unlock()
+	r.fan.wg = &g.sends
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
@@ -64,3 +66,8 @@ func (g *Registry) Len() int {
 
 // Wait blocks until every room goroutine has ended.
 func (g *Registry) Wait() { g.wg.Wait() }
+
+// WaitSent blocks until every broadcast the rooms' journal callbacks have
+// released so far has been handed to its connections. Call it after Wait
+// and a journal flush, before closing the connections.
+func (g *Registry) WaitSent() { g.sends.Wait() }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -173,6 +174,7 @@ type Room struct {
 	st       *state     // Owned by run.
 	watchers []Peer     // Owned by run: screens and hosts.
 	outbox   []delivery // Owned by run: said but not yet sent, see flush.
+	fan      fanout     // Sends what flush hands to it.
 	timer    clock.Timer
 	timerC   <-chan time.Time
 	// progress throttling; owned by run.
@@ -209,6 +211,7 @@ func New(cfg Config, opts Options) (*Room, error) {
 		log:   opts.Log.With().Str("room", cfg.ID).Logger(),
 		inbox: make(chan command, inboxSize(cfg.Kind)),
 		done:  make(chan struct{}),
+		fan:   fanout{wg: new(sync.WaitGroup)},
 	}
 	r.st = newState(&r.cfg)
 	return r, nil

@@ -45,6 +45,8 @@ type Committer struct {
 	mu     sync.RWMutex
 	closed bool
 
+	batches, written atomic.Uint64 // AppendJournal calls and their entries
+
 	// Owned by Run: reused between batches to spare the allocations.
 	reqs    []commitReq
 	entries []JournalEntry
@@ -119,6 +121,13 @@ func (c *Committer) enqueue(r commitReq) bool {
 	}
 	c.queue <- r
 	return true
+}
+
+// Stats reports how many batches the committer has written and how many
+// entries they held, failed batches included: entries per batch is the
+// group commit's gain.
+func (c *Committer) Stats() (batches, entries uint64) {
+	return c.batches.Load(), c.written.Load()
 }
 
 // Flush returns once everything submitted before it has been written and
@@ -218,6 +227,8 @@ fill:
 	var err error
 	if len(entries) > 0 {
 		err = c.s.AppendJournal(ctx, entries)
+		c.batches.Add(1)
+		c.written.Add(uint64(len(entries)))
 		if err != nil {
 			c.log.Error().Err(err).Int("entries", len(entries)).Msg("journal batch failed")
 		}

@@ -50,9 +50,15 @@ func (r closeReason) code() int {
 	return 0
 }
 
-// conn is one WebSocket connection: a reader goroutine (serve) and a writer
-// goroutine (writeLoop). Only the writer writes data frames; the queue in
-// between is bounded, and a client that lets it fill is disconnected.
+// conn is one WebSocket connection: a reader goroutine (serveConn) and a
+// writer. Only the writer writes data frames; the queue in between is
+// bounded, and a client that lets it fill is disconnected.
+//
+// The writer runs only while there is something to write: a send starts it
+// if it is not running, and it ends once the queue is empty. Most of the
+// time a contestant's connection has nothing to write, and an idle writer
+// goroutine would hold a stack of its own on each of 15,000 connections.
+// There is never more than one writer at a time.
 type conn struct {
 	srv  *Server
 	ws   *websocket.Conn
@@ -65,21 +71,31 @@ type conn struct {
 	reason    closeReason // written once before quit is closed
 	text      string
 
-	srtt       atomic.Int64 // smoothed RTT in ns, from server pings
-	sess       atomic.Pointer[session]
-	limiter    *rate.Limiter // Owned by the reader.
-	strikes    int           // Owned by the reader: rate-limit hits.
-	writerDone chan struct{}
+	writing    atomic.Bool   // a writer goroutine is running, or has ended for good
+	pingDue    atomic.Bool   // the ping timer fired; the writer sends the ping
+	pinger     *time.Timer   // Static after construction; re-armed by the writer.
+	writerDone chan struct{} // closed when the last writer has ended
+
+	srtt    atomic.Int64 // smoothed RTT in ns, from server pings
+	sess    atomic.Pointer[session]
+	limiter *rate.Limiter // Owned by the reader.
+	strikes int           // Owned by the reader: rate-limit hits.
 }
 
+// newConn makes the connection and starts its first writer, which sends a
+// ping at once so the RTT is known before the first question.
 func newConn(srv *Server, ws *websocket.Conn, addr string) *conn {
-	return &conn{
+	c := &conn{
 		srv: srv, ws: ws, addr: addr,
 		out:        make(chan *protocol.Frame, srv.cfg.SendQueue),
 		quit:       make(chan struct{}),
 		limiter:    rate.NewLimiter(rate.Limit(srv.cfg.MessagesPerSecond), srv.cfg.MessageBurst),
 		writerDone: make(chan struct{}),
 	}
+	c.pinger = time.AfterFunc(srv.cfg.PingEvery, c.ping)
+	c.pingDue.Store(true)
+	c.wake()
+	return c
 }
 
 // send queues a frame without blocking. A full queue means the client is
@@ -92,6 +108,7 @@ func (c *conn) send(f *protocol.Frame) bool {
 	}
 	select {
 	case c.out <- f:
+		c.wake()
 		return true
 	default:
 		c.srv.metrics.slow.Inc()
@@ -100,11 +117,25 @@ func (c *conn) send(f *protocol.Frame) bool {
 	}
 }
 
+// ping is the ping timer's callback. Runs on the timer's goroutine.
+func (c *conn) ping() {
+	c.pingDue.Store(true)
+	c.wake()
+}
+
+// wake starts a writer unless one is running (or the last has ended).
+func (c *conn) wake() {
+	if c.writing.CompareAndSwap(false, true) {
+		go c.writeLoop()
+	}
+}
+
 // closeWith starts closing the connection; the writer sends the close frame.
 func (c *conn) closeWith(r closeReason, text string) {
 	c.closeOnce.Do(func() {
 		c.reason, c.text = r, text
 		close(c.quit)
+		c.wake() // the writer sends the close frame
 	})
 }
 
@@ -130,19 +161,50 @@ func (c *conn) onPong(payload string) error {
 	return c.ws.SetReadDeadline(time.Now().Add(c.srv.cfg.PongWait))
 }
 
-// writeLoop is the only writer of data frames. Runs in its own goroutine.
+// writeLoop writes what is queued, and a ping when one is due, then ends;
+// the next send starts it again. It also ends for good (leaving writing
+// set, so no writer starts again) once the connection closes: after
+// sending the close frame, or when a write fails. Runs in its own
+// goroutine, started by wake.
 func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	ping := time.NewTicker(c.srv.cfg.PingEvery)
-	defer ping.Stop()
-	c.writePing()
 	for {
+		if !c.writeQueued() {
+			return // for good
+		}
+		c.writing.Store(false)
+		// A send that came after the queue ran dry saw a writer running
+		// and left the frame to it: look once more before leaving.
+		if len(c.out) == 0 && !c.pingDue.Load() && !c.closing() {
+			return
+		}
+		if !c.writing.CompareAndSwap(false, true) {
+			return // another writer took over
+		}
+	}
+}
+
+// writeQueued writes until the queue is empty and no ping is due. It
+// reports false if the connection is finished.
+func (c *conn) writeQueued() bool {
+	for {
+		if c.pingDue.Swap(false) {
+			if err := c.writePing(); err != nil {
+				c.fail("ping failed")
+				return false
+			}
+			c.pinger.Reset(c.srv.cfg.PingEvery)
+		}
+		select {
+		case <-c.quit:
+			c.finish()
+			return false
+		default:
+		}
 		select {
 		case f := <-c.out:
 			if err := c.write(f); err != nil {
-				c.closeWith(reasonGone, "write failed")
-				c.ws.Close()
-				return
+				c.fail("write failed")
+				return false
 			}
 			if len(c.out) > 0 {
 				// More is queued, as after a reveal and its scoreboard.
@@ -151,17 +213,29 @@ func (c *conn) writeLoop() {
 				// connection gets the message after it.
 				runtime.Gosched()
 			}
-		case <-ping.C:
-			if err := c.writePing(); err != nil {
-				c.closeWith(reasonGone, "ping failed")
-				c.ws.Close()
-				return
-			}
-		case <-c.quit:
-			c.finish()
-			return
+		default:
+			return true
 		}
 	}
+}
+
+// closing reports whether closeWith has been called.
+func (c *conn) closing() bool {
+	select {
+	case <-c.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// fail ends the connection after a failed write: nothing more can be
+// written to it, not even a close frame.
+func (c *conn) fail(text string) {
+	c.closeWith(reasonGone, text)
+	c.ws.Close()
+	c.pinger.Stop()
+	close(c.writerDone)
 }
 
 // finish flushes what is queued (unless the client is the reason for the
@@ -187,6 +261,8 @@ func (c *conn) finish() {
 	}
 	// Wake the reader if it is blocked; it closes the socket.
 	_ = c.ws.SetReadDeadline(time.Now().Add(closeWait))
+	c.pinger.Stop()
+	close(c.writerDone)
 }
 
 // closeWait bounds the close handshake.

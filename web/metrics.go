@@ -1,6 +1,10 @@
 package web
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leitai/leitai/store"
+)
 
 // metrics are the node's Prometheus metrics, on a registry of its own so
 // several servers can live in one test process.
@@ -15,7 +19,7 @@ type metrics struct {
 	finished prometheus.Counter
 }
 
-func newMetrics() *metrics {
+func newMetrics(journal *store.Committer) *metrics {
 	m := &metrics{
 		reg:      prometheus.NewRegistry(),
 		conns:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_connections", Help: "Open WebSocket connections."}),
@@ -26,7 +30,11 @@ func newMetrics() *metrics {
 		rooms:    prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_opened_total", Help: "Rooms opened."}),
 		finished: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_finished_total", Help: "Rooms finished."}),
 	}
-	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished,
+	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_batches_total", Help: "Journal batches written, each one transaction and one fsync."},
+		func() float64 { b, _ := journal.Stats(); return float64(b) })
+	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
+		func() float64 { _, e := journal.Stats(); return float64(e) })
+	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished, batches, entries,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

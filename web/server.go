@@ -186,7 +186,7 @@ func New(cfg Config, deps Deps) *Server {
 		history: questionbank.NewHistory(200),
 		hub:     newHub(),
 		events:  newEventDir(),
-		metrics: newMetrics(),
+		metrics: newMetrics(deps.Committer),
 		addrs:   map[string]int{},
 		joins:   newAddrLimits(cfg.JoinsPerSecondPerAddr, cfg.JoinBurstPerAddr),
 		live:    map[*conn]struct{}{},
@@ -259,6 +259,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.log.Error().Err(ferr).Msg("journal flush at shutdown")
 	}
 	cancel()
+	s.rooms.WaitSent()
 	for _, c := range s.liveConns() {
 		c.closeWith(reasonGoingAway, "server shutting down")
 	}
@@ -395,7 +396,6 @@ func (s *Server) serveConn(ws *websocket.Conn, ip string) {
 	ws.SetReadLimit(s.cfg.MaxFrame)
 	_ = ws.SetReadDeadline(time.Now().Add(s.cfg.HelloTimeout))
 	ws.SetPongHandler(c.onPong)
-	go c.writeLoop()
 	s.readLoop(c)
 	c.closeWith(reasonGone, "")
 	if c.reason != reasonGone {

@@ -253,9 +253,9 @@ func (c *contestant) scheduleAnswer(i int, b []byte) {
 	}
 	msg := `{"type":"answer","id":"a` + strconv.Itoa(i) + `","data":{"room":` + jsonString(qi.room) +
 		`,"index":` + strconv.Itoa(i) + data + `}}`
-	var delay time.Duration
+	delay := time.Duration(c.p.cmd.AnswerAfterMS) * time.Millisecond
 	if w := c.p.cmd.AnswerWithinMS; w > 0 {
-		delay = time.Duration(rand.Int64N(w * int64(time.Millisecond)))
+		delay += time.Duration(rand.Int64N(w * int64(time.Millisecond)))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -47,6 +47,7 @@ func (c *coord) start(ctx context.Context) error {
 		c.plan = append(c.plan, command{
 			Count: n, FirstAddr: first, Addrs: addrs, Name: fmt.Sprintf("w%d", i),
 			Questions: c.cfg.Questions, AnswerWithinMS: c.cfg.AnswerWithin.Milliseconds(),
+			AnswerAfterMS:   c.cfg.AnswerAfter.Milliseconds(),
 			DialConcurrency: c.cfg.DialConcurrency, ConnectTimeoutMS: c.cfg.ConnectTimeout.Milliseconds(),
 		})
 		first += addrs

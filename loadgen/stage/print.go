@@ -12,8 +12,12 @@ import (
 // Print writes the report as text.
 func (r *Report) Print(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
-	p("leitai bench event  %d contestants (%d workers), %d questions, answers within %d ms, against %s",
-		r.Contestants, r.Workers, r.Questions, r.AnswerWithinMS, r.URL)
+	delay := ""
+	if r.AnswerAfterMS > 0 {
+		delay = fmt.Sprintf(" after a %d ms delay", r.AnswerAfterMS)
+	}
+	p("leitai bench event  %d contestants (%d workers), %d questions, answers within %d ms%s, against %s",
+		r.Contestants, r.Workers, r.Questions, r.AnswerWithinMS, delay, r.URL)
 	p("machine            %d CPUs, %.1f GiB; %s; run took %.0f s", r.CPUs, r.MemTotalGiB, r.Date, r.DurationS)
 	p("")
 	sides := []*Side{&r.Leitai}

@@ -22,6 +22,7 @@ type Report struct {
 	Workers        int     `json:"workers"`
 	Questions      int     `json:"questions"`
 	AnswerWithinMS int64   `json:"answer_within_ms"`
+	AnswerAfterMS  int64   `json:"answer_after_ms,omitempty"`
 	DurationS      float64 `json:"duration_s"`
 	Leitai         Side    `json:"leitai"`
 	Bare           *Side   `json:"bare,omitempty"`
@@ -267,7 +268,8 @@ func buildReport(cfg Config, lei, bare *side, took time.Duration) *Report {
 	r := &Report{
 		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), MemTotalGiB: memTotalGiB(), URL: cfg.URL,
 		Contestants: cfg.Contestants, Workers: cfg.Workers, Questions: cfg.Questions,
-		AnswerWithinMS: cfg.AnswerWithin.Milliseconds(), DurationS: took.Seconds(),
+		AnswerWithinMS: cfg.AnswerWithin.Milliseconds(), AnswerAfterMS: cfg.AnswerAfter.Milliseconds(),
+		DurationS: took.Seconds(),
 	}
 	ready := 0
 	lastAsked := make([]int64, cfg.Questions) // when question i reached its last contestant

@@ -55,6 +55,11 @@ type Config struct {
 	// AnswerWithin: every contestant answers at a uniformly random moment
 	// within this long of receiving a question; default 2 s.
 	AnswerWithin time.Duration
+	// AnswerAfter delays every answer by this much more, so that answers
+	// start only after a question has gone out: a way to measure the
+	// fan-out alone. Default 0: contestants answer from the moment they
+	// read the question, as people do.
+	AnswerAfter time.Duration
 	// TimeLimit is each question's limit on the server, long enough that
 	// the host reveals before it runs out; default 60 s.
 	TimeLimit time.Duration
@@ -127,8 +132,10 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("more workers than contestants")
 	case c.TimeLimit < 3*time.Second || c.TimeLimit > 10*time.Minute:
 		return bad("time limit must be 3 s to 10 min")
-	case c.AnswerWithin >= c.TimeLimit:
-		return bad("the answer window must be shorter than the time limit")
+	case c.AnswerAfter < 0:
+		return bad("the answer delay cannot be negative")
+	case c.AnswerAfter+c.AnswerWithin >= c.TimeLimit:
+		return bad("the answer window must end before the time limit")
 	case c.Spawn == nil:
 		return bad("no way to start workers")
 	case !c.SkipBare && c.StartBare == nil:

@@ -58,6 +58,7 @@ type command struct {
 	// AnswerWithinMS: each contestant answers at a uniformly random moment
 	// this long after receiving a question.
 	AnswerWithinMS   int64 `json:"answer_within_ms,omitempty"`
+	AnswerAfterMS    int64 `json:"answer_after_ms,omitempty"`
 	DialConcurrency  int   `json:"dial_concurrency,omitempty"`
 	ConnectTimeoutMS int64 `json:"connect_timeout_ms,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // MaxIDLen bounds a request id.
@@ -127,6 +128,10 @@ type Frame struct {
 	// Mark is set on question frames so the writer can note when the
 	// question reached this connection, the start of the player's clock.
 	Mark *Mark
+	// Received is when the request this frame answers was read (an
+	// answer, for its ack), so the writer can report how long the server
+	// took; zero for everything else.
+	Received time.Time
 
 	once     sync.Once
 	prepared any

@@ -137,6 +137,9 @@ type AnswerIn struct {
 	Text   *string
 	Re     string
 	Peer   Peer
+	// Received is when the gateway read the answer; it is carried to the
+	// ack, for the gateway's latency metric.
+	Received time.Time
 }
 
 // Answer takes a player's answer. Errors are protocol errors for the
@@ -156,7 +159,7 @@ func (r *Room) answer(in AnswerIn) error {
 	}
 	if a, dup := p.answers[in.Index]; dup {
 		ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: a.elapsed.Milliseconds(), Duplicate: true}
-		r.ackWhenDurable(a.ack, in.Peer, in.Re, ack)
+		r.ackWhenDurable(a.ack, in, ack)
 		return nil
 	}
 	if in.Index != s.index || (s.phase != PhaseQuestion && s.phase != PhasePaused) {
@@ -186,24 +189,26 @@ func (r *Room) answer(in AnswerIn) error {
 		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index)
 	}
 	pa := &pendingAck{}
-	peer, re := in.Peer, in.Re
 	ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: elapsed.Milliseconds()}
 	r.record(kindAnswer, answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}, pa.settle)
 	p.answers[in.Index].ack = pa
-	r.ackWhenDurable(pa, peer, re, ack)
+	r.ackWhenDurable(pa, in, ack)
 	r.noteProgress()
 	r.maybeCloseEarly()
 	return nil
 }
 
 // ackWhenDurable sends the ack once the answer's journal entry is durable.
-func (r *Room) ackWhenDurable(pa *pendingAck, peer Peer, re string, ack protocol.Ack) {
+func (r *Room) ackWhenDurable(pa *pendingAck, in AnswerIn, ack protocol.Ack) {
+	peer, re, received := in.Peer, in.Re, in.Received
 	send := func(err error) {
 		if err != nil {
 			peer.Send(protocol.NewFrame(protocol.ErrorMessage(re, &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not store the answer"})))
 			return
 		}
-		peer.Send(protocol.NewFrame(protocol.Encode("answer.ack", re, ack)))
+		f := protocol.NewFrame(protocol.Encode("answer.ack", re, ack))
+		f.Received = received
+		peer.Send(f)
 	}
 	if pa == nil { // rebuilt from the journal: durable by definition
 		send(nil)

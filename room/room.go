@@ -423,7 +423,7 @@ func (r *Room) now() time.Time { return r.opts.Clock.Now() }
 // now; durability follows, and done (if any) runs once the entry is durable.
 func (r *Room) record(kind string, data any, done func(error)) {
 	e := r.st.entry(kind, r.now(), data)
-	r.st.apply(e)
+	r.st.fold(e, data)
 	if done == nil {
 		done = r.journalFailed
 	}

@@ -159,14 +159,48 @@ func (s *state) entry(kind string, at time.Time, data any) store.JournalEntry {
 	return store.JournalEntry{Room: s.cfg.ID, Seq: s.seq + 1, Kind: kind, At: at, Data: raw}
 }
 
-// apply folds one entry into the state. It must be deterministic: a room
-// rebuilt from its journal must reach the same state.
-func (s *state) apply(e store.JournalEntry) {
+// apply folds one stored entry into the state: how a room is rebuilt
+// from its journal.
+func (s *state) apply(e store.JournalEntry) { s.fold(e, decodeData(e)) }
+
+// decodeData decodes an entry's data into the type its kind records, the
+// same value record passed in; nil for kinds without data.
+func decodeData(e store.JournalEntry) any {
+	var d any
+	switch e.Kind {
+	case kindJoin:
+		var v joinData
+		_ = json.Unmarshal(e.Data, &v)
+		d = v
+	case kindLeave, kindKick:
+		var v playerData
+		_ = json.Unmarshal(e.Data, &v)
+		d = v
+	case kindQuestion:
+		var v questionData
+		_ = json.Unmarshal(e.Data, &v)
+		d = v
+	case kindAnswer:
+		var v answerData
+		_ = json.Unmarshal(e.Data, &v)
+		d = v
+	case kindPause:
+		var v pauseData
+		_ = json.Unmarshal(e.Data, &v)
+		d = v
+	}
+	return d
+}
+
+// fold applies entry e, whose data decoded is data: live, the value the
+// room recorded; rebuilt, what decodeData read back. Every data type is
+// strings and integers, which come back from JSON unchanged, so both ways
+// reach the same state. It must be deterministic.
+func (s *state) fold(e store.JournalEntry, data any) {
 	s.seq = e.Seq
 	switch e.Kind {
 	case kindJoin:
-		var d joinData
-		_ = json.Unmarshal(e.Data, &d)
+		d, _ := data.(joinData)
 		if p, ok := s.players[d.Player]; ok {
 			if p.left && !p.kicked {
 				p.left = false
@@ -181,8 +215,7 @@ func (s *state) apply(e store.JournalEntry) {
 		s.names[d.Name] = true
 		s.nPresent++
 	case kindLeave, kindKick:
-		var d playerData
-		_ = json.Unmarshal(e.Data, &d)
+		d, _ := data.(playerData)
 		if p, ok := s.players[d.Player]; ok {
 			if !p.left {
 				s.nPresent--
@@ -193,8 +226,7 @@ func (s *state) apply(e store.JournalEntry) {
 	case kindStart:
 		s.setPhase(PhaseCountdown, e.At)
 	case kindQuestion:
-		var d questionData
-		_ = json.Unmarshal(e.Data, &d)
+		d, _ := data.(questionData)
 		s.index = d.Index
 		s.qStart = e.At
 		s.deadline = e.At.Add(s.cfg.TimeLimit)
@@ -207,8 +239,7 @@ func (s *state) apply(e store.JournalEntry) {
 		}
 		s.setPhase(PhaseQuestion, e.At)
 	case kindAnswer:
-		var d answerData
-		_ = json.Unmarshal(e.Data, &d)
+		d, _ := data.(answerData)
 		p, ok := s.players[d.Player]
 		if !ok || d.Index < 0 || d.Index >= len(s.cfg.Questions) {
 			return
@@ -237,8 +268,7 @@ func (s *state) apply(e store.JournalEntry) {
 		}
 		s.setPhase(PhaseReveal, e.At)
 	case kindPause:
-		var d pauseData
-		_ = json.Unmarshal(e.Data, &d)
+		d, _ := data.(pauseData)
 		s.pausedFrom = d.From
 		s.remaining = time.Duration(d.Remaining) * time.Millisecond
 		s.setPhase(PhasePaused, e.At)

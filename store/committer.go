@@ -18,8 +18,9 @@ type CommitterOptions struct {
 	// Default 1024.
 	MaxBatch int
 	// QueueSize is how many submissions may wait for the committer before
-	// Submit blocks. Default 65536: all answers of a 15,000-player
-	// question several times over.
+	// Submit blocks. Default 16384: every answer of a 15,000-player
+	// question at once. The queue is allocated whole and the garbage
+	// collector scans all of it on every cycle, so it is no bigger.
 	QueueSize int
 	// Logger receives batch failures. The zero Logger discards.
 	Logger zerolog.Logger
@@ -70,7 +71,7 @@ func NewCommitter(s Store, opts CommitterOptions) *Committer {
 		opts.MaxBatch = 1024
 	}
 	if opts.QueueSize <= 0 {
-		opts.QueueSize = 1 << 16
+		opts.QueueSize = 1 << 14
 	}
 	return &Committer{
 		s:        s,

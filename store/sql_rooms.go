@@ -61,7 +61,10 @@ func (s *SQL) AppendJournal(ctx context.Context, entries []JournalEntry) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, 5*journalChunks[0])
+		// Sized to the batch: most batches are small, and a buffer for
+		// the biggest chunk on every call was most of the allocation
+		// of a busy answer window.
+		args := make([]any, 0, 5*min(len(entries), journalChunks[0]))
 		for rest := entries; len(rest) > 0; {
 			i := 0
 			for journalChunks[i] > len(rest) {

@@ -80,6 +80,9 @@ type conn struct {
 	sess    atomic.Pointer[session]
 	limiter *rate.Limiter // Owned by the reader.
 	strikes int           // Owned by the reader: rate-limit hits.
+	// received is when the message being handled was read. Owned by the
+	// reader.
+	received time.Time
 }
 
 // newConn makes the connection and starts its first writer, which sends a
@@ -320,6 +323,9 @@ func (c *conn) write(f *protocol.Frame) error {
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
+	}
+	if err == nil && !f.Received.IsZero() {
+		c.srv.metrics.ackLatency.Observe(time.Since(f.Received).Seconds())
 	}
 	if err == nil && f.Mark != nil {
 		if s := c.sess.Load(); s != nil {

@@ -140,7 +140,7 @@ func (s *Server) handle(c *conn, data []byte) {
 	case "watch":
 		err = s.watch(ctx, sess, in)
 	case "answer":
-		err = s.answer(ctx, sess, in)
+		err = s.answer(ctx, c, sess, in)
 	case "room.leave":
 		var d protocol.RoomLeave
 		if err = decode(in, &d); err == nil {
@@ -334,7 +334,7 @@ func (s *Server) playerSession(ctx context.Context, id string) (*session, error)
 }
 
 func (s *Server) newSession(id, name, role string) *session {
-	return &session{srv: s, id: id, name: name, role: role, written: map[string]writtenMark{}, rooms: map[string]struct{}{}}
+	return &session{srv: s, id: id, name: name, role: role, }
 }
 
 // adopt makes c the session's connection; an older one is closed with 4001.
@@ -404,7 +404,7 @@ func (s *Server) hasCategory(cat string) bool {
 	return false
 }
 
-func (s *Server) answer(ctx context.Context, sess *session, in protocol.Inbound) error {
+func (s *Server) answer(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
 	if sess.role != rolePlayer {
 		return protocol.Errorf(protocol.CodeForbidden, "only players answer")
 	}
@@ -416,7 +416,7 @@ func (s *Server) answer(ctx context.Context, sess *session, in protocol.Inbound)
 	if err != nil {
 		return err
 	}
-	err = r.Answer(ctx, room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: in.ID, Peer: sess})
+	err = r.Answer(ctx, room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: in.ID, Peer: sess, Received: c.received})
 	if err == nil {
 		s.metrics.answers.Inc()
 	}

@@ -17,6 +17,9 @@ type metrics struct {
 	refused  prometheus.Counter
 	rooms    prometheus.Counter
 	finished prometheus.Counter
+	// ackLatency is from reading an answer to writing its ack: what the
+	// server adds to the latency a contestant feels.
+	ackLatency prometheus.Histogram
 }
 
 func newMetrics(journal *store.Committer) *metrics {
@@ -29,12 +32,17 @@ func newMetrics(journal *store.Committer) *metrics {
 		refused:  prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_refused_connections_total", Help: "Connections refused by the per-address limit."}),
 		rooms:    prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_opened_total", Help: "Rooms opened."}),
 		finished: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_finished_total", Help: "Rooms finished."}),
+		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "leitai_answer_ack_seconds",
+			Help:    "From reading an answer to writing its ack to the socket: durable write included.",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .15, .2, .3, .5, 1, 2, 5},
+		}),
 	}
 	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_batches_total", Help: "Journal batches written, each one transaction and one fsync."},
 		func() float64 { b, _ := journal.Stats(); return float64(b) })
 	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
 		func() float64 { _, e := journal.Stats(); return float64(e) })
-	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished, batches, entries,
+	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished, m.ackLatency, batches, entries,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -6,6 +6,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -443,10 +444,16 @@ func (s *Server) liveConns() []*conn {
 	return out
 }
 
+// readBufs hold inbound messages while they are handled. Nothing keeps a
+// message's bytes after handle returns (decoding copies what it keeps), so
+// the readers share a few buffers instead of allocating one per message.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // readLoop reads and handles messages until the connection ends.
 func (s *Server) readLoop(c *conn) {
 	for {
-		_, data, err := c.ws.ReadMessage()
+		buf, err := c.readMessage()
+		c.received = time.Now()
 		if err != nil {
 			var ne net.Error
 			switch {
@@ -457,20 +464,42 @@ func (s *Server) readLoop(c *conn) {
 			}
 			return
 		}
-		select {
-		case <-c.quit:
+		if !s.handleRead(c, buf.Bytes()) {
+			readBufs.Put(buf)
 			return
-		default:
 		}
-		s.metrics.messages.Inc()
-		if !c.limiter.Allow() {
-			if !s.strike(c, "") {
-				return
-			}
-			continue
-		}
-		s.handle(c, data)
+		readBufs.Put(buf)
 	}
+}
+
+// handleRead handles one message read by readLoop, within the rate limit,
+// and reports whether to go on reading.
+func (s *Server) handleRead(c *conn, data []byte) bool {
+	if c.closing() {
+		return false
+	}
+	s.metrics.messages.Inc()
+	if !c.limiter.Allow() {
+		return s.strike(c, "")
+	}
+	s.handle(c, data)
+	return true
+}
+
+// readMessage reads the next message into a buffer from readBufs, which
+// the caller puts back once done with it.
+func (c *conn) readMessage() (*bytes.Buffer, error) {
+	_, r, err := c.ws.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	buf := readBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		readBufs.Put(buf)
+		return nil, err
+	}
+	return buf, nil
 }
 
 // strike answers a request over a rate limit with rate_limited and counts

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -27,17 +28,31 @@ type session struct {
 	eventID string // hosts and screens: the one event they may act on
 
 	// mu guards the following fields.
-	mu      sync.Mutex
-	rating  float64 // matchmaking rating, updated when a match ends
-	conn    *conn
-	lostAt  time.Time // when the last connection dropped; zero while connected
-	written map[string]writtenMark
-	rooms   map[string]struct{}
+	mu     sync.Mutex
+	rating float64 // matchmaking rating, updated when a match ends
+	conn   *conn
+	lostAt time.Time // when the last connection dropped; zero while connected
+	// rooms and written are slices, not maps: a session is in one room
+	// or two, and on 15,000 sessions a map each is megabytes that every
+	// garbage collection has to scan.
+	rooms   []string
+	written []writtenMark // the last question written, per room
 }
 
 type writtenMark struct {
+	room  string
 	index int
 	at    time.Time
+}
+
+// mark returns the written mark of roomID, or nil. The caller holds mu.
+func (s *session) mark(roomID string) *writtenMark {
+	for i := range s.written {
+		if s.written[i].room == roomID {
+			return &s.written[i]
+		}
+	}
+	return nil
 }
 
 var _ room.Peer = (*session)(nil)
@@ -64,8 +79,8 @@ func (s *session) Connected() bool {
 func (s *session) WrittenAt(roomID string, index int) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.written[roomID]
-	if !ok || m.index != index {
+	m := s.mark(roomID)
+	if m == nil || m.index != index {
 		return time.Time{}, false
 	}
 	return m.at, true
@@ -73,8 +88,11 @@ func (s *session) WrittenAt(roomID string, index int) (time.Time, bool) {
 
 func (s *session) markWritten(roomID string, index int, at time.Time) {
 	s.mu.Lock()
-	if m, ok := s.written[roomID]; !ok || m.index != index {
-		s.written[roomID] = writtenMark{index: index, at: at}
+	switch m := s.mark(roomID); {
+	case m == nil:
+		s.written = append(s.written, writtenMark{room: roomID, index: index, at: at})
+	case m.index != index:
+		m.index, m.at = index, at
 	}
 	s.mu.Unlock()
 }
@@ -114,25 +132,23 @@ func (s *session) getRating() float64 {
 
 func (s *session) addRoom(id string) {
 	s.mu.Lock()
-	s.rooms[id] = struct{}{}
+	if !slices.Contains(s.rooms, id) {
+		s.rooms = append(s.rooms, id)
+	}
 	s.mu.Unlock()
 }
 
 func (s *session) dropRoom(id string) {
 	s.mu.Lock()
-	delete(s.rooms, id)
-	delete(s.written, id)
+	s.rooms = slices.DeleteFunc(s.rooms, func(r string) bool { return r == id })
+	s.written = slices.DeleteFunc(s.written, func(m writtenMark) bool { return m.room == id })
 	s.mu.Unlock()
 }
 
 func (s *session) roomIDs() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.rooms))
-	for id := range s.rooms {
-		out = append(out, id)
-	}
-	return out
+	return slices.Clone(s.rooms)
 }
 
 // attach makes c the session's connection and returns the one it replaces.

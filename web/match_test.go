@@ -192,6 +192,22 @@ func TestDuelEndToEnd(t *testing.T) {
 	if err != nil || pa.Points != 5 || pa.Rating <= 1500 {
 		t.Fatalf("player a = %+v, %v", pa, err)
 	}
+	// Every ack written was timed, and every answer went through the
+	// journal's batches.
+	acks := 0
+	for _, c := range []*client{a, b} {
+		for _, m := range c.all() {
+			if m.Type == "answer.ack" {
+				acks++
+			}
+		}
+	}
+	if got := h.metric("leitai_answer_ack_seconds_count"); got != float64(acks) {
+		t.Fatalf("leitai_answer_ack_seconds_count = %v, want the %d acks the players read", got, acks)
+	}
+	if batches, entries := h.metric("leitai_journal_batches_total"), h.metric("leitai_journal_entries_total"); batches < 1 || entries < float64(acks) || batches > entries {
+		t.Fatalf("journal batches %v, entries %v: want at least one batch and every answer's entry", batches, entries)
+	}
 	// Free again: a new find is queued.
 	waitFor(t, "players released", func() bool { _, busy := h.srv.Matchmaker().Playing(a.id); return !busy })
 	if m := a.reply(a.send("match.find", map[string]any{"mode": "duel"})); m.Type != "match.queued" {

@@ -334,7 +334,7 @@ func (s *Server) playerSession(ctx context.Context, id string) (*session, error)
 }
 
 func (s *Server) newSession(id, name, role string) *session {
-	return &session{srv: s, id: id, name: name, role: role, }
+	return &session{srv: s, id: id, name: name, role: role}
 }
 
 // adopt makes c the session's connection; an older one is closed with 4001.

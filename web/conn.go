@@ -77,6 +77,8 @@ type conn struct {
 	writerDone chan struct{} // closed when the last writer has ended
 
 	srtt    atomic.Int64 // smoothed RTT in ns, from server pings
+	pongAt  atomic.Int64 // when the last pong came (Unix ns)
+	heardAt atomic.Int64 // when the last message came after hello (Unix ns)
 	sess    atomic.Pointer[session]
 	limiter *rate.Limiter // Owned by the reader.
 	strikes int           // Owned by the reader: rate-limit hits.
@@ -120,10 +122,31 @@ func (c *conn) send(f *protocol.Frame) bool {
 	}
 }
 
+// rttRefresh is how many ping periods an RTT sample may age before a
+// connection that keeps talking is pinged anyway.
+const rttRefresh = 4
+
 // ping is the ping timer's callback. Runs on the timer's goroutine.
 func (c *conn) ping() {
+	if c.closing() {
+		return
+	}
+	every := c.srv.cfg.PingEvery
+	if !pingNeeded(time.Now().UnixNano(), c.heardAt.Load(), c.pongAt.Load(), every) {
+		c.pinger.Reset(every)
+		return
+	}
 	c.pingDue.Store(true)
 	c.wake()
+}
+
+// pingNeeded reports whether a connection is due a ping. One that sent a
+// message within the last period has shown it is alive (and the message
+// moved its read deadline), so it is pinged only to keep its RTT sample
+// fresh. A contestant answering every question is spared most pings, and
+// so is the server, 15,000 of them a period.
+func pingNeeded(now, heard, pong int64, every time.Duration) bool {
+	return now-heard >= int64(every) || now-pong >= rttRefresh*int64(every)
 }
 
 // wake starts a writer unless one is running (or the last has ended).
@@ -146,9 +169,11 @@ func (c *conn) rtt() time.Duration { return time.Duration(c.srtt.Load()) }
 
 // onPong folds a ping's round trip into the smoothed RTT.
 func (c *conn) onPong(payload string) error {
+	now := time.Now().UnixNano()
+	c.pongAt.Store(now)
 	if len(payload) == 8 {
 		sent := int64(binary.BigEndian.Uint64([]byte(payload)))
-		sample := time.Now().UnixNano() - sent
+		sample := now - sent
 		if sample >= 0 && sample < int64(time.Minute) {
 			old := c.srtt.Load()
 			if old == 0 {

@@ -454,6 +454,11 @@ func (s *Server) readLoop(c *conn) {
 	for {
 		buf, err := c.readMessage()
 		c.received = time.Now()
+		if err == nil && c.sess.Load() != nil {
+			// A message shows the peer is alive, as a pong does.
+			c.heardAt.Store(c.received.UnixNano())
+			err = c.ws.SetReadDeadline(c.received.Add(s.cfg.PongWait))
+		}
 		if err != nil {
 			var ne net.Error
 			switch {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/store"
 )
 
@@ -361,5 +362,49 @@ func TestCommitterThen(t *testing.T) {
 	}
 	if total != 3 {
 		t.Fatalf("%d entries written, want 3", total)
+	}
+}
+
+// TestCommitterLinger checks that under load a batch waits out the linger
+// after the previous one began, so entries submitted meanwhile share it.
+func TestCommitterLinger(t *testing.T) {
+	const linger = 5 * time.Millisecond
+	g := &gateStore{}
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	c := store.NewCommitter(g, store.CommitterOptions{Linger: linger, Clock: clk})
+	startCommitter(t, c)
+
+	first := make(chan error, 1)
+	c.Submit(store.JournalEntry{Room: "a"}, func(err error) { first <- err })
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// The first batch began no time ago on this clock: the next one waits.
+	c.Submit(store.JournalEntry{Room: "b", Seq: 0}, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for clk.Timers() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the committer wrote the second entry without waiting out the linger")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	last := make(chan error, 1)
+	c.Submit(store.JournalEntry{Room: "b", Seq: 1}, nil)
+	c.Submit(store.JournalEntry{Room: "b", Seq: 2}, func(err error) { last <- err })
+	clk.Advance(linger)
+	if err := <-last; err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.batches) != 2 || len(g.batches[1]) != 3 {
+		sizes := make([]int, len(g.batches))
+		for i, b := range g.batches {
+			sizes[i] = len(b)
+		}
+		t.Fatalf("batch sizes %v, want [1 3]", sizes)
+	}
+	if b, e := c.Stats(); b != 2 || e != 4 {
+		t.Fatalf("Stats() = %d batches, %d entries; want 2, 4", b, e)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 	"golang.org/x/text/width"
@@ -29,7 +30,9 @@ var punctuation = strings.NewReplacer(
 // space (ideographic space U+3000 included) and invisible format character
 // (zero-width space, BOM) is removed.
 func Fold(s string) string {
-	s = width.Fold.String(s)
+	if widthFolds(s) {
+		s = width.Fold.String(s)
+	}
 	s = norm.NFC.String(s)
 	s = punctuation.Replace(s)
 	return strings.Map(func(r rune) rune {
@@ -38,6 +41,18 @@ func Fold(s string) string {
 		}
 		return unicode.ToLower(r)
 	}, s)
+}
+
+// widthFolds reports whether width folding would change s. Most answers
+// have nothing to fold, and the transformer allocates its buffers on every
+// call, once per answer checked.
+func widthFolds(s string) bool {
+	for _, r := range s {
+		if r >= utf8.RuneSelf && width.LookupRune(r).Folded() != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // normKey puts a key sent by a client in the form keys are stored in.

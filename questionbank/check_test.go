@@ -3,6 +3,9 @@ package questionbank
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
 )
 
 func TestFold(t *testing.T) {
@@ -23,6 +26,27 @@ func TestFold(t *testing.T) {
 		if got := Fold(tt.in); got != tt.want {
 			t.Errorf("Fold(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestWidthFolds checks the shortcut in Fold against the transformer
+// itself for every rune of the Basic Multilingual Plane and a few beyond:
+// it must see a change exactly where width folding makes one.
+func TestWidthFolds(t *testing.T) {
+	check := func(r rune) {
+		s := "a" + string(r) + "b"
+		if got, want := widthFolds(s), width.Fold.String(s) != s; got != want {
+			t.Errorf("widthFolds(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for r := rune(0); r < 0x10000; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		check(r)
+	}
+	for _, r := range []rune{0x1F600, 0x20000, 0x2F800, 0xE0001, 0x10FFFF} {
+		check(r)
 	}
 }
 

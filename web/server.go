@@ -37,8 +37,10 @@ type Config struct {
 	MaxFrame int64
 	// HelloTimeout closes a connection that sends no hello; default 10 s.
 	HelloTimeout time.Duration
-	// PingEvery is the server ping period (default 15 s); PongWait is how
-	// long a silent connection lives (default 40 s).
+	// PingEvery is the server ping period (default 15 s) for a connection
+	// that has sent nothing in that time; one that keeps sending is pinged
+	// every fourth period, to refresh its RTT. PongWait is how long a
+	// connection lives with neither a message nor a pong (default 40 s).
 	PingEvery, PongWait time.Duration
 	// WriteWait bounds one socket write; default 10 s.
 	WriteWait time.Duration

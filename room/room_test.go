@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -366,5 +367,51 @@ func TestFairTiming(t *testing.T) {
 				t.Fatalf("answers %+v, want elapsed %d", rep.Answers, c.want)
 			}
 		})
+	}
+}
+
+// TestBigRoomFansOutInOrder plays a question in a room too big to be sent
+// to on the journal's goroutine: the room's fan-out goroutine sends it, the
+// registry's WaitSent waits for it, and every player still gets question,
+// ack, reveal and scoreboard in that order.
+func TestBigRoomFansOutInOrder(t *testing.T) {
+	const players = 5*sliceSize + 7
+	g := newRig(t, Config{ID: "big", Kind: KindEvent, TimeLimit: 10 * time.Second})
+	reg := NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	reg.Start(ctx, g.r)
+	t.Cleanup(func() { cancel(); reg.Wait() })
+	for i := range players {
+		g.join("p" + strconv.Itoa(i))
+	}
+	g.control(ActStart)
+	g.clk.Advance(3 * time.Second)
+	waitPhase(t, g, PhaseQuestion)
+	reg.WaitSent()
+	for id, p := range g.peers {
+		if p.count("question") != 1 {
+			t.Fatalf("%s has %d questions after WaitSent", id, p.count("question"))
+		}
+	}
+	for id := range g.peers {
+		if err := g.answer(id, 0, []string{"B"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPhase(t, g, PhaseReveal) // everyone answered: closed early
+	reg.WaitSent()
+	for id, p := range g.peers {
+		var order []string
+		p.mu.Lock()
+		for _, m := range p.msgs {
+			switch typ := m["type"].(string); typ {
+			case "question", "answer.ack", "reveal", "scoreboard":
+				order = append(order, typ)
+			}
+		}
+		p.mu.Unlock()
+		if want := []string{"question", "answer.ack", "reveal", "scoreboard"}; !slices.Equal(order, want) {
+			t.Fatalf("%s got %v, want %v", id, order, want)
+		}
 	}
 }

@@ -38,13 +38,17 @@ type contestant struct {
 }
 
 // questionInfo is what a worker learns from the first copy of question i it
-// reads: every contestant answers from the same option keys.
+// reads: every contestant answers from the same option keys, so the answer
+// messages are built once, one per key (or a few texts), and each
+// contestant picks one. The generator shares the cores with the server;
+// whatever it spends per answer is taken from the server's measurement.
 type questionInfo struct {
-	once sync.Once
-	room string
-	keys []string
-	text bool
+	once    sync.Once
+	answers []string
 }
+
+// answerTexts is how many different texts a text question is answered with.
+const answerTexts = 8
 
 // settle marks the contestant ready (joined) or failed, once.
 func (c *contestant) settle(ok bool) {
@@ -79,14 +83,35 @@ func (c *contestant) write(msg string) bool {
 func (c *contestant) read() {
 	defer c.p.readers.Done()
 	for {
-		_, b, err := c.ws.ReadMessage()
+		buf, err := c.readMessage()
 		now := time.Now().UnixNano()
 		if err != nil {
 			c.ended(err)
 			return
 		}
-		c.handle(b, now)
+		c.handle(buf.Bytes(), now)
+		readBufs.Put(buf)
 	}
+}
+
+// readBufs hold messages while they are handled; handle keeps nothing of
+// them, so the readers share a few buffers instead of allocating one per
+// message.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readMessage reads the next message into a buffer from readBufs.
+func (c *contestant) readMessage() (*bytes.Buffer, error) {
+	_, r, err := c.ws.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	buf := readBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		readBufs.Put(buf)
+		return nil, err
+	}
+	return buf, nil
 }
 
 // ended accounts for a closed connection.
@@ -227,32 +252,9 @@ func (c *contestant) handle(b []byte, now int64) {
 func (c *contestant) scheduleAnswer(i int, b []byte) {
 	qi := &c.p.qinfo[i]
 	qi.once.Do(func() {
-		var m struct {
-			Data struct {
-				Room     string `json:"room"`
-				Question struct {
-					Type    string `json:"type"`
-					Options []struct {
-						Key string `json:"key"`
-					} `json:"options"`
-				} `json:"question"`
-			} `json:"data"`
-		}
-		_ = json.Unmarshal(b, &m)
-		qi.room = m.Data.Room
-		qi.text = m.Data.Question.Type == "text" || len(m.Data.Question.Options) == 0
-		for _, o := range m.Data.Question.Options {
-			qi.keys = append(qi.keys, o.Key)
-		}
+		qi.answers = answerMessages(i, b)
 	})
-	var data string
-	if qi.text {
-		data = `,"text":"答` + strconv.Itoa(rand.IntN(100)) + `"`
-	} else {
-		data = `,"choice":["` + qi.keys[rand.IntN(len(qi.keys))] + `"]`
-	}
-	msg := `{"type":"answer","id":"a` + strconv.Itoa(i) + `","data":{"room":` + jsonString(qi.room) +
-		`,"index":` + strconv.Itoa(i) + data + `}}`
+	msg := qi.answers[rand.IntN(len(qi.answers))]
 	delay := time.Duration(c.p.cmd.AnswerAfterMS) * time.Millisecond
 	if w := c.p.cmd.AnswerWithinMS; w > 0 {
 		delay += time.Duration(rand.Int64N(w * int64(time.Millisecond)))
@@ -263,6 +265,39 @@ func (c *contestant) scheduleAnswer(i int, b []byte) {
 		return
 	}
 	c.timers = append(c.timers, time.AfterFunc(delay, func() { c.answer(i, msg) }))
+}
+
+// answerMessages builds the answers to question i (message b): one per
+// option key, or answerTexts texts for a text question.
+func answerMessages(i int, b []byte) []string {
+	var m struct {
+		Data struct {
+			Room     string `json:"room"`
+			Question struct {
+				Type    string `json:"type"`
+				Options []struct {
+					Key string `json:"key"`
+				} `json:"options"`
+			} `json:"question"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(b, &m)
+	var datas []string
+	if m.Data.Question.Type == "text" || len(m.Data.Question.Options) == 0 {
+		for k := range answerTexts {
+			datas = append(datas, `,"text":"答`+strconv.Itoa(k)+`"`)
+		}
+	} else {
+		for _, o := range m.Data.Question.Options {
+			datas = append(datas, `,"choice":[`+jsonString(o.Key)+`]`)
+		}
+	}
+	msgs := make([]string, len(datas))
+	for k, data := range datas {
+		msgs[k] = `{"type":"answer","id":"a` + strconv.Itoa(i) + `","data":{"room":` + jsonString(m.Data.Room) +
+			`,"index":` + strconv.Itoa(i) + data + `}}`
+	}
+	return msgs
 }
 
 // answer writes the answer to question i; runs on a timer's goroutine.

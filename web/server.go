@@ -6,7 +6,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/internal/wsbuf"
 	"github.com/leitai/leitai/match"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
@@ -446,15 +446,12 @@ func (s *Server) liveConns() []*conn {
 	return out
 }
 
-// readBufs hold inbound messages while they are handled. Nothing keeps a
-// message's bytes after handle returns (decoding copies what it keeps), so
-// the readers share a few buffers instead of allocating one per message.
-var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // readLoop reads and handles messages until the connection ends.
 func (s *Server) readLoop(c *conn) {
 	for {
-		buf, err := c.readMessage()
+		// Nothing keeps a message's bytes after handle returns (decoding
+		// copies what it keeps), so they go back to the pool.
+		buf, err := wsbuf.Read(c.ws)
 		c.received = time.Now()
 		if err == nil && c.sess.Load() != nil {
 			// A message shows the peer is alive, as a pong does.
@@ -462,6 +459,9 @@ func (s *Server) readLoop(c *conn) {
 			err = c.ws.SetReadDeadline(c.received.Add(s.cfg.PongWait))
 		}
 		if err != nil {
+			if buf != nil {
+				wsbuf.Put(buf)
+			}
 			var ne net.Error
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
@@ -471,11 +471,11 @@ func (s *Server) readLoop(c *conn) {
 			}
 			return
 		}
-		if !s.handleRead(c, buf.Bytes()) {
-			readBufs.Put(buf)
+		goOn := s.handleRead(c, buf.Bytes())
+		wsbuf.Put(buf)
+		if !goOn {
 			return
 		}
-		readBufs.Put(buf)
 	}
 }
 
@@ -491,22 +491,6 @@ func (s *Server) handleRead(c *conn, data []byte) bool {
 	}
 	s.handle(c, data)
 	return true
-}
-
-// readMessage reads the next message into a buffer from readBufs, which
-// the caller puts back once done with it.
-func (c *conn) readMessage() (*bytes.Buffer, error) {
-	_, r, err := c.ws.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	buf := readBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	if _, err := buf.ReadFrom(r); err != nil {
-		readBufs.Put(buf)
-		return nil, err
-	}
-	return buf, nil
 }
 
 // strike answers a request over a rate limit with rate_limited and counts

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/leitai/leitai/internal/wsbuf"
 	"github.com/leitai/leitai/loadgen"
 )
 
@@ -83,35 +84,15 @@ func (c *contestant) write(msg string) bool {
 func (c *contestant) read() {
 	defer c.p.readers.Done()
 	for {
-		buf, err := c.readMessage()
+		buf, err := wsbuf.Read(c.ws) // handle keeps nothing of the bytes
 		now := time.Now().UnixNano()
 		if err != nil {
 			c.ended(err)
 			return
 		}
 		c.handle(buf.Bytes(), now)
-		readBufs.Put(buf)
+		wsbuf.Put(buf)
 	}
-}
-
-// readBufs hold messages while they are handled; handle keeps nothing of
-// them, so the readers share a few buffers instead of allocating one per
-// message.
-var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// readMessage reads the next message into a buffer from readBufs.
-func (c *contestant) readMessage() (*bytes.Buffer, error) {
-	_, r, err := c.ws.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	buf := readBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	if _, err := buf.ReadFrom(r); err != nil {
-		readBufs.Put(buf)
-		return nil, err
-	}
-	return buf, nil
 }
 
 // ended accounts for a closed connection.

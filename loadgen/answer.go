@@ -12,8 +12,9 @@ type sent struct {
 	index int
 }
 
-// inQuestion is the part of a question message the player needs.
-type inQuestion struct {
+// Question is the part of a question message's data a simulated player
+// needs to answer it.
+type Question struct {
 	Room     string `json:"room"`
 	Index    int    `json:"index"`
 	Question struct {
@@ -33,7 +34,7 @@ type outAnswer struct {
 }
 
 // scheduleAnswer answers q after a think time. The caller holds mu.
-func (p *player) scheduleAnswer(q inQuestion) {
+func (p *player) scheduleAnswer(q Question) {
 	think := p.g.cfg.ThinkMin
 	if span := p.g.cfg.ThinkMax - p.g.cfg.ThinkMin; span > 0 {
 		think += time.Duration(p.rng.Int64N(int64(span)))

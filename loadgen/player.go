@@ -188,7 +188,7 @@ func (p *player) handle(m envelope) {
 			p.g.wait.Record(now.Sub(p.findAt))
 		}
 	case "question":
-		var q inQuestion
+		var q Question
 		if err := json.Unmarshal(m.Data, &q); err != nil {
 			p.g.stats.fail("bad_question", err.Error())
 			return

@@ -166,30 +166,27 @@ func (s *state) apply(e store.JournalEntry) { s.fold(e, decodeData(e)) }
 // decodeData decodes an entry's data into the type its kind records, the
 // same value record passed in; nil for kinds without data.
 func decodeData(e store.JournalEntry) any {
-	var d any
 	switch e.Kind {
 	case kindJoin:
-		var v joinData
-		_ = json.Unmarshal(e.Data, &v)
-		d = v
+		return decodeAs[joinData](e.Data)
 	case kindLeave, kindKick:
-		var v playerData
-		_ = json.Unmarshal(e.Data, &v)
-		d = v
+		return decodeAs[playerData](e.Data)
 	case kindQuestion:
-		var v questionData
-		_ = json.Unmarshal(e.Data, &v)
-		d = v
+		return decodeAs[questionData](e.Data)
 	case kindAnswer:
-		var v answerData
-		_ = json.Unmarshal(e.Data, &v)
-		d = v
+		return decodeAs[answerData](e.Data)
 	case kindPause:
-		var v pauseData
-		_ = json.Unmarshal(e.Data, &v)
-		d = v
+		return decodeAs[pauseData](e.Data)
 	}
-	return d
+	return nil
+}
+
+// decodeAs decodes b into a T. The journal only holds what the room wrote,
+// so a decoding error leaves the zero value, as it always did.
+func decodeAs[T any](b []byte) any {
+	var v T
+	_ = json.Unmarshal(b, &v)
+	return v
 }
 
 // fold applies entry e, whose data decoded is data: live, the value the

@@ -252,15 +252,7 @@ func (c *contestant) scheduleAnswer(i int, b []byte) {
 // option key, or answerTexts texts for a text question.
 func answerMessages(i int, b []byte) []string {
 	var m struct {
-		Data struct {
-			Room     string `json:"room"`
-			Question struct {
-				Type    string `json:"type"`
-				Options []struct {
-					Key string `json:"key"`
-				} `json:"options"`
-			} `json:"question"`
-		} `json:"data"`
+		Data loadgen.Question `json:"data"`
 	}
 	_ = json.Unmarshal(b, &m)
 	var datas []string

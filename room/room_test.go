@@ -144,6 +144,14 @@ func (g *rig) control(action string) {
 	}
 }
 
+// toFirstQuestion starts the room and runs its countdown out.
+func (g *rig) toFirstQuestion() {
+	g.t.Helper()
+	g.control(ActStart)
+	g.clk.Advance(g.r.cfg.Countdown)
+	waitPhase(g.t, g, PhaseQuestion)
+}
+
 func str(s string) *string { return &s }
 
 func TestEventFlowAndFoldReplays(t *testing.T) {
@@ -151,9 +159,7 @@ func TestEventFlowAndFoldReplays(t *testing.T) {
 	g.run()
 	g.join("a")
 	g.join("b")
-	g.control(ActStart)
-	g.clk.Advance(3 * time.Second)
-	waitPhase(t, g, PhaseQuestion)
+	g.toFirstQuestion()
 
 	g.clk.Advance(2 * time.Second)
 	if err := g.answer("a", 0, []string{"B"}, nil); err != nil {
@@ -287,9 +293,7 @@ func TestRestoreReasksQuestionInFlight(t *testing.T) {
 	g.run()
 	g.join("a")
 	g.join("b")
-	g.control(ActStart)
-	g.clk.Advance(3 * time.Second)
-	waitPhase(t, g, PhaseQuestion)
+	g.toFirstQuestion()
 	g.clk.Advance(2 * time.Second)
 	if err := g.answer("a", 0, []string{"B"}, nil); err != nil {
 		t.Fatal(err)
@@ -354,9 +358,7 @@ func TestFairTiming(t *testing.T) {
 				t.Fatal(err)
 			}
 			g.join("b")
-			g.control(ActStart)
-			g.clk.Advance(3 * time.Second)
-			waitPhase(t, g, PhaseQuestion)
+			g.toFirstQuestion()
 			g.clk.Advance(c.answerAt)
 			if err := g.r.Answer(context.Background(), AnswerIn{Player: "a", Index: 0, Choice: []string{"B"}, Peer: p}); err != nil {
 				t.Fatal(err)
@@ -384,9 +386,7 @@ func TestBigRoomFansOutInOrder(t *testing.T) {
 	for i := range players {
 		g.join("p" + strconv.Itoa(i))
 	}
-	g.control(ActStart)
-	g.clk.Advance(3 * time.Second)
-	waitPhase(t, g, PhaseQuestion)
+	g.toFirstQuestion()
 	reg.WaitSent()
 	for id, p := range g.peers {
 		if p.count("question") != 1 {

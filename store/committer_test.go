@@ -38,6 +38,18 @@ func (g *gateStore) AppendJournal(ctx context.Context, entries []store.JournalEn
 	return g.err
 }
 
+// release opens the gate for good and runs wait (a Flush, or stopping the
+// committer) while the writes still waiting report on entered.
+func (g *gateStore) release(wait func()) {
+	go func() {
+		for range g.entered {
+		}
+	}()
+	close(g.gate)
+	wait()
+	close(g.entered)
+}
+
 // startCommitter runs c until the test ends and returns a stop function
 // that cancels it and waits for Run to return.
 func startCommitter(t *testing.T, c *store.Committer) (stop func()) {
@@ -78,15 +90,11 @@ func TestCommitterBatchesInOrder(t *testing.T) {
 			<-g.entered // the first entry is being written on its own
 		}
 	}
-	go func() {
-		for range g.entered {
+	g.release(func() {
+		if err := c.Flush(t.Context()); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	close(g.gate)
-	if err := c.Flush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	close(g.entered)
+	})
 
 	if len(order) != n {
 		t.Fatalf("%d callbacks, want %d", len(order), n)
@@ -138,15 +146,11 @@ func TestCommitterConcurrentSubmits(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	go func() {
-		for range g.entered {
+	g.release(func() {
+		if err := c.Flush(t.Context()); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	close(g.gate)
-	if err := c.Flush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	close(g.entered)
+	})
 	if calls.Load() != submitters*each {
 		t.Fatalf("%d callbacks, want %d", calls.Load(), submitters*each)
 	}
@@ -171,15 +175,11 @@ func TestCommitterError(t *testing.T) {
 	for i := range int64(10) {
 		c.Submit(store.JournalEntry{Seq: i + 1}, func(err error) { got = append(got, err) })
 	}
-	go func() {
-		for range g.entered {
+	g.release(func() {
+		if err := c.Flush(t.Context()); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	close(g.gate)
-	if err := c.Flush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	close(g.entered)
+	})
 	if len(got) != 11 {
 		t.Fatalf("%d callbacks, want 11", len(got))
 	}
@@ -209,13 +209,7 @@ func TestCommitterShutdown(t *testing.T) {
 	for i := range int64(99) {
 		c.Submit(store.JournalEntry{Seq: i + 1}, cb)
 	}
-	go func() {
-		for range g.entered {
-		}
-	}()
-	close(g.gate)
-	stop()
-	close(g.entered)
+	g.release(stop)
 	if ok.Load() != 100 {
 		t.Fatalf("%d of 100 entries written before Run returned", ok.Load())
 	}
@@ -342,15 +336,11 @@ func TestCommitterThen(t *testing.T) {
 		order = append(order, "then")
 	})
 	c.Submit(store.JournalEntry{Room: "r", Seq: 3}, func(error) { order = append(order, "e3") })
-	go func() {
-		for range g.entered {
+	g.release(func() {
+		if err := c.Flush(t.Context()); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	close(g.gate)
-	if err := c.Flush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	close(g.entered)
+	})
 	if fmt.Sprint(order) != "[e1 e2 then e3]" {
 		t.Fatalf("order %v", order)
 	}

@@ -106,10 +106,8 @@ func newConn(srv *Server, ws *websocket.Conn, addr string) *conn {
 // send queues a frame without blocking. A full queue means the client is
 // not reading: it is disconnected as too slow, and the others never wait.
 func (c *conn) send(f *protocol.Frame) bool {
-	select {
-	case <-c.quit:
+	if c.closing() {
 		return false
-	default:
 	}
 	select {
 	case c.out <- f:

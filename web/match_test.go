@@ -70,6 +70,17 @@ func (h *harness) queueAndMatch(mode string, cs ...*client) string {
 	return roomID
 }
 
+// duelToFirstQuestion matches a and b into a duel, runs its countdown out
+// and returns the room and the first question.
+func (h *harness) duelToFirstQuestion(a, b *client) (string, question) {
+	h.t.Helper()
+	roomID := h.queueAndMatch("duel", a, b)
+	a.expect("room.state")
+	b.expect("room.state")
+	h.advance(3 * time.Second)
+	return roomID, h.nextQuestion(a, b)
+}
+
 // nextQuestion waits for each client's next question, checks it leaks
 // nothing, and returns the first client's copy.
 func (h *harness) nextQuestion(cs ...*client) question {

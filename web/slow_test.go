@@ -331,11 +331,7 @@ func TestDeadConnectionFoundByPing(t *testing.T) {
 	a.hello("隧道里")
 	b := h.dial()
 	b.hello("地面上")
-	roomID := h.queueAndMatch("duel", a, b)
-	a.expect("room.state")
-	b.expect("room.state")
-	h.advance(3 * time.Second)
-	q := h.nextQuestion(a, b)
+	roomID, q := h.duelToFirstQuestion(a, b)
 	b.reply(b.send("answer", h.correctAnswer(q)))
 	if got := h.metric("leitai_connections"); got != 2 {
 		t.Fatalf("%v connections, want 2", got)

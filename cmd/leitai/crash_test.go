@@ -166,6 +166,21 @@ func (n *node) exitCode() int {
 }
 
 // api calls the HTTP API as the organizer.
+// hostedEvent creates a host-paced event of count questions that never
+// time out, and connects its host, watching the room.
+func (n *node) hostedEvent(title string, count int) (eventCreated, *wsClient) {
+	t := n.t
+	t.Helper()
+	var ev eventCreated
+	if code := n.api("POST", "/api/v1/events", map[string]any{"title": title, "count": count, "time_limit_ms": 600000, "lang": "zh"}, &ev); code != 201 {
+		t.Fatalf("create event: %d", code)
+	}
+	host := dial(t, n.addr, "host")
+	host.reply(host.send("hello", map[string]any{"token": ev.HostToken}))
+	host.reply(host.send("watch", map[string]any{"room": ev.Room}))
+	return ev, host
+}
+
 func (n *node) api(method, path string, body, out any) int {
 	n.t.Helper()
 	var rd io.Reader
@@ -603,13 +618,7 @@ func TestCrashAndRestart(t *testing.T) {
 	n1 := startNode(t, dir, addr)
 
 	// A host-paced event, four contestants, questions that never time out.
-	var ev eventCreated
-	if code := n1.api("POST", "/api/v1/events", map[string]any{"title": "崩溃演练", "count": 4, "time_limit_ms": 600000, "lang": "zh"}, &ev); code != 201 {
-		t.Fatalf("create event: %d", code)
-	}
-	host := dial(t, addr, "host")
-	host.reply(host.send("hello", map[string]any{"token": ev.HostToken}))
-	host.reply(host.send("watch", map[string]any{"room": ev.Room}))
+	ev, host := n1.hostedEvent("崩溃演练", 4)
 	ps := make([]*wsClient, 4)
 	for i := range ps {
 		ps[i] = dial(t, addr, "选手"+strconv.Itoa(i))
@@ -825,13 +834,7 @@ func TestGracefulStop(t *testing.T) {
 	b := loadBank(t)
 	dir, addr := t.TempDir(), freeAddr(t)
 	n1 := startNode(t, dir, addr)
-	var ev eventCreated
-	if code := n1.api("POST", "/api/v1/events", map[string]any{"title": "优雅停机", "count": 3, "time_limit_ms": 600000, "lang": "zh"}, &ev); code != 201 {
-		t.Fatalf("create event: %d", code)
-	}
-	host := dial(t, addr, "host")
-	host.reply(host.send("hello", map[string]any{"token": ev.HostToken}))
-	host.reply(host.send("watch", map[string]any{"room": ev.Room}))
+	ev, host := n1.hostedEvent("优雅停机", 3)
 	const n = 24
 	ps := make([]*wsClient, n)
 	for i := range ps {

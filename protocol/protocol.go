@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -111,6 +112,42 @@ func Encode(typ, re string, data any) []byte {
 		panic(fmt.Sprintf("protocol: encode %s: %v", typ, err))
 	}
 	return b
+}
+
+// EncodeAck encodes an answer.ack exactly as Encode would. It is the one
+// reply every answer gets, so it is written by hand rather than by
+// reflection.
+func EncodeAck(re string, a Ack) []byte {
+	b := make([]byte, 0, 96+len(re))
+	b = append(b, `{"type":"answer.ack"`...)
+	if re != "" {
+		b = append(b, `,"re":`...)
+		b = appendJSONString(b, re)
+	}
+	b = append(b, `,"data":{"index":`...)
+	b = strconv.AppendInt(b, int64(a.Index), 10)
+	b = append(b, `,"accepted":`...)
+	b = strconv.AppendBool(b, a.Accepted)
+	b = append(b, `,"elapsed":`...)
+	b = strconv.AppendInt(b, a.Elapsed, 10)
+	if a.Duplicate {
+		b = append(b, `,"duplicate":true`...)
+	}
+	return append(b, "}}"...)
+}
+
+// appendJSONString appends s as encoding/json writes it. Request ids are
+// plain ASCII in practice; anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // ErrorMessage encodes an error reply.

@@ -148,6 +148,35 @@ func (r *Room) Answer(ctx context.Context, in AnswerIn) error {
 	return r.do(ctx, func() error { return r.answer(in) })
 }
 
+// Submit hands a player's answer to the room without waiting for it to be
+// taken, so a connection's reader can go on reading. done is called once
+// with the outcome: nil when the room has taken the answer (the ack follows
+// once it is durable), a protocol error for the player, or ErrClosed if the
+// room has ended. It runs on the room's goroutine, or on the caller's if
+// the room had ended, and must not block. Submit waits only while the
+// room's inbox is full, or until ctx ends.
+func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
+	t := &answerTask{in: in, done: done}
+	select {
+	case r.inbox <- command{answer: t}:
+	case <-r.done:
+		done(ErrClosed)
+		return
+	case <-ctx.Done():
+		done(ctx.Err())
+		return
+	}
+	// The room may have ended after the hand-over, and after emptying its
+	// inbox: then no one else will claim the answer.
+	select {
+	case <-r.done:
+		if t.claim() {
+			done(ErrClosed)
+		}
+	default:
+	}
+}
+
 func (r *Room) answer(in AnswerIn) error {
 	s := r.st
 	p, ok := s.players[in.Player]
@@ -206,7 +235,7 @@ func (r *Room) ackWhenDurable(pa *pendingAck, in AnswerIn, ack protocol.Ack) {
 			peer.Send(protocol.NewFrame(protocol.ErrorMessage(re, &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not store the answer"})))
 			return
 		}
-		f := protocol.NewFrame(protocol.Encode("answer.ack", re, ack))
+		f := protocol.NewFrame(protocol.EncodeAck(re, ack))
 		f.Received = received
 		peer.Send(f)
 	}

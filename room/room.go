@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -185,10 +186,25 @@ type Room struct {
 	restored      bool // Static after construction: rebuilt from a journal.
 }
 
+// command is work for the room's goroutine: fn with its caller waiting on
+// reply (see do), or an answer whose caller does not wait (see Submit).
 type command struct {
-	fn    func() error
-	reply chan error
+	fn     func() error
+	reply  chan error
+	answer *answerTask
 }
+
+// answerTask is an answer handed to the room by Submit. Its outcome is
+// reported exactly once, by whoever claims it first: the room taking it,
+// the room emptying its inbox as it ends, or Submit finding the room ended
+// after the hand-over.
+type answerTask struct {
+	in      AnswerIn
+	done    func(error)
+	claimed atomic.Bool
+}
+
+func (t *answerTask) claim() bool { return t.claimed.CompareAndSwap(false, true) }
 
 // New makes a room. Call Run to start it.
 func New(cfg Config, opts Options) (*Room, error) {
@@ -236,6 +252,7 @@ func (r *Room) Run(ctx context.Context) error {
 			r.progressTimer.Stop()
 		}
 		close(r.done)
+		r.refuseLeftovers()
 		if r.opts.OnClose != nil {
 			r.opts.OnClose(r.cfg.ID)
 		}
@@ -259,6 +276,12 @@ func (r *Room) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case c := <-r.inbox:
+			if t := c.answer; t != nil {
+				if t.claim() {
+					t.done(r.answer(t.in))
+				}
+				continue
+			}
 			err := c.fn()
 			if c.reply != nil {
 				c.reply <- err
@@ -347,6 +370,22 @@ func (r *Room) do(ctx context.Context, fn func() error) error {
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// refuseLeftovers tells the senders of answers still in the inbox, which
+// the room will never take, that it has ended. Callers of do see done
+// closed on their own.
+func (r *Room) refuseLeftovers() {
+	for {
+		select {
+		case c := <-r.inbox:
+			if t := c.answer; t != nil && t.claim() {
+				t.done(ErrClosed)
+			}
+		default:
+			return
+		}
 	}
 }
 

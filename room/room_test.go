@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
@@ -412,6 +413,88 @@ func TestBigRoomFansOutInOrder(t *testing.T) {
 		p.mu.Unlock()
 		if want := []string{"question", "answer.ack", "reveal", "scoreboard"}; !slices.Equal(order, want) {
 			t.Fatalf("%s got %v, want %v", id, order, want)
+		}
+	}
+}
+
+// TestSubmitReportsEachAnswerOnce: an answer handed over without waiting
+// hears its outcome exactly once — taken, refused, or the room ended —
+// whether the room takes it, ends with it in the inbox, or had ended.
+func TestSubmitReportsEachAnswerOnce(t *testing.T) {
+	type outcome struct {
+		k   int
+		err error
+	}
+	outcomes := make(chan outcome, 1000)
+	submit := func(g *rig, k, index int) {
+		in := AnswerIn{Player: "a", Index: index, Choice: []string{"A"}, Re: "a" + strconv.Itoa(k), Peer: g.peers["a"]}
+		g.r.Submit(context.Background(), in, func(err error) { outcomes <- outcome{k, err} })
+	}
+	collect := func(n int) map[int]error {
+		t.Helper()
+		got := map[int]error{}
+		for range n {
+			select {
+			case o := <-outcomes:
+				if _, twice := got[o.k]; twice {
+					t.Fatalf("answer %d reported twice", o.k)
+				}
+				got[o.k] = o.err
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%d of %d outcomes reported", len(got), n)
+			}
+		}
+		select {
+		case o := <-outcomes:
+			t.Fatalf("extra outcome %+v", o)
+		default:
+		}
+		return got
+	}
+
+	// A running room takes a good answer (and acks it) and refuses a bad one.
+	g := newRig(t, Config{ID: "s1", Kind: KindEvent, TimeLimit: 10 * time.Second})
+	g.run()
+	a := g.join("a")
+	g.toFirstQuestion()
+	submit(g, 0, 0)
+	submit(g, 1, 5)
+	got := collect(2)
+	if got[0] != nil {
+		t.Fatalf("good answer: %v", got[0])
+	}
+	var pe *protocol.Error
+	if !errors.As(got[1], &pe) || pe.Code != protocol.CodeBadRequest {
+		t.Fatalf("answer to question 5: %v, want bad_request", got[1])
+	}
+	for deadline := time.Now().Add(5 * time.Second); a.count("answer.ack") != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d acks, want 1", a.count("answer.ack"))
+		}
+	}
+
+	// The room ends: later answers hear ErrClosed, once each.
+	g.stop()
+	for k := range 200 {
+		submit(g, k, 0)
+	}
+	for k, err := range collect(200) {
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("answer %d to an ended room: %v", k, err)
+		}
+	}
+
+	// Answers still in the inbox when a room ends hear ErrClosed, once.
+	g = newRig(t, Config{ID: "s2", Kind: KindEvent, TimeLimit: 10 * time.Second})
+	g.peers["a"] = &peer{}
+	for k := range 3 {
+		submit(g, k, 0) // never run: they wait in the inbox
+	}
+	close(g.r.done)
+	g.r.refuseLeftovers()
+	for k, err := range collect(3) {
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("leftover answer %d: %v", k, err)
 		}
 	}
 }

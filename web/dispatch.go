@@ -114,6 +114,12 @@ func (s *Server) handle(c *conn, data []byte) {
 		s.reply(c, in.ID, errShuttingDown)
 		return
 	}
+	if in.Type == "answer" {
+		// The hot path: no deadline of its own, and no waiting for the
+		// room; its reply comes from the room.
+		s.answer(c, sess, in)
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
 	defer cancel()
 	var err error
@@ -139,8 +145,6 @@ func (s *Server) handle(c *conn, data []byte) {
 		err = s.hostControl(ctx, c, sess, in)
 	case "watch":
 		err = s.watch(ctx, sess, in)
-	case "answer":
-		err = s.answer(ctx, c, sess, in)
 	case "room.leave":
 		var d protocol.RoomLeave
 		if err = decode(in, &d); err == nil {
@@ -156,11 +160,16 @@ func (s *Server) handle(c *conn, data []byte) {
 		err = protocol.Errorf(protocol.CodeBadRequest, "unknown message type %q", trimType(in.Type))
 	}
 	if err != nil {
-		if s.stopping() && stoppedUnder(err) {
-			err = errShuttingDown // the room stopped under the request
-		}
-		s.reply(c, in.ID, err)
+		s.refuse(c, in.ID, err)
 	}
+}
+
+// refuse replies to a failed request with its error.
+func (s *Server) refuse(c *conn, re string, err error) {
+	if s.stopping() && stoppedUnder(err) {
+		err = errShuttingDown // the room stopped under the request
+	}
+	s.reply(c, re, err)
 }
 
 // stoppedUnder reports whether err is what a request meets when its room
@@ -404,21 +413,29 @@ func (s *Server) hasCategory(cat string) bool {
 	return false
 }
 
-func (s *Server) answer(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
+// answer hands an answer to its room and goes back to reading: the room
+// replies with the error, or the ack once the answer is durable.
+func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 	if sess.role != rolePlayer {
-		return protocol.Errorf(protocol.CodeForbidden, "only players answer")
+		s.refuse(c, in.ID, protocol.Errorf(protocol.CodeForbidden, "only players answer"))
+		return
 	}
 	var d protocol.Answer
 	if err := decode(in, &d); err != nil {
-		return err
+		s.refuse(c, in.ID, err)
+		return
 	}
 	r, err := s.roomOf(d.Room)
 	if err != nil {
-		return err
+		s.refuse(c, in.ID, err)
+		return
 	}
-	err = r.Answer(ctx, room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: in.ID, Peer: sess, Received: c.received})
-	if err == nil {
+	a := room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: in.ID, Peer: sess, Received: c.received}
+	r.Submit(s.runCtx, a, func(err error) {
+		if err != nil {
+			s.refuse(c, a.Re, err)
+			return
+		}
 		s.metrics.answers.Inc()
-	}
-	return err
+	})
 }

@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,7 +23,10 @@ import (
 // /broadcast turns its body into one PreparedMessage and hands it to every
 // connection. Buffers are 1 KiB, the write buffers pooled — the same
 // settings as Leitai's gateway. It has no sessions, rooms, JSON or
-// journal: whatever Leitai costs beyond it is Leitai's own.
+// journal: whatever Leitai costs beyond it is Leitai's own. So that its
+// broadcasts can also be measured under answer traffic, it answers a
+// message of type "answer" with a fixed answer.ack carrying the message's
+// id, found by a plain byte search.
 type BareServer struct {
 	upgrader websocket.Upgrader
 
@@ -38,12 +42,29 @@ const bareQueue = 16
 
 type bareConn struct {
 	ws   *websocket.Conn
-	out  chan *websocket.PreparedMessage
+	out  chan bareOut
 	quit chan struct{}
 	once sync.Once
 }
 
+// bareOut is one message for a connection's writer: a broadcast, or an ack.
+type bareOut struct {
+	pm  *websocket.PreparedMessage
+	ack []byte
+}
+
 func (c *bareConn) stop() { c.once.Do(func() { close(c.quit) }) }
+
+// queue hands m to the writer, or drops a connection too slow to take it.
+func (c *bareConn) queue(m bareOut) bool {
+	select {
+	case c.out <- m:
+		return true
+	default:
+		c.stop()
+		return false
+	}
+}
 
 // NewBareServer makes a bare broadcast server.
 func NewBareServer() *BareServer {
@@ -72,7 +93,7 @@ func (s *BareServer) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	c := &bareConn{ws: ws, out: make(chan *websocket.PreparedMessage, bareQueue), quit: make(chan struct{})}
+	c := &bareConn{ws: ws, out: make(chan bareOut, bareQueue), quit: make(chan struct{})}
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -83,13 +104,18 @@ func (s *BareServer) serveWS(w http.ResponseWriter, r *http.Request) {
 	go func() { defer s.wg.Done(); s.readLoop(c) }()
 }
 
-// readLoop reads and drops whatever the client sends (so control frames
-// are handled) until the connection ends. Runs in its own goroutine.
+// readLoop reads what the client sends (so control frames are handled),
+// acks answers and drops the rest, until the connection ends. Runs in its
+// own goroutine.
 func (s *BareServer) readLoop(c *bareConn) {
 	c.ws.SetReadLimit(16 << 10)
 	for {
-		if _, _, err := c.ws.ReadMessage(); err != nil {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
 			break
+		}
+		if id, ok := answerID(b); ok {
+			c.queue(bareOut{ack: []byte(`{"type":"answer.ack","re":"` + id + `","data":{"accepted":true}}`)})
 		}
 	}
 	c.stop()
@@ -105,9 +131,15 @@ func (c *bareConn) writeLoop() {
 	defer c.ws.Close()
 	for {
 		select {
-		case pm := <-c.out:
+		case m := <-c.out:
 			_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := c.ws.WritePreparedMessage(pm); err != nil {
+			var err error
+			if m.pm != nil {
+				err = c.ws.WritePreparedMessage(m.pm)
+			} else {
+				err = c.ws.WriteMessage(websocket.TextMessage, m.ack)
+			}
+			if err != nil {
 				return
 			}
 		case <-ping.C:
@@ -133,14 +165,25 @@ func (s *BareServer) Broadcast(msg []byte) (int, error) {
 	defer s.mu.Unlock()
 	n := 0
 	for c := range s.conns {
-		select {
-		case c.out <- pm:
+		if c.queue(bareOut{pm: pm}) {
 			n++
-		default:
-			c.stop() // too slow
 		}
 	}
 	return n, nil
+}
+
+// answerID returns the id of a message of type "answer", as the load
+// generator writes it: {"type":"answer","id":"…",…}.
+func answerID(b []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(`{"type":"answer","id":"`))
+	if !ok {
+		return "", false
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || i > 64 {
+		return "", false
+	}
+	return string(rest[:i]), true
 }
 
 func (s *BareServer) serveBroadcast(w http.ResponseWriter, r *http.Request) {

@@ -178,7 +178,7 @@ func (c *contestant) handle(b []byte, now int64) {
 			return
 		}
 		p.bump(cQuestion, i)
-		if !p.bare {
+		if p.answers {
 			c.scheduleAnswer(i, b)
 		}
 	case "reveal":

@@ -118,7 +118,7 @@ func (c *coord) resetPhase() {
 func (c *coord) sendAll(op command) error {
 	for i, p := range c.procs {
 		cmd := c.plan[i]
-		cmd.Op, cmd.URL, cmd.PIN = op.Op, op.URL, op.PIN
+		cmd.Op, cmd.URL, cmd.PIN, cmd.Answers = op.Op, op.URL, op.PIN, op.Answers
 		b, _ := json.Marshal(cmd)
 		if _, err := p.in.Write(append(b, '\n')); err != nil {
 			return fmt.Errorf("stage: worker %d: %w", i, err)

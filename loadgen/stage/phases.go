@@ -162,7 +162,7 @@ func (c *coord) runBare(ctx context.Context, leitai []shot) (*side, error) {
 	s.rssIdle, _ = smp.sample()
 	c.logf("bare server at %s; connecting %d contestants…", url, cfg.Contestants)
 	began := time.Now()
-	if s.ready, err = c.connect(ctx, command{Op: opBare, URL: url}); err != nil {
+	if s.ready, err = c.connect(ctx, command{Op: opBare, URL: url, Answers: cfg.BareAnswers}); err != nil {
 		return nil, err
 	}
 	c.logf("%d of %d connected in %.1f s", s.ready, cfg.Contestants, time.Since(began).Seconds())
@@ -200,6 +200,15 @@ func (c *coord) runBare(ctx context.Context, leitai []shot) (*side, error) {
 		}
 		s.shots = append(s.shots, sh)
 		c.logf("bare %s %d: %s", l.kind, l.index, okNote(sh))
+		if cfg.BareAnswers && l.kind == kindQuestion {
+			// As on the Leitai side, the next broadcast waits for the
+			// answers to this question.
+			if ok, err := c.await(ctx, cfg.AnswerWithin+cfg.AnswerAfter+cfg.Wait, c.allDone(kindAck, l.index)); err != nil {
+				return nil, err
+			} else if !ok {
+				c.logf("bare answers to question %d not all acked after %v", l.index, cfg.AnswerWithin+cfg.AnswerAfter+cfg.Wait)
+			}
+		}
 	}
 	s.rssPk = smp.unwatch()
 	if s.reports, err = c.collect(ctx); err != nil {

@@ -78,6 +78,12 @@ type Config struct {
 	FirstAddr int
 	// SkipBare leaves out the bare broadcast.
 	SkipBare bool
+	// BareAnswers makes the contestants answer on the bare side too, and
+	// the bare server ack each answer, so its broadcasts go out under the
+	// same answer traffic as Leitai's. DESIGN.md's targets compare with a
+	// bare side that does not answer; this shows how much of the gap is
+	// the traffic itself.
+	BareAnswers bool
 	// Spawn starts the workers; required (ExecWorkers or InProcessWorkers).
 	Spawn Spawner
 	// StartBare starts the bare server; required unless SkipBare.

@@ -61,16 +61,19 @@ func startServer(t *testing.T) string {
 	return "ws://" + ln.Addr().String() + "/ws"
 }
 
-// TestTinyEvent runs the whole benchmark on 50 contestants in two in-process
-// workers and checks that it saw everything it should — never how fast.
-func TestTinyEvent(t *testing.T) {
+// tinyRun runs the whole benchmark on n contestants in two in-process
+// workers, three questions, against a fresh server, and returns the report
+// and its text.
+func tinyRun(t *testing.T, n int, bareAnswers bool) (*stage.Report, string) {
+	t.Helper()
 	url := startServer(t)
 	var log strings.Builder
 	rep, err := stage.Run(context.Background(), stage.Config{
-		URL: url, AdminToken: organizerToken, Contestants: 50, Workers: 2, Questions: 3,
+		URL: url, AdminToken: organizerToken, Contestants: n, Workers: 2, Questions: 3,
 		AnswerWithin: 200 * time.Millisecond, TimeLimit: 30 * time.Second,
 		Settle: 50 * time.Millisecond, Wait: 20 * time.Second, ConnectTimeout: 30 * time.Second,
-		Spawn: stage.InProcessWorkers(), StartBare: stage.InProcessBare(), Log: &log,
+		BareAnswers: bareAnswers,
+		Spawn:       stage.InProcessWorkers(), StartBare: stage.InProcessBare(), Log: &log,
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
@@ -78,6 +81,13 @@ func TestTinyEvent(t *testing.T) {
 	var out strings.Builder
 	rep.Print(&out)
 	t.Log(out.String())
+	return rep, out.String()
+}
+
+// TestTinyEvent runs the whole benchmark on 50 contestants in two in-process
+// workers and checks that it saw everything it should — never how fast.
+func TestTinyEvent(t *testing.T) {
+	rep, _ := tinyRun(t, 50, false)
 	if !rep.Checks.OK() {
 		t.Errorf("checks: %+v", rep.Checks)
 	}
@@ -105,5 +115,30 @@ func TestTinyEvent(t *testing.T) {
 	}
 	if rep.Ratios == nil || rep.Ratios.QuestionLast <= 0 || rep.Ratios.RevealLast <= 0 {
 		t.Errorf("ratios %+v", rep.Ratios)
+	}
+}
+
+// TestTinyEventBareAnswers: with BareAnswers the bare side's contestants
+// answer each question it broadcasts (1 and 2; question 0 is Leitai's
+// untimed one) and the bare server acks every answer; the fan-out targets
+// are then left unjudged, and the text says so.
+func TestTinyEventBareAnswers(t *testing.T) {
+	rep, text := tinyRun(t, 30, true)
+	if !rep.Checks.OK() {
+		t.Errorf("checks: %+v", rep.Checks)
+	}
+	if !rep.BareAnswered || rep.BareAck == nil || rep.BareAck.Count != 60 {
+		t.Fatalf("bare answered %v, bare acks %+v: want 60", rep.BareAnswered, rep.BareAck)
+	}
+	if rep.Ack.Count != 90 {
+		t.Errorf("leitai acks %d, want 90", rep.Ack.Count)
+	}
+	for _, tg := range rep.Targets {
+		if strings.Contains(tg.Name, "to the last contestant") {
+			t.Errorf("fan-out target judged against an answering bare side: %+v", tg)
+		}
+	}
+	if !strings.Contains(text, "bare+answers") {
+		t.Errorf("the text does not name the answering bare side:\n%s", text)
 	}
 }

@@ -57,9 +57,12 @@ type command struct {
 	Questions int `json:"questions,omitempty"`
 	// AnswerWithinMS: each contestant answers at a uniformly random moment
 	// this long after receiving a question.
-	AnswerWithinMS   int64 `json:"answer_within_ms,omitempty"`
-	AnswerAfterMS    int64 `json:"answer_after_ms,omitempty"`
-	DialConcurrency  int   `json:"dial_concurrency,omitempty"`
+	AnswerWithinMS  int64 `json:"answer_within_ms,omitempty"`
+	AnswerAfterMS   int64 `json:"answer_after_ms,omitempty"`
+	DialConcurrency int   `json:"dial_concurrency,omitempty"`
+	// Answers makes a bare phase's contestants answer as a join phase's
+	// do (the bare server acks every answer).
+	Answers          bool  `json:"answers,omitempty"`
 	ConnectTimeoutMS int64 `json:"connect_timeout_ms,omitempty"`
 }
 

@@ -100,6 +100,7 @@ var kindNames = [nKinds]string{kindQuestion, kindReveal, kindAck}
 type phase struct {
 	cmd     command // Static after construction.
 	bare    bool    // Static after construction.
+	answers bool    // Static after construction: contestants answer questions.
 	out     *lineWriter
 	dialers []*websocket.Dialer
 	cpu0    time.Duration
@@ -143,7 +144,7 @@ func newPhase(c command, out *lineWriter) (*phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &phase{cmd: c, bare: c.Op == opBare, out: out, dialers: ds, cpu0: loadgen.SelfCPU(),
+	p := &phase{cmd: c, bare: c.Op == opBare, answers: c.Op != opBare || c.Answers, out: out, dialers: ds, cpu0: loadgen.SelfCPU(),
 		emitted: map[[2]int]bool{}, errors: map[string]int64{}, qinfo: make([]questionInfo, c.Questions)}
 	grid := func() [][]atomic.Int64 {
 		g := make([][]atomic.Int64, c.Questions)

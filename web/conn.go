@@ -85,6 +85,9 @@ type conn struct {
 	// received is when the message being handled was read. Owned by the
 	// reader.
 	received time.Time
+	// deadlineMoved is when a message last moved the read deadline. Owned
+	// by the reader.
+	deadlineMoved time.Time
 }
 
 // newConn makes the connection and starts its first writer, which sends a

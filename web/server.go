@@ -454,9 +454,14 @@ func (s *Server) readLoop(c *conn) {
 		buf, err := wsbuf.Read(c.ws)
 		c.received = time.Now()
 		if err == nil && c.sess.Load() != nil {
-			// A message shows the peer is alive, as a pong does.
+			// A message shows the peer is alive, as a pong does. Moving
+			// the deadline resets a runtime timer, so a busy connection
+			// moves it only every sixteenth of the wait.
 			c.heardAt.Store(c.received.UnixNano())
-			err = c.ws.SetReadDeadline(c.received.Add(s.cfg.PongWait))
+			if c.received.Sub(c.deadlineMoved) >= s.cfg.PongWait/16 {
+				c.deadlineMoved = c.received
+				err = c.ws.SetReadDeadline(c.received.Add(s.cfg.PongWait))
+			}
 		}
 		if err != nil {
 			if buf != nil {

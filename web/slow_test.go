@@ -361,3 +361,36 @@ func TestDeadConnectionFoundByPing(t *testing.T) {
 		t.Fatal("the healthy connection was dropped")
 	}
 }
+
+// TestTalkingConnectionNeedsNoPongs: messages show a client is alive as
+// pongs do. A client that never answers pings stays connected while it
+// keeps sending, and is dropped once it falls silent.
+func TestTalkingConnectionNeedsNoPongs(t *testing.T) {
+	const pongWait = 600 * time.Millisecond
+	h := newHarness(t, func(c *web.Config) {
+		c.PingEvery = 100 * time.Millisecond
+		c.PongWait = pongWait
+	})
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+h.addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	ws.SetPingHandler(func(string) error { return nil }) // never pongs
+	a := &client{t: t, h: h, ws: ws}
+	a.cond = sync.NewCond(&a.mu)
+	go a.read()
+	a.hello("话痨")
+
+	// Talk for several times the pong wait: still connected.
+	tick := time.NewTicker(pongWait / 6)
+	defer tick.Stop()
+	for until := time.Now().Add(4 * pongWait); time.Now().Before(until); <-tick.C {
+		a.reply(a.send("ping", map[string]any{"t": 1}))
+		if !h.srv.Connected(a.id) {
+			t.Fatal("a talking client without pongs was dropped")
+		}
+	}
+	// Silence: the deadline is no longer moved, and the client goes.
+	waitFor(t, "the silent client dropped", func() bool { return !h.srv.Connected(a.id) })
+}

@@ -68,7 +68,7 @@ Flags:`)
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 32, "connection attempts in flight per worker")
 	fs.IntVar(&cfg.FirstAddr, "first-addr", 2, "last octet of the workers' first source address")
 	fs.BoolVar(&cfg.SkipBare, "no-bare", false, "leave out the bare broadcast")
-	fs.BoolVar(&cfg.BareAnswers, "bare-answers", false, "contestants answer on the bare side too, and the bare server acks them (shows what the answer traffic alone costs a broadcast; the fan-out targets are then not judged)")
+	fs.BoolVar(&cfg.BareAnswers, "bare-answers", false, "add a second bare run in which the contestants answer and the bare server acks them (what the answer traffic alone costs a broadcast; the targets stay judged against the silent bare run)")
 	inProc := fs.Bool("in-process", false, "run the workers and the bare server inside this process (small runs only)")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout (the text report goes to stderr)")
 	if err := fs.Parse(args); err != nil {

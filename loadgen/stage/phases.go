@@ -146,10 +146,14 @@ func (c *coord) runLeitai(ctx context.Context) (*side, error) {
 }
 
 // runBare sends the frames Leitai sent, in the same order, from a bare
-// server to as many connections.
-func (c *coord) runBare(ctx context.Context, leitai []shot) (*side, error) {
+// server to as many connections. If answer, the contestants answer each
+// question as on Leitai, and the bare server acks the answers.
+func (c *coord) runBare(ctx context.Context, leitai []shot, answer bool) (*side, error) {
 	cfg := c.cfg
 	s := &side{name: "bare"}
+	if answer {
+		s.name = "bare+answers"
+	}
 	url, pid, stop, err := cfg.StartBare(ctx)
 	if err != nil {
 		return nil, err
@@ -160,9 +164,9 @@ func (c *coord) runBare(ctx context.Context, leitai []shot) (*side, error) {
 		return nil, err
 	}
 	s.rssIdle, _ = smp.sample()
-	c.logf("bare server at %s; connecting %d contestants…", url, cfg.Contestants)
+	c.logf("%s server at %s; connecting %d contestants…", s.name, url, cfg.Contestants)
 	began := time.Now()
-	if s.ready, err = c.connect(ctx, command{Op: opBare, URL: url, Answers: cfg.BareAnswers}); err != nil {
+	if s.ready, err = c.connect(ctx, command{Op: opBare, URL: url, Answers: answer}); err != nil {
 		return nil, err
 	}
 	c.logf("%d of %d connected in %.1f s", s.ready, cfg.Contestants, time.Since(began).Seconds())
@@ -199,14 +203,14 @@ func (c *coord) runBare(ctx context.Context, leitai []shot) (*side, error) {
 			sh.note = fmt.Sprintf("not everyone had it after %v", cfg.Wait)
 		}
 		s.shots = append(s.shots, sh)
-		c.logf("bare %s %d: %s", l.kind, l.index, okNote(sh))
-		if cfg.BareAnswers && l.kind == kindQuestion {
+		c.logf("%s %s %d: %s", s.name, l.kind, l.index, okNote(sh))
+		if answer && l.kind == kindQuestion {
 			// As on the Leitai side, the next broadcast waits for the
 			// answers to this question.
 			if ok, err := c.await(ctx, cfg.AnswerWithin+cfg.AnswerAfter+cfg.Wait, c.allDone(kindAck, l.index)); err != nil {
 				return nil, err
 			} else if !ok {
-				c.logf("bare answers to question %d not all acked after %v", l.index, cfg.AnswerWithin+cfg.AnswerAfter+cfg.Wait)
+				c.logf("%s: answers to question %d not all acked after %v", s.name, l.index, cfg.AnswerWithin+cfg.AnswerAfter+cfg.Wait)
 			}
 		}
 	}

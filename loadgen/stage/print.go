@@ -24,53 +24,59 @@ func (r *Report) Print(w io.Writer) {
 	if r.Bare != nil {
 		sides = append(sides, r.Bare)
 	}
-	bareName := "bare"
-	if r.BareAnswered {
-		bareName = "bare+answers"
-		p("the bare side's contestants answered too, each answer acked by the bare server;")
-		p("DESIGN.md's fan-out targets compare with a bare side that does not answer, so they are not judged here")
-		p("")
+	// Columns: Leitai, the bare run and the ratio; with an answering bare
+	// run, it and the ratio over it too.
+	answering := r.BareAnswering != nil
+	head := fmt.Sprintf("%-34s %12s %12s %8s", "", "leitai", "bare", "ratio")
+	if answering {
+		sides = append(sides, r.BareAnswering)
+		head += fmt.Sprintf(" %14s %8s", "bare+answers", "ratio")
 	}
-	p("%-34s %12s %12s %8s", "", "leitai", bareName, "ratio")
-	row := func(label string, get func(*Side) float64, unit string, rat float64) {
-		vals := make([]string, 2)
-		for i := range vals {
-			vals[i] = "—"
-			if i < len(sides) {
-				if v := get(sides[i]); v >= 0 {
-					vals[i] = fmt.Sprintf("%.1f%s", v, unit)
-				}
+	p("%s", head)
+	cell := func(s *Side, get func(*Side) float64, unit string) string {
+		if s != nil {
+			if v := get(s); v >= 0 {
+				return fmt.Sprintf("%.1f%s", v, unit)
 			}
 		}
-		rs := ""
-		if rat > 0 {
-			rs = fmt.Sprintf("%.2f×", rat)
+		return "—"
+	}
+	times := func(rt *Ratios, pick func(*Ratios) float64) string {
+		if rt == nil || pick == nil || pick(rt) <= 0 {
+			return ""
 		}
-		p("%-34s %12s %12s %8s", label, vals[0], vals[1], rs)
+		return fmt.Sprintf("%.2f×", pick(rt))
 	}
-	var rt Ratios
-	if r.Ratios != nil {
-		rt = *r.Ratios
+	row := func(label string, get func(*Side) float64, unit string, rat func(*Ratios) float64) {
+		line := fmt.Sprintf("%-34s %12s %12s %8s", label, cell(&r.Leitai, get, unit), cell(r.Bare, get, unit), times(r.Ratios, rat))
+		if answering {
+			line += fmt.Sprintf(" %14s %8s", cell(r.BareAnswering, get, unit), times(r.RatiosAnswering, rat))
+		}
+		p("%s", strings.TrimRight(line, " "))
 	}
-	fanout := func(name string, pick func(*Side) *Fanout, last, p50, p99, cpu float64) {
+	fanout := func(name string, pick func(*Side) *Fanout, last, p50, p99, cpu func(*Ratios) float64) {
 		p("%s fan-out (%d broadcasts), from the host's command:", name, pick(&r.Leitai).Broadcasts)
 		row("  p50", func(s *Side) float64 { return pick(s).FromCommand.P50 }, " ms", p50)
 		row("  p99", func(s *Side) float64 { return pick(s).FromCommand.P99 }, " ms", p99)
 		row("  last contestant (median)", func(s *Side) float64 { return pick(s).LastMS }, " ms", last)
-		row("  last contestant (worst)", func(s *Side) float64 { return pick(s).WorstLastMS }, " ms", 0)
-		row("  p50 from the first receiver", func(s *Side) float64 { return pick(s).FromFirst.P50 }, " ms", 0)
-		row("  last from the first receiver", func(s *Side) float64 { return pick(s).FromFirst.Max }, " ms", 0)
+		row("  last contestant (worst)", func(s *Side) float64 { return pick(s).WorstLastMS }, " ms", nil)
+		row("  p50 from the first receiver", func(s *Side) float64 { return pick(s).FromFirst.P50 }, " ms", nil)
+		row("  last from the first receiver", func(s *Side) float64 { return pick(s).FromFirst.Max }, " ms", nil)
 		row("  server CPU per delivery", func(s *Side) float64 { return pick(s).CPUusPerDelivery }, " µs", cpu)
 	}
-	fanout("question", func(s *Side) *Fanout { return &s.Question }, rt.QuestionLast, rt.QuestionP50, rt.QuestionP99, rt.CPUQuestion)
-	fanout("reveal", func(s *Side) *Fanout { return &s.Reveal }, rt.RevealLast, rt.RevealP50, rt.RevealP99, rt.CPUReveal)
+	fanout("question", func(s *Side) *Fanout { return &s.Question },
+		func(x *Ratios) float64 { return x.QuestionLast }, func(x *Ratios) float64 { return x.QuestionP50 },
+		func(x *Ratios) float64 { return x.QuestionP99 }, func(x *Ratios) float64 { return x.CPUQuestion })
+	fanout("reveal", func(s *Side) *Fanout { return &s.Reveal },
+		func(x *Ratios) float64 { return x.RevealLast }, func(x *Ratios) float64 { return x.RevealP50 },
+		func(x *Ratios) float64 { return x.RevealP99 }, func(x *Ratios) float64 { return x.CPUReveal })
 	p("server memory:")
-	row("  RSS idle", func(s *Side) float64 { return s.RSSIdleMiB }, " MiB", 0)
-	row("  RSS everyone connected", func(s *Side) float64 { return s.RSSJoinedMiB }, " MiB", 0)
-	row("  RSS peak", func(s *Side) float64 { return s.RSSPeakMiB }, " MiB", 0)
-	row("  per connection", func(s *Side) float64 { return s.KiBPerConn }, " KiB", rt.MemPerConn)
-	row("  per connection at peak", func(s *Side) float64 { return s.KiBPerConnPeak }, " KiB", 0)
-	row("generator CPU (workers)", func(s *Side) float64 { return s.GeneratorCPUS }, " s", 0)
+	row("  RSS idle", func(s *Side) float64 { return s.RSSIdleMiB }, " MiB", nil)
+	row("  RSS everyone connected", func(s *Side) float64 { return s.RSSJoinedMiB }, " MiB", nil)
+	row("  RSS peak", func(s *Side) float64 { return s.RSSPeakMiB }, " MiB", nil)
+	row("  per connection", func(s *Side) float64 { return s.KiBPerConn }, " KiB", func(x *Ratios) float64 { return x.MemPerConn })
+	row("  per connection at peak", func(s *Side) float64 { return s.KiBPerConnPeak }, " KiB", nil)
+	row("generator CPU (workers)", func(s *Side) float64 { return s.GeneratorCPUS }, " s", nil)
 	p("")
 	a := r.Ack
 	p("answer ack         p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  (%d acks; %d expected, %d sent, %d unacked)",
@@ -82,7 +88,7 @@ func (r *Report) Print(w io.Writer) {
 		p("%-52s p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%d acks)", x.label, x.l.P50, x.l.P99, x.l.Max, x.l.Count)
 	}
 	if b := r.BareAck; b != nil {
-		p("%-52s p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%d acks)", "  bare server, for comparison:", b.P50, b.P99, b.Max, b.Count)
+		p("%-52s p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%d acks)", "  the bare server's acks (bare+answers run):", b.P50, b.P99, b.Max, b.Count)
 	}
 	for i, w := range r.Answering {
 		p("  question %d: last ack %.2f s after asking; server %s cores, machine %s busy", i, w.Seconds,
@@ -96,7 +102,7 @@ func (r *Report) Print(w io.Writer) {
 			if !b.Measured {
 				note = "  NOT MEASURED: " + b.Note
 			}
-			p("  %-6s %-8s %d  %5d B  %6d delivered, %d missing  p50 %7.1f  p99 %7.1f  last %7.1f ms  server cpu %s  machine %s busy%s",
+			p("  %-12s %-8s %d  %5d B  %6d delivered, %d missing  p50 %7.1f  p99 %7.1f  last %7.1f ms  server cpu %s  machine %s busy%s",
 				s.Server, b.Kind, b.Index, b.Bytes, b.Deliveries, b.Missing, b.FromCommand.P50, b.FromCommand.P99, b.FromCommand.Max,
 				orDash(b.CPUms, "%4.0f ms"), orDash(100*b.MachineBusy, "%3.0f%%"), note)
 		}

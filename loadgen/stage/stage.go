@@ -78,11 +78,11 @@ type Config struct {
 	FirstAddr int
 	// SkipBare leaves out the bare broadcast.
 	SkipBare bool
-	// BareAnswers makes the contestants answer on the bare side too, and
-	// the bare server ack each answer, so its broadcasts go out under the
-	// same answer traffic as Leitai's. DESIGN.md's targets compare with a
-	// bare side that does not answer; this shows how much of the gap is
-	// the traffic itself.
+	// BareAnswers adds a second bare run in which the contestants answer
+	// as on Leitai and the bare server acks each answer, so its broadcasts
+	// go out under the same answer traffic as Leitai's. DESIGN.md's targets
+	// stay judged against the first, silent bare run; the second shows how
+	// much of the gap the traffic itself makes.
 	BareAnswers bool
 	// Spawn starts the workers; required (ExecWorkers or InProcessWorkers).
 	Spawn Spawner
@@ -146,6 +146,8 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("no way to start workers")
 	case !c.SkipBare && c.StartBare == nil:
 		return bad("no way to start the bare server")
+	case c.SkipBare && c.BareAnswers:
+		return bad("the answering bare run needs the bare runs")
 	}
 	return c, loadgen.CheckLoopback(c.URL)
 }
@@ -191,11 +193,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var bare *side
+	var bare, answering *side
 	if !cfg.SkipBare {
-		if bare, err = c.runBare(ctx, lei.shots); err != nil {
+		if bare, err = c.runBare(ctx, lei.shots, false); err != nil {
 			return nil, err
 		}
 	}
-	return buildReport(cfg, lei, bare, time.Since(began)), nil
+	if cfg.BareAnswers {
+		if answering, err = c.runBare(ctx, lei.shots, true); err != nil {
+			return nil, err
+		}
+	}
+	return buildReport(cfg, lei, bare, answering, time.Since(began)), nil
 }

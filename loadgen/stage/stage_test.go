@@ -118,27 +118,37 @@ func TestTinyEvent(t *testing.T) {
 	}
 }
 
-// TestTinyEventBareAnswers: with BareAnswers the bare side's contestants
-// answer each question it broadcasts (1 and 2; question 0 is Leitai's
-// untimed one) and the bare server acks every answer; the fan-out targets
-// are then left unjudged, and the text says so.
+// TestTinyEventBareAnswers: BareAnswers adds a second bare run whose
+// contestants answer each question it broadcasts (1 and 2; question 0 is
+// Leitai's untimed one) and whose server acks every answer. The targets
+// stay judged against the silent bare run.
 func TestTinyEventBareAnswers(t *testing.T) {
 	rep, text := tinyRun(t, 30, true)
 	if !rep.Checks.OK() {
 		t.Errorf("checks: %+v", rep.Checks)
 	}
-	if !rep.BareAnswered || rep.BareAck == nil || rep.BareAck.Count != 60 {
-		t.Fatalf("bare answered %v, bare acks %+v: want 60", rep.BareAnswered, rep.BareAck)
+	if rep.Bare == nil || rep.BareAnswering == nil || rep.BareAnswering.Ready != 30 || rep.RatiosAnswering == nil {
+		t.Fatalf("bare runs: silent %+v, answering %+v, ratios %+v", rep.Bare, rep.BareAnswering, rep.RatiosAnswering)
+	}
+	if rep.BareAck == nil || rep.BareAck.Count != 60 {
+		t.Fatalf("bare acks %+v: want 60", rep.BareAck)
 	}
 	if rep.Ack.Count != 90 {
 		t.Errorf("leitai acks %d, want 90", rep.Ack.Count)
 	}
+	if b := rep.BareAnswering; b.Question.Broadcasts != 2 || b.Reveal.Broadcasts != 3 {
+		t.Errorf("answering bare run: %d question and %d reveal broadcasts, want 2 and 3", b.Question.Broadcasts, b.Reveal.Broadcasts)
+	}
+	judged := 0
 	for _, tg := range rep.Targets {
 		if strings.Contains(tg.Name, "to the last contestant") {
-			t.Errorf("fan-out target judged against an answering bare side: %+v", tg)
+			judged++
 		}
 	}
+	if judged != 2 {
+		t.Errorf("%d fan-out targets judged, want 2 (against the silent bare run)", judged)
+	}
 	if !strings.Contains(text, "bare+answers") {
-		t.Errorf("the text does not name the answering bare side:\n%s", text)
+		t.Errorf("the text does not show the answering bare run:\n%s", text)
 	}
 }

@@ -91,8 +91,12 @@ func (r *Report) Print(w io.Writer) {
 		p("%-52s p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%d acks)", "  the bare server's acks (bare+answers run):", b.P50, b.P99, b.Max, b.Count)
 	}
 	for i, w := range r.Answering {
-		p("  question %d: last ack %.2f s after asking; server %s cores, machine %s busy", i, w.Seconds,
-			orDash(w.ServerCores, "%.2f"), orDash(100*w.MachineBusy, "%.0f%%"))
+		per := ""
+		if i < len(r.CPUPerAnswerUS) && r.CPUPerAnswerUS[i] >= 0 {
+			per = fmt.Sprintf("; %.0f µs of server CPU per answer", r.CPUPerAnswerUS[i])
+		}
+		p("  question %d: last ack %.2f s after asking; server %s cores, machine %s busy%s", i, w.Seconds,
+			orDash(w.ServerCores, "%.2f"), orDash(100*w.MachineBusy, "%.0f%%"), per)
 	}
 	p("")
 	p("broadcasts:")

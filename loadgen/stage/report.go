@@ -42,6 +42,13 @@ type Report struct {
 	// Answering is, per question, the span from asking it to its last ack:
 	// how long it took and how busy the server and the whole machine were.
 	Answering []window `json:"answering"`
+	// CPUPerAnswerUS is, per question, the server's CPU over its answering
+	// span less what the question's own fan-out took, over the answers
+	// written: what an answer costs the server, in µs. -1 where unknown
+	// (question 0, whose fan-out is not timed). Steadier from run to run
+	// than the fan-out times, so the figure to watch when the answer path
+	// changes.
+	CPUPerAnswerUS []float64 `json:"cpu_per_answer_us"`
 	Checks    Checks   `json:"checks"`
 	Ratios    *Ratios  `json:"ratios,omitempty"`
 	// RatiosAnswering are Leitai's figures over the answering bare run's.
@@ -293,6 +300,7 @@ func buildReport(cfg Config, lei, bare, answering *side, took time.Duration) *Re
 	r.Leitai = summarize(lei, ready)
 	r.Ack, r.AckWhileAsking, r.AckAfter = acks(lei.reports, lastAsked)
 	r.Answering = lei.answering
+	r.CPUPerAnswerUS = cpuPerAnswer(lei.answering, r.Leitai.Broadcasts, lei.reports)
 	r.Answers.Expected = int64(ready * cfg.Questions)
 	r.Answers.Unacked = r.Answers.Sent - r.Answers.Acked
 	r.Checks.JoinFailed = cfg.Contestants - ready
@@ -313,6 +321,33 @@ func buildReport(cfg Config, lei, bare, answering *side, took time.Duration) *Re
 	}
 	r.Targets = targets(r)
 	return r
+}
+
+// cpuPerAnswer works out Report.CPUPerAnswerUS.
+func cpuPerAnswer(spans []window, casts []Broadcast, reports []*workerReport) []float64 {
+	out := make([]float64, len(spans))
+	for i, w := range spans {
+		out[i] = -1
+		answers := 0
+		for _, rep := range reports {
+			if i < len(rep.AnswerAt) {
+				for _, at := range rep.AnswerAt[i] {
+					if at > 0 {
+						answers++
+					}
+				}
+			}
+		}
+		if w.ServerCores < 0 || answers == 0 {
+			continue
+		}
+		for _, b := range casts {
+			if b.Kind == kindQuestion && b.Index == i && b.Measured && b.CPUms >= 0 {
+				out[i] = (w.ServerCores*w.Seconds - b.CPUms/1000) / float64(answers) * 1e6
+			}
+		}
+	}
+	return out
 }
 
 // against sums up a bare run, counts what it missed, and sets Leitai's

@@ -94,6 +94,9 @@ func TestTinyEvent(t *testing.T) {
 	if rep.Leitai.Ready != 50 || rep.Bare == nil || rep.Bare.Ready != 50 {
 		t.Fatalf("ready: leitai %d, bare %+v", rep.Leitai.Ready, rep.Bare)
 	}
+	if len(rep.CPUPerAnswerUS) != 3 {
+		t.Errorf("CPU per answer for %d questions, want 3", len(rep.CPUPerAnswerUS))
+	}
 	if a := rep.Answers; a.Expected != 150 || a.Sent != 150 || a.Acked != 150 || rep.Ack.Count != 150 {
 		t.Errorf("answers %+v, ack samples %d: want 150 of each", a, rep.Ack.Count)
 	}

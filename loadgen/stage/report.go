@@ -49,8 +49,8 @@ type Report struct {
 	// than the fan-out times, so the figure to watch when the answer path
 	// changes.
 	CPUPerAnswerUS []float64 `json:"cpu_per_answer_us"`
-	Checks    Checks   `json:"checks"`
-	Ratios    *Ratios  `json:"ratios,omitempty"`
+	Checks         Checks    `json:"checks"`
+	Ratios         *Ratios   `json:"ratios,omitempty"`
 	// RatiosAnswering are Leitai's figures over the answering bare run's.
 	RatiosAnswering *Ratios  `json:"ratios_answering,omitempty"`
 	Targets         []Target `json:"targets"`

@@ -430,10 +430,11 @@ func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 		s.refuse(c, in.ID, err)
 		return
 	}
-	a := room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: in.ID, Peer: sess, Received: c.received}
+	re := in.ID // the callback keeps only this, not the whole answer
+	a := room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re, Peer: sess, Received: c.received}
 	r.Submit(s.runCtx, a, func(err error) {
 		if err != nil {
-			s.refuse(c, a.Re, err)
+			s.refuse(c, re, err)
 			return
 		}
 		s.metrics.answers.Inc()

@@ -55,15 +55,9 @@ func (c *coord) runLeitai(ctx context.Context) (*side, error) {
 	}
 
 	c.logf("connecting %d contestants through %d workers…", cfg.Contestants, len(c.procs))
-	began := time.Now()
-	if s.ready, err = c.connect(ctx, command{Op: opJoin, URL: cfg.URL, PIN: ev.PIN}); err != nil {
+	if err := c.connectSide(ctx, s, smp, command{Op: opJoin, URL: cfg.URL, PIN: ev.PIN}, "joined"); err != nil {
 		return nil, err
 	}
-	c.logf("%d of %d joined in %.1f s", s.ready, cfg.Contestants, time.Since(began).Seconds())
-	if err := sleep(ctx, 2*cfg.Settle); err != nil {
-		return nil, err
-	}
-	s.rssJoined, _ = smp.sample()
 	smp.watch()
 	defer smp.unwatch()
 
@@ -165,15 +159,9 @@ func (c *coord) runBare(ctx context.Context, leitai []shot, answer bool) (*side,
 	}
 	s.rssIdle, _ = smp.sample()
 	c.logf("%s server at %s; connecting %d contestants…", s.name, url, cfg.Contestants)
-	began := time.Now()
-	if s.ready, err = c.connect(ctx, command{Op: opBare, URL: url, Answers: answer}); err != nil {
+	if err := c.connectSide(ctx, s, smp, command{Op: opBare, URL: url, Answers: answer}, "connected"); err != nil {
 		return nil, err
 	}
-	c.logf("%d of %d connected in %.1f s", s.ready, cfg.Contestants, time.Since(began).Seconds())
-	if err := sleep(ctx, 2*cfg.Settle); err != nil {
-		return nil, err
-	}
-	s.rssJoined, _ = smp.sample()
 	smp.watch()
 	defer smp.unwatch()
 	for _, l := range leitai {
@@ -219,6 +207,23 @@ func (c *coord) runBare(ctx context.Context, leitai []shot, answer bool) (*side,
 		return nil, err
 	}
 	return s, nil
+}
+
+// connectSide has the workers connect the side's contestants with op, says
+// how many got there, lets the server settle, and samples its RSS with
+// everyone on.
+func (c *coord) connectSide(ctx context.Context, s *side, smp *sampler, op command, done string) error {
+	began := time.Now()
+	var err error
+	if s.ready, err = c.connect(ctx, op); err != nil {
+		return err
+	}
+	c.logf("%d of %d %s in %.1f s", s.ready, c.cfg.Contestants, done, time.Since(began).Seconds())
+	if err := sleep(ctx, 2*c.cfg.Settle); err != nil {
+		return err
+	}
+	s.rssJoined, _ = smp.sample()
+	return nil
 }
 
 func bareWarm(ctx context.Context, wsURL string) error {

@@ -188,7 +188,7 @@ func (r *Room) standings(n int) []protocol.Standing {
 		if rank == 0 {
 			rank = i + 1
 		}
-		out[i] = protocol.Standing{Rank: rank, ID: p.id, Name: p.name, Team: p.team, Score: p.score, Delta: p.delta, PrevRank: p.prevRank, TimeMS: p.timeMS}
+		out[i] = protocol.Standing{Rank: rank, ID: p.id, Name: p.name, Team: p.team, Score: p.score, Delta: p.delta, PrevRank: p.prevRank, TimeMS: p.timeMS, Streak: p.streak}
 	}
 	return out
 }

@@ -135,6 +135,8 @@ func (s *Server) handle(c *conn, data []byte) {
 				s.send(c, "match.cancelled", in.ID, protocol.TicketOnly{Ticket: d.Ticket})
 			}
 		}
+	case "match.rematch", "match.rematch_decline":
+		err = s.matchRematch(ctx, c, sess, in)
 	case "event.join":
 		if !s.joins.allow(c.addr) {
 			s.strike(c, in.ID)
@@ -284,7 +286,11 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, role, role) })
 			sess.eventID = ev.id
 			s.adopt(sess, c)
-			return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: role}, Role: role, Event: ev.info()}, nil
+			info := ev.info()
+			if s.cfg.PublicURL != "" {
+				info.JoinURL = strings.TrimRight(s.cfg.PublicURL, "/") + "/?pin=" + ev.pin
+			}
+			return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: role}, Role: role, Event: info}, nil
 		case store.TokenOrganizer:
 			id := "org:" + uuid.NewString()
 			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, "organizer", roleOrganizer) })
@@ -401,6 +407,42 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 		return err
 	}
 	s.send(c, "match.queued", in.ID, protocol.MatchQueued{Ticket: t.ID, Mode: t.Mode})
+	return nil
+}
+
+// matchRematch asks for, accepts or declines a rematch of a finished quick
+// match. The outcome comes later: match.found, or match.rematch_cancelled
+// (and match.queued for those who wanted to play).
+func (s *Server) matchRematch(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
+	if sess.role != rolePlayer {
+		return protocol.Errorf(protocol.CodeForbidden, "only players can play quick matches")
+	}
+	var d protocol.MatchRematch
+	if err := decode(in, &d); err != nil {
+		return err
+	}
+	if d.Room == "" {
+		return protocol.Errorf(protocol.CodeBadRequest, "room is required")
+	}
+	var err error
+	if in.Type == "match.rematch_decline" {
+		err = s.matcher.DeclineRematch(sess.id, d.Room)
+	} else {
+		err = s.matcher.Rematch(ctx, protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Room, sess)
+	}
+	switch {
+	case errors.Is(err, match.ErrNoMatch):
+		return protocol.Errorf(protocol.CodeNotFound, "no finished match %q of yours to play again", trimType(d.Room))
+	case errors.Is(err, match.ErrNoOffer):
+		return protocol.Errorf(protocol.CodeNotFound, "no rematch is offered for %q", trimType(d.Room))
+	case errors.Is(err, match.ErrNotFinished):
+		return protocol.Errorf(protocol.CodeWrongPhase, "the match has not finished")
+	case errors.Is(err, match.ErrBusy):
+		return protocol.Errorf(protocol.CodeWrongPhase, "already queued or playing")
+	case err != nil:
+		return err
+	}
+	s.reply(c, in.ID, nil)
 	return nil
 }
 

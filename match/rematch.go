@@ -146,6 +146,7 @@ func (m *Matchmaker) DeclineRematch(player, room string) error {
 	if !ok || pm.room != room {
 		return ErrNoOffer
 	}
+	delete(pm.offer.accepted, player) // a requester who withdraws is not queued either
 	m.failOffer(pm, ReasonDeclined)
 	return nil
 }

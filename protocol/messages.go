@@ -284,6 +284,8 @@ type AnswerRecord struct {
 
 // StateYou is a player's own part of room.state.
 type StateYou struct {
+	Name     string         `json:"name,omitempty"` // as the room knows it (a duplicate gets a suffix)
+	Team     string         `json:"team,omitempty"`
 	Score    int64          `json:"score"`
 	Rank     int            `json:"rank"`
 	Answered bool           `json:"answered"`

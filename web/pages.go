@@ -34,4 +34,15 @@ func (s *Server) pages(m *http.ServeMux) {
 	m.HandleFunc("GET /screen", page("screen.html"))
 	m.HandleFunc("GET /admin", page("admin.html"))
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
+	// Browsers ask for /favicon.ico on pages that name no icon.
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		b, err := fs.ReadFile(sub, "favicon.png")
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		_, _ = w.Write(b)
+	})
 }

@@ -18,7 +18,7 @@ import (
 // browser starts a headless Chromium for the test. When the browser is
 // missing the test fails if LEITAI_REQUIRE_BROWSER is set (as scripts/test
 // and CI do) and is skipped otherwise.
-func browser(t *testing.T, width, height int) context.Context {
+func browser(t *testing.T, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := ""
 	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -43,6 +43,7 @@ func browser(t *testing.T, width, height int) context.Context {
 		chromedp.WindowSize(width, height),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })

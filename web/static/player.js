@@ -535,16 +535,17 @@
     if (f.teams && f.teams.length) st.appendChild(board(T("teams"), teamRows(f.teams)));
     if (room.offer && !room.rematch) { // an opponent asks for a rematch
       var from = (room.offer.from && room.offer.from.name) || "?";
-      st.appendChild(h("div", { id: "rematch-offer", class: "panel center rematch" }, [
+      // First on the page, so a phone shows it without scrolling.
+      st.insertBefore(h("div", { id: "rematch-offer", class: "panel center rematch" }, [
         h("p", { class: "lead", text: T("rematch_offer", { n: from }) }), h("p", { id: "rematch-left", class: "muted small" }),
         h("div", { class: "btn-row" }, [
           h("button", { id: "btn-accept", class: "btn big primary", type: "button", text: T("accept"), onclick: playAgain }),
-          h("button", { id: "btn-decline", class: "btn big ghost", type: "button", text: T("decline"), onclick: declineRematch })])]));
+          h("button", { id: "btn-decline", class: "btn big ghost", type: "button", text: T("decline"), onclick: declineRematch })])]), st.firstChild);
     }
     if (room.rematch) {
-      st.appendChild(h("div", { id: "rematch-wait", class: "panel center rematch" }, [h("div", { class: "spinner" }),
-        h("p", { class: "lead", text: T("rematch_wait") })]));
-      st.appendChild(h("button", { id: "btn-back", class: "btn big ghost", type: "button", text: T("back"), onclick: leaveRoom }));
+      st.insertBefore(h("div", { id: "rematch-wait", class: "panel center rematch" }, [h("div", { class: "spinner" }),
+        h("p", { class: "lead", text: T("rematch_wait") }),
+        h("button", { id: "btn-back", class: "btn big ghost", type: "button", text: T("back"), onclick: leaveRoom })]), st.firstChild);
       return;
     }
     st.appendChild(h("button", { id: "btn-again", class: "btn big primary", type: "button", text: T("again"), onclick: isMatch() ? playAgain : leaveRoom }));

@@ -1,6 +1,6 @@
 // Package storetest is the contract every store.Store implementation must
-// pass. SQLite runs it in store's own tests; a PostgreSQL implementation
-// runs the same suite, so the two cannot drift apart.
+// pass. SQLite and PostgreSQL both run it in store's own tests, so the two
+// cannot drift apart.
 package storetest
 
 import (
@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AwardPointsConcurrent", testAwardPointsConcurrent},
 		{"CreatePlayerWithTokens", testCreatePlayerWithTokens},
 		{"FinishMatch", testFinishMatch},
+		{"EpochStale", testEpochStale},
+		{"EpochPerRoom", testEpochPerRoom},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

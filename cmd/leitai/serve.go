@@ -41,10 +41,10 @@ func parseServe(args []string) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&f.addr, "addr", env("LEITAI_ADDR", ":8080"), "listen address (LEITAI_ADDR)")
-	fs.StringVar(&f.data, "data", env("LEITAI_DATA", "./data"), "data directory for the SQLite file and the admin token (LEITAI_DATA)")
+	fs.StringVar(&f.data, "data", env("LEITAI_DATA", "./data"), "data directory for the SQLite file (unless --db) and the admin token (LEITAI_DATA)")
 	fs.StringVar(&f.adminToken, "admin-token", env("LEITAI_ADMIN_TOKEN", ""), "organizer token; generated and stored in the data directory when empty (LEITAI_ADMIN_TOKEN)")
 	fs.StringVar(&f.redis, "redis", env("LEITAI_REDIS", ""), "Redis URL for cluster mode — not available yet (LEITAI_REDIS)")
-	fs.StringVar(&f.db, "db", env("LEITAI_DB", ""), "PostgreSQL URL for cluster mode — not available yet (LEITAI_DB)")
+	fs.StringVar(&f.db, "db", env("LEITAI_DB", ""), "PostgreSQL URL (postgres://user:pass@host:5432/db) to keep records in instead of SQLite (LEITAI_DB)")
 	fs.StringVar(&f.publicURL, "public-url", env("LEITAI_PUBLIC_URL", ""), "base URL in join links and QR codes; default: the request's host (LEITAI_PUBLIC_URL)")
 	fs.StringVar(&f.origins, "allowed-origins", env("LEITAI_ALLOWED_ORIGINS", ""), "comma-separated extra Origins accepted on /ws, or * (LEITAI_ALLOWED_ORIGINS)")
 	fs.StringVar(&f.blocked, "blocked-words", env("LEITAI_BLOCKED_WORDS", ""), "comma-separated words not allowed in nicknames (LEITAI_BLOCKED_WORDS)")
@@ -63,8 +63,11 @@ func parseServe(args []string) (*serveFlags, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if f.redis != "" || f.db != "" {
-		return nil, errors.New("--redis and --db (cluster mode) are not available in this version; run without them for a single node")
+	if f.redis != "" {
+		return nil, errors.New("--redis (cluster mode) is not available in this version; run without it for a single node")
+	}
+	if f.db != "" && !store.IsPostgresURL(f.db) {
+		return nil, errors.New("--db wants a PostgreSQL URL, postgres://… or postgresql://…; leave it out to use SQLite in the data directory")
 	}
 	return f, nil
 }
@@ -114,10 +117,15 @@ func newLogger(level string) zerolog.Logger {
 	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(lvl).With().Timestamp().Logger()
 }
 
-// openStore opens the SQLite store in the data directory.
-func openStore(ctx context.Context, data string) (*store.SQL, error) {
+// openStore opens the PostgreSQL store at db, or without db the SQLite
+// store in the data directory, which it creates either way (the admin
+// token lives there).
+func openStore(ctx context.Context, data, db string) (*store.SQL, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
+	}
+	if db != "" {
+		return store.OpenPostgres(ctx, db)
 	}
 	return store.OpenSQLite(ctx, filepath.Join(data, "leitai.db"))
 }
@@ -162,7 +170,7 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	st, err := openStore(ctx, f.data)
+	st, err := openStore(ctx, f.data, f.db)
 	if err != nil {
 		return err
 	}
@@ -208,7 +216,11 @@ func serve(ctx context.Context, args []string) error {
 		}
 		base = "http://" + net.JoinHostPort(host, port)
 	}
-	fmt.Fprintf(os.Stderr, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", bank.Len(), f.data)
+	where := f.data
+	if f.db != "" {
+		where = "PostgreSQL"
+	}
+	fmt.Fprintf(os.Stderr, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", bank.Len(), where)
 	fmt.Fprintf(os.Stderr, "  player page     %s/\n", base)
 	fmt.Fprintf(os.Stderr, "  host console    %s/host\n", base)
 	fmt.Fprintf(os.Stderr, "  organizer page  %s/admin?token=%s\n", base, tok)
@@ -217,7 +229,7 @@ func serve(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(os.Stderr, "  organizer token %s\n\n", tok)
 	}
-	log.Info().Str("addr", ln.Addr().String()).Msg("serving")
+	log.Info().Str("addr", ln.Addr().String()).Str("store", st.Backend()).Msg("serving")
 	err = srv.Run(ctx, ln)
 	log.Info().Msg("stopped")
 	return err

@@ -11,14 +11,30 @@ import (
 )
 
 func TestClusterFlagsAreRefused(t *testing.T) {
-	for _, args := range [][]string{{"--redis", "redis://127.0.0.1:6379"}, {"--db", "postgres://x"}} {
-		if _, err := parseServe(args); err == nil || !strings.Contains(err.Error(), "not available") {
-			t.Fatalf("%v: err = %v", args, err)
-		}
+	if _, err := parseServe([]string{"--redis", "redis://127.0.0.1:6379"}); err == nil || !strings.Contains(err.Error(), "not available") {
+		t.Fatalf("--redis: err = %v", err)
 	}
 	t.Setenv("LEITAI_REDIS", "redis://127.0.0.1:6379")
 	if _, err := parseServe(nil); err == nil {
 		t.Fatal("LEITAI_REDIS was silently ignored")
+	}
+}
+
+func TestDBFlag(t *testing.T) {
+	for _, db := range []string{"postgres://u@127.0.0.1:5432/leitai", "postgresql://u@db/leitai?sslmode=disable"} {
+		f, err := parseServe([]string{"--db", db})
+		if err != nil || f.db != db {
+			t.Fatalf("--db %s: %+v, %v", db, f, err)
+		}
+	}
+	for _, db := range []string{"/var/lib/leitai.db", "mysql://x", "redis://127.0.0.1"} {
+		if _, err := parseServe([]string{"--db", db}); err == nil || !strings.Contains(err.Error(), "PostgreSQL URL") {
+			t.Fatalf("--db %s: err = %v", db, err)
+		}
+	}
+	t.Setenv("LEITAI_DB", "postgres://u@127.0.0.1/leitai")
+	if f, err := parseServe(nil); err != nil || f.db != "postgres://u@127.0.0.1/leitai" {
+		t.Fatalf("LEITAI_DB: %+v, %v", f, err)
 	}
 }
 
@@ -42,7 +58,7 @@ func TestFlagsHaveEnvironmentTwins(t *testing.T) {
 func TestOrganizerTokenIsMadeOnceAndStoredHashed(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := openStore(ctx, dir)
+	st, err := openStore(ctx, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

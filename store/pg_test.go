@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/leitai/leitai/internal/pgtest"
@@ -76,5 +78,32 @@ func TestPostgresReopen(t *testing.T) {
 	}
 	if want := store.MigrationCount(); n != want {
 		t.Fatalf("%d schema versions recorded, want %d", n, want)
+	}
+}
+
+// TestOpenChoosesByScheme checks that Open takes a postgres:// or
+// postgresql:// URL for PostgreSQL and anything else for a SQLite path,
+// and that a malformed URL is a clear error.
+func TestOpenChoosesByScheme(t *testing.T) {
+	s, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Backend() != "sqlite" {
+		t.Fatalf("a file path opened %q", s.Backend())
+	}
+	for _, u := range []string{"postgres://%zz", "postgresql://u@127.0.0.1:1/x?connect_timeout=1&sslmode=disable"} {
+		if s, err := store.Open(t.Context(), u); err == nil {
+			s.Close()
+			t.Fatalf("Open(%q) succeeded", u)
+		} else if !strings.Contains(err.Error(), "postgres") {
+			t.Fatalf("Open(%q): %v does not say it was PostgreSQL", u, err)
+		}
+	}
+	for dsn, want := range map[string]bool{"postgres://h/db": true, "postgresql://h/db": true, "/var/lib/leitai.db": false, "pg.db": false} {
+		if store.IsPostgresURL(dsn) != want {
+			t.Errorf("IsPostgresURL(%q) = %v", dsn, !want)
+		}
 	}
 }

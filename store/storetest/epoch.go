@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/leitai/leitai/store"
@@ -102,4 +104,49 @@ func testEpochPerRoom(t *testing.T, s store.Store) {
 		t.Fatalf("two epochs of one room: err %v, want epoch 2 refused", err)
 	}
 	equal(t, "good room's journal after two epochs", seqs(t, s, "good"), []int64{1, 2, 4})
+}
+
+// testEpochFenceConcurrent fences a room while its old owner keeps
+// appending: no append that begins after FenceRoom returns is written, the
+// old owner learns of the takeover by ErrStaleEpoch, and the journal holds
+// exactly the appends that succeeded.
+func testEpochFenceConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreateRoom(ctx, store.Room{ID: "r", Kind: "stage", CreatedAt: t0, Epoch: 1}))
+	var fenced atomic.Bool
+	acked := make(chan int64, 1<<16)
+	done := make(chan error, 1)
+	go func() {
+		defer close(acked)
+		for seq := int64(1); ; seq++ {
+			after := fenced.Load()
+			err := s.AppendJournal(ctx, []store.JournalEntry{epochEntry("r", seq, 1)})
+			switch {
+			case err == nil && after:
+				done <- fmt.Errorf("append of seq %d began after the fence and was written", seq)
+				return
+			case err == nil:
+				acked <- seq
+			case errors.Is(err, store.ErrStaleEpoch):
+				done <- nil
+				return
+			default:
+				done <- err
+				return
+			}
+		}
+	}()
+	var got []int64
+	for seq := range acked {
+		got = append(got, seq)
+		if len(got) == 20 {
+			must(t, s.FenceRoom(ctx, "r", 2))
+			fenced.Store(true)
+		}
+	}
+	must(t, <-done)
+	if len(got) < 20 {
+		t.Fatalf("the writer stopped after %d appends", len(got))
+	}
+	equal(t, "journal after the fence", seqs(t, s, "r"), got)
 }

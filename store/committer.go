@@ -131,9 +131,8 @@ func NewCommitter(s Store, opts CommitterOptions) *Committer {
 // Submit queues e to be written and calls done once it is durable (nil) or
 // could not be written (the error of its room's entries, or of the whole
 // batch if the database failed; the caller decides whether to retry or
-// fail the room). If the committer
-// has stopped, done(ErrClosed) is called before Submit returns. done may be
-// nil.
+// fail the room). If the committer has stopped, done(ErrClosed) is called
+// before Submit returns. done may be nil.
 //
 // Submit does not wait for the write. It blocks only while the queue is
 // full, which means the disk is far behind; that backpressure is meant to
@@ -295,12 +294,12 @@ fill:
 	if len(entries) > 0 {
 		start := c.clock.Now()
 		err := c.s.AppendJournal(ctx, entries)
-		if err != nil {
-			out = c.settle(ctx, entries, err)
-		}
 		c.metrics.latency.Observe(c.clock.Now().Sub(start).Seconds())
 		c.batches.Add(1)
 		c.written.Add(uint64(len(entries)))
+		if err != nil {
+			out = c.settle(ctx, entries, err)
+		}
 	}
 	var before error // the first error of an entry so far, for Then
 	for i := range reqs {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
@@ -123,32 +125,52 @@ func openStore(ctx context.Context, data string) (*store.SQL, error) {
 }
 
 // organizerToken returns the organizer token: the flag's, or the one kept in
-// the data directory, or a new one written there. Only its hash is stored
-// in the database.
-func organizerToken(ctx context.Context, st store.Store, data, given string) (string, bool, error) {
+// the data directory, or a new one written there. The file always holds the
+// token in force, so a token given on the command line replaces the one kept
+// there. Only the token's hash is stored in the database, and it is the only
+// organizer token there: any other one (a token used before a rotation) is
+// deleted, and revoked counts them.
+func organizerToken(ctx context.Context, st store.Store, data, given string) (tok string, created bool, revoked int, err error) {
 	path := filepath.Join(data, "admin-token")
-	tok, created := given, false
-	if tok == "" {
-		if b, err := os.ReadFile(path); err == nil {
-			tok = strings.TrimSpace(string(b))
-		}
+	kept := ""
+	if b, err := os.ReadFile(path); err == nil {
+		kept = strings.TrimSpace(string(b))
 	}
-	if tok == "" {
+	tok = strings.TrimSpace(given)
+	switch {
+	case tok != "":
+	case kept != "":
+		tok = kept
+	default:
 		tok, _ = web.NewToken()
-		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-			return "", false, err
-		}
 		created = true
 	}
-	hash := web.HashToken(tok)
-	if _, err := st.Token(ctx, hash); errors.Is(err, store.ErrNotFound) {
-		if err := st.PutToken(ctx, store.Token{Hash: hash, Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()}); err != nil {
-			return "", false, err
+	if tok != kept {
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			return "", false, 0, err
 		}
-	} else if err != nil {
-		return "", false, err
 	}
-	return tok, created, nil
+	revoked, err = st.ReplaceTokens(ctx, store.Token{Hash: web.HashToken(tok), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()})
+	if err != nil {
+		return "", false, 0, err
+	}
+	return tok, created, revoked, nil
+}
+
+// banner tells the operator where the pages are. The organizer token is a
+// secret that logs keep: it is shown once, when it is made, and only on a
+// terminal; otherwise the banner says where it is kept.
+func banner(w io.Writer, base, data string, questions int, tok string, created, terminal bool) {
+	path := filepath.Join(data, "admin-token")
+	fmt.Fprintf(w, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", questions, data)
+	fmt.Fprintf(w, "  player page     %s/\n", base)
+	fmt.Fprintf(w, "  host console    %s/host\n", base)
+	if created && terminal {
+		fmt.Fprintf(w, "  organizer page  %s/admin?token=%s\n", base, tok)
+		fmt.Fprintf(w, "  organizer token %s  (new, shown this once; kept in %s)\n\n", tok, path)
+		return
+	}
+	fmt.Fprintf(w, "  organizer page  %s/admin  (the organizer token is kept in %s)\n\n", base, path)
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -167,9 +189,12 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	tok, created, err := organizerToken(ctx, st, f.data, f.adminToken)
+	tok, created, revoked, err := organizerToken(ctx, st, f.data, f.adminToken)
 	if err != nil {
 		return fmt.Errorf("organizer token: %w", err)
+	}
+	if revoked > 0 {
+		log.Info().Int("revoked", revoked).Msg("organizer token changed; the previous one no longer works")
 	}
 	bank := questionbank.NewBank()
 	sample, err := questionbank.Sample()
@@ -208,15 +233,7 @@ func serve(ctx context.Context, args []string) error {
 		}
 		base = "http://" + net.JoinHostPort(host, port)
 	}
-	fmt.Fprintf(os.Stderr, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", bank.Len(), f.data)
-	fmt.Fprintf(os.Stderr, "  player page     %s/\n", base)
-	fmt.Fprintf(os.Stderr, "  host console    %s/host\n", base)
-	fmt.Fprintf(os.Stderr, "  organizer page  %s/admin?token=%s\n", base, tok)
-	if created {
-		fmt.Fprintf(os.Stderr, "  organizer token %s  (new; kept in %s)\n\n", tok, filepath.Join(f.data, "admin-token"))
-	} else {
-		fmt.Fprintf(os.Stderr, "  organizer token %s\n\n", tok)
-	}
+	banner(os.Stderr, base, f.data, bank.Len(), tok, created, term.IsTerminal(int(os.Stderr.Fd())))
 	log.Info().Str("addr", ln.Addr().String()).Msg("serving")
 	err = srv.Run(ctx, ln)
 	log.Info().Msg("stopped")

@@ -42,6 +42,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/events/{id}/results", s.handleResults)
 	s.pages(m)
 	s.mux = m
+	s.handler = secure(m)
 }
 
 // apiError is the body of every HTTP error.

@@ -158,6 +158,7 @@ type Server struct {
 	metrics  *metrics
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
+	handler  http.Handler // mux behind the security headers
 
 	// runCtx is the context rooms run under; set by Run before serving.
 	runCtx  context.Context
@@ -213,7 +214,7 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Handler serves the API, the pages and /ws.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Matchmaker exposes the matchmaker (tests drive its Process directly).
 func (s *Server) Matchmaker() *match.Matchmaker { return s.matcher }
@@ -231,7 +232,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if err := s.Restore(roomCtx); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()

@@ -65,6 +65,16 @@ type Config struct {
 	// connections; defaults 200 and 5000, room for a hall behind one NAT.
 	JoinsPerSecondPerAddr float64
 	JoinBurstPerAddr      int
+	// RegistersPerSecondPerAddr and RegisterBurstPerAddr bound POST
+	// /api/v1/players from one IP address; defaults 5 and 100.
+	RegistersPerSecondPerAddr float64
+	RegisterBurstPerAddr      int
+	// PINLookupsPerSecondPerAddr and PINLookupBurstPerAddr bound GET
+	// /api/v1/pins/{pin} from one IP address; defaults 10 and 1000: a hall
+	// of a thousand behind one NAT looks its PIN up at once, while walking
+	// the 900,000 PINs takes a day per address.
+	PINLookupsPerSecondPerAddr float64
+	PINLookupBurstPerAddr      int
 	// Match tunes quick-match queues.
 	Match match.Config
 	// MatchQuestions and MatchTimeLimit shape quick matches; defaults 5 and 15 s.
@@ -120,6 +130,18 @@ func (c *Config) defaults() {
 	if c.JoinBurstPerAddr <= 0 {
 		c.JoinBurstPerAddr = 5000
 	}
+	if c.RegistersPerSecondPerAddr <= 0 {
+		c.RegistersPerSecondPerAddr = 5
+	}
+	if c.RegisterBurstPerAddr <= 0 {
+		c.RegisterBurstPerAddr = 100
+	}
+	if c.PINLookupsPerSecondPerAddr <= 0 {
+		c.PINLookupsPerSecondPerAddr = 10
+	}
+	if c.PINLookupBurstPerAddr <= 0 {
+		c.PINLookupBurstPerAddr = 1000
+	}
 	if c.MatchQuestions <= 0 {
 		c.MatchQuestions = 5
 	}
@@ -170,6 +192,10 @@ type Server struct {
 
 	joins *addrLimits // hellos and event joins per address
 
+	// Static after construction: HTTP requests per address.
+	registers  *addrLimits // POST /api/v1/players
+	pinLookups *addrLimits // GET /api/v1/pins/{pin}
+
 	// liveMu guards live: every open connection, welcomed or not, so that
 	// a shutdown closes each one with 1001.
 	liveMu sync.Mutex
@@ -197,6 +223,8 @@ func New(cfg Config, deps Deps) *Server {
 		stopped: make(chan struct{}),
 		runCtx:  context.Background(),
 	}
+	s.registers = newAddrLimits(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
+	s.pinLookups = newAddrLimits(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
 	if deps.Bus == nil {
 		deps.Bus = cluster.NewLocal(deps.Clock)
 	}
@@ -310,6 +338,8 @@ func (s *Server) expire() {
 		s.matcher.Leave(sess.id)
 	}
 	s.joins.sweep()
+	s.registers.sweep()
+	s.pinLookups.sweep()
 }
 
 // checkOrigin accepts requests with no Origin (non-browser clients), from the

@@ -34,6 +34,8 @@ type serveFlags struct {
 	pprofAddr                                                                string
 	joinRate                                                                 float64
 	joinBurst                                                                int
+	registerRate, pinRate                                                    float64
+	registerBurst, pinBurst                                                  int
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
 	matchQuestions, dailyCap                                                 int
@@ -60,6 +62,10 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
 	fs.Float64Var(&f.joinRate, "addr-join-rate", floatEnv("LEITAI_ADDR_JOIN_RATE", 200), "hellos and event joins per second allowed from one IP address (LEITAI_ADDR_JOIN_RATE)")
 	fs.IntVar(&f.joinBurst, "addr-join-burst", intEnv("LEITAI_ADDR_JOIN_BURST", 5000), "burst of hellos and event joins allowed from one IP address (LEITAI_ADDR_JOIN_BURST)")
+	fs.Float64Var(&f.registerRate, "addr-register-rate", floatEnv("LEITAI_ADDR_REGISTER_RATE", 5), "POST /api/v1/players per second allowed from one IP address (LEITAI_ADDR_REGISTER_RATE)")
+	fs.IntVar(&f.registerBurst, "addr-register-burst", intEnv("LEITAI_ADDR_REGISTER_BURST", 100), "burst of POST /api/v1/players allowed from one IP address (LEITAI_ADDR_REGISTER_BURST)")
+	fs.Float64Var(&f.pinRate, "addr-pin-rate", floatEnv("LEITAI_ADDR_PIN_RATE", 10), "PIN lookups per second allowed from one IP address (LEITAI_ADDR_PIN_RATE)")
+	fs.IntVar(&f.pinBurst, "addr-pin-burst", intEnv("LEITAI_ADDR_PIN_BURST", 1000), "burst of PIN lookups allowed from one IP address (LEITAI_ADDR_PIN_BURST)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
@@ -216,6 +222,8 @@ func serve(ctx context.Context, args []string) error {
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
 		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst,
+		RegistersPerSecondPerAddr: f.registerRate, RegisterBurstPerAddr: f.registerBurst,
+		PINLookupsPerSecondPerAddr: f.pinRate, PINLookupBurstPerAddr: f.pinBurst,
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill

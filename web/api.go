@@ -32,7 +32,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /readyz", s.handleReady)
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	m.HandleFunc("POST /api/v1/players", throttle(s.registers, s.handleRegister))
-	m.HandleFunc("POST /api/v1/questionsets", s.organizer(s.handleImport))
+	m.HandleFunc("POST /api/v1/questionsets", s.organizer(s.upload(s.handleImport)))
 	m.HandleFunc("GET /api/v1/questionsets", s.organizer(s.handleSets))
 	m.HandleFunc("GET /api/v1/questionsets/{id}", s.organizer(s.handleSet))
 	m.HandleFunc("POST /api/v1/events", s.organizer(s.handleCreateEvent))
@@ -105,6 +105,15 @@ func (s *Server) organizer(h http.HandlerFunc) http.HandlerFunc {
 			httpError(w, protocol.Errorf(protocol.CodeForbidden, "this needs the organizer token"))
 			return
 		}
+		h(w, r)
+	}
+}
+
+// upload wraps a handler whose request body may be large: it gets
+// TransferTimeout to arrive. Wrap it inside the token check.
+func (s *Server) upload(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.transfer(w)
 		h(w, r)
 	}
 }
@@ -361,6 +370,7 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 		httpError(w, protocol.Errorf(protocol.CodeForbidden, "this token cannot read these results"))
 		return
 	}
+	s.transfer(w) // an export may be large and the reader slow
 	ev, err := s.store.Event(r.Context(), id)
 	if err != nil {
 		httpError(w, err)

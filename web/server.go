@@ -75,6 +75,17 @@ type Config struct {
 	// the 900,000 PINs takes a day per address.
 	PINLookupsPerSecondPerAddr float64
 	PINLookupBurstPerAddr      int
+	// ReadHeaderTimeout bounds reading a request's headers (default 10 s);
+	// ReadTimeout the whole request, body included (default 30 s);
+	// WriteTimeout the handler and its response, from the end of the
+	// headers (default 30 s); IdleTimeout how long a keep-alive connection
+	// waits for its next request (default 60 s). A WebSocket is not bound by
+	// them once upgraded: it has HelloTimeout, PongWait and WriteWait.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// TransferTimeout replaces ReadTimeout and WriteTimeout for large
+	// transfers by an authenticated caller, question bank uploads and
+	// results exports, once the token is checked; default 10 min.
+	TransferTimeout time.Duration
 	// Match tunes quick-match queues.
 	Match match.Config
 	// MatchQuestions and MatchTimeLimit shape quick matches; defaults 5 and 15 s.
@@ -109,6 +120,11 @@ func (c *Config) defaults() {
 	def(&c.PongWait, 40*time.Second)
 	def(&c.WriteWait, 10*time.Second)
 	def(&c.Grace, 60*time.Second)
+	def(&c.ReadHeaderTimeout, 10*time.Second)
+	def(&c.ReadTimeout, 30*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.IdleTimeout, 60*time.Second)
+	def(&c.TransferTimeout, 10*time.Minute)
 	def(&c.MatchTimeLimit, 15*time.Second)
 	def(&c.RevealFor, 3*time.Second)
 	def(&c.MatchCountdown, 3*time.Second)
@@ -260,7 +276,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if err := s.Restore(roomCtx); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
@@ -304,6 +320,29 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// httpServer serves h with the configured timeouts, so that a body that
+// trickles in or a connection left idle is closed instead of held open.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+	}
+}
+
+// transfer gives a request TransferTimeout, from now, to send its body and
+// receive its response, in place of the server's ReadTimeout and
+// WriteTimeout. Call it only once the caller is authenticated, so that an
+// anonymous client cannot hold a connection that long.
+func (s *Server) transfer(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(s.cfg.TransferTimeout)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
 }
 
 // stopping reports whether a shutdown has begun.

@@ -36,6 +36,8 @@ type serveFlags struct {
 	joinBurst                                                                int
 	registerRate, pinRate                                                    float64
 	registerBurst, pinBurst                                                  int
+	readHeaderTimeout, readTimeout, writeTimeout                             time.Duration
+	idleTimeout, transferTimeout                                             time.Duration
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
 	matchQuestions, dailyCap                                                 int
@@ -66,6 +68,11 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.IntVar(&f.registerBurst, "addr-register-burst", intEnv("LEITAI_ADDR_REGISTER_BURST", 100), "burst of POST /api/v1/players allowed from one IP address (LEITAI_ADDR_REGISTER_BURST)")
 	fs.Float64Var(&f.pinRate, "addr-pin-rate", floatEnv("LEITAI_ADDR_PIN_RATE", 10), "PIN lookups per second allowed from one IP address (LEITAI_ADDR_PIN_RATE)")
 	fs.IntVar(&f.pinBurst, "addr-pin-burst", intEnv("LEITAI_ADDR_PIN_BURST", 1000), "burst of PIN lookups allowed from one IP address (LEITAI_ADDR_PIN_BURST)")
+	fs.DurationVar(&f.readHeaderTimeout, "read-header-timeout", durEnv("LEITAI_READ_HEADER_TIMEOUT", 10*time.Second), "time to read a request's headers (LEITAI_READ_HEADER_TIMEOUT)")
+	fs.DurationVar(&f.readTimeout, "read-timeout", durEnv("LEITAI_READ_TIMEOUT", 30*time.Second), "time to read a whole request, body included (LEITAI_READ_TIMEOUT)")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", durEnv("LEITAI_WRITE_TIMEOUT", 30*time.Second), "time to handle a request and write its response (LEITAI_WRITE_TIMEOUT)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
+	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
@@ -224,6 +231,8 @@ func serve(ctx context.Context, args []string) error {
 		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst,
 		RegistersPerSecondPerAddr: f.registerRate, RegisterBurstPerAddr: f.registerBurst,
 		PINLookupsPerSecondPerAddr: f.pinRate, PINLookupBurstPerAddr: f.pinBurst,
+		ReadHeaderTimeout: f.readHeaderTimeout, ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
+		IdleTimeout: f.idleTimeout, TransferTimeout: f.transferTimeout,
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/xuri/excelize/v2"
 
@@ -30,7 +29,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /ws", s.serveWS)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.handleReady)
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	if s.metricsLn == nil {
+		m.Handle("GET /metrics", s.metricsHandler())
+	}
 	m.HandleFunc("POST /api/v1/players", throttle(s.registers, s.handleRegister))
 	m.HandleFunc("POST /api/v1/questionsets", s.organizer(s.upload(s.handleImport)))
 	m.HandleFunc("GET /api/v1/questionsets", s.organizer(s.handleSets))

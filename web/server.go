@@ -176,6 +176,11 @@ type Deps struct {
 	Bus   cluster.Bus
 	Clock clock.Clock
 	Log   zerolog.Logger
+
+	// MetricsListener, if set, is where GET /metrics is served, and then
+	// only there: the main listener does not serve it. Run serves it and
+	// closes it when it returns.
+	MetricsListener net.Listener
 }
 
 // Server is one Leitai node's gateway and API.
@@ -197,6 +202,9 @@ type Server struct {
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
 	handler  http.Handler // mux behind the security headers
+
+	// metricsLn serves /metrics apart; nil serves it on the main handler.
+	metricsLn net.Listener
 
 	// runCtx is the context rooms run under; set by Run before serving.
 	runCtx  context.Context
@@ -239,6 +247,7 @@ func New(cfg Config, deps Deps) *Server {
 		stopped: make(chan struct{}),
 		runCtx:  context.Background(),
 	}
+	s.metricsLn = deps.MetricsListener
 	s.registers = newAddrLimits(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
 	s.pinLookups = newAddrLimits(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
 	if deps.Bus == nil {
@@ -273,6 +282,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	roomCtx, stopRooms := context.WithCancel(context.Background())
 	defer stopRooms()
 	s.runCtx = roomCtx
+	defer s.serveMetrics()()
 	if err := s.Restore(roomCtx); err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func env(name, def string) string {
 
 type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
-	pprofAddr                                                                string
+	pprofAddr, metricsAddr                                                   string
 	joinRate                                                                 float64
 	joinBurst                                                                int
 	registerRate, pinRate                                                    float64
@@ -73,6 +73,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.writeTimeout, "write-timeout", durEnv("LEITAI_WRITE_TIMEOUT", 30*time.Second), "time to handle a request and write its response (LEITAI_WRITE_TIMEOUT)")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
 	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
@@ -236,7 +237,17 @@ func serve(ctx context.Context, args []string) error {
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill
-	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Log: log})
+	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
+	if f.metricsAddr != "" {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics address: %w", err)
+		}
+		defer mln.Close()
+		deps.MetricsListener = mln
+		log.Info().Str("addr", mln.Addr().String()).Msg("serving /metrics apart")
+	}
+	srv := web.New(cfg, deps)
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

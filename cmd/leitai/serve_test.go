@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -156,6 +158,59 @@ func TestBannerShowsTheTokenOnceOnATerminal(t *testing.T) {
 		if !tc.shown && !strings.Contains(out, "/var/lib/leitai/admin-token") {
 			t.Errorf("created %v terminal %v: the banner does not say where the token is kept:\n%s", tc.created, tc.terminal, out)
 		}
+	}
+}
+
+// --metrics-addr (and its environment twin) moves /metrics off the main
+// address onto its own.
+func TestMetricsAddrFlag(t *testing.T) {
+	t.Setenv("LEITAI_METRICS_ADDR", "127.0.0.1:9")
+	if f, err := parseServe(nil); err != nil || f.metricsAddr != "127.0.0.1:9" {
+		t.Fatalf("LEITAI_METRICS_ADDR: %+v %v", f, err)
+	}
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	addr, metrics := free(), free()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--data", t.TempDir(), "--addr", addr, "--metrics-addr", metrics, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(addr, path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(20 * time.Second); get(addr, "/healthz") != 200; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not come up")
+		}
+	}
+	if code := get(addr, "/metrics"); code != 404 {
+		t.Errorf("/metrics on the main address: %d, want 404", code)
+	}
+	if code := get(metrics, "/metrics"); code != 200 {
+		t.Errorf("/metrics on the metrics address: %d, want 200", code)
 	}
 }
 

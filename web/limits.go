@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -79,7 +78,7 @@ func throttle(lim *addrLimits, h http.HandlerFunc) http.HandlerFunc {
 		if d := lim.wait(remoteIP(r)); d > 0 {
 			secs := int(math.Ceil(d.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			httpError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests from your address; try again in %s", fmt.Sprint(time.Duration(secs)*time.Second)))
+			httpError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests from your address; try again in %v", time.Duration(secs)*time.Second))
 			return
 		}
 		h(w, r)

@@ -299,6 +299,30 @@ func (s *SQL) DeleteToken(ctx context.Context, hash string) error {
 	return s.fail(err, "delete token")
 }
 
+// ReplaceTokens makes t the only token of its kind: it deletes every other
+// token of t.Kind and stores t if it is not stored yet, in one transaction.
+func (s *SQL) ReplaceTokens(ctx context.Context, t Token) (int, error) {
+	var revoked int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE kind = $1 AND hash <> $2`, t.Kind, t.Hash)
+		if err != nil {
+			return err
+		}
+		if revoked, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE hash = $1`, t.Hash).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		return putTokenTx(ctx, tx, t)
+	})
+	return int(revoked), s.fail(err, "replace %s tokens", t.Kind)
+}
+
 // SaveQuestionSet creates the set or replaces the stored one with the same
 // id (a re-import).
 func (s *SQL) SaveQuestionSet(ctx context.Context, q QuestionSet) error {

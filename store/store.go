@@ -183,6 +183,11 @@ type Store interface {
 	PutToken(ctx context.Context, t Token) error
 	Token(ctx context.Context, hash string) (Token, error)
 	DeleteToken(ctx context.Context, hash string) error
+	// ReplaceTokens makes t the only token of its kind, in one transaction:
+	// every other token of t.Kind is deleted and t is stored unless it is
+	// already. It returns how many tokens it deleted. This is how a changed
+	// organizer token revokes the one before it.
+	ReplaceTokens(ctx context.Context, t Token) (revoked int, err error)
 
 	SaveQuestionSet(ctx context.Context, s QuestionSet) error
 	QuestionSets(ctx context.Context) ([]QuestionSet, error)

@@ -1,7 +1,13 @@
 package web
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/leitai/leitai/store"
 )
@@ -45,4 +51,34 @@ func newMetrics(journal *store.Committer) *metrics {
 	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished, m.ackLatency, batches, entries,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// metricsHandler serves the node's metrics in the Prometheus text format.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// serveMetrics serves GET /metrics on the metrics listener, if the server
+// has one (then the main listener does not serve it), until stop is
+// called; stop shuts it down and waits for it.
+func (s *Server) serveMetrics() (stop func()) {
+	if s.metricsLn == nil {
+		return func() {}
+	}
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", s.metricsHandler())
+	srv := s.httpServer(secure(m))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(s.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error().Err(err).Msg("metrics listener")
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}
 }

@@ -65,6 +65,27 @@ type Config struct {
 	// connections; defaults 200 and 5000, room for a hall behind one NAT.
 	JoinsPerSecondPerAddr float64
 	JoinBurstPerAddr      int
+	// RegistersPerSecondPerAddr and RegisterBurstPerAddr bound POST
+	// /api/v1/players from one IP address; defaults 5 and 100.
+	RegistersPerSecondPerAddr float64
+	RegisterBurstPerAddr      int
+	// PINLookupsPerSecondPerAddr and PINLookupBurstPerAddr bound GET
+	// /api/v1/pins/{pin} from one IP address; defaults 10 and 1000: a hall
+	// of a thousand behind one NAT looks its PIN up at once, while walking
+	// the 900,000 PINs takes a day per address.
+	PINLookupsPerSecondPerAddr float64
+	PINLookupBurstPerAddr      int
+	// ReadHeaderTimeout bounds reading a request's headers (default 10 s);
+	// ReadTimeout the whole request, body included (default 30 s);
+	// WriteTimeout the handler and its response, from the end of the
+	// headers (default 30 s); IdleTimeout how long a keep-alive connection
+	// waits for its next request (default 60 s). A WebSocket is not bound by
+	// them once upgraded: it has HelloTimeout, PongWait and WriteWait.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// TransferTimeout replaces ReadTimeout and WriteTimeout for large
+	// transfers by an authenticated caller, question bank uploads and
+	// results exports, once the token is checked; default 10 min.
+	TransferTimeout time.Duration
 	// Match tunes quick-match queues.
 	Match match.Config
 	// MatchQuestions and MatchTimeLimit shape quick matches; defaults 5 and 15 s.
@@ -99,6 +120,11 @@ func (c *Config) defaults() {
 	def(&c.PongWait, 40*time.Second)
 	def(&c.WriteWait, 10*time.Second)
 	def(&c.Grace, 60*time.Second)
+	def(&c.ReadHeaderTimeout, 10*time.Second)
+	def(&c.ReadTimeout, 30*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.IdleTimeout, 60*time.Second)
+	def(&c.TransferTimeout, 10*time.Minute)
 	def(&c.MatchTimeLimit, 15*time.Second)
 	def(&c.RevealFor, 3*time.Second)
 	def(&c.MatchCountdown, 3*time.Second)
@@ -120,6 +146,18 @@ func (c *Config) defaults() {
 	if c.JoinBurstPerAddr <= 0 {
 		c.JoinBurstPerAddr = 5000
 	}
+	if c.RegistersPerSecondPerAddr <= 0 {
+		c.RegistersPerSecondPerAddr = 5
+	}
+	if c.RegisterBurstPerAddr <= 0 {
+		c.RegisterBurstPerAddr = 100
+	}
+	if c.PINLookupsPerSecondPerAddr <= 0 {
+		c.PINLookupsPerSecondPerAddr = 10
+	}
+	if c.PINLookupBurstPerAddr <= 0 {
+		c.PINLookupBurstPerAddr = 1000
+	}
 	if c.MatchQuestions <= 0 {
 		c.MatchQuestions = 5
 	}
@@ -138,6 +176,11 @@ type Deps struct {
 	Bus   cluster.Bus
 	Clock clock.Clock
 	Log   zerolog.Logger
+
+	// MetricsListener, if set, is where GET /metrics is served, and then
+	// only there: the main listener does not serve it. Run serves it and
+	// closes it when it returns.
+	MetricsListener net.Listener
 }
 
 // Server is one Leitai node's gateway and API.
@@ -158,6 +201,10 @@ type Server struct {
 	metrics  *metrics
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
+	handler  http.Handler // mux behind the security headers
+
+	// metricsLn serves /metrics apart; nil serves it on the main handler.
+	metricsLn net.Listener
 
 	// runCtx is the context rooms run under; set by Run before serving.
 	runCtx  context.Context
@@ -168,6 +215,10 @@ type Server struct {
 	addrs  map[string]int
 
 	joins *addrLimits // hellos and event joins per address
+
+	// Static after construction: HTTP requests per address.
+	registers  *addrLimits // POST /api/v1/players
+	pinLookups *addrLimits // GET /api/v1/pins/{pin}
 
 	// liveMu guards live: every open connection, welcomed or not, so that
 	// a shutdown closes each one with 1001.
@@ -196,6 +247,9 @@ func New(cfg Config, deps Deps) *Server {
 		stopped: make(chan struct{}),
 		runCtx:  context.Background(),
 	}
+	s.metricsLn = deps.MetricsListener
+	s.registers = newAddrLimits(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
+	s.pinLookups = newAddrLimits(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
 	if deps.Bus == nil {
 		deps.Bus = cluster.NewLocal(deps.Clock)
 	}
@@ -213,7 +267,7 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Handler serves the API, the pages and /ws.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Matchmaker exposes the matchmaker (tests drive its Process directly).
 func (s *Server) Matchmaker() *match.Matchmaker { return s.matcher }
@@ -228,10 +282,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	roomCtx, stopRooms := context.WithCancel(context.Background())
 	defer stopRooms()
 	s.runCtx = roomCtx
+	defer s.serveMetrics()()
 	if err := s.Restore(roomCtx); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
@@ -277,6 +332,29 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// httpServer serves h with the configured timeouts, so that a body that
+// trickles in or a connection left idle is closed instead of held open.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+	}
+}
+
+// transfer gives a request TransferTimeout, from now, to send its body and
+// receive its response, in place of the server's ReadTimeout and
+// WriteTimeout. Call it only once the caller is authenticated, so that an
+// anonymous client cannot hold a connection that long.
+func (s *Server) transfer(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(s.cfg.TransferTimeout)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
+}
+
 // stopping reports whether a shutdown has begun.
 func (s *Server) stopping() bool {
 	select {
@@ -309,6 +387,8 @@ func (s *Server) expire() {
 		s.matcher.Leave(sess.id)
 	}
 	s.joins.sweep()
+	s.registers.sweep()
+	s.pinLookups.sweep()
 }
 
 // checkOrigin accepts requests with no Origin (non-browser clients), from the

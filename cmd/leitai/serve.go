@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
@@ -29,9 +31,13 @@ func env(name, def string) string {
 
 type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
-	pprofAddr                                                                string
+	pprofAddr, metricsAddr                                                   string
 	joinRate                                                                 float64
 	joinBurst                                                                int
+	registerRate, pinRate                                                    float64
+	registerBurst, pinBurst                                                  int
+	readHeaderTimeout, readTimeout, writeTimeout                             time.Duration
+	idleTimeout, transferTimeout                                             time.Duration
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
 	matchQuestions, dailyCap                                                 int
@@ -58,6 +64,16 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
 	fs.Float64Var(&f.joinRate, "addr-join-rate", floatEnv("LEITAI_ADDR_JOIN_RATE", 200), "hellos and event joins per second allowed from one IP address (LEITAI_ADDR_JOIN_RATE)")
 	fs.IntVar(&f.joinBurst, "addr-join-burst", intEnv("LEITAI_ADDR_JOIN_BURST", 5000), "burst of hellos and event joins allowed from one IP address (LEITAI_ADDR_JOIN_BURST)")
+	fs.Float64Var(&f.registerRate, "addr-register-rate", floatEnv("LEITAI_ADDR_REGISTER_RATE", 5), "POST /api/v1/players per second allowed from one IP address (LEITAI_ADDR_REGISTER_RATE)")
+	fs.IntVar(&f.registerBurst, "addr-register-burst", intEnv("LEITAI_ADDR_REGISTER_BURST", 100), "burst of POST /api/v1/players allowed from one IP address (LEITAI_ADDR_REGISTER_BURST)")
+	fs.Float64Var(&f.pinRate, "addr-pin-rate", floatEnv("LEITAI_ADDR_PIN_RATE", 10), "PIN lookups per second allowed from one IP address (LEITAI_ADDR_PIN_RATE)")
+	fs.IntVar(&f.pinBurst, "addr-pin-burst", intEnv("LEITAI_ADDR_PIN_BURST", 1000), "burst of PIN lookups allowed from one IP address (LEITAI_ADDR_PIN_BURST)")
+	fs.DurationVar(&f.readHeaderTimeout, "read-header-timeout", durEnv("LEITAI_READ_HEADER_TIMEOUT", 10*time.Second), "time to read a request's headers (LEITAI_READ_HEADER_TIMEOUT)")
+	fs.DurationVar(&f.readTimeout, "read-timeout", durEnv("LEITAI_READ_TIMEOUT", 30*time.Second), "time to read a whole request, body included (LEITAI_READ_TIMEOUT)")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", durEnv("LEITAI_WRITE_TIMEOUT", 30*time.Second), "time to handle a request and write its response (LEITAI_WRITE_TIMEOUT)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
+	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
@@ -131,32 +147,52 @@ func openStore(ctx context.Context, data, db string) (*store.SQL, error) {
 }
 
 // organizerToken returns the organizer token: the flag's, or the one kept in
-// the data directory, or a new one written there. Only its hash is stored
-// in the database.
-func organizerToken(ctx context.Context, st store.Store, data, given string) (string, bool, error) {
+// the data directory, or a new one written there. The file always holds the
+// token in force, so a token given on the command line replaces the one kept
+// there. Only the token's hash is stored in the database, and it is the only
+// organizer token there: any other one (a token used before a rotation) is
+// deleted, and revoked counts them.
+func organizerToken(ctx context.Context, st store.Store, data, given string) (tok string, created bool, revoked int, err error) {
 	path := filepath.Join(data, "admin-token")
-	tok, created := given, false
-	if tok == "" {
-		if b, err := os.ReadFile(path); err == nil {
-			tok = strings.TrimSpace(string(b))
-		}
+	kept := ""
+	if b, err := os.ReadFile(path); err == nil {
+		kept = strings.TrimSpace(string(b))
 	}
-	if tok == "" {
+	tok = strings.TrimSpace(given)
+	switch {
+	case tok != "":
+	case kept != "":
+		tok = kept
+	default:
 		tok, _ = web.NewToken()
-		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-			return "", false, err
-		}
 		created = true
 	}
-	hash := web.HashToken(tok)
-	if _, err := st.Token(ctx, hash); errors.Is(err, store.ErrNotFound) {
-		if err := st.PutToken(ctx, store.Token{Hash: hash, Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()}); err != nil {
-			return "", false, err
+	if tok != kept {
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			return "", false, 0, err
 		}
-	} else if err != nil {
-		return "", false, err
 	}
-	return tok, created, nil
+	revoked, err = st.ReplaceTokens(ctx, store.Token{Hash: web.HashToken(tok), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()})
+	if err != nil {
+		return "", false, 0, err
+	}
+	return tok, created, revoked, nil
+}
+
+// banner tells the operator where the pages are. The organizer token is a
+// secret that logs keep: it is shown once, when it is made, and only on a
+// terminal; otherwise the banner says where it is kept.
+func banner(w io.Writer, base, data, where string, questions int, tok string, created, terminal bool) {
+	path := filepath.Join(data, "admin-token")
+	fmt.Fprintf(w, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", questions, where)
+	fmt.Fprintf(w, "  player page     %s/\n", base)
+	fmt.Fprintf(w, "  host console    %s/host\n", base)
+	if created && terminal {
+		fmt.Fprintf(w, "  organizer page  %s/admin?token=%s\n", base, tok)
+		fmt.Fprintf(w, "  organizer token %s  (new, shown this once; kept in %s)\n\n", tok, path)
+		return
+	}
+	fmt.Fprintf(w, "  organizer page  %s/admin  (the organizer token is kept in %s)\n\n", base, path)
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -175,9 +211,12 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	tok, created, err := organizerToken(ctx, st, f.data, f.adminToken)
+	tok, created, revoked, err := organizerToken(ctx, st, f.data, f.adminToken)
 	if err != nil {
 		return fmt.Errorf("organizer token: %w", err)
+	}
+	if revoked > 0 {
+		log.Info().Int("revoked", revoked).Msg("organizer token changed; the previous one no longer works")
 	}
 	bank := questionbank.NewBank()
 	sample, err := questionbank.Sample()
@@ -199,10 +238,24 @@ func serve(ctx context.Context, args []string) error {
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
 		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst,
+		RegistersPerSecondPerAddr: f.registerRate, RegisterBurstPerAddr: f.registerBurst,
+		PINLookupsPerSecondPerAddr: f.pinRate, PINLookupBurstPerAddr: f.pinBurst,
+		ReadHeaderTimeout: f.readHeaderTimeout, ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
+		IdleTimeout: f.idleTimeout, TransferTimeout: f.transferTimeout,
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill
-	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Log: log})
+	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
+	if f.metricsAddr != "" {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics address: %w", err)
+		}
+		defer mln.Close()
+		deps.MetricsListener = mln
+		log.Info().Str("addr", mln.Addr().String()).Msg("serving /metrics apart")
+	}
+	srv := web.New(cfg, deps)
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -218,17 +271,9 @@ func serve(ctx context.Context, args []string) error {
 	}
 	where := f.data
 	if f.db != "" {
-		where = "PostgreSQL"
+		where = f.data + ", records in PostgreSQL"
 	}
-	fmt.Fprintf(os.Stderr, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", bank.Len(), where)
-	fmt.Fprintf(os.Stderr, "  player page     %s/\n", base)
-	fmt.Fprintf(os.Stderr, "  host console    %s/host\n", base)
-	fmt.Fprintf(os.Stderr, "  organizer page  %s/admin?token=%s\n", base, tok)
-	if created {
-		fmt.Fprintf(os.Stderr, "  organizer token %s  (new; kept in %s)\n\n", tok, filepath.Join(f.data, "admin-token"))
-	} else {
-		fmt.Fprintf(os.Stderr, "  organizer token %s\n\n", tok)
-	}
+	banner(os.Stderr, base, f.data, where, bank.Len(), tok, created, term.IsTerminal(int(os.Stderr.Fd())))
 	log.Info().Str("addr", ln.Addr().String()).Str("store", st.Backend()).Msg("serving")
 	err = srv.Run(ctx, ln)
 	log.Info().Msg("stopped")

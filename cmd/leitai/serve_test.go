@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leitai/leitai/store"
 )
@@ -36,6 +37,22 @@ func TestFlagsHaveEnvironmentTwins(t *testing.T) {
 	f, _ = parseServe([]string{"--addr", ":1"})
 	if f.addr != ":1" {
 		t.Fatal("a flag should win over its environment twin")
+	}
+}
+
+func TestRTTCreditMaxFlag(t *testing.T) {
+	f, err := parseServe(nil)
+	if err != nil || f.rttCreditMax != 350*time.Millisecond {
+		t.Fatalf("default: %v, %v", f, err)
+	}
+	t.Setenv("LEITAI_RTT_CREDIT_MAX", "200ms")
+	if f, err = parseServe(nil); err != nil || f.rttCreditMax != 200*time.Millisecond {
+		t.Fatalf("from the environment: %v, %v", f, err)
+	}
+	for _, bad := range []string{"0s", "-1s", "3s"} {
+		if _, err := parseServe([]string{"--rtt-credit-max", bad}); err == nil || !strings.Contains(err.Error(), "rtt-credit-max") {
+			t.Errorf("%s: err = %v", bad, err)
+		}
 	}
 }
 

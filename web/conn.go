@@ -209,14 +209,19 @@ func (c *conn) onPong(payload string) error {
 		sample := now - sent
 		if sample >= 0 && sample < int64(time.Minute) {
 			c.samples++
-			old := c.srtt.Load()
-			c.srtt.Store(old + (sample-old)/int64(min(c.samples, 8)))
+			c.srtt.Store(smoothRTT(c.srtt.Load(), sample, c.samples))
 		}
 	}
 	if c.sess.Load() == nil {
 		return nil // before hello, the hello deadline stands
 	}
 	return c.ws.SetReadDeadline(time.Now().Add(c.srv.cfg.PongWait))
+}
+
+// smoothRTT folds a connection's n-th round-trip sample (counting from 1)
+// into its smoothed round trip old.
+func smoothRTT(old, sample int64, n int) int64 {
+	return old + (sample-old)/int64(min(n, 8))
 }
 
 // writeLoop writes what is queued, and a ping when one is due, then ends;

@@ -26,6 +26,10 @@ type metrics struct {
 	// ackLatency is from reading an answer to writing its ack: what the
 	// server adds to the latency a contestant feels.
 	ackLatency prometheus.Histogram
+
+	// rateLimited counts messages refused by a connection's rate limit,
+	// answered with rate_limited or not.
+	rateLimited prometheus.Counter
 }
 
 func newMetrics(journal *store.Committer) *metrics {
@@ -44,11 +48,12 @@ func newMetrics(journal *store.Committer) *metrics {
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .15, .2, .3, .5, 1, 2, 5},
 		}),
 	}
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rate_limited_total", Help: "Messages refused by a rate limit (at most one rate_limited reply a second)."})
 	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_batches_total", Help: "Journal batches written, each one transaction and one fsync."},
 		func() float64 { b, _ := journal.Stats(); return float64(b) })
 	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
 		func() float64 { _, e := journal.Stats(); return float64(e) })
-	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished, m.ackLatency, batches, entries,
+	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

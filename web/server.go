@@ -57,7 +57,9 @@ type Config struct {
 	// MaxConnsPerAddr bounds connections from one IP address; default 2000.
 	MaxConnsPerAddr int
 	// MessagesPerSecond and MessageBurst bound a connection's requests;
-	// defaults 20 and 40. A connection that keeps exceeding them is closed.
+	// defaults 20 and 40. A refused request is answered with rate_limited,
+	// at most once a second; a connection that keeps exceeding them is
+	// closed with 1008 (see Server.strike).
 	MessagesPerSecond float64
 	MessageBurst      int
 	// JoinsPerSecondPerAddr and JoinBurstPerAddr bound how fast one IP
@@ -99,6 +101,12 @@ type Config struct {
 	PointsDailyCap int
 	// BlockedWords may not appear in nicknames.
 	BlockedWords []string
+	// RTTCreditMax caps the round-trip credit fair timing takes off an
+	// answer's time (the connection's whole smoothed round trip); default
+	// 350 ms. It covers the round trips fair timing is promised for (up to
+	// 300 ms) with room for jitter, and bounds what a client gains by
+	// holding back its pongs to inflate its round trip.
+	RTTCreditMax time.Duration
 	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
 	// measured from when the question was written, nothing taken off. Tests
 	// that run rooms on a fake clock set it, as real round trips would
@@ -128,6 +136,7 @@ func (c *Config) defaults() {
 	def(&c.MatchTimeLimit, 15*time.Second)
 	def(&c.RevealFor, 3*time.Second)
 	def(&c.MatchCountdown, 3*time.Second)
+	def(&c.RTTCreditMax, 350*time.Millisecond)
 	if c.SendQueue <= 0 {
 		c.SendQueue = 64
 	}
@@ -175,7 +184,11 @@ type Deps struct {
 	// of a single node.
 	Bus   cluster.Bus
 	Clock clock.Clock
-	Log   zerolog.Logger
+	// RateClock is what the per-connection message limits run on; nil
+	// means wall time, like the sockets they protect. Tests inject a fake
+	// to show a connection forgiven after a quiet while.
+	RateClock clock.Clock
+	Log       zerolog.Logger
 
 	// MetricsListener, if set, is where GET /metrics is served, and then
 	// only there: the main listener does not serve it. Run serves it and
@@ -190,6 +203,7 @@ type Server struct {
 	journal *store.Committer
 	bank    *questionbank.Bank
 	clock   clock.Clock
+	rates   clock.Clock // the per-connection message limits' clock
 	log     zerolog.Logger
 
 	bus      cluster.Bus
@@ -234,8 +248,11 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Clock == nil {
 		deps.Clock = clock.Real{}
 	}
+	if deps.RateClock == nil {
+		deps.RateClock = clock.Real{}
+	}
 	s := &Server{
-		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
+		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, rates: deps.RateClock, log: deps.Log,
 		rooms:   room.NewRegistry(),
 		history: questionbank.NewHistory(200),
 		hub:     newHub(),
@@ -571,22 +588,41 @@ func (s *Server) handleRead(c *conn, data []byte) bool {
 		return false
 	}
 	s.metrics.messages.Inc()
-	if !c.limiter.Allow() {
+	if !c.limiter.AllowN(s.rates.Now(), 1) {
 		return s.strike(c, "")
 	}
 	s.handle(c, data)
 	return true
 }
 
-// strike answers a request over a rate limit with rate_limited and counts
-// it; a connection that keeps going is closed with 1008. It reports whether
-// the connection is still open. Runs on the connection's reader.
+// rateWindow is how often a connection over a rate limit is told so: the
+// first refused request in a window gets rate_limited, the others in it
+// no reply at all, so a flood cannot fill its own send queue with
+// refusals and be mistaken for a slow reader.
+const rateWindow = time.Second
+
+// strike refuses a request over a rate limit. Each refusal adds a strike;
+// strikes drain at a quarter of the message rate, so a client a little
+// too fast, or one that flooded for a moment and then behaved, is
+// forgiven in time, while one that keeps flooding (more strikes than twice
+// the burst) is closed with 1008. It reports whether the connection is
+// still open. Runs on the connection's reader.
 func (s *Server) strike(c *conn, re string) bool {
+	s.metrics.rateLimited.Inc()
+	now := s.rates.Now()
+	if !c.struckAt.IsZero() {
+		drained := now.Sub(c.struckAt).Seconds() * s.cfg.MessagesPerSecond / 4
+		c.strikes = max(0, c.strikes-drained)
+	}
 	c.strikes++
-	s.reply(c, re, errRateLimited)
-	if c.strikes > 3*s.cfg.MessageBurst {
+	c.struckAt = now
+	if c.strikes > float64(2*s.cfg.MessageBurst) {
 		c.closeWith(reasonPolicy, "flood")
 		return false
+	}
+	if c.toldAt.IsZero() || now.Sub(c.toldAt) >= rateWindow {
+		c.toldAt = now
+		s.reply(c, re, errRateLimited)
 	}
 	return true
 }

@@ -40,6 +40,7 @@ type serveFlags struct {
 	idleTimeout, transferTimeout                                             time.Duration
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
+	rttCreditMax                                                             time.Duration
 	matchQuestions, dailyCap                                                 int
 }
 
@@ -60,6 +61,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.matchLimit, "match-time-limit", durEnv("LEITAI_MATCH_TIME_LIMIT", 15*time.Second), "time to answer a quick-match question (LEITAI_MATCH_TIME_LIMIT)")
 	fs.DurationVar(&f.matchReveal, "match-reveal", durEnv("LEITAI_MATCH_REVEAL", 3*time.Second), "how long a quick match shows each answer (LEITAI_MATCH_REVEAL)")
 	fs.DurationVar(&f.matchCountdown, "match-countdown", durEnv("LEITAI_MATCH_COUNTDOWN", 3*time.Second), "countdown before a quick match's first question (LEITAI_MATCH_COUNTDOWN)")
+	fs.DurationVar(&f.rttCreditMax, "rtt-credit-max", durEnv("LEITAI_RTT_CREDIT_MAX", 350*time.Millisecond), "most of a connection's round trip fair timing takes off an answer's time (LEITAI_RTT_CREDIT_MAX)")
 	fs.IntVar(&f.matchQuestions, "match-questions", intEnv("LEITAI_MATCH_QUESTIONS", 5), "questions per quick match (LEITAI_MATCH_QUESTIONS)")
 	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
 	fs.Float64Var(&f.joinRate, "addr-join-rate", floatEnv("LEITAI_ADDR_JOIN_RATE", 200), "hellos and event joins per second allowed from one IP address (LEITAI_ADDR_JOIN_RATE)")
@@ -78,6 +80,9 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if f.rttCreditMax <= 0 || f.rttCreditMax > 2*time.Second {
+		return nil, fmt.Errorf("--rtt-credit-max must be more than 0 and at most 2s, not %v", f.rttCreditMax)
 	}
 	if f.redis != "" {
 		return nil, errors.New("--redis (cluster mode) is not available in this version; run without it for a single node")
@@ -242,6 +247,7 @@ func serve(ctx context.Context, args []string) error {
 		PINLookupsPerSecondPerAddr: f.pinRate, PINLookupBurstPerAddr: f.pinBurst,
 		ReadHeaderTimeout: f.readHeaderTimeout, ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
 		IdleTimeout: f.idleTimeout, TransferTimeout: f.transferTimeout,
+		RTTCreditMax: f.rttCreditMax,
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill

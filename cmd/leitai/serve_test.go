@@ -63,6 +63,22 @@ func TestFlagsHaveEnvironmentTwins(t *testing.T) {
 	}
 }
 
+func TestRTTCreditMaxFlag(t *testing.T) {
+	f, err := parseServe(nil)
+	if err != nil || f.rttCreditMax != 350*time.Millisecond {
+		t.Fatalf("default: %v, %v", f, err)
+	}
+	t.Setenv("LEITAI_RTT_CREDIT_MAX", "200ms")
+	if f, err = parseServe(nil); err != nil || f.rttCreditMax != 200*time.Millisecond {
+		t.Fatalf("from the environment: %v, %v", f, err)
+	}
+	for _, bad := range []string{"0s", "-1s", "3s"} {
+		if _, err := parseServe([]string{"--rtt-credit-max", bad}); err == nil || !strings.Contains(err.Error(), "rtt-credit-max") {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}
+
 func TestOrganizerTokenIsMadeOnceAndStoredHashed(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()

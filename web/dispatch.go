@@ -142,7 +142,9 @@ func (s *Server) handle(c *conn, data []byte) {
 			s.strike(c, in.ID)
 			return
 		}
-		err = s.eventJoin(ctx, c, sess, in)
+		if err = s.eventJoin(ctx, c, sess, in); err == nil {
+			c.probe() // the event may start in a moment
+		}
 	case "host.control":
 		err = s.hostControl(ctx, c, sess, in)
 	case "watch":
@@ -241,6 +243,7 @@ func (s *Server) hello(c *conn, in protocol.Inbound) {
 	_ = c.ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
 	w.ServerTime = s.clock.Now().UnixMilli()
 	s.send(c, "welcome", in.ID, w)
+	c.probe() // the round trip, known well before any first question
 	sess := c.sess.Load()
 	if sess.role == rolePlayer {
 		s.reattach(ctx, sess)
@@ -474,6 +477,7 @@ func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 	}
 	re := in.ID // the callback keeps only this, not the whole answer
 	a := room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re, Peer: sess, Received: c.received}
+	a.Elapsed, a.Timed = s.answerTime(c, sess, d.Room, d.Index)
 	r.Submit(s.runCtx, a, func(err error) {
 		if err != nil {
 			s.refuse(c, re, err)
@@ -481,4 +485,23 @@ func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 		}
 		s.metrics.answers.Inc()
 	})
+}
+
+// answerTime measures an answer at the edge, where the question was
+// written and the answer read: from when the question (roomID, index) was
+// written to this player's connection to now, less the connection's whole
+// smoothed round trip (the question travels one way, the answer the
+// other), the credit capped at RTTCreditMax. It reports false if no
+// question of that index was written to the player; the room then times
+// the answer itself.
+func (s *Server) answerTime(c *conn, sess *session, roomID string, index int) (time.Duration, bool) {
+	at, ok := sess.writtenAt(roomID, index)
+	if !ok {
+		return 0, false
+	}
+	var credit time.Duration
+	if !s.cfg.IgnoreRTT {
+		credit = min(c.rtt(), s.cfg.RTTCreditMax)
+	}
+	return max(s.clock.Now().Sub(at)-credit, 0), true
 }

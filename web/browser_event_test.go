@@ -113,6 +113,7 @@ func TestBrowserStageEvent(t *testing.T) {
 		t.Fatal("the lobby music goes on after the start")
 	}
 	h.advance(3 * time.Second)
+	shapesSeen := false // checked on the first choice question (a text one has no tiles)
 	for qi := 0; qi < 3; qi++ {
 		var q question
 		watcher.expect("question").decode(t, &q)
@@ -123,12 +124,16 @@ func TestBrowserStageEvent(t *testing.T) {
 		if qi == 0 {
 			settle(t, screenTab)
 			screenshot(t, screenTab, "screen-question")
+		}
+		if !shapesSeen && len(q.Question.Options) > 0 {
+			shapesSeen = true
 			// Every tile has its shape beside its letter, on the screen and the console.
 			for _, pg := range []context.Context{screenTab, hostTab} {
 				sel := "#q-options .opt"
 				if pg == hostTab {
 					sel = "#q-options li[data-key]"
 				}
+				run(t, pg, "tiles shown", chromedp.WaitVisible(chromedp.CSS(sel)))
 				shapes := get(t, pg, "shapes", chromedp.Evaluate[[]string](fmt.Sprintf(`Array.from(document.querySelectorAll(%q)).map(e => e.dataset.key + (e.querySelector('.shape') || {}).textContent)`, sel)))
 				if len(shapes) < 2 {
 					t.Fatalf("no answer tiles: %v", shapes)

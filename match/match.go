@@ -60,6 +60,10 @@ type Ticket struct {
 	At       time.Time // when it joined the queue
 	Sink     Sink
 	Bot      bool
+
+	// gone is set (under the matchmaker's lock) when the player cancelled
+	// or left while its match was starting: it is not put back in a queue.
+	gone bool
 }
 
 // Starter opens the room of a match under the id the matchmaker chose
@@ -128,6 +132,7 @@ type Matchmaker struct {
 	mu       sync.Mutex
 	queues   map[string][]*Ticket // by mode+"/"+category
 	byPlayer map[string]*Ticket   // queued players
+	starting map[string]*Ticket   // tickets taken from a queue, their match not yet started
 	playing  map[string]string    // player id -> room id
 	matched  int64
 }
@@ -140,7 +145,7 @@ func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolo
 	}
 	return &Matchmaker{
 		cfg: cfg, clock: clk, starter: starter, claims: claims, log: log,
-		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, playing: map[string]string{},
+		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, starting: map[string]*Ticket{}, playing: map[string]string{},
 	}
 }
 
@@ -172,6 +177,10 @@ func (m *Matchmaker) Find(p protocol.PlayerInfo, mode, category string, sink Sin
 func (m *Matchmaker) Cancel(player, ticket string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if t, ok := m.starting[player]; ok && (ticket == "" || t.ID == ticket) {
+		t.gone = true // its match is being started; it is not requeued
+		return nil
+	}
 	t, ok := m.byPlayer[player]
 	if !ok || (ticket != "" && t.ID != ticket) {
 		return ErrNoTicket
@@ -184,6 +193,9 @@ func (m *Matchmaker) Cancel(player, ticket string) error {
 func (m *Matchmaker) Leave(player string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if t, ok := m.starting[player]; ok {
+		t.gone = true
+	}
 	if t, ok := m.byPlayer[player]; ok {
 		m.remove(t)
 	}
@@ -254,7 +266,9 @@ func (m *Matchmaker) Occupy(ctx context.Context, room string, players []string) 
 }
 
 // claim takes every human player's claim on room; on any failure it gives
-// back what it took and names the player already elsewhere.
+// back what it took. A player already elsewhere is named with ErrBusy; a
+// Bus error is returned as it is, naming nobody, since it says nothing
+// about where the player is.
 func (m *Matchmaker) claim(ctx context.Context, room string, g group) (string, error) {
 	var took []string
 	for _, t := range g.tickets {
@@ -266,10 +280,10 @@ func (m *Matchmaker) claim(ctx context.Context, room string, g group) (string, e
 			for _, p := range took {
 				_ = m.claims.Release(ctx, claimKey(p), room)
 			}
-			if err == nil {
-				err = ErrBusy
+			if err != nil {
+				return "", err
 			}
-			return t.Player.ID, err
+			return t.Player.ID, ErrBusy
 		}
 		took = append(took, t.Player.ID)
 	}
@@ -381,6 +395,7 @@ func (m *Matchmaker) decide(now time.Time) ([]group, []*Ticket) {
 		for _, t := range g.tickets {
 			if !t.Bot {
 				m.playing[t.Player.ID] = "" // reserved until the room id is known
+				m.starting[t.Player.ID] = t
 			}
 		}
 	}
@@ -437,9 +452,19 @@ func (m *Matchmaker) bot(t *Ticket) *Ticket {
 func (m *Matchmaker) start(ctx context.Context, g group) {
 	roomID := "r-" + uuid.NewString()
 	if who, err := m.claim(ctx, roomID, g); err != nil {
+		if who == "" {
+			m.log.Warn().Err(err).Str("mode", g.mode).Msg("claim players; the match is tried again")
+		}
 		m.requeue(g, who)
 		return
 	}
+	m.mu.Lock()
+	for _, t := range g.tickets {
+		if !t.Bot && m.starting[t.Player.ID] == t {
+			delete(m.starting, t.Player.ID)
+		}
+	}
+	m.mu.Unlock()
 	players := make([]protocol.PlayerInfo, len(g.tickets))
 	for i, t := range g.tickets {
 		players[i] = t.Player
@@ -480,8 +505,9 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 	}
 }
 
-// requeue puts a group back in its queue, except the player found playing
-// elsewhere, who is told so.
+// requeue puts a group back in its queue, where it keeps its place by
+// waiting time, except the player found playing elsewhere (busy), who is
+// told so, and the players who cancelled or left meanwhile.
 func (m *Matchmaker) requeue(g group, busy string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -490,7 +516,18 @@ func (m *Matchmaker) requeue(g group, busy string) {
 		if t.Bot {
 			continue
 		}
-		delete(m.playing, t.Player.ID)
+		if m.starting[t.Player.ID] == t {
+			delete(m.starting, t.Player.ID)
+		}
+		if m.playing[t.Player.ID] == "" {
+			delete(m.playing, t.Player.ID)
+		}
+		if t.gone {
+			continue
+		}
+		if _, ok := m.byPlayer[t.Player.ID]; ok {
+			continue // queued again already
+		}
 		if t.Player.ID == busy {
 			if t.Sink != nil {
 				t.Sink.Send(protocol.NewFrame(protocol.ErrorMessage("", &protocol.Error{Code: protocol.CodeWrongPhase, Message: "already playing elsewhere"})))
@@ -500,4 +537,7 @@ func (m *Matchmaker) requeue(g group, busy string) {
 		m.queues[key] = append(m.queues[key], t)
 		m.byPlayer[t.Player.ID] = t
 	}
+	// A queue is in order of arrival, which decide relies on.
+	q := m.queues[key]
+	sort.SliceStable(q, func(i, j int) bool { return q[i].At.Before(q[j].At) })
 }

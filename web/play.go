@@ -62,7 +62,9 @@ func (s *Server) openRoom(ctx context.Context, cfg room.Config, seat func(*room.
 	if seat != nil {
 		seat(r)
 	}
-	s.rooms.Start(s.runCtx, r)
+	if err := s.rooms.Start(s.runCtx, r); err != nil {
+		return nil, err
+	}
 	s.metrics.rooms.Inc()
 	return r, nil
 }
@@ -210,7 +212,9 @@ func (s *Server) Restore(ctx context.Context) error {
 		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour {
 			s.matcher.Occupy(ctx, rec.ID, r.Members())
 		}
-		s.rooms.Start(s.runCtx, r)
+		if err := s.rooms.Start(s.runCtx, r); err != nil {
+			return err
+		}
 		s.log.Info().Str("room", rec.ID).Int("entries", len(entries)).Msg("room restored")
 	}
 	return s.restoreEvents(ctx)

@@ -1,0 +1,243 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/web"
+)
+
+// errStoreDown is what a faultyStore answers while it is failing.
+var errStoreDown = errors.New("store down (test)")
+
+// faultyStore wraps the real SQLite store and fails the named methods on
+// demand.
+type faultyStore struct {
+	*store.SQL
+	mu    sync.Mutex
+	fails map[string]bool
+}
+
+func (f *faultyStore) fail(method string, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fails[method] = on
+}
+
+func (f *faultyStore) failing(method string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fails[method]
+}
+
+func (f *faultyStore) Token(ctx context.Context, hash string) (store.Token, error) {
+	if f.failing("Token") {
+		return store.Token{}, errStoreDown
+	}
+	return f.SQL.Token(ctx, hash)
+}
+
+func (f *faultyStore) PutToken(ctx context.Context, t store.Token) error {
+	if f.failing("PutToken") {
+		return errStoreDown
+	}
+	return f.SQL.PutToken(ctx, t)
+}
+
+func (f *faultyStore) Player(ctx context.Context, id string) (store.Player, error) {
+	if f.failing("Player") {
+		return store.Player{}, errStoreDown
+	}
+	return f.SQL.Player(ctx, id)
+}
+
+func (f *faultyStore) CreatePlayer(ctx context.Context, p store.Player, tokens ...store.Token) error {
+	if f.failing("CreatePlayer") {
+		return errStoreDown
+	}
+	return f.SQL.CreatePlayer(ctx, p, tokens...)
+}
+
+func (f *faultyStore) CreateRoom(ctx context.Context, r store.Room) error {
+	if f.failing("CreateRoom") {
+		return errStoreDown
+	}
+	return f.SQL.CreateRoom(ctx, r)
+}
+
+func (f *faultyStore) AppendJournal(ctx context.Context, es []store.JournalEntry) error {
+	if f.failing("AppendJournal") {
+		return errStoreDown
+	}
+	return f.SQL.AppendJournal(ctx, es)
+}
+
+func (f *faultyStore) FinishMatch(ctx context.Context, r store.Result, day string, dailyCap int, ps []store.PlayerResult) (map[string]int64, error) {
+	if f.failing("FinishMatch") {
+		return nil, errStoreDown
+	}
+	return f.SQL.FinishMatch(ctx, r, day, dailyCap, ps)
+}
+
+func (f *faultyStore) FinishRoom(ctx context.Context, r store.Result) error {
+	if f.failing("FinishRoom") {
+		return errStoreDown
+	}
+	return f.SQL.FinishRoom(ctx, r)
+}
+
+// startFaultyHarness is startHarness with the server's store (and its
+// journal's) wrapped in a faultyStore; h.st is the real store beneath.
+func startFaultyHarness(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Config)) (*harness, *faultyStore) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "leitai.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &faultyStore{SQL: st, fails: map[string]bool{}}
+	bank := questionbank.NewBank()
+	sample, err := questionbank.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank.Add("sample", sample)
+	if err := web.LoadQuestionSets(ctx, st, bank); err != nil {
+		t.Fatal(err)
+	}
+	answers := map[string]questionbank.Question{}
+	for _, q := range bank.Questions("") {
+		answers[q.ID] = q
+	}
+	committer := store.NewCommitter(fs, store.CommitterOptions{})
+	jctx, stopJ := context.WithCancel(ctx)
+	jdone := make(chan struct{})
+	go func() { _ = committer.Run(jctx); close(jdone) }()
+	cfg := web.Config{HelloTimeout: 2 * time.Second, IgnoreRTT: true}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv := web.New(cfg, web.Deps{Store: fs, Committer: committer, Bank: bank, Clock: clk, Log: zerolog.Nop()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stopS := context.WithCancel(ctx)
+	sdone := make(chan struct{})
+	go func() { _ = srv.Run(sctx, ln); close(sdone) }()
+	h := &harness{t: t, srv: srv, st: st, clk: clk, addr: ln.Addr().String(), answers: answers, dir: dir}
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			stopS()
+			<-sdone
+			stopJ()
+			<-jdone
+			st.Close()
+		})
+	}
+	t.Cleanup(h.stop)
+	return h, fs
+}
+
+// A store that fails during hello is unavailable, not a bad token: the
+// client keeps its resume token and tries again.
+func TestHelloStoreErrorIsUnavailable(t *testing.T) {
+	h, fs := startFaultyHarness(t, t.TempDir(), clock.NewFake(t0), nil)
+	a := h.dial()
+	a.hello("甲")
+	resume := a.resume
+
+	fs.fail("Token", true)
+	b := h.dial()
+	b.expectError(b.send("hello", map[string]any{"resume": resume}), "unavailable")
+	fs.fail("Token", false)
+
+	// A guest whose player cannot be stored is unavailable too.
+	fs.fail("CreatePlayer", true)
+	c := h.dial()
+	c.expectError(c.send("hello", map[string]any{"name": "丙"}), "unavailable")
+	fs.fail("CreatePlayer", false)
+
+	// A token that does not exist is still unauthenticated.
+	d := h.dial()
+	d.expectError(d.send("hello", map[string]any{"resume": "no-such-token"}), "unauthenticated")
+	// And the good token still works once the store is back.
+	e := h.dial()
+	if w := e.welcomed(e.send("hello", map[string]any{"resume": resume})); w.Player.ID != a.id {
+		t.Fatalf("resumed as %+v", w)
+	}
+}
+
+// An event whose tokens or room could not be stored gives its PIN back
+// and leaves no room running.
+func TestFailedEventReleasesPIN(t *testing.T) {
+	for _, method := range []string{"PutToken", "CreateRoom"} {
+		t.Run(method, func(t *testing.T) {
+			h, fs := startFaultyHarness(t, t.TempDir(), clock.NewFake(t0), nil)
+			org := h.orgToken()
+			fs.fail(method, true)
+			var out map[string]any
+			if code := h.api("POST", "/api/v1/events", org, map[string]any{"title": "Quiz", "count": 3}, &out); code < 500 {
+				t.Fatalf("create with a failing %s: %d %v", method, code, out)
+			}
+			fs.fail(method, false)
+			evs, err := h.st.Events(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 {
+				t.Fatalf("events %+v", evs)
+			}
+			if evs[0].EndedAt.IsZero() {
+				t.Fatalf("the failed event still holds PIN %s", evs[0].PIN)
+			}
+			if code := h.api("GET", "/api/v1/pins/"+evs[0].PIN, "", nil, nil); code != http.StatusNotFound {
+				t.Fatalf("PIN of the failed event answers %d", code)
+			}
+			if n := h.srv.Rooms().Len(); n != 0 {
+				t.Fatalf("%d rooms running after a failed create", n)
+			}
+		})
+	}
+}
+
+// Logins with one host token share a session: a new login sets the
+// session's event while the previous connection may be reading it (run
+// with -race).
+func TestSharedHostSessionEvent(t *testing.T) {
+	h := newHarness(t, nil)
+	ev := h.createEvent(map[string]any{"title": "Quiz", "count": 3})
+	first := h.dial()
+	first.welcomed(first.send("hello", map[string]any{"token": ev.HostToken}))
+	watch, _ := json.Marshal(map[string]any{"type": "watch", "id": "w", "data": map[string]any{"room": ev.Room}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			if first.ws.WriteMessage(websocket.TextMessage, watch) != nil {
+				return // replaced by a later login
+			}
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		c := h.dial()
+		if w := c.welcomed(c.send("hello", map[string]any{"token": ev.HostToken})); w.Role != "host" {
+			t.Fatalf("role %q", w.Role)
+		}
+	}
+	<-done
+}

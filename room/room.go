@@ -325,6 +325,19 @@ func Restore(cfg Config, opts Options, entries []store.JournalEntry) (*Room, err
 	return r, nil
 }
 
+// FinishedResult returns the result of a room whose journal ends in its
+// finish entry, as the room would have handed it to its Finisher, and
+// false for a room not finished. A restart uses it for a room whose result
+// did not reach the store (a crash or a store error after the finish
+// entry). Call it before Run, on a room just restored.
+func (r *Room) FinishedResult() (*Result, bool) {
+	if r.st.phase != PhaseFinished {
+		return nil, false
+	}
+	r.st.rankAll()
+	return &Result{Room: r.cfg.ID, Kind: r.cfg.Kind, Config: &r.cfg, Standings: r.standings(0), Teams: r.teams(), At: r.st.phaseAt}, true
+}
+
 // Members lists the ids of the players who have not left. Call it before
 // Run (for example on a room just restored).
 func (r *Room) Members() []string {

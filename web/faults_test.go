@@ -241,3 +241,58 @@ func TestSharedHostSessionEvent(t *testing.T) {
 	}
 	<-done
 }
+
+// A match whose result did not reach the store is finished at the next
+// start: its result, ratings and points are stored once, it is not
+// restored again, and its players can queue.
+func TestFinishedMatchWithoutResultIsFinishedAtRestart(t *testing.T) {
+	dir := t.TempDir()
+	clk := clock.NewFake(t0)
+	h, fs := startFaultyHarness(t, dir, clk, nil)
+	a, b := h.dial(), h.dial()
+	a.hello("甲")
+	b.hello("乙")
+	roomID, q := h.duelToFirstQuestion(a, b)
+	fs.fail("FinishMatch", true)
+	for i := 0; ; i++ {
+		a.reply(a.send("answer", h.correctAnswer(q)))
+		h.advance(500 * time.Millisecond)
+		b.reply(b.send("answer", h.wrongAnswer(q)))
+		a.expect("reveal")
+		h.advance(3 * time.Second)
+		m := a.expectFn("question or finish", func(m msg) bool { return m.Type == "question" || m.Type == "room.finished" })
+		if m.Type == "room.finished" {
+			break
+		}
+		m.decode(t, &q)
+		b.expect("question")
+		if i > 12 {
+			t.Fatal("the match never finished")
+		}
+	}
+	h.stop()
+	if _, err := h.st.Result(context.Background(), roomID); err == nil {
+		t.Fatal("the result was stored although the store failed")
+	}
+
+	for boot := 0; boot < 2; boot++ {
+		h2 := startHarness(t, dir, clk, nil)
+		waitFor(t, "the result stored at restart", func() bool {
+			_, err := h2.st.Result(context.Background(), roomID)
+			return err == nil
+		})
+		c := h2.dial()
+		c.welcomed(c.send("hello", map[string]any{"resume": a.resume})) // served once the restore is done
+		if n := h2.srv.Rooms().Len(); n != 0 {
+			t.Fatalf("boot %d: %d rooms restored, want the finished match closed", boot, n)
+		}
+		pa, err := h2.st.Player(context.Background(), a.id)
+		if err != nil || pa.Points != 5 || pa.Rating <= 1500 {
+			t.Fatalf("boot %d: player a = %+v, %v; want 5 points once and a higher rating", boot, pa, err)
+		}
+		if m := c.reply(c.send("match.find", map[string]any{"mode": "duel"})); m.Type != "match.queued" {
+			t.Fatalf("boot %d: find after the restart: %s", boot, m.raw)
+		}
+		h2.stop()
+	}
+}

@@ -209,6 +209,16 @@ func (s *Server) Restore(ctx context.Context) error {
 			s.log.Error().Err(err).Str("room", rec.ID).Msg("restore failed; skipped")
 			continue
 		}
+		if res, done := r.FinishedResult(); done {
+			// It finished, but its result never reached the store: store it
+			// now through the same finisher (ratings and points with it, in
+			// the one write that also marks the room finished, so exactly
+			// once), and leave its players free. If the store fails again,
+			// the next start tries again.
+			s.Finished(ctx, res)
+			s.log.Info().Str("room", rec.ID).Msg("finished room's result stored at restore")
+			continue
+		}
 		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour {
 			s.matcher.Occupy(ctx, rec.ID, r.Members())
 		}

@@ -196,6 +196,9 @@ func decode(in protocol.Inbound, v any) error {
 func (s *Server) roomOf(id string) (*room.Room, error) {
 	r, ok := s.rooms.Get(id)
 	if !ok {
+		if _, busy := s.reopening.Load(id); busy {
+			return nil, protocol.Errorf(protocol.CodeUnavailable, "the room is being restored; try again")
+		}
 		return nil, protocol.Errorf(protocol.CodeNotFound, "no room %q", trimType(id))
 	}
 	return r, nil

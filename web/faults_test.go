@@ -16,6 +16,7 @@ import (
 
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/room"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/web"
 )
@@ -294,5 +295,77 @@ func TestFinishedMatchWithoutResultIsFinishedAtRestart(t *testing.T) {
 			t.Fatalf("boot %d: find after the restart: %s", boot, m.raw)
 		}
 		h2.stop()
+	}
+}
+
+// An answer whose journal write fails is not kept: its player is told
+// unavailable, the room restores itself from what is stored, the player
+// can answer again, and a restart restores the room with every acked
+// answer.
+func TestFailedAnswerWriteIsNotKept(t *testing.T) {
+	dir := t.TempDir()
+	clk := clock.NewFake(t0)
+	h, fs := startFaultyHarness(t, dir, clk, nil)
+	a, b := h.dial(), h.dial()
+	a.hello("甲")
+	b.hello("乙")
+	roomID, q := h.duelToFirstQuestion(a, b)
+	h.advance(time.Second)
+	var first ack
+	a.reply(a.send("answer", h.correctAnswer(q))).decode(t, &first)
+	if !first.Accepted {
+		t.Fatalf("a's ack %+v", first)
+	}
+
+	fs.fail("AppendJournal", true)
+	b.expectError(b.send("answer", h.correctAnswer(q)), "unavailable")
+	fs.fail("AppendJournal", false)
+
+	// The room is restored in place: b sees the question again and its
+	// answer counts as new, not as a duplicate of the one that failed.
+	waitFor(t, "the room back", func() bool { _, ok := h.srv.Rooms().Get(roomID); return ok })
+	b.expectFn("the question again", func(m msg) bool { return m.Type == "question" })
+	var again ack
+	b.reply(b.send("answer", h.correctAnswer(q))).decode(t, &again)
+	if !again.Accepted || again.Duplicate {
+		t.Fatalf("b's second answer: %+v, want accepted and not a duplicate", again)
+	}
+	var dup ack
+	a.reply(a.send("answer", h.correctAnswer(q))).decode(t, &dup)
+	if !dup.Duplicate || dup.Elapsed != first.Elapsed {
+		t.Fatalf("a's acked answer was lost in the restore: %+v", dup)
+	}
+	h.stop()
+
+	h2 := startHarness(t, dir, clk, nil)
+	c := h2.dial()
+	c.welcomed(c.send("hello", map[string]any{"resume": a.resume}))
+	if _, ok := h2.srv.Rooms().Get(roomID); !ok {
+		t.Fatal("the room was not restored after the restart")
+	}
+	entries, err := h2.st.Journal(context.Background(), roomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := h2.st.Room(context.Background(), roomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg room.Config
+	if err := json.Unmarshal(rec.Config, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := room.BuildReport(cfg, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, row := range rep.Answers {
+		if row.Index == q.Index {
+			got[row.Player] = true
+		}
+	}
+	if !got[a.id] || !got[b.id] || len(got) != 2 {
+		t.Fatalf("answers to question %d after the restart: %v, want a's and b's acked answers", q.Index, got)
 	}
 }

@@ -175,6 +175,10 @@ type Server struct {
 	live   map[*conn]struct{}
 
 	conns sync.WaitGroup
+
+	// reopening holds the ids of rooms being restored after a journal
+	// failure: requests to them are unavailable, not not_found.
+	reopening sync.Map
 }
 
 // New makes a server. Call Run, or use Handler with Start for tests.

@@ -406,6 +406,14 @@ func (r *Room) Adopt(old *Room) {
 	r.adopted = true
 }
 
+// SetPeer gives member id a new peer, such as a bot started anew for a
+// room restored in place. Call it before Run.
+func (r *Room) SetPeer(id string, p Peer) {
+	if m, ok := r.st.players[id]; ok {
+		m.peer = p
+	}
+}
+
 // FinishedResult returns the result of a room whose journal ends in its
 // finish entry, as the room would have handed it to its Finisher, and
 // false for a room not finished. A restart uses it for a room whose result

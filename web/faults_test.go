@@ -369,3 +369,36 @@ func TestFailedAnswerWriteIsNotKept(t *testing.T) {
 		t.Fatalf("answers to question %d after the restart: %v, want a's and b's acked answers", q.Index, got)
 	}
 }
+
+// A bot-filled match restored in place after a failed write gets its bot
+// back: the bot answers the question asked again and the match goes on.
+func TestFailedWriteInBotMatchKeepsTheBot(t *testing.T) {
+	h, fs := startFaultyHarness(t, t.TempDir(), clock.NewFake(t0), func(c *web.Config) { c.Match.MaxWait = 5 * time.Second; c.Match.BotFill = true })
+	a := h.dial()
+	a.hello("单人")
+	a.reply(a.send("match.find", map[string]any{"mode": "duel"}))
+	h.advance(6 * time.Second)
+	h.srv.Matchmaker().Process(context.Background())
+	var f struct{ Room string }
+	a.expect("match.found").decode(t, &f)
+	a.expect("room.state")
+	h.advance(3 * time.Second)
+	var q question
+	a.expect("question").decode(t, &q)
+
+	fs.fail("AppendJournal", true)
+	a.expectError(a.send("answer", h.correctAnswer(q)), "unavailable")
+	fs.fail("AppendJournal", false)
+	waitFor(t, "the room back", func() bool { _, ok := h.srv.Rooms().Get(f.Room); return ok })
+	a.expectFn("the question again", func(m msg) bool { return m.Type == "question" })
+	a.reply(a.send("answer", h.correctAnswer(q)))
+	// The bot answers within half the time limit and a bit: then the
+	// question closes early, everyone having answered.
+	for i := 0; i < 20; i++ {
+		h.advance(500 * time.Millisecond)
+		if countType(a, "reveal") > 0 {
+			break
+		}
+	}
+	a.expectFn("a reveal with the bot's answer in", func(m msg) bool { return m.Type == "reveal" })
+}

@@ -93,8 +93,20 @@ func (s *Server) reopenOnce(old *room.Room) error {
 		return err
 	}
 	r.Adopt(old)
+	// The old room's bots ended with it; the match's bots play on anew.
+	var bots []*match.Bot
+	for _, id := range r.Members() {
+		if match.IsBot(id) {
+			b := match.NewBot(id, s.clock, rand.Uint64())
+			r.SetPeer(id, b)
+			bots = append(bots, b)
+		}
+	}
 	if err := s.rooms.Start(s.runCtx, r); err != nil {
 		return err
+	}
+	for _, b := range bots {
+		go b.Run(s.runCtx, r, r.Done())
 	}
 	s.log.Info().Str("room", old.ID()).Int("entries", len(entries)).Msg("room reopened from its journal after a write failure")
 	return nil

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -60,6 +61,10 @@ type Ticket struct {
 	At       time.Time // when it joined the queue
 	Sink     Sink
 	Bot      bool
+
+	// gone is set (under the matchmaker's lock) when the player cancelled
+	// or left while its match was starting: it is not put back in a queue.
+	gone bool
 }
 
 // Starter opens the room of a match under the id the matchmaker chose
@@ -140,6 +145,7 @@ type Matchmaker struct {
 	mu       sync.Mutex
 	queues   map[string][]*Ticket // by mode+"/"+category
 	byPlayer map[string]*Ticket   // queued players
+	starting map[string]*Ticket   // tickets taken from a queue, their match not yet started
 	playing  map[string]string    // player id -> room id
 	matched  int64
 	past     map[string]*pastMatch // match rooms by id, for rematches
@@ -154,7 +160,7 @@ func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolo
 	}
 	return &Matchmaker{
 		cfg: cfg, clock: clk, starter: starter, claims: claims, log: log,
-		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, playing: map[string]string{},
+		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, starting: map[string]*Ticket{}, playing: map[string]string{},
 		past: map[string]*pastMatch{}, offerOf: map[string]*pastMatch{},
 	}
 }
@@ -193,6 +199,10 @@ func (m *Matchmaker) Find(p protocol.PlayerInfo, mode, category string, sink Sin
 func (m *Matchmaker) Cancel(player, ticket string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if t, ok := m.starting[player]; ok && (ticket == "" || t.ID == ticket) {
+		t.gone = true // its match is being started; it is not requeued
+		return nil
+	}
 	t, ok := m.byPlayer[player]
 	if !ok || (ticket != "" && t.ID != ticket) {
 		return ErrNoTicket
@@ -205,6 +215,9 @@ func (m *Matchmaker) Cancel(player, ticket string) error {
 func (m *Matchmaker) Leave(player string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if t, ok := m.starting[player]; ok {
+		t.gone = true
+	}
 	if t, ok := m.byPlayer[player]; ok {
 		m.remove(t)
 	}
@@ -281,7 +294,9 @@ func (m *Matchmaker) Occupy(ctx context.Context, room string, players []string) 
 }
 
 // claim takes every human player's claim on room; on any failure it gives
-// back what it took and names the player already elsewhere.
+// back what it took. A player already elsewhere is named with ErrBusy; a
+// Bus error is returned as it is, naming nobody, since it says nothing
+// about where the player is.
 func (m *Matchmaker) claim(ctx context.Context, room string, g group) (string, error) {
 	var took []string
 	for _, t := range g.tickets {
@@ -293,10 +308,10 @@ func (m *Matchmaker) claim(ctx context.Context, room string, g group) (string, e
 			for _, p := range took {
 				_ = m.claims.Release(ctx, claimKey(p), room)
 			}
-			if err == nil {
-				err = ErrBusy
+			if err != nil {
+				return "", err
 			}
-			return t.Player.ID, err
+			return t.Player.ID, ErrBusy
 		}
 		took = append(took, t.Player.ID)
 	}
@@ -370,27 +385,15 @@ func (m *Matchmaker) decide(now time.Time) ([]group, []*Ticket) {
 			continue
 		}
 		size := Size(q[0].Mode)
-		byRating := append([]*Ticket(nil), q...)
-		sort.SliceStable(byRating, func(i, j int) bool { return byRating[i].Player.Rating < byRating[j].Player.Rating })
-		taken := map[*Ticket]bool{}
-		// Serve tickets oldest first: each looks for the tightest run of
-		// `size` untaken neighbours (by rating) that includes it.
-		for _, t := range q {
-			if taken[t] {
-				continue
-			}
-			if run := m.bestRun(byRating, taken, t, size, now); run != nil {
-				for _, x := range run {
-					taken[x] = true
-				}
-				groups = append(groups, group{mode: t.Mode, category: t.Category, tickets: run})
-			}
+		taken := make([]bool, len(q))
+		for _, run := range m.runs(q, size, now, taken) {
+			groups = append(groups, group{mode: q[0].Mode, category: q[0].Category, tickets: run})
 		}
-		for _, t := range q {
-			if taken[t] || now.Sub(t.At) < m.cfg.MaxWait {
+		for i, t := range q {
+			if taken[i] || now.Sub(t.At) < m.cfg.MaxWait {
 				continue
 			}
-			taken[t] = true
+			taken[i] = true
 			if m.cfg.BotFill {
 				run := []*Ticket{t}
 				for len(run) < size {
@@ -401,57 +404,117 @@ func (m *Matchmaker) decide(now time.Time) ([]group, []*Ticket) {
 			}
 			expired = append(expired, t)
 		}
-		for t := range taken {
-			m.remove(t)
+		// Keep the rest in order of arrival, in one pass.
+		rest := q[:0:0]
+		for i, t := range q {
+			if taken[i] {
+				delete(m.byPlayer, t.Player.ID)
+			} else {
+				rest = append(rest, t)
+			}
+		}
+		if len(rest) == 0 {
+			delete(m.queues, key)
+		} else {
+			m.queues[key] = rest
 		}
 	}
 	for _, g := range groups {
 		for _, t := range g.tickets {
 			if !t.Bot {
 				m.playing[t.Player.ID] = "" // reserved until the room id is known
+				m.starting[t.Player.ID] = t
 			}
 		}
 	}
 	return groups, expired
 }
 
-// bestRun finds the run of size untaken tickets around t with the smallest
-// rating spread that every member accepts, or nil.
-func (m *Matchmaker) bestRun(byRating []*Ticket, taken map[*Ticket]bool, t *Ticket, size int, now time.Time) []*Ticket {
-	free := make([]*Ticket, 0, len(byRating))
-	pos := -1
-	for _, x := range byRating {
-		if taken[x] {
+// runs serves the tickets of one queue (q, in order of arrival) oldest
+// first: each untaken ticket takes the run of size untaken neighbours by
+// rating that includes it, has the smallest rating spread, and fits every
+// member's window (of equal spreads, the lowest-rated run). It marks
+// taken[i] for every ticket q[i] it places.
+//
+// The untaken tickets are kept in rating order as a doubly linked list, so
+// a ticket's neighbours are found, and a run taken out, in O(size) steps:
+// O(n log n) in all, for the sort.
+func (m *Matchmaker) runs(q []*Ticket, size int, now time.Time, taken []bool) [][]*Ticket {
+	n := len(q)
+	if n < size {
+		return nil
+	}
+	// byRating[k] is the arrival index of the k-th ticket by rating (ties
+	// in order of arrival); at[i] is where q[i] stands in it.
+	byRating := make([]int32, n)
+	for i := range byRating {
+		byRating[i] = int32(i)
+	}
+	sort.SliceStable(byRating, func(a, b int) bool { return q[byRating[a]].Player.Rating < q[byRating[b]].Player.Rating })
+	at := make([]int32, n)
+	prev := make([]int32, n) // by rating position; -1 ends the list
+	next := make([]int32, n) // by rating position; n ends the list
+	for k, i := range byRating {
+		at[i] = int32(k)
+		prev[k], next[k] = int32(k-1), int32(k+1)
+	}
+	windows := make([]float64, n) // by arrival index
+	for i, t := range q {
+		windows[i] = m.window(t, now)
+	}
+	var out [][]*Ticket
+	seg := make([]int32, 0, 2*size-1) // rating positions around a ticket
+	for i := range q {
+		if taken[i] {
 			continue
 		}
-		if x == t {
-			pos = len(free)
+		// The untaken neighbours within size-1 places each side, lowest
+		// rating first: every run of size that includes q[i] lies in seg.
+		k := at[i]
+		seg = seg[:0]
+		for p, j := prev[k], 1; p >= 0 && j < size; p, j = prev[p], j+1 {
+			seg = append(seg, p)
 		}
-		free = append(free, x)
-	}
-	if len(free) < size || pos < 0 {
-		return nil
-	}
-	var best []*Ticket
-	bestSpread := math.Inf(1)
-	for lo := max(0, pos-size+1); lo <= pos && lo+size <= len(free); lo++ {
-		run := free[lo : lo+size]
-		spread := run[size-1].Player.Rating - run[0].Player.Rating
-		ok := true
-		for _, x := range run {
-			if spread > m.window(x, now) {
-				ok = false
-				break
+		slices.Reverse(seg)
+		pos := len(seg)
+		seg = append(seg, k)
+		for p, j := next[k], 1; p < int32(n) && j < size; p, j = next[p], j+1 {
+			seg = append(seg, p)
+		}
+		best, bestSpread := -1, math.Inf(1)
+		for lo := max(0, pos-size+1); lo <= pos && lo+size <= len(seg); lo++ {
+			run := seg[lo : lo+size]
+			spread := q[byRating[run[size-1]]].Player.Rating - q[byRating[run[0]]].Player.Rating
+			ok := true
+			for _, p := range run {
+				if spread > windows[byRating[p]] {
+					ok = false
+					break
+				}
+			}
+			if ok && spread < bestSpread {
+				best, bestSpread = lo, spread
 			}
 		}
-		if ok && spread < bestSpread {
-			best, bestSpread = run, spread
+		if best < 0 {
+			continue
 		}
+		run := make([]*Ticket, size)
+		for j, p := range seg[best : best+size] {
+			a := byRating[p]
+			run[j] = q[a]
+			taken[a] = true
+			// Unlink p.
+			if prev[p] >= 0 {
+				next[prev[p]] = next[p]
+			}
+			if next[p] < int32(n) {
+				prev[next[p]] = prev[p]
+			}
+		}
+		out = append(out, run)
 	}
-	if best == nil {
-		return nil
-	}
-	return append([]*Ticket(nil), best...)
+	return out
 }
 
 // bot makes a bot ticket to fill t's match, at t's rating.
@@ -465,9 +528,19 @@ func (m *Matchmaker) bot(t *Ticket) *Ticket {
 func (m *Matchmaker) start(ctx context.Context, g group) {
 	roomID := "r-" + uuid.NewString()
 	if who, err := m.claim(ctx, roomID, g); err != nil {
+		if who == "" {
+			m.log.Warn().Err(err).Str("mode", g.mode).Msg("claim players; the match is tried again")
+		}
 		m.requeue(g, who)
 		return
 	}
+	m.mu.Lock()
+	for _, t := range g.tickets {
+		if !t.Bot && m.starting[t.Player.ID] == t {
+			delete(m.starting, t.Player.ID)
+		}
+	}
+	m.mu.Unlock()
 	players := make([]protocol.PlayerInfo, len(g.tickets))
 	for i, t := range g.tickets {
 		players[i] = t.Player
@@ -509,8 +582,9 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 	}
 }
 
-// requeue puts a group back in its queue, except the player found playing
-// elsewhere, who is told so.
+// requeue puts a group back in its queue, where it keeps its place by
+// waiting time, except the player found playing elsewhere (busy), who is
+// told so, and the players who cancelled or left meanwhile.
 func (m *Matchmaker) requeue(g group, busy string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -519,7 +593,18 @@ func (m *Matchmaker) requeue(g group, busy string) {
 		if t.Bot {
 			continue
 		}
-		delete(m.playing, t.Player.ID)
+		if m.starting[t.Player.ID] == t {
+			delete(m.starting, t.Player.ID)
+		}
+		if m.playing[t.Player.ID] == "" {
+			delete(m.playing, t.Player.ID)
+		}
+		if t.gone {
+			continue
+		}
+		if _, ok := m.byPlayer[t.Player.ID]; ok {
+			continue // queued again already
+		}
 		if t.Player.ID == busy {
 			if t.Sink != nil {
 				t.Sink.Send(protocol.NewFrame(protocol.ErrorMessage("", &protocol.Error{Code: protocol.CodeWrongPhase, Message: "already playing elsewhere"})))
@@ -529,4 +614,7 @@ func (m *Matchmaker) requeue(g group, busy string) {
 		m.queues[key] = append(m.queues[key], t)
 		m.byPlayer[t.Player.ID] = t
 	}
+	// A queue is in order of arrival, which decide relies on.
+	q := m.queues[key]
+	sort.SliceStable(q, func(i, j int) bool { return q[i].At.Before(q[j].At) })
 }

@@ -168,7 +168,7 @@ func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
 	select {
 	case r.inbox <- command{answer: t}:
 	case <-r.done:
-		done(ErrClosed)
+		done(r.closedErr())
 		return
 	case <-ctx.Done():
 		done(ctx.Err())
@@ -179,7 +179,7 @@ func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
 	select {
 	case <-r.done:
 		if t.claim() {
-			done(ErrClosed)
+			done(r.closedErr())
 		}
 	default:
 	}
@@ -225,7 +225,7 @@ func (r *Room) answer(in AnswerIn) error {
 	if late {
 		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index)
 	}
-	pa := &pendingAck{}
+	pa := &pendingAck{room: r}
 	ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: elapsed.Milliseconds()}
 	r.record(kindAnswer, answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}, pa.settle)
 	p.answers[in.Index].ack = pa

@@ -48,9 +48,14 @@ func (r *Room) flush() {
 	out := r.outbox
 	r.outbox = nil
 	r.opts.Journal.Then(func(err error) {
-		if err != nil {
-			r.log.Error().Err(err).Msg("journal write failed before a broadcast; sending it anyway")
+		if r.failed.Load() {
+			// One of this room's entries failed: what it said may count
+			// what is not stored. The room stops and is restored from
+			// its journal, and then tells everyone its state.
+			return
 		}
+		// An error here is another room's (the batch was shared): this
+		// room's entries before the marker are all stored.
 		r.fan.send(out)
 	})
 }

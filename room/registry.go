@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -12,21 +13,32 @@ type Registry struct {
 	sends sync.WaitGroup // the rooms' fan-out goroutines
 
 	// mu guards the following fields.
-	mu    sync.Mutex
-	rooms map[string]*Room
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool // Close was called: Start refuses, so wg.Add never races Wait
 }
+
+// ErrStopping is what Start returns once the registry is closing.
+var ErrStopping = errors.New("room: the node is shutting down")
 
 // NewRegistry makes an empty registry.
 func NewRegistry() *Registry { return &Registry{rooms: map[string]*Room{}} }
 
 // Start registers r and runs it in its own goroutine until it finishes or
-// ctx ends; then it leaves the registry.
-func (g *Registry) Start(ctx context.Context, r *Room) {
+// ctx ends; then it leaves the registry. Once Close has been called it
+// refuses with ErrStopping.
+func (g *Registry) Start(ctx context.Context, r *Room) error {
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return ErrStopping
+	}
 	g.rooms[r.ID()] = r
-	g.mu.Unlock()
 	r.fan.wg = &g.sends
+	// Under mu, as Close sets closed: no Add can follow Close, and so none
+	// can race Wait.
 	g.wg.Add(1)
+	g.mu.Unlock()
 	go func() {
 		defer g.wg.Done()
 		_ = r.Run(ctx)
@@ -36,6 +48,14 @@ func (g *Registry) Start(ctx context.Context, r *Room) {
 		}
 		g.mu.Unlock()
 	}()
+	return nil
+}
+
+// Close makes Start refuse from now on. Call it before Wait at shutdown.
+func (g *Registry) Close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 // Get returns a running room.

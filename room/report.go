@@ -34,9 +34,7 @@ func BuildReport(cfg Config, entries []store.JournalEntry) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range entries {
-		r.st.apply(e)
-	}
+	r.st.replay(entries)
 	r.st.rankAll()
 	rep := &Report{Standings: r.standings(0), Teams: r.teams(), Answers: []AnswerRow{}}
 	for i := range cfg.Questions {

@@ -158,6 +158,11 @@ type Options struct {
 	ProgressEvery time.Duration
 	// OnClose is called once when the room's goroutine ends.
 	OnClose func(id string)
+	// OnJournalFailure is called, on the room's goroutine as it ends, when
+	// the room stopped because a journal entry failed. The room is done;
+	// the callee restores it from its durable journal (Restore, Adopt)
+	// once every entry it submitted is settled.
+	OnJournalFailure func(r *Room)
 }
 
 // Room is one contest. Its exported methods may be called from any goroutine.
@@ -181,6 +186,49 @@ type Room struct {
 	lastProgress  int
 	ctx           context.Context
 	restored      bool // Static after construction: rebuilt from a journal.
+	// rewindAfter, for a room rebuilt from a journal with a gap, is the
+	// last entry folded; Run records a rewind entry naming it first. -1
+	// when there is no gap to bridge. Set by Restore.
+	rewindAfter int64
+	// adopted is set when the room took over the peers of the room it was
+	// restored for (see Adopt): Run sends each of them the state.
+	adopted bool
+
+	// onEntry is the callback of entries recorded without one of their own.
+	onEntry func(error) // Static after construction.
+	// failed is set, and broken closed, by the first journal entry that
+	// fails: memory is then ahead of disk, so from then on no entry counts
+	// as durable, nothing more is sent, and Run stops so the room can be
+	// restored from what is durable (Options.OnJournalFailure).
+	failed    atomic.Bool
+	broken    chan struct{}
+	breakOnce sync.Once
+}
+
+// errRestoring answers requests to a room that stopped on a journal
+// failure, while it is restored from its durable journal.
+var errRestoring = protocol.Errorf(protocol.CodeUnavailable, "the room could not store its last change and is being restored; try again")
+
+// errEarlierFailed is given to an entry written after one of its room's
+// entries failed: it is on disk, but past a gap that a restore skips.
+var errEarlierFailed = errors.New("room: an earlier journal entry failed")
+
+// fail notes that a journal entry failed. It runs on the journal's
+// goroutine and only sets a flag and closes a channel.
+func (r *Room) fail(err error) {
+	r.failed.Store(true)
+	r.breakOnce.Do(func() {
+		r.log.Error().Err(err).Msg("journal write failed; the room stops to be restored from its journal")
+		close(r.broken)
+	})
+}
+
+// closedErr is what a request meets once the room's goroutine has ended.
+func (r *Room) closedErr() error {
+	if r.failed.Load() {
+		return errRestoring
+	}
+	return ErrClosed
 }
 
 // command is work for the room's goroutine: fn with its caller waiting on
@@ -226,6 +274,12 @@ func New(cfg Config, opts Options) (*Room, error) {
 		done:  make(chan struct{}),
 		fan:   fanout{wg: new(sync.WaitGroup)},
 	}
+	r.broken, r.rewindAfter = make(chan struct{}), -1
+	r.onEntry = func(err error) {
+		if err != nil {
+			r.fail(err)
+		}
+	}
 	r.st = newState(&r.cfg)
 	return r, nil
 }
@@ -253,6 +307,9 @@ func (r *Room) Run(ctx context.Context) error {
 		if r.opts.OnClose != nil {
 			r.opts.OnClose(r.cfg.ID)
 		}
+		if r.failed.Load() && r.st.phase != PhaseFinished && r.opts.OnJournalFailure != nil {
+			r.opts.OnJournalFailure(r)
+		}
 	}()
 	r.ctx = ctx
 	if r.restored {
@@ -269,9 +326,14 @@ func (r *Room) Run(ctx context.Context) error {
 		if r.st.phase == PhaseFinished {
 			return nil
 		}
+		if r.failed.Load() {
+			return errRestoring
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-r.broken:
+			return errRestoring
 		case c := <-r.inbox:
 			if t := c.answer; t != nil {
 				if t.claim() {
@@ -307,19 +369,59 @@ func inboxSize(kind string) int {
 // question that was open is asked again with a fresh deadline (the answers
 // already acknowledged for it stand), a countdown starts again, a reveal or
 // pause carries on as it was.
+//
+// A journal that a failed write left with a gap is folded up to the gap;
+// what follows the gap (entries written after the failed one, which no
+// client was told were stored) is skipped up to a rewind entry that names
+// the last entry folded, after which folding goes on. If no rewind entry
+// bridges the gap yet, Run records one first, after the highest seq in
+// the journal, so no seq is ever reused.
 func Restore(cfg Config, opts Options, entries []store.JournalEntry) (*Room, error) {
 	r, err := New(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range entries {
-		if e.Seq != r.st.seq+1 {
-			return nil, fmt.Errorf("room %s: journal gap at seq %d (have %d)", cfg.ID, e.Seq, r.st.seq)
-		}
-		r.st.apply(e)
+	if gap, maxSeq := r.st.replay(entries); gap {
+		r.rewindAfter = r.st.seq
+		r.st.seq = maxSeq
 	}
 	r.restored = true
 	return r, nil
+}
+
+// Adopt takes over the peers of old, the room this one was restored for
+// in place (old has ended): its members' peers and its watchers, each of
+// which Run then sends the state. Call it before Run.
+func (r *Room) Adopt(old *Room) {
+	<-old.done
+	for _, p := range r.st.order {
+		if op, ok := old.st.players[p.id]; ok {
+			p.peer = op.peer
+		}
+	}
+	r.watchers = append(r.watchers, old.watchers...)
+	r.adopted = true
+}
+
+// SetPeer gives member id a new peer, such as a bot started anew for a
+// room restored in place. Call it before Run.
+func (r *Room) SetPeer(id string, p Peer) {
+	if m, ok := r.st.players[id]; ok {
+		m.peer = p
+	}
+}
+
+// FinishedResult returns the result of a room whose journal ends in its
+// finish entry, as the room would have handed it to its Finisher, and
+// false for a room not finished. A restart uses it for a room whose result
+// did not reach the store (a crash or a store error after the finish
+// entry). Call it before Run, on a room just restored.
+func (r *Room) FinishedResult() (*Result, bool) {
+	if r.st.phase != PhaseFinished {
+		return nil, false
+	}
+	r.st.rankAll()
+	return &Result{Room: r.cfg.ID, Kind: r.cfg.Kind, Config: &r.cfg, Standings: r.standings(0), Teams: r.teams(), At: r.st.phaseAt}, true
 }
 
 // Members lists the ids of the players who have not left. Call it before
@@ -335,6 +437,18 @@ func (r *Room) Members() []string {
 }
 
 func (r *Room) resumeAfterRestore() {
+	if r.rewindAfter >= 0 {
+		r.record(kindRewind, rewindData{After: r.rewindAfter}, nil)
+		r.rewindAfter = -1
+	}
+	if r.adopted {
+		for _, w := range r.watchers {
+			r.sendState(w, nil, "")
+		}
+		for _, p := range r.recipients() {
+			r.sendState(p.peer, p, "")
+		}
+	}
 	switch r.st.phase {
 	case PhaseQuestion:
 		r.askQuestion(r.st.index)
@@ -356,7 +470,7 @@ func (r *Room) do(ctx context.Context, fn func() error) error {
 	select {
 	case r.inbox <- c:
 	case <-r.done:
-		return ErrClosed
+		return r.closedErr()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -364,7 +478,7 @@ func (r *Room) do(ctx context.Context, fn func() error) error {
 	case err := <-c.reply:
 		return err
 	case <-r.done:
-		return ErrClosed
+		return r.closedErr()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -378,7 +492,7 @@ func (r *Room) refuseLeftovers() {
 		select {
 		case c := <-r.inbox:
 			if t := c.answer; t != nil && t.claim() {
-				t.done(ErrClosed)
+				t.done(r.closedErr())
 			}
 		default:
 			return
@@ -461,13 +575,7 @@ func (r *Room) record(kind string, data any, done func(error)) {
 	e := r.st.entry(kind, r.now(), data)
 	r.st.fold(e, data)
 	if done == nil {
-		done = r.journalFailed
+		done = r.onEntry
 	}
 	r.opts.Journal.Submit(e, done)
-}
-
-func (r *Room) journalFailed(err error) {
-	if err != nil {
-		r.log.Error().Err(err).Msg("journal write failed")
-	}
 }

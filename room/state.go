@@ -23,7 +23,14 @@ const (
 	kindPause    = "pause"
 	kindResume   = "resume"
 	kindFinish   = "finish"
+	// kindRewind follows a gap a failed write left: the entries between
+	// the gap and it are void, and the fold goes on from entry After.
+	kindRewind = "rewind"
 )
+
+type rewindData struct {
+	After int64 `json:"after"`
+}
 
 type joinData struct {
 	Player string `json:"player"`
@@ -93,6 +100,7 @@ type answer struct {
 // pendingAck lets a repeated answer wait for the first one's durability, so
 // that every ack, the first or a duplicate, means durable.
 type pendingAck struct {
+	room    *Room // told when the entry fails; nil when rebuilt
 	mu      sync.Mutex
 	durable bool
 	err     error
@@ -100,6 +108,14 @@ type pendingAck struct {
 }
 
 func (a *pendingAck) settle(err error) {
+	if r := a.room; r != nil {
+		if err == nil && r.failed.Load() {
+			err = errEarlierFailed // durable, but past the gap: void
+		}
+		if err != nil {
+			r.fail(err)
+		}
+	}
 	a.mu.Lock()
 	a.durable, a.err = true, err
 	ws := a.waiters
@@ -162,6 +178,31 @@ func (s *state) entry(kind string, at time.Time, data any) store.JournalEntry {
 // apply folds one stored entry into the state: how a room is rebuilt
 // from its journal.
 func (s *state) apply(e store.JournalEntry) { s.fold(e, decodeData(e)) }
+
+// replay folds a stored journal (in seq order). A failed write leaves a
+// gap, and after it entries that were written but never counted as stored
+// (their room had stopped counting after the failure): those are skipped
+// up to the rewind entry that names the last entry folded before the gap.
+// It reports whether a gap is still open at the end, and the highest seq
+// seen.
+func (s *state) replay(entries []store.JournalEntry) (gap bool, maxSeq int64) {
+	for _, e := range entries {
+		maxSeq = max(maxSeq, e.Seq)
+		if gap {
+			if e.Kind == kindRewind && decodeAs[rewindData](e.Data).(rewindData).After == s.seq {
+				gap = false
+				s.seq = e.Seq
+			}
+			continue
+		}
+		if e.Seq != s.seq+1 {
+			gap = true
+			continue
+		}
+		s.apply(e)
+	}
+	return gap, maxSeq
+}
 
 // decodeData decodes an entry's data into the type its kind records, the
 // same value record passed in; nil for kinds without data.

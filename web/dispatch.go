@@ -200,6 +200,9 @@ func decode(in protocol.Inbound, v any) error {
 func (s *Server) roomOf(id string) (*room.Room, error) {
 	r, ok := s.rooms.Get(id)
 	if !ok {
+		if _, busy := s.reopening.Load(id); busy {
+			return nil, protocol.Errorf(protocol.CodeUnavailable, "the room is being restored; try again")
+		}
 		return nil, protocol.Errorf(protocol.CodeNotFound, "no room %q", trimType(id))
 	}
 	return r, nil
@@ -255,6 +258,9 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 	switch {
 	case h.Resume != "":
 		tok, err := s.store.Token(ctx, HashToken(h.Resume))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return protocol.Welcome{}, storeUnavailable(err)
+		}
 		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token")
 		}
@@ -266,6 +272,9 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: h.Resume, Resumed: true}, nil
 	case h.Token != "":
 		tok, err := s.store.Token(ctx, HashToken(h.Token))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return protocol.Welcome{}, storeUnavailable(err)
+		}
 		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token")
 		}
@@ -287,7 +296,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 				role, id = roleScreen, "screen:"+uuid.NewString()
 			}
 			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, role, role) })
-			sess.eventID = ev.id
+			sess.setEvent(ev.id)
 			s.adopt(sess, c)
 			info := ev.info()
 			if s.cfg.PublicURL != "" {
@@ -310,7 +319,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		p := store.Player{ID: "p-" + uuid.NewString(), Name: name, Rating: 1500, CreatedAt: now}
 		secret, tok := s.resumeToken(p.ID)
 		if err := s.store.CreatePlayer(ctx, p, tok); err != nil {
-			return protocol.Welcome{}, err
+			return protocol.Welcome{}, storeUnavailable(err)
 		}
 		sess := s.hub.getOrAdd(p.ID, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
 		sess.setRating(p.Rating)
@@ -319,11 +328,19 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 	}
 }
 
+// storeUnavailable is the answer to a hello that the store could not
+// serve: the client should try again, its credentials are not in doubt.
+// Only a token or player that is missing or expired is unauthenticated.
+func storeUnavailable(err error) error {
+	_ = err // the cause stays on the server: the client only needs to retry
+	return protocol.Errorf(protocol.CodeUnavailable, "the server cannot reach its store; try again")
+}
+
 // welcomePlayer issues a fresh resume token for a player session.
 func (s *Server) welcomePlayer(ctx context.Context, sess *session) (protocol.Welcome, error) {
 	secret, tok := s.resumeToken(sess.id)
 	if err := s.store.PutToken(ctx, tok); err != nil {
-		return protocol.Welcome{}, err
+		return protocol.Welcome{}, storeUnavailable(err)
 	}
 	return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: secret}, nil
 }
@@ -343,8 +360,11 @@ func (s *Server) playerSession(ctx context.Context, id string) (*session, error)
 		return sess, nil
 	}
 	p, err := s.store.Player(ctx, id)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "unknown player")
+	}
+	if err != nil {
+		return nil, storeUnavailable(err)
 	}
 	sess := s.hub.getOrAdd(id, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
 	sess.setRating(p.Rating)

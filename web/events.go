@@ -220,10 +220,9 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 		}
 	}
 	rcfg.PIN = ev.pin
-	if _, err := s.openRoom(ctx, rcfg, nil); err != nil {
-		return nil, err
-	}
-	s.events.add(ev)
+	// The event row holds its PIN from here on: every failure below gives
+	// it back, and the room is opened last, so no failure leaves a room
+	// running that nobody can host.
 	host, hostHash := NewToken()
 	screen, screenHash := NewToken()
 	for _, t := range []store.Token{
@@ -231,13 +230,29 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 		{Hash: screenHash, Kind: store.TokenScreen, Subject: ev.id, CreatedAt: now},
 	} {
 		if err := s.store.PutToken(ctx, t); err != nil {
+			s.releasePIN(ctx, ev)
 			return nil, err
 		}
 	}
+	if _, err := s.openRoom(ctx, rcfg, nil); err != nil {
+		s.releasePIN(ctx, ev)
+		return nil, err
+	}
+	s.events.add(ev)
 	return &eventCreated{
 		ID: ev.id, Room: ev.roomID, PIN: ev.pin, HostToken: host, ScreenToken: screen,
 		JoinURL: base + "/?pin=" + ev.pin, HostURL: base + "/host?token=" + host, ScreenURL: base + "/screen?token=" + screen,
 	}, nil
+}
+
+// releasePIN ends an event that could not be opened, which gives its PIN
+// back. Should that fail too, the next start ends it (see restoreEvents).
+func (s *Server) releasePIN(ctx context.Context, ev *liveEvent) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.EndEvent(ctx, ev.id, s.clock.Now()); err != nil {
+		s.log.Error().Err(err).Str("event", ev.id).Str("pin", ev.pin).Msg("release the PIN of an event that failed to open")
+	}
 }
 
 // restoreEvents re-registers the PINs of events whose rooms were restored.
@@ -251,6 +266,11 @@ func (s *Server) restoreEvents(ctx context.Context) error {
 			continue
 		}
 		if _, ok := s.rooms.Get(e.Room); !ok {
+			// Its room is not running (it failed to open, or to restore, or
+			// its end was not stored): end it, so its PIN is free again.
+			if err := s.store.EndEvent(ctx, e.ID, s.clock.Now()); err != nil {
+				s.log.Error().Err(err).Str("event", e.ID).Msg("end an event without a room")
+			}
 			continue
 		}
 		var c eventConfig
@@ -310,7 +330,7 @@ func (s *Server) hostControl(ctx context.Context, c *conn, sess *session, in pro
 	if sess.role != roleHost {
 		return protocol.Errorf(protocol.CodeForbidden, "only the event's host controls it")
 	}
-	ev, ok := s.events.byID(sess.eventID)
+	ev, ok := s.events.byID(sess.event())
 	if !ok || ev.roomID != d.Room {
 		return protocol.Errorf(protocol.CodeForbidden, "your host token is for another event")
 	}
@@ -332,7 +352,7 @@ func (s *Server) watch(ctx context.Context, sess *session, in protocol.Inbound) 
 	}
 	switch sess.role {
 	case roleScreen, roleHost:
-		ev, ok := s.events.byID(sess.eventID)
+		ev, ok := s.events.byID(sess.event())
 		if !ok || ev.roomID != d.Room {
 			return protocol.Errorf(protocol.CodeForbidden, "your token is for another event")
 		}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -43,7 +44,72 @@ func ids(qs []questionbank.Question) []string {
 
 // roomOptions are the collaborators every room on this node gets.
 func (s *Server) roomOptions() room.Options {
-	return room.Options{Clock: s.clock, Journal: s.journal, Finisher: s, Log: s.log}
+	return room.Options{Clock: s.clock, Journal: s.journal, Finisher: s, Log: s.log, OnJournalFailure: s.reopen}
+}
+
+// reopen restores a room that stopped because a journal write failed, from
+// what its journal holds, in place: once every entry the room submitted
+// is settled, it folds the durable journal, takes over the old room's
+// players and watchers, and runs again. An answer whose write failed is not
+// in it (its player was told unavailable and may answer again). While the
+// store keeps failing it tries again every second, until shutdown.
+func (s *Server) reopen(old *room.Room) {
+	id := old.ID()
+	s.reopening.Store(id, true)
+	go func() {
+		defer s.reopening.Delete(id)
+		log := s.log.With().Str("room", id).Logger()
+		for {
+			err := s.reopenOnce(old)
+			switch {
+			case err == nil:
+				return
+			case errors.Is(err, room.ErrStopping) || s.runCtx.Err() != nil:
+				log.Warn().Err(err).Msg("room not reopened: shutting down; the next start restores it")
+				return
+			}
+			log.Error().Err(err).Msg("reopen room after a journal failure; trying again")
+			select {
+			case <-s.runCtx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+func (s *Server) reopenOnce(old *room.Room) error {
+	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
+	defer cancel()
+	if err := s.journal.Flush(ctx); err != nil {
+		return err
+	}
+	entries, err := s.store.Journal(ctx, old.ID())
+	if err != nil {
+		return err
+	}
+	r, err := room.Restore(old.Config(), s.roomOptions(), entries)
+	if err != nil {
+		return err
+	}
+	r.Adopt(old)
+	// The old room's bots ended with it; the match's bots play on anew.
+	var bots []*match.Bot
+	for _, id := range r.Members() {
+		if match.IsBot(id) {
+			b := match.NewBot(id, s.clock, rand.Uint64())
+			r.SetPeer(id, b)
+			bots = append(bots, b)
+		}
+	}
+	if err := s.rooms.Start(s.runCtx, r); err != nil {
+		return err
+	}
+	for _, b := range bots {
+		go b.Run(s.runCtx, r, r.Done())
+	}
+	s.log.Info().Str("room", old.ID()).Int("entries", len(entries)).Msg("room reopened from its journal after a write failure")
+	return nil
 }
 
 // openRoom records a room durably and starts its goroutine.
@@ -62,7 +128,9 @@ func (s *Server) openRoom(ctx context.Context, cfg room.Config, seat func(*room.
 	if seat != nil {
 		seat(r)
 	}
-	s.rooms.Start(s.runCtx, r)
+	if err := s.rooms.Start(s.runCtx, r); err != nil {
+		return nil, err
+	}
 	s.metrics.rooms.Inc()
 	return r, nil
 }
@@ -208,10 +276,22 @@ func (s *Server) Restore(ctx context.Context) error {
 			s.log.Error().Err(err).Str("room", rec.ID).Msg("restore failed; skipped")
 			continue
 		}
+		if res, done := r.FinishedResult(); done {
+			// It finished, but its result never reached the store: store it
+			// now through the same finisher (ratings and points with it, in
+			// the one write that also marks the room finished, so exactly
+			// once), and leave its players free. If the store fails again,
+			// the next start tries again.
+			s.Finished(ctx, res)
+			s.log.Info().Str("room", rec.ID).Msg("finished room's result stored at restore")
+			continue
+		}
 		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour {
 			s.matcher.Occupy(ctx, rec.ID, r.Members())
 		}
-		s.rooms.Start(s.runCtx, r)
+		if err := s.rooms.Start(s.runCtx, r); err != nil {
+			return err
+		}
 		s.log.Info().Str("room", rec.ID).Int("entries", len(entries)).Msg("room restored")
 	}
 	return s.restoreEvents(ctx)

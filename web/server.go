@@ -240,6 +240,10 @@ type Server struct {
 	live   map[*conn]struct{}
 
 	conns sync.WaitGroup
+
+	// reopening holds the ids of rooms being restored after a journal
+	// failure: requests to them are unavailable, not not_found.
+	reopening sync.Map
 }
 
 // New makes a server. Call Run, or use Handler with Start for tests.
@@ -320,13 +324,18 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	// Under liveMu, as serveWS checks stopped and adds to conns: no Add
+	// can follow, and so none can race the Wait below.
+	s.liveMu.Lock()
 	close(s.stopped)
+	s.liveMu.Unlock()
 	// Stop accepting; hijacked WebSocket connections are not touched by this.
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = srv.Shutdown(shutCtx)
 	cancel()
 	// Stop the rooms and the matchmaker, then make every accepted answer
 	// durable (its ack is queued to its connection when it is).
+	s.rooms.Close() // a match or event opened from now on is refused
 	stopRooms()
 	s.rooms.Wait()
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -479,8 +488,26 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.releaseAddr(ip)
 		return // the upgrader has answered
 	}
-	s.conns.Add(1)
+	if !s.addConn() {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(reasonGoingAway.code(), "server shutting down"), time.Now().Add(time.Second))
+		ws.Close()
+		s.releaseAddr(ip)
+		return
+	}
 	go s.serveConn(ws, ip)
+}
+
+// addConn counts a new connection unless a shutdown has begun. The check
+// and the Add are under liveMu, as is the start of a shutdown, so Add never
+// races the shutdown's Wait.
+func (s *Server) addConn() bool {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if s.stopping() {
+		return false
+	}
+	s.conns.Add(1)
+	return true
 }
 
 // serveConn runs one upgraded connection; its goroutine is the connection's

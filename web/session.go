@@ -21,11 +21,10 @@ const (
 // outlives connections: a phone that drops and comes back within the grace
 // window gets the same session, so rooms keep one Peer per player.
 type session struct {
-	srv     *Server
-	id      string // player id; for hosts and screens a per-login id
-	name    string
-	role    string
-	eventID string // hosts and screens: the one event they may act on
+	srv  *Server
+	id   string // player id; for hosts and screens a per-login id
+	name string
+	role string
 
 	// mu guards the following fields.
 	mu     sync.Mutex
@@ -37,6 +36,9 @@ type session struct {
 	// garbage collection has to scan.
 	rooms   []string
 	written []writtenMark // the last question written, per room
+	// eventID is, for hosts and screens, the one event they may act on.
+	// Every login with a host token shares the host's session and sets it.
+	eventID string
 }
 
 type writtenMark struct {
@@ -117,6 +119,19 @@ func (s *session) Kick(reason string) {
 	if c != nil {
 		c.closeWith(reasonKicked, reason)
 	}
+}
+
+func (s *session) setEvent(id string) {
+	s.mu.Lock()
+	s.eventID = id
+	s.mu.Unlock()
+}
+
+// event returns the event a host or screen session may act on.
+func (s *session) event() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eventID
 }
 
 func (s *session) setRating(r float64) {

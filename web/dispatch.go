@@ -9,8 +9,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -201,17 +199,12 @@ func (s *Server) roomOf(id string) (*room.Room, error) {
 	return r, nil
 }
 
-// cleanName checks a nickname: 1–32 characters, printable, no blocked word.
+// cleanName checks a nickname: 1–32 characters, visible (see checkName), no
+// blocked word.
 func (s *Server) cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	n := utf8.RuneCountInString(name)
-	if n == 0 || n > 32 || !utf8.ValidString(name) {
-		return "", protocol.Errorf(protocol.CodeBadRequest, "a name has 1 to 32 characters")
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", protocol.Errorf(protocol.CodeBadRequest, "a name may not contain control characters")
-		}
+	name, err := checkName(name, "a name", 32)
+	if err != nil {
+		return "", err
 	}
 	low := strings.ToLower(name)
 	for _, w := range s.cfg.BlockedWords {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -420,10 +421,22 @@ func answerCells(a room.AnswerRow, ranks map[string]string) []string {
 }
 
 // neutralise keeps a cell that a spreadsheet would take for a formula as
-// text, by prefixing a single quote.
+// text, by prefixing a single quote. A cell is a formula to some spreadsheet
+// when its first character is one of = + - @ (or their full-width forms), a
+// tab or a carriage return, and also when that character comes after leading
+// whitespace or invisible format characters, which some spreadsheets trim on
+// import: "  =1+1", "\n=cmd", "\u200b@x".
 func neutralise(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\r':
+			return "'" + s
+		case unicode.IsSpace(r) || unicode.Is(unicode.Cf, r):
+			continue
+		case strings.ContainsRune("=+-@＝＋－＠", r):
+			return "'" + s
+		}
+		return s
 	}
 	return s
 }

@@ -185,6 +185,15 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		httpError(w, protocol.Errorf(protocol.CodeBadRequest, "say the format: ?format=csv|json|xlsx or a Content-Type"))
 		return
 	}
+	// One import at a time, the upload included: what an import may hold
+	// is bounded (maxUpload and the questionbank limits), so one at a time
+	// bounds what imports can take from the contests running beside them.
+	if !s.importing.TryLock() {
+		w.Header().Set("Retry-After", "5")
+		httpError(w, protocol.Errorf(protocol.CodeRateLimited, "another question bank is being imported; try again when it has finished"))
+		return
+	}
+	defer s.importing.Unlock()
 	id, n, rowErrs, err := ImportSet(r.Context(), s.store, s.bank, name, format, http.MaxBytesReader(w, r.Body, maxUpload), nil)
 	if len(rowErrs) > 0 {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"imported": 0, "errors": rowErrs})

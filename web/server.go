@@ -169,6 +169,11 @@ type Server struct {
 
 	joins *addrLimits // hellos and event joins per address
 
+	// importing is held by the one question-bank import running; a second
+	// is refused rather than queued, so imports cannot pile up beside the
+	// contests (see handleImport).
+	importing sync.Mutex
+
 	// liveMu guards live: every open connection, welcomed or not, so that
 	// a shutdown closes each one with 1001.
 	liveMu sync.Mutex

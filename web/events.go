@@ -296,7 +296,7 @@ func (s *Server) eventJoin(ctx context.Context, c *conn, sess *session, in proto
 	if err != nil {
 		return err
 	}
-	if err := r.Join(ctx, sess.id, name, strings.TrimSpace(d.Team), sess, in.ID); err != nil {
+	if err := r.JoinFrom(ctx, sess.id, name, strings.TrimSpace(d.Team), c.addr, sess, in.ID); err != nil {
 		return err
 	}
 	sess.addRoom(ev.roomID)

@@ -16,3 +16,9 @@ func SchemaVersions(ctx context.Context, s *SQL) (int, error) {
 	err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_version").Scan(&n)
 	return n, err
 }
+
+// LatestVersion is the newest embedded migration.
+func LatestVersion() (int, error) {
+	ms, err := loadMigrations()
+	return len(ms), err
+}

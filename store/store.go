@@ -43,6 +43,7 @@ type Token struct {
 	Subject   string // the player id, or the event id of a host or screen token
 	ExpiresAt time.Time
 	CreatedAt time.Time
+	UsedAt    time.Time // when it was last presented (MarkTokensUsed); zero if never
 }
 
 // QuestionSet is an imported bank. Questions is the JSON array of
@@ -110,6 +111,14 @@ type Store interface {
 	PutToken(ctx context.Context, t Token) error
 	Token(ctx context.Context, hash string) (Token, error)
 	DeleteToken(ctx context.Context, hash string) error
+
+	// MarkPlayed notes that the players joined a room at at (the first
+	// time counts); MarkTokensUsed that the tokens were presented at at.
+	// Expire removes guests who never played and tokens no longer used,
+	// as the rules say.
+	MarkPlayed(ctx context.Context, at time.Time, players []string) error
+	MarkTokensUsed(ctx context.Context, at time.Time, hashes []string) error
+	Expire(ctx context.Context, r ExpireRules) (Expired, error)
 
 	SaveQuestionSet(ctx context.Context, s QuestionSet) error
 	QuestionSets(ctx context.Context) ([]QuestionSet, error)

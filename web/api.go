@@ -90,6 +90,7 @@ func (s *Server) bearer(r *http.Request) (store.Token, bool) {
 	if err != nil || (!t.ExpiresAt.IsZero() && s.clock.Now().After(t.ExpiresAt)) {
 		return store.Token{}, false
 	}
+	s.expiry.markUsed(t.Hash)
 	return t, true
 }
 

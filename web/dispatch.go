@@ -246,6 +246,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token")
 		}
+		s.expiry.markUsed(tok.Hash)
 		sess, err := s.playerSession(ctx, tok.Subject)
 		if err != nil {
 			return protocol.Welcome{}, err
@@ -257,6 +258,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token")
 		}
+		s.expiry.markUsed(tok.Hash)
 		switch tok.Kind {
 		case store.TokenPlayer:
 			sess, err := s.playerSession(ctx, tok.Subject)

@@ -300,6 +300,7 @@ func (s *Server) eventJoin(ctx context.Context, c *conn, sess *session, in proto
 		return err
 	}
 	sess.addRoom(ev.roomID)
+	s.expiry.markPlayed(sess.id)
 	return nil
 }
 

@@ -109,6 +109,7 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 		if sess, ok := s.hub.get(id); ok {
 			sess.addRoom(roomID)
 		}
+		s.expiry.markPlayed(id)
 	}
 	for _, b := range bots {
 		go b.Run(s.runCtx, r, r.Done())

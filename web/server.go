@@ -78,6 +78,9 @@ type Config struct {
 	PointsDailyCap int
 	// BlockedWords may not appear in nicknames.
 	BlockedWords []string
+	// Expiry says when guests who never played and unused tokens are
+	// removed from the store.
+	Expiry ExpiryConfig
 	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
 	// measured from when the question was written, nothing taken off. Tests
 	// that run rooms on a fake clock set it, as real round trips would
@@ -169,6 +172,8 @@ type Server struct {
 
 	joins *addrLimits // hellos and event joins per address
 
+	expiry *expirer // removes guests and tokens nobody uses
+
 	// importing is held by the one question-bank import running; a second
 	// is refused rather than queued, so imports cannot pile up beside the
 	// contests (see handleImport).
@@ -205,6 +210,7 @@ func New(cfg Config, deps Deps) *Server {
 		deps.Bus = cluster.NewLocal(deps.Clock)
 	}
 	s.bus = deps.Bus
+	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
@@ -238,8 +244,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
+	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)
 	go func() {

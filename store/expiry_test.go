@@ -8,9 +8,16 @@ import (
 	"github.com/leitai/leitai/store"
 )
 
-func TestExpire(t *testing.T) {
+func TestExpire(t *testing.T) { checkExpire(t, openSQLite(t)) }
+
+// TestPostgresExpire runs the same on PostgreSQL: the statements are
+// portable.
+func TestPostgresExpire(t *testing.T) { checkExpire(t, openPostgres(t)) }
+
+// checkExpire: a sweep removes exactly the guests who never played and the
+// tokens whose time has come, in every rule, and nothing else.
+func checkExpire(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	s := openSQLite(t)
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
 	tok := func(hash, kind, subject string, created time.Time, expires time.Time) store.Token {

@@ -17,8 +17,18 @@ func SchemaVersions(ctx context.Context, s *SQL) (int, error) {
 	return n, err
 }
 
-// LatestVersion is the newest embedded migration.
-func LatestVersion() (int, error) {
+// WriterSetting reads a PostgreSQL setting on a writer connection.
+func WriterSetting(ctx context.Context, s *SQL, name string) (string, error) {
+	var v string
+	err := s.write.QueryRowContext(ctx, "SELECT current_setting($1)", name).Scan(&v)
+	return v, err
+}
+
+// MigrationCount is how many migrations the binary carries.
+func MigrationCount() int {
 	ms, err := loadMigrations()
-	return len(ms), err
+	if err != nil {
+		panic(err)
+	}
+	return len(ms)
 }

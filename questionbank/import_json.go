@@ -40,6 +40,11 @@ func parseJSON(r io.Reader, progress func(done, total int)) ([]Question, []RowEr
 	if len(items) > MaxRows {
 		return nil, nil, ErrTooManyRows
 	}
+	for i, raw := range items {
+		if len(raw) > MaxRowBytes {
+			return nil, nil, &LimitError{Limit: "MaxRowBytes", Max: MaxRowBytes, Row: i + 1, What: "a question object"}
+		}
+	}
 	im := newImporter(len(items), progress)
 	for i, raw := range items {
 		q, bad, ok := decodeQuestion(raw)

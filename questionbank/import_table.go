@@ -3,6 +3,7 @@ package questionbank
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -50,10 +51,14 @@ func parseCSV(r io.Reader, progress func(done, total int)) ([]Question, []RowErr
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, nil, fmt.Errorf("%w: the file holds NUL bytes, so it is not CSV text", ErrUnreadable)
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
+	// sr keeps csv.Reader from buffering more than one record's worth of
+	// MaxRowBytes, however long a quoted field runs.
+	sr := &spanReader{r: bytes.NewReader(data), max: MaxRowBytes}
+	cr := csv.NewReader(sr)
 	cr.Comma = sniffComma(data)
 	cr.FieldsPerRecord = -1
 	var rows []tableRow
+	var text int64
 	// csv.Reader skips empty lines and lets a quoted cell span lines; a
 	// spreadsheet shows an empty line as a row and a multi-line cell as one
 	// row. extra counts the line breaks inside cells so far, to turn line
@@ -64,9 +69,15 @@ func parseCSV(r io.Reader, progress func(done, total int)) ([]Question, []RowErr
 		if err == io.EOF {
 			break
 		}
+		if err != nil && (errors.Is(err, errSpan) || sr.over()) {
+			at := sr.mark + int64(len(data[sr.mark:])-len(bytes.TrimLeft(data[sr.mark:], "\r\n")))
+			line := bytes.Count(data[:at], []byte("\n")) + 1
+			return nil, nil, &LimitError{Limit: "MaxRowBytes", Max: MaxRowBytes, Row: line - extra, What: "a row"}
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 		}
+		sr.at(cr.InputOffset())
 		line, _ := cr.FieldPos(0)
 		last := len(rec) - 1
 		lastLine, _ := cr.FieldPos(last)
@@ -74,6 +85,9 @@ func parseCSV(r io.Reader, progress func(done, total int)) ([]Question, []RowErr
 		extra += lastLine + strings.Count(rec[last], "\n") - line
 		if isBlank(rec) {
 			continue
+		}
+		if rec, err = checkRow(num, rec, &text); err != nil {
+			return nil, nil, err
 		}
 		if len(rows) > MaxRows {
 			return nil, nil, ErrTooManyRows

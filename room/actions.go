@@ -15,6 +15,13 @@ func perr(code, format string, args ...any) error { return protocol.Errorf(code,
 // Join adds a player (or re-attaches one who is already a member) and sends
 // it the room's state as the reply to request re.
 func (r *Room) Join(ctx context.Context, id, name, team string, peer Peer, re string) error {
+	return r.JoinFrom(ctx, id, name, team, "", peer, re)
+}
+
+// JoinFrom is Join for a player connected from addr (a client IP; empty if
+// unknown). A new player whose name or address a kick barred is refused
+// with forbidden, until the host allows the kicked player back.
+func (r *Room) JoinFrom(ctx context.Context, id, name, team, addr string, peer Peer, re string) error {
 	return r.do(ctx, func() error {
 		s := r.st
 		if p, ok := s.players[id]; ok {
@@ -37,13 +44,19 @@ func (r *Room) Join(ctx context.Context, id, name, team string, peer Peer, re st
 		if s.phase != PhaseLobby && !r.cfg.LateJoin {
 			return perr(protocol.CodeRoomFull, "the event has started and late join is off")
 		}
+		if b, ok := s.barred(name, addr); ok {
+			if b.name == questionbank.Fold(name) {
+				return perr(protocol.CodeForbidden, "the host removed %q from this event; only the host can let that name back in", name)
+			}
+			return perr(protocol.CodeForbidden, "the host removed a player who joined from this address; only the host can let players from it back in")
+		}
 		if r.cfg.TeamMode != "" && !slices.Contains(r.cfg.Teams, team) {
 			return perr(protocol.CodeBadRequest, "pick one of the teams: %v", r.cfg.Teams)
 		}
 		if r.cfg.TeamMode == "" {
 			team = ""
 		}
-		r.record(kindJoin, joinData{Player: id, Name: r.uniqueName(name), Team: team}, nil)
+		r.record(kindJoin, joinData{Player: id, Name: r.uniqueName(name), Team: team, Addr: addr}, nil)
 		p := s.players[id]
 		p.peer = peer
 		r.sendState(peer, p, re)
@@ -292,6 +305,7 @@ const (
 	ActSkip   = "skip"
 	ActEnd    = "end"
 	ActKick   = "kick"
+	ActAllow  = "allow" // lift a kick: the player, its name and its address may join again
 )
 
 // Control carries out a host's action.
@@ -383,6 +397,15 @@ func (r *Room) control(action, target string) error {
 			r.outbox = append(r.outbox, delivery{peers: []Peer{p.peer}, frame: f, kick: why})
 		}
 		r.maybeCloseEarly()
+	case ActAllow:
+		p, ok := s.players[target]
+		if !ok {
+			return perr(protocol.CodeNotFound, "no player %q", target)
+		}
+		if !p.kicked {
+			return nil
+		}
+		r.record(kindAllow, playerData{Player: target}, nil)
 	default:
 		return perr(protocol.CodeBadRequest, "unknown action %q", action)
 	}

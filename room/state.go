@@ -3,6 +3,7 @@ package room
 import (
 	"encoding/json"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ const (
 	kindJoin     = "join"
 	kindLeave    = "leave"
 	kindKick     = "kick"
+	kindAllow    = "allow" // the host lets a kicked player back in
 	kindStart    = "start"
 	kindQuestion = "question"
 	kindAnswer   = "answer"
@@ -36,6 +38,7 @@ type joinData struct {
 	Player string `json:"player"`
 	Name   string `json:"name"`
 	Team   string `json:"team,omitempty"`
+	Addr   string `json:"addr,omitempty"` // the client's address, barred if the player is kicked
 }
 
 type playerData struct {
@@ -63,6 +66,24 @@ type pauseData struct {
 	Remaining int64  `json:"remaining"` // ms
 }
 
+// bar keeps a kicked player out of an event: no new player may join with
+// its name (folded, as answers are: case, width and spaces do not matter) or
+// from its address.
+type bar struct {
+	player, name, addr string
+}
+
+// barred returns the bar that keeps out a new player with name from addr.
+func (s *state) barred(name, addr string) (bar, bool) {
+	folded := questionbank.Fold(name)
+	for _, b := range s.bars {
+		if (b.name != "" && b.name == folded) || (b.addr != "" && b.addr == addr) {
+			return b, true
+		}
+	}
+	return bar{}, false
+}
+
 // permutations is how many option orders a question is shown in. Each is
 // encoded once per question, so a shuffle costs a few encodings, not one per
 // player.
@@ -71,8 +92,9 @@ const permutations = 4
 // player is a member of a room. Fields are owned by the room goroutine.
 type player struct {
 	id, name, team string
-	seq            int // join order
-	perm           int // which option order this player sees
+	addr           string // the address it joined from
+	seq            int    // join order
+	perm           int    // which option order this player sees
 	peer           Peer
 	left, kicked   bool
 
@@ -158,6 +180,7 @@ type state struct {
 	players  map[string]*player
 	order    []*player       // join order
 	names    map[string]bool // every name taken in this room
+	bars     []bar           // what kicks keep out, until the host allows the player back
 	nPresent int             // players who have not left
 	answered int             // answers to the current question
 }
@@ -210,7 +233,7 @@ func decodeData(e store.JournalEntry) any {
 	switch e.Kind {
 	case kindJoin:
 		return decodeAs[joinData](e.Data)
-	case kindLeave, kindKick:
+	case kindLeave, kindKick, kindAllow:
 		return decodeAs[playerData](e.Data)
 	case kindQuestion:
 		return decodeAs[questionData](e.Data)
@@ -246,7 +269,7 @@ func (s *state) fold(e store.JournalEntry, data any) {
 			}
 			return
 		}
-		p := &player{id: d.Player, name: d.Name, team: d.Team, seq: len(s.order), answers: map[int]*answer{}}
+		p := &player{id: d.Player, name: d.Name, team: d.Team, addr: d.Addr, seq: len(s.order), answers: map[int]*answer{}}
 		p.perm = permOf(d.Player)
 		s.players[p.id] = p
 		s.order = append(s.order, p)
@@ -258,9 +281,20 @@ func (s *state) fold(e store.JournalEntry, data any) {
 			if !p.left {
 				s.nPresent--
 			}
+			if e.Kind == kindKick && !p.kicked {
+				// A kick before bars were journalled folds to the same bar:
+				// it is made from the player, not from the entry.
+				s.bars = append(s.bars, bar{player: p.id, name: questionbank.Fold(p.name), addr: p.addr})
+			}
 			p.left = true
 			p.kicked = p.kicked || e.Kind == kindKick
 		}
+	case kindAllow:
+		d, _ := data.(playerData)
+		if p, ok := s.players[d.Player]; ok {
+			p.kicked = false
+		}
+		s.bars = slices.DeleteFunc(s.bars, func(b bar) bool { return b.player == d.Player })
 	case kindStart:
 		s.setPhase(PhaseCountdown, e.At)
 	case kindQuestion:

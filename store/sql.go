@@ -280,14 +280,14 @@ func putTokenTx(ctx context.Context, tx *sql.Tx, t Token) error {
 // are returned too: expiry is judged by the caller against its own clock.
 func (s *SQL) Token(ctx context.Context, hash string) (Token, error) {
 	t := Token{Hash: hash}
-	var expires, created int64
+	var expires, created, used int64
 	err := s.read.QueryRowContext(ctx,
-		`SELECT kind, subject, expires_at, created_at FROM tokens WHERE hash = $1`, hash).
-		Scan(&t.Kind, &t.Subject, &expires, &created)
+		`SELECT kind, subject, expires_at, created_at, used_at FROM tokens WHERE hash = $1`, hash).
+		Scan(&t.Kind, &t.Subject, &expires, &created, &used)
 	if err != nil {
 		return Token{}, s.fail(err, "token")
 	}
-	t.ExpiresAt, t.CreatedAt = fromMS(expires), fromMS(created)
+	t.ExpiresAt, t.CreatedAt, t.UsedAt = fromMS(expires), fromMS(created), fromMS(used)
 	return t, nil
 }
 

@@ -61,6 +61,7 @@ type Token struct {
 	Subject   string // the player id, or the event id of a host or screen token
 	ExpiresAt time.Time
 	CreatedAt time.Time
+	UsedAt    time.Time // when it was last presented (MarkTokensUsed); zero if never
 }
 
 // QuestionSet is an imported bank. Questions is the JSON array of
@@ -188,6 +189,14 @@ type Store interface {
 	// already. It returns how many tokens it deleted. This is how a changed
 	// organizer token revokes the one before it.
 	ReplaceTokens(ctx context.Context, t Token) (revoked int, err error)
+
+	// MarkPlayed notes that the players joined a room at at (the first
+	// time counts); MarkTokensUsed that the tokens were presented at at.
+	// Expire removes guests who never played and tokens no longer used,
+	// as the rules say.
+	MarkPlayed(ctx context.Context, at time.Time, players []string) error
+	MarkTokensUsed(ctx context.Context, at time.Time, hashes []string) error
+	Expire(ctx context.Context, r ExpireRules) (Expired, error)
 
 	SaveQuestionSet(ctx context.Context, s QuestionSet) error
 	QuestionSets(ctx context.Context) ([]QuestionSet, error)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	qrcode "github.com/skip2/go-qrcode"
@@ -91,6 +92,7 @@ func (s *Server) bearer(r *http.Request) (store.Token, bool) {
 	if err != nil || (!t.ExpiresAt.IsZero() && s.clock.Now().After(t.ExpiresAt)) {
 		return store.Token{}, false
 	}
+	s.expiry.markUsed(t.Hash)
 	return t, true
 }
 
@@ -195,6 +197,15 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		httpError(w, protocol.Errorf(protocol.CodeBadRequest, "say the format: ?format=csv|json|xlsx or a Content-Type"))
 		return
 	}
+	// One import at a time, the upload included: what an import may hold
+	// is bounded (maxUpload and the questionbank limits), so one at a time
+	// bounds what imports can take from the contests running beside them.
+	if !s.importing.TryLock() {
+		w.Header().Set("Retry-After", "5")
+		httpError(w, protocol.Errorf(protocol.CodeRateLimited, "another question bank is being imported; try again when it has finished"))
+		return
+	}
+	defer s.importing.Unlock()
 	id, n, rowErrs, err := ImportSet(r.Context(), s.store, s.bank, name, format, http.MaxBytesReader(w, r.Body, maxUpload), nil)
 	if len(rowErrs) > 0 {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"imported": 0, "errors": rowErrs})
@@ -432,10 +443,22 @@ func answerCells(a room.AnswerRow, ranks map[string]string) []string {
 }
 
 // neutralise keeps a cell that a spreadsheet would take for a formula as
-// text, by prefixing a single quote.
+// text, by prefixing a single quote. A cell is a formula to some spreadsheet
+// when its first character is one of = + - @ (or their full-width forms), a
+// tab or a carriage return, and also when that character comes after leading
+// whitespace or invisible format characters, which some spreadsheets trim on
+// import: "  =1+1", "\n=cmd", "\u200b@x".
 func neutralise(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\r':
+			return "'" + s
+		case unicode.IsSpace(r) || unicode.Is(unicode.Cf, r):
+			continue
+		case strings.ContainsRune("=+-@＝＋－＠", r):
+			return "'" + s
+		}
+		return s
 	}
 	return s
 }

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -208,17 +206,12 @@ func (s *Server) roomOf(id string) (*room.Room, error) {
 	return r, nil
 }
 
-// cleanName checks a nickname: 1–32 characters, printable, no blocked word.
+// cleanName checks a nickname: 1–32 characters, visible (see checkName), no
+// blocked word.
 func (s *Server) cleanName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	n := utf8.RuneCountInString(name)
-	if n == 0 || n > 32 || !utf8.ValidString(name) {
-		return "", protocol.Errorf(protocol.CodeBadRequest, "a name has 1 to 32 characters")
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", protocol.Errorf(protocol.CodeBadRequest, "a name may not contain control characters")
-		}
+	name, err := checkName(name, "a name", 32)
+	if err != nil {
+		return "", err
 	}
 	low := strings.ToLower(name)
 	for _, w := range s.cfg.BlockedWords {
@@ -264,6 +257,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token")
 		}
+		s.expiry.markUsed(tok.Hash)
 		sess, err := s.playerSession(ctx, tok.Subject)
 		if err != nil {
 			return protocol.Welcome{}, err
@@ -278,6 +272,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token")
 		}
+		s.expiry.markUsed(tok.Hash)
 		switch tok.Kind {
 		case store.TokenPlayer:
 			sess, err := s.playerSession(ctx, tok.Subject)

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,34 @@ func TestBlockedWordsInNames(t *testing.T) {
 	c.expectError(c.send("event.join", map[string]any{"pin": ev.PIN, "name": "坏词大王"}), "bad_request")
 	m := c.reply(c.send("event.join", map[string]any{"pin": ev.PIN, "name": "好人一个"}))
 	if m.Type != "room.state" || !strings.Contains(string(m.raw), "好人一个") {
+		t.Fatalf("join with a clean name: %s", m.raw)
+	}
+}
+
+// TestInvisibleCharactersInNames: names that would show as another name,
+// reverse the text around them or show as nothing are refused in hello,
+// event.join, POST /api/v1/players and an event's team names.
+func TestInvisibleCharactersInNames(t *testing.T) {
+	h := newHarness(t, nil)
+	lies := []string{"ad\u200bmin", "\u202eevil.exe", "\u200b", "红\u2066队", "\ufeff张三", "\u3164"}
+	c := h.dial()
+	for _, name := range lies {
+		c.expectError(c.send("hello", map[string]any{"name": name}), "bad_request")
+	}
+	c.hello("好人")
+	ev := h.createEvent(map[string]any{"title": "名字", "count": 1})
+	for _, name := range lies {
+		c.expectError(c.send("event.join", map[string]any{"pin": ev.PIN, "name": name}), "bad_request")
+		var out map[string]any
+		if code := h.api("POST", "/api/v1/players", "", map[string]any{"name": name}, &out); code != http.StatusBadRequest {
+			t.Fatalf("POST /api/v1/players %q: %d %v", name, code, out)
+		}
+		if code := h.api("POST", "/api/v1/events", h.orgToken(), map[string]any{"title": "队", "count": 1, "team_mode": "sum", "teams": []string{"红队", name}}, &out); code != http.StatusBadRequest {
+			t.Fatalf("team name %q: %d %v", name, code, out)
+		}
+	}
+	m := c.reply(c.send("event.join", map[string]any{"pin": ev.PIN, "name": "好人 一个"}))
+	if m.Type != "room.state" || !strings.Contains(string(m.raw), "好人 一个") {
 		t.Fatalf("join with a clean name: %s", m.raw)
 	}
 }

@@ -303,7 +303,7 @@ func TestStageEventEndToEnd(t *testing.T) {
 	// Question 3: a late joiner comes in mid-question and answers.
 	ctl("next")
 	q = h.nextQuestion(rest...)
-	late := h.dial()
+	late := h.dialFrom("127.0.0.2") // the kick above barred the other players' address
 	late.hello("迟到者")
 	var lst struct {
 		Phase    string

@@ -137,10 +137,11 @@ func (c *eventConfig) validate() error {
 			return bad("team mode needs 2 to 20 teams")
 		}
 		for i, t := range c.Teams {
-			c.Teams[i] = strings.TrimSpace(t)
-			if c.Teams[i] == "" || len([]rune(c.Teams[i])) > 24 {
-				return bad("team names have 1 to 24 characters")
+			name, err := checkName(t, "a team name", 24)
+			if err != nil {
+				return err
 			}
+			c.Teams[i] = name
 		}
 	default:
 		return bad(`team_mode must be "", "mean" or "sum"`)
@@ -315,10 +316,11 @@ func (s *Server) eventJoin(ctx context.Context, c *conn, sess *session, in proto
 	if err != nil {
 		return err
 	}
-	if err := r.Join(ctx, sess.id, name, strings.TrimSpace(d.Team), sess, in.ID); err != nil {
+	if err := r.JoinFrom(ctx, sess.id, name, strings.TrimSpace(d.Team), c.addr, sess, in.ID); err != nil {
 		return err
 	}
 	sess.addRoom(ev.roomID)
+	s.expiry.markPlayed(sess.id)
 	return nil
 }
 

@@ -178,6 +178,7 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 			sess.addRoom(roomID)
 			sess.probe() // the first question is a countdown away
 		}
+		s.expiry.markPlayed(id)
 	}
 	for _, b := range bots {
 		go b.Run(s.runCtx, r, r.Done())

@@ -101,6 +101,9 @@ type Config struct {
 	PointsDailyCap int
 	// BlockedWords may not appear in nicknames.
 	BlockedWords []string
+	// Expiry says when guests who never played and unused tokens are
+	// removed from the store.
+	Expiry ExpiryConfig
 	// RTTCreditMax caps the round-trip credit fair timing takes off an
 	// answer's time (the connection's whole smoothed round trip); default
 	// 350 ms. It covers the round trips fair timing is promised for (up to
@@ -230,6 +233,13 @@ type Server struct {
 
 	joins *addrLimits // hellos and event joins per address
 
+	expiry *expirer // removes guests and tokens nobody uses
+
+	// importing is held by the one question-bank import running; a second
+	// is refused rather than queued, so imports cannot pile up beside the
+	// contests (see handleImport).
+	importing sync.Mutex
+
 	// Static after construction: HTTP requests per address.
 	registers  *addrLimits // POST /api/v1/players
 	pinLookups *addrLimits // GET /api/v1/pins/{pin}
@@ -275,6 +285,7 @@ func New(cfg Config, deps Deps) *Server {
 		deps.Bus = cluster.NewLocal(deps.Clock)
 	}
 	s.bus = deps.Bus
+	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
@@ -309,8 +320,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
+	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)
 	go func() {

@@ -42,6 +42,8 @@ type serveFlags struct {
 	botFill                                                                  bool
 	rttCreditMax                                                             time.Duration
 	matchQuestions, dailyCap                                                 int
+	// expiry: guests who never played, unused tokens, ended events' tokens
+	expireGuests, expireTokens, expireEventTokens time.Duration
 }
 
 func parseServe(args []string) (*serveFlags, error) {
@@ -78,6 +80,9 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
+	fs.DurationVar(&f.expireGuests, "expire-guests", durEnv("LEITAI_EXPIRE_GUESTS", 24*time.Hour), "remove guests who never joined a room this long after they came; 0 never (LEITAI_EXPIRE_GUESTS)")
+	fs.DurationVar(&f.expireTokens, "expire-tokens", durEnv("LEITAI_EXPIRE_TOKENS", 30*24*time.Hour), "remove player and resume tokens unused this long; 0 never (LEITAI_EXPIRE_TOKENS)")
+	fs.DurationVar(&f.expireEventTokens, "expire-event-tokens", durEnv("LEITAI_EXPIRE_EVENT_TOKENS", 7*24*time.Hour), "remove an event's host and screen tokens this long after it ended; 0 never (LEITAI_EXPIRE_EVENT_TOKENS)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -251,6 +256,13 @@ func serve(ctx context.Context, args []string) error {
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill
+	never := func(d time.Duration) time.Duration { // 0 on the command line is "never"
+		if d <= 0 {
+			return -1
+		}
+		return d
+	}
+	cfg.Expiry = web.ExpiryConfig{Guests: never(f.expireGuests), UnusedTokens: never(f.expireTokens), EventTokens: never(f.expireEventTokens)}
 	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
 	if f.metricsAddr != "" {
 		mln, err := net.Listen("tcp", f.metricsAddr)

@@ -16,7 +16,7 @@
       q_index: "第 {i} / {n} 题", btn_start: "开始", btn_next: "下一题", btn_reveal: "立即揭晓",
       btn_skip: "作废本题", btn_pause: "暂停", btn_resume: "继续", btn_end: "结束比赛",
       confirm_end: "确定要结束比赛吗？结束后不能恢复。", contestants: "参赛者", filter_ph: "搜索昵称",
-      kick: "踢出", kicked_ok: "已踢出：{name}", more: "另有 {n} 人未显示，请搜索", top10: "前十名", teams: "团队排名",
+      kick: "踢出", kicked_ok: "已踢出：{name}", allow: "允许返回", allowed_ok: "已允许返回：{name}", more: "另有 {n} 人未显示，请搜索", top10: "前十名", teams: "团队排名",
       no_scores: "揭晓答案后显示排名", results: "比赛结果下载", rank: "名次", name: "昵称", team: "团队",
       score: "得分", delta: "本题", new_entry: "新", starts_in: "{s} 秒后开始", remaining: "剩余 {s} 秒",
       paused_left: "暂停，剩余 {s} 秒", text_question: "填空题（选手在手机上输入答案）",
@@ -33,7 +33,7 @@
       q_index: "Question {i} / {n}", btn_start: "Start", btn_next: "Next question", btn_reveal: "Reveal now",
       btn_skip: "Void question", btn_pause: "Pause", btn_resume: "Resume", btn_end: "End contest",
       confirm_end: "End the contest now? This cannot be undone.", contestants: "Contestants", filter_ph: "Search names",
-      kick: "Kick", kicked_ok: "Kicked: {name}", more: "{n} more not shown; search to find them", top10: "Top 10", teams: "Teams",
+      kick: "Kick", kicked_ok: "Kicked: {name}", allow: "Let back in", allowed_ok: "Let back in: {name}", more: "{n} more not shown; search to find them", top10: "Top 10", teams: "Teams",
       no_scores: "Rankings appear after the first reveal", results: "Download results", rank: "Rank", name: "Name", team: "Team",
       score: "Score", delta: "This q.", new_entry: "new", starts_in: "Starts in {s} s", remaining: "{s} s left",
       paused_left: "Paused, {s} s left", text_question: "Text answer (typed on the phones)",
@@ -232,9 +232,9 @@
       if (S.phase === "finished") { ul.appendChild(li); return; } // nobody to kick once it is over
       const b = document.createElement("button");
       b.type = "button";
-      b.className = "kick small danger";
+      b.className = p.kicked ? "allow small" : "kick small danger";
       b.dataset.player = p.id;
-      b.textContent = t("kick");
+      b.textContent = t(p.kicked ? "allow" : "kick");
       li.appendChild(b);
       ul.appendChild(li);
     });
@@ -385,15 +385,19 @@
     });
   });
 
+  // A kicked contestant stays in the list with a button that lets it (its
+  // name and address) back in; it is gone from the list once let back.
   $("players").addEventListener("click", (e) => {
-    const b = e.target.closest(".kick");
+    const b = e.target.closest(".kick, .allow");
     if (!b) return;
     const id = b.dataset.player;
     const p = S.players.get(id);
+    const allow = b.classList.contains("allow");
     b.disabled = true;
-    control("kick", { player: id }).then(() => {
-      if (S.players.delete(id)) S.count = Math.max(0, S.count - 1);
-      toast(t("kicked_ok", { name: p ? p.name : id }));
+    control(allow ? "allow" : "kick", { player: id }).then(() => {
+      if (allow) S.players.delete(id);
+      else if (p && !p.kicked) { p.kicked = true; S.count = Math.max(0, S.count - 1); }
+      toast(t(allow ? "allowed_ok" : "kicked_ok", { name: p ? p.name : id }));
       renderPlayers();
     }, (err) => { b.disabled = false; showError(err); });
   });

@@ -16,6 +16,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/leitai/leitai/internal/version"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
@@ -28,7 +29,10 @@ const maxUpload = 32 << 20
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /ws", s.serveWS)
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		v := version.Get()
+		writeJSON(w, 200, map[string]string{"status": "ok", "version": v.Version, "commit": v.Commit})
+	})
 	m.HandleFunc("GET /readyz", s.handleReady)
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	m.HandleFunc("POST /api/v1/players", s.handleRegister)

@@ -110,6 +110,9 @@ type Store interface {
 	PutToken(ctx context.Context, t Token) error
 	Token(ctx context.Context, hash string) (Token, error)
 	DeleteToken(ctx context.Context, hash string) error
+	// ReplaceTokens revokes every token of t's kind and subject and stores
+	// t in their place, in one transaction.
+	ReplaceTokens(ctx context.Context, t Token) error
 
 	SaveQuestionSet(ctx context.Context, s QuestionSet) error
 	QuestionSets(ctx context.Context) ([]QuestionSet, error)

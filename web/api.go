@@ -41,6 +41,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/questionsets/{id}", s.organizer(s.handleSet))
 	m.HandleFunc("POST /api/v1/events", s.organizer(s.handleCreateEvent))
 	m.HandleFunc("GET /api/v1/events", s.organizer(s.handleEvents))
+	m.HandleFunc("POST /api/v1/events/{id}/links", s.organizer(s.handleReissueLink))
 	m.HandleFunc("GET /api/v1/pins/{pin}", s.handlePIN)
 	m.HandleFunc("GET /api/v1/events/{id}/qr.png", s.handleQR)
 	m.HandleFunc("GET /api/v1/events/{id}/results", s.handleResults)
@@ -302,6 +303,25 @@ func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.createEvent(r.Context(), s.baseURL(r), c)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// handleReissueLink issues a new host or screen link for an event and
+// revokes the old one: tokens are kept hashed, so a lost link cannot be
+// shown again, only replaced.
+func (s *Server) handleReissueLink(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Role string `json:"role"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&body); err != nil {
+		httpError(w, protocol.Errorf(protocol.CodeBadRequest, "body must be {\"role\": \"host\" or \"screen\"}: %v", err))
+		return
+	}
+	out, err := s.reissueLink(r.Context(), s.baseURL(r), r.PathValue("id"), body.Role)
 	if err != nil {
 		httpError(w, err)
 		return

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,44 @@ func TestBlockedWordsInNames(t *testing.T) {
 	m := c.reply(c.send("event.join", map[string]any{"pin": ev.PIN, "name": "好人一个"}))
 	if m.Type != "room.state" || !strings.Contains(string(m.raw), "好人一个") {
 		t.Fatalf("join with a clean name: %s", m.raw)
+	}
+}
+
+// TestReissueEventLinks: the organizer replaces a lost host or screen link;
+// the old token is refused from then on and the new one works.
+func TestReissueEventLinks(t *testing.T) {
+	h := newHarness(t, nil)
+	ev := h.createEvent(map[string]any{"title": "换链接", "count": 1})
+	old := map[string]string{"host": ev.HostToken, "screen": ev.ScreenToken}
+	for _, role := range []string{"host", "screen"} {
+		var got struct{ Event, Role, Token, URL string }
+		if code := h.api("POST", "/api/v1/events/"+ev.ID+"/links", h.orgToken(), map[string]any{"role": role}, &got); code != http.StatusCreated {
+			t.Fatalf("reissue %s: %d %+v", role, code, got)
+		}
+		if got.Role != role || got.Token == "" || got.Token == old[role] || !strings.HasSuffix(got.URL, "/"+role+"?token="+got.Token) {
+			t.Fatalf("reissued %s: %+v", role, got)
+		}
+		c := h.dial()
+		c.expectError(c.send("hello", map[string]any{"token": old[role]}), "unauthenticated")
+		c = h.dial()
+		if w := c.welcomed(c.send("hello", map[string]any{"token": got.Token})); w.Role != role {
+			t.Fatalf("new %s token welcomed as %+v", role, w)
+		}
+	}
+	// Bad requests change nothing: the current host link keeps working.
+	var e map[string]any
+	for _, bad := range []struct {
+		path, token string
+		body        any
+		code        int
+	}{
+		{"/api/v1/events/" + ev.ID + "/links", h.orgToken(), map[string]any{"role": "player"}, http.StatusBadRequest},
+		{"/api/v1/events/" + ev.ID + "/links", h.orgToken(), "not an object", http.StatusBadRequest},
+		{"/api/v1/events/ev-nope/links", h.orgToken(), map[string]any{"role": "host"}, http.StatusNotFound},
+		{"/api/v1/events/" + ev.ID + "/links", "", map[string]any{"role": "host"}, http.StatusUnauthorized},
+	} {
+		if code := h.api("POST", bad.path, bad.token, bad.body, &e); code != bad.code {
+			t.Errorf("POST %s %v: %d, want %d", bad.path, bad.body, code, bad.code)
+		}
 	}
 }

@@ -240,6 +240,39 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 	}, nil
 }
 
+// reissuedLink is the reply to POST /api/v1/events/{id}/links.
+type reissuedLink struct {
+	Event string `json:"event"`
+	Role  string `json:"role"`
+	Token string `json:"token"`
+	URL   string `json:"url"`
+}
+
+// reissueLink replaces the host or screen token of an event: the old link
+// stops working for new connections, and the new one is returned once.
+func (s *Server) reissueLink(ctx context.Context, base, eventID, role string) (*reissuedLink, error) {
+	var kind, page string
+	switch role {
+	case "host":
+		kind, page = store.TokenHost, "/host"
+	case "screen":
+		kind, page = store.TokenScreen, "/screen"
+	default:
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "role must be host or screen, not %q", role)
+	}
+	if _, err := s.store.Event(ctx, eventID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no event %q", eventID)
+		}
+		return nil, err
+	}
+	tok, hash := NewToken()
+	if err := s.store.ReplaceTokens(ctx, store.Token{Hash: hash, Kind: kind, Subject: eventID, CreatedAt: s.clock.Now()}); err != nil {
+		return nil, err
+	}
+	return &reissuedLink{Event: eventID, Role: role, Token: tok, URL: base + page + "?token=" + tok}, nil
+}
+
 // restoreEvents re-registers the PINs of events whose rooms were restored.
 func (s *Server) restoreEvents(ctx context.Context) error {
 	evs, err := s.store.Events(ctx)

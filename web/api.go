@@ -397,7 +397,15 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 	name := "leitai-" + ev.PIN + "-" + ev.CreatedAt.Format("20060102")
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
-		writeJSON(w, 200, map[string]any{"event": eventInfo{ID: ev.ID, Title: ev.Title, PIN: ev.PIN, Room: ev.Room, CreatedAt: ev.CreatedAt.UnixMilli()}, "standings": rep.Standings, "teams": rep.Teams, "answers": rep.Answers})
+		info := eventInfo{ID: ev.ID, Title: ev.Title, PIN: ev.PIN, Room: ev.Room, CreatedAt: ev.CreatedAt.UnixMilli()}
+		if !ev.EndedAt.IsZero() {
+			info.EndedAt = ev.EndedAt.UnixMilli()
+		}
+		teams := rep.Teams
+		if teams == nil {
+			teams = []protocol.TeamStanding{} // an event without teams has none, not null
+		}
+		writeJSON(w, 200, map[string]any{"event": info, "standings": rep.Standings, "teams": teams, "answers": rep.Answers})
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
@@ -427,7 +435,9 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var answerHeader = []string{"player_id", "name", "team", "rank", "question_index", "question_id", "answer", "correct", "elapsed_ms", "points"}
+// answerHeader names the columns of an answer row. New columns go at the
+// end, so scripts reading the older ones by position keep working.
+var answerHeader = []string{"player_id", "name", "team", "rank", "question_index", "question_id", "answer", "correct", "elapsed_ms", "points", "question_text"}
 
 // ranksOf maps player ids to their final rank.
 func ranksOf(rep *room.Report) map[string]string {
@@ -440,7 +450,18 @@ func ranksOf(rep *room.Report) map[string]string {
 
 func answerCells(a room.AnswerRow, ranks map[string]string) []string {
 	rank := ranks[a.Player]
-	return []string{a.Player, a.Name, a.Team, rank, strconv.Itoa(a.Index), a.QuestionID, a.Answer, strconv.FormatBool(a.Correct), strconv.FormatInt(a.ElapsedMS, 10), strconv.FormatInt(a.Points, 10)}
+	return []string{a.Player, a.Name, a.Team, rank, strconv.Itoa(a.Index), a.QuestionID, a.Answer, strconv.FormatBool(a.Correct), strconv.FormatInt(a.ElapsedMS, 10), strconv.FormatInt(a.Points, 10), a.QuestionText}
+}
+
+// answerValues is answerCells for a spreadsheet: numbers and booleans keep
+// their types so they sort and sum; text stays text. A player without a
+// rank (kicked) gets an empty cell.
+func answerValues(a room.AnswerRow, ranks map[string]int) []any {
+	var rank any = ""
+	if r, ok := ranks[a.Player]; ok {
+		rank = r
+	}
+	return []any{a.Player, a.Name, a.Team, rank, a.Index, a.QuestionID, a.Answer, a.Correct, a.ElapsedMS, a.Points, a.QuestionText}
 }
 
 // neutralise keeps a cell that a spreadsheet would take for a formula as
@@ -490,9 +511,12 @@ func resultsWorkbook(rep *room.Report) (*excelize.File, error) {
 			return nil, err
 		}
 	}
-	ranks := ranksOf(rep)
+	ranks := make(map[string]int, len(rep.Standings))
+	for _, st := range rep.Standings {
+		ranks[st.ID] = st.Rank
+	}
 	for r, a := range rep.Answers {
-		for c, v := range answerCells(a, ranks) {
+		for c, v := range answerValues(a, ranks) {
 			if err := set(an, c+1, r+2, v); err != nil {
 				return nil, err
 			}

@@ -106,7 +106,7 @@ func (s *Server) organizer(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if t.Kind != store.TokenOrganizer {
-			httpError(w, protocol.Errorf(protocol.CodeForbidden, "this needs the organizer token"))
+			httpError(w, protocol.Errorf(protocol.CodeForbidden, "this needs the organizer token").Because("organizer_only", nil))
 			return
 		}
 		h(w, r)
@@ -212,7 +212,7 @@ func ImportSet(ctx context.Context, st store.Store, bank *questionbank.Bank, nam
 		return "", 0, rowErrs, nil
 	}
 	if len(qs) == 0 {
-		return "", 0, nil, protocol.Errorf(protocol.CodeBadRequest, "the file has no questions")
+		return "", 0, nil, protocol.Errorf(protocol.CodeBadRequest, "the file has no questions").Because("file_no_questions", nil)
 	}
 	raw, err := json.Marshal(qs)
 	if err != nil {

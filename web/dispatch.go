@@ -206,17 +206,17 @@ func (s *Server) cleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
 	if n == 0 || n > 32 || !utf8.ValidString(name) {
-		return "", protocol.Errorf(protocol.CodeBadRequest, "a name has 1 to 32 characters")
+		return "", protocol.Errorf(protocol.CodeBadRequest, "a name has 1 to 32 characters").Because("name_length", map[string]any{"max": 32})
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {
-			return "", protocol.Errorf(protocol.CodeBadRequest, "a name may not contain control characters")
+			return "", protocol.Errorf(protocol.CodeBadRequest, "a name may not contain control characters").Because("name_chars", nil)
 		}
 	}
 	low := strings.ToLower(name)
 	for _, w := range s.cfg.BlockedWords {
 		if w != "" && strings.Contains(low, strings.ToLower(w)) {
-			return "", protocol.Errorf(protocol.CodeBadRequest, "that name is not allowed")
+			return "", protocol.Errorf(protocol.CodeBadRequest, "that name is not allowed").Because("name_blocked", nil)
 		}
 	}
 	return name, nil
@@ -251,7 +251,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 	case h.Resume != "":
 		tok, err := s.store.Token(ctx, HashToken(h.Resume))
 		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
-			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token")
+			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token").Because("resume_expired", nil)
 		}
 		sess, err := s.playerSession(ctx, tok.Subject)
 		if err != nil {
@@ -262,7 +262,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 	case h.Token != "":
 		tok, err := s.store.Token(ctx, HashToken(h.Token))
 		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
-			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token")
+			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token").Because("token_unknown", nil)
 		}
 		switch tok.Kind {
 		case store.TokenPlayer:
@@ -275,7 +275,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		case store.TokenHost, store.TokenScreen:
 			ev, ok := s.events.byID(tok.Subject)
 			if !ok {
-				return protocol.Welcome{}, protocol.Errorf(protocol.CodeNotFound, "the event is not running")
+				return protocol.Welcome{}, protocol.Errorf(protocol.CodeNotFound, "the event is not running").Because("event_not_running", nil)
 			}
 			role, id := roleHost, "host:"+ev.id
 			if tok.Kind == store.TokenScreen {
@@ -386,17 +386,24 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 		return err
 	}
 	if d.Mode == "team" {
-		return protocol.Errorf(protocol.CodeBadRequest, "team matches are not available yet; use duel or four")
+		return protocol.Errorf(protocol.CodeBadRequest, "team matches are not available yet; use duel or four").Because("team_unavailable", nil)
 	}
 	if d.Category != "" && !s.hasCategory(d.Category) {
-		return protocol.Errorf(protocol.CodeBadRequest, "unknown category %q", trimType(d.Category))
+		return protocol.Errorf(protocol.CodeBadRequest, "unknown category %q", trimType(d.Category)).Because("category_unknown", map[string]any{"category": trimType(d.Category)})
 	}
-	t, err := s.matcher.Find(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, sess)
+	switch d.Lang {
+	case "":
+		d.Lang = "zh"
+	case "zh", "en":
+	default:
+		return protocol.Errorf(protocol.CodeBadRequest, "lang must be zh or en").Because("bad_lang", nil)
+	}
+	t, err := s.matcher.FindLang(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, d.Lang, sess)
 	switch {
 	case errors.Is(err, match.ErrBadMode):
-		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four")
+		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four").Because("mode_unknown", nil)
 	case errors.Is(err, match.ErrBusy):
-		return protocol.Errorf(protocol.CodeWrongPhase, "already queued or playing")
+		return protocol.Errorf(protocol.CodeWrongPhase, "already queued or playing").Because("already_playing", nil)
 	case err != nil:
 		return err
 	}

@@ -196,7 +196,7 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 	}
 	qs, err := s.drawFor(nil, c.QuestionSet, c.Category, c.Lang, c.Difficulty, c.Count)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeBadRequest, "not enough questions for that choice: %v", err)
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "not enough questions for that choice: %v", err).Because("not_enough_questions", nil)
 	}
 	now := s.clock.Now()
 	ev := &liveEvent{id: "ev-" + uuid.NewString(), roomID: "r-" + uuid.NewString(), title: c.Title, cfg: c}
@@ -314,7 +314,7 @@ func (s *Server) eventJoin(ctx context.Context, c *conn, sess *session, in proto
 	}
 	ev, ok := s.events.byCode(strings.TrimSpace(d.PIN))
 	if !ok {
-		return protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN")
+		return protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN").Because("pin_unknown", nil)
 	}
 	name := d.Name
 	if name == "" {
@@ -398,7 +398,7 @@ type pinInfo struct {
 func (s *Server) handlePIN(w http.ResponseWriter, r *http.Request) {
 	ev, ok := s.events.byCode(r.PathValue("pin"))
 	if !ok {
-		httpError(w, protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN"))
+		httpError(w, protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN").Because("pin_unknown", nil))
 		return
 	}
 	writeJSON(w, http.StatusOK, pinInfo{Title: ev.title, TeamMode: ev.cfg.TeamMode, Teams: append([]string{}, ev.cfg.Teams...), LateJoin: ev.cfg.LateJoin == nil || *ev.cfg.LateJoin})

@@ -98,6 +98,7 @@
 
   // errText turns an API error into a line for the user.
   function errText(i18n, e) {
+    if (i18n.hasServerText(e)) return i18n.serverText(e);
     const key = "err_" + (e && e.code);
     const known = i18n.t(key) !== key ? i18n.t(key) : "";
     const msg = (e && e.message) || "";
@@ -165,9 +166,17 @@
     const sync = () => this.sync();
     ["ev-set", "ev-team-mode", "ev-auto"].forEach((id) => $(id).addEventListener("change", sync));
     $("ev-create").addEventListener("click", () => this.create());
+    // The questions' language defaults to the page's; once the organizer
+    // picks one, it stays.
+    this.langTouched = false;
+    $("ev-lang").addEventListener("change", () => { this.langTouched = true; });
+    this.followLang();
     this.renderSets();
     this.sync();
   }
+  EventForm.prototype.followLang = function () {
+    if (!this.langTouched) $("ev-lang").value = this.opts.i18n.lang === "en" ? "en" : "zh";
+  };
   EventForm.prototype.sync = function () {
     const whole = !$("ev-set").value;
     this.box.querySelectorAll(".bank").forEach((el) => { el.hidden = !whole; });
@@ -426,7 +435,7 @@
       const tr = document.createElement("tr");
       cell(tr, er.row, "num");
       cell(tr, er.field, "mono");
-      cell(tr, er.message);
+      cell(tr, i18n.serverText(er));
       tb.appendChild(tr);
     });
     $("qs-errors-box").hidden = !errors.length;
@@ -463,6 +472,7 @@
     document.title = t("page_title");
     $("lang").textContent = i18n.lang === "zh" ? "English" : "中文";
     form.renderSets();
+    form.followLang();
     renderSets();
     renderEvents();
   }

@@ -133,6 +133,7 @@
 
   function errText(e) {
     e = e || {};
+    if (I.hasServerText(e)) return I.serverText(e);
     if (e.code === "wrong_phase") return T("err_busy");
     if (e.code === "room_full") return T("err_full");
     if (e.code === "not_found") return T("err_pin_missing");
@@ -193,7 +194,7 @@
       case "resumed":
         if (d.deadline) r.deadline = d.deadline;
         return setPhase(prePause);
-      case "kicked": kickedReason = d.reason || ""; return setPhase("kicked");
+      case "kicked": kickedReason = I.serverText({ reason: d.code, message: d.reason || "" }); return setPhase("kicked");
       case "room.finished":
         r.final = d; r.top = d.standings || r.top; mergeScores(r.top);
         if (d.you) { r.score = d.you.score; r.rank = d.you.rank; }
@@ -258,7 +259,7 @@
     if (!name) return;
     queue = { ticket: "", mode: mode, since: Date.now() };
     setPhase("queue");
-    ensureSession(name).send("match.find", { mode: mode }).catch(function (e) {
+    ensureSession(name).send("match.find", { mode: mode, lang: I.lang === "en" ? "en" : "zh" }).catch(function (e) {
       if (phase === "queue") toStart(errText(e));
     });
   }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -36,4 +37,14 @@ func TestBrowserReissueLink(t *testing.T) {
 	}
 	old := h.dial()
 	old.expectError(old.send("hello", map[string]any{"token": ev.HostToken}), "unauthenticated")
+
+	// A refused link is explained in the page's language.
+	screen := browser(t, 1280, 720)
+	run(t, screen, "open the screen with a revoked-looking link",
+		chromedp.Navigate(h.url("/screen?token=no-such-token")),
+		chromedp.WaitVisible(chromedp.ID(`need-token`)),
+	)
+	if msg := get(t, screen, "refusal", jsText("token-error")); !strings.Contains(msg, "链接无效或已失效") {
+		t.Fatalf("the screen says %q, want the Chinese refusal", msg)
+	}
 }

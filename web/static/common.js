@@ -137,7 +137,8 @@
   Session.prototype.refused = function (err) {
     this.closed = true;
     if (this.ws) this.ws.close(1000, "hello refused");
-    this.status("closed", err && err.message);
+    // opts.i18n, when the page gives it, says the refusal in its language.
+    this.status("closed", err && (this.opts.i18n ? this.opts.i18n.serverText(err) : err.message));
   };
   Session.prototype.status = function (s, detail) {
     if (this.opts.onStatus) this.opts.onStatus(s, detail);

@@ -106,6 +106,7 @@
     // Callbacks of a session we have replaced are ignored.
     var s = session = new L.Session({
       storageKey: "leitai.resume",
+      i18n: I,
       hello: function () { return { name: sessName }; },
       onMessage: function (m) { if (s === session) onMessage(m); },
       onStatus: function (st, d) { if (s === session) onStatus(st, d); }

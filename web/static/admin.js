@@ -125,7 +125,9 @@
     <div class="grid2">
       <label class="wide"><span data-i18n="ev_title"></span><input id="ev-title" data-i18n-placeholder="ev_title_ph" maxlength="120"></label>
       <label class="wide"><span data-i18n="ev_set"></span><select id="ev-set"></select></label>
-      <label class="bank"><span data-i18n="ev_category"></span><input id="ev-category" data-i18n-placeholder="ev_category_ph"></label>
+      <label class="bank"><span data-i18n="ev_category"></span><input id="ev-category" list="ev-categories" data-i18n-placeholder="ev_category_ph"></label>
+      <datalist id="ev-categories"><option value="history"></option><option value="geography"></option>
+        <option value="civics"></option><option value="science"></option><option value="literature"></option></datalist>
       <label class="bank"><span data-i18n="ev_difficulty"></span><select id="ev-difficulty">
         <option value="0" data-i18n="diff_any"></option><option value="1" data-i18n="diff_1"></option>
         <option value="2" data-i18n="diff_2"></option><option value="3" data-i18n="diff_3"></option></select></label>

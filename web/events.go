@@ -267,7 +267,7 @@ func (s *Server) reissueLink(ctx context.Context, base, eventID, role string) (*
 		return nil, err
 	}
 	tok, hash := NewToken()
-	if err := s.store.ReplaceTokens(ctx, store.Token{Hash: hash, Kind: kind, Subject: eventID, CreatedAt: s.clock.Now()}); err != nil {
+	if err := s.store.ReplaceSubjectTokens(ctx, store.Token{Hash: hash, Kind: kind, Subject: eventID, CreatedAt: s.clock.Now()}); err != nil {
 		return nil, err
 	}
 	return &reissuedLink{Event: eventID, Role: role, Token: tok, URL: base + page + "?token=" + tok}, nil

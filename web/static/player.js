@@ -375,7 +375,7 @@
       room = null;
       queue = { ticket: "", mode: mode, since: Date.now() };
       setPhase("queue");
-      session.send("match.find", { mode: mode }).catch(function (e) { if (phase === "queue") toStart(errText(e)); });
+      session.send("match.find", { mode: mode, lang: I.lang === "en" ? "en" : "zh" }).catch(function (e) { if (phase === "queue") toStart(errText(e)); });
     });
   }
   function declineRematch() {

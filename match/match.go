@@ -65,7 +65,15 @@ type Ticket struct {
 	// gone is set (under the matchmaker's lock) when the player cancelled
 	// or left while its match was starting: it is not put back in a queue.
 	gone bool
+
+	// Lang is the language of the questions the player wants ("" = the
+	// default, Chinese). Players are matched only within one language.
+	Lang string
 }
+
+// queue is the key of the ticket's queue: players wait with those who want
+// the same mode, category and language.
+func (t *Ticket) queue() string { return t.Mode + "/" + t.Category + "/" + t.Lang }
 
 // Starter opens the room of a match under the id the matchmaker chose
 // (the players have already been sent match.found with it). It is called
@@ -143,7 +151,7 @@ type Matchmaker struct {
 
 	// mu guards the following fields.
 	mu       sync.Mutex
-	queues   map[string][]*Ticket // by mode+"/"+category
+	queues   map[string][]*Ticket // by Ticket.queue
 	byPlayer map[string]*Ticket   // queued players
 	starting map[string]*Ticket   // tickets taken from a queue, their match not yet started
 	playing  map[string]string    // player id -> room id
@@ -165,9 +173,15 @@ func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolo
 	}
 }
 
-// Find queues a player. It fails with ErrBusy if the player is queued or in
-// a match room already.
+// Find queues a player for questions in the default language. It fails
+// with ErrBusy if the player is queued or in a match room already.
 func (m *Matchmaker) Find(p protocol.PlayerInfo, mode, category string, sink Sink) (*Ticket, error) {
+	return m.FindLang(p, mode, category, "", sink)
+}
+
+// FindLang is Find for questions in lang: the player is matched only with
+// players who asked for the same language.
+func (m *Matchmaker) FindLang(p protocol.PlayerInfo, mode, category, lang string, sink Sink) (*Ticket, error) {
 	if Size(mode) == 0 {
 		return nil, fmt.Errorf("%w %q", ErrBadMode, mode)
 	}
@@ -188,8 +202,8 @@ func (m *Matchmaker) Find(p protocol.PlayerInfo, mode, category string, sink Sin
 		}
 		m.failOffer(pm, ReasonLeft) // an invited player chose a new match instead
 	}
-	t := &Ticket{ID: "t-" + uuid.NewString(), Player: p, Mode: mode, Category: category, At: m.clock.Now(), Sink: sink}
-	key := mode + "/" + category
+	t := &Ticket{ID: "t-" + uuid.NewString(), Player: p, Mode: mode, Category: category, Lang: lang, At: m.clock.Now(), Sink: sink}
+	key := t.queue()
 	m.queues[key] = append(m.queues[key], t)
 	m.byPlayer[p.ID] = t
 	return t, nil
@@ -228,7 +242,7 @@ func (m *Matchmaker) Leave(player string) {
 
 // remove drops t from its queue. The caller holds mu.
 func (m *Matchmaker) remove(t *Ticket) {
-	key := t.Mode + "/" + t.Category
+	key := t.queue()
 	q := m.queues[key]
 	for i, x := range q {
 		if x == t {
@@ -520,7 +534,7 @@ func (m *Matchmaker) runs(q []*Ticket, size int, now time.Time, taken []bool) []
 // bot makes a bot ticket to fill t's match, at t's rating.
 func (m *Matchmaker) bot(t *Ticket) *Ticket {
 	id := botPrefix + uuid.NewString()[:8]
-	return &Ticket{ID: "t-" + id, Player: protocol.PlayerInfo{ID: id, Name: "Bot " + id[len(botPrefix):], Rating: t.Player.Rating}, Mode: t.Mode, Category: t.Category, At: t.At, Bot: true}
+	return &Ticket{ID: "t-" + id, Player: protocol.PlayerInfo{ID: id, Name: "Bot " + id[len(botPrefix):], Rating: t.Player.Rating}, Mode: t.Mode, Category: t.Category, Lang: t.Lang, At: t.At, Bot: true}
 }
 
 // start tells a group's players their room, then opens it, so match.found
@@ -588,7 +602,7 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 func (m *Matchmaker) requeue(g group, busy string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := g.mode + "/" + g.category
+	key := g.tickets[0].queue()
 	for _, t := range g.tickets {
 		if t.Bot {
 			continue

@@ -20,6 +20,7 @@ import (
 type starter struct {
 	mu    sync.Mutex
 	games [][]string // player ids per match
+	langs [][]string // the tickets' languages per match
 	fail  bool
 }
 
@@ -29,11 +30,13 @@ func (s *starter) StartMatch(_ context.Context, room, mode, category string, ts 
 	if s.fail {
 		return context.DeadlineExceeded
 	}
-	var ids []string
+	var ids, langs []string
 	for _, t := range ts {
 		ids = append(ids, t.Player.ID)
+		langs = append(langs, t.Lang)
 	}
 	s.games = append(s.games, ids)
+	s.langs = append(s.langs, langs)
 	return nil
 }
 

@@ -32,6 +32,7 @@ type pastMatch struct {
 	players              []protocol.PlayerInfo // in seat order
 	bots                 map[string]bool
 	sinks                map[string]Sink // humans' sinks, by player id
+	lang                 string          // the questions' language, as the tickets asked
 	endedAt              time.Time       // zero while the match runs
 	offer                *offer          // the pending rematch, if any
 	done                 bool            // a rematch was asked for already
@@ -56,6 +57,7 @@ func (pm *pastMatch) isHuman(player string) bool {
 func (m *Matchmaker) remember(room string, g group) {
 	pm := &pastMatch{room: room, mode: g.mode, category: g.category, bots: map[string]bool{}, sinks: map[string]Sink{}}
 	for _, t := range g.tickets {
+		pm.lang = t.Lang
 		pm.players = append(pm.players, t.Player)
 		if t.Bot {
 			pm.bots[t.Player.ID] = true
@@ -125,7 +127,7 @@ func (m *Matchmaker) Rematch(ctx context.Context, p protocol.PlayerInfo, room st
 	}
 	g := group{mode: pm.mode, category: pm.category}
 	for _, x := range pm.players {
-		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x, Mode: pm.mode, Category: pm.category, At: now, Bot: pm.bots[x.ID]}
+		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang, At: now, Bot: pm.bots[x.ID]}
 		if !t.Bot {
 			t.Sink = pm.sinks[x.ID]
 			m.playing[x.ID] = "" // reserved until the room id is known
@@ -184,8 +186,8 @@ func (m *Matchmaker) failOffer(pm *pastMatch, reason string) {
 		if _, ok := m.playing[x.ID]; ok {
 			continue
 		}
-		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x, Mode: pm.mode, Category: pm.category, At: now, Sink: s}
-		key := t.Mode + "/" + t.Category
+		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang, At: now, Sink: s}
+		key := t.queue()
 		m.queues[key] = append(m.queues[key], t)
 		m.byPlayer[x.ID] = t
 		s.Send(protocol.NewFrame(protocol.Encode("match.queued", "", protocol.MatchQueued{Ticket: t.ID, Mode: t.Mode})))

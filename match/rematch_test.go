@@ -75,3 +75,37 @@ func TestRematchTooLate(t *testing.T) {
 		t.Fatal("b was offered a rematch of a forgotten match")
 	}
 }
+
+// An English player's bot-filled match, and its rematch, are English for
+// every seat: bots and rematches keep the language the player asked for.
+func TestLanguageKeptByBotsAndRematch(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	st := &starter{}
+	m := match.New(match.Config{MaxWait: 5 * time.Second, BotFill: true}, clk, st, cluster.NewLocal(clk), zerolog.Nop())
+	a := &sink{}
+	p := protocol.PlayerInfo{ID: "a", Name: "a"}
+	if _, err := m.FindLang(p, "duel", "", "en", a); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(6 * time.Second)
+	m.Process(context.Background())
+	room, ok := m.Playing("a")
+	if !ok || len(st.langs) != 1 {
+		t.Fatalf("bot-filled match not started: %v", st.games)
+	}
+	ctx := context.Background()
+	m.Release(ctx, room, st.games[0])
+	if err := m.Rematch(ctx, p, room, a); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.langs) != 2 {
+		t.Fatalf("rematch not started: %v", st.games)
+	}
+	for i, langs := range st.langs {
+		for _, l := range langs {
+			if l != "en" {
+				t.Fatalf("match %d seats languages %v, want en for all", i, langs)
+			}
+		}
+	}
+}

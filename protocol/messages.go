@@ -18,6 +18,9 @@ type Ping struct {
 type MatchFind struct {
 	Mode     string `json:"mode"`
 	Category string `json:"category,omitempty"`
+	// Lang is the language of the questions: "zh" (the default) or "en".
+	// Players are matched only with players of the same language.
+	Lang string `json:"lang,omitempty"`
 }
 
 // MatchRematch asks the players of a finished quick match for a rematch,
@@ -270,7 +273,10 @@ type Joined struct {
 // Kicked tells a player it was removed.
 type Kicked struct {
 	Room   string `json:"room"`
-	Reason string `json:"reason"`
+	Reason string `json:"reason"` // English, for clients that do not know Code
+	// Code names the reason for pages that say it in their own language:
+	// removed_by_host.
+	Code string `json:"code,omitempty"`
 }
 
 // AnswerRecord is one of a player's answers, in room.state.

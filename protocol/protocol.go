@@ -45,9 +45,21 @@ const (
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Reason names the particular refusal, stable across versions, so a
+	// page can show it in its own language; Message (English) is the
+	// fallback for reasons a page does not know. Params fill the page's
+	// text ({"max":32}). Both are optional.
+	Reason string         `json:"reason,omitempty"`
+	Params map[string]any `json:"params,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Because sets the error's reason and params and returns it.
+func (e *Error) Because(reason string, params map[string]any) *Error {
+	e.Reason, e.Params = reason, params
+	return e
+}
 
 // Errorf makes an *Error with a formatted message.
 func Errorf(code, format string, args ...any) *Error {

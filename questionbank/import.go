@@ -42,6 +42,9 @@ type RowError struct {
 	Row     int    `json:"row"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Reason and Params as in FieldError.
+	Reason string `json:"reason,omitempty"`
+	Params []any  `json:"params,omitempty"`
 }
 
 // Error returns "row N, field: message".
@@ -126,7 +129,8 @@ func newImporter(total int, progress func(done, total int)) *importer {
 }
 
 func (im *importer) fail(row int, field, format string, args ...any) {
-	im.errs = append(im.errs, RowError{Row: row, Field: field, Message: fmt.Sprintf(format, args...)})
+	fe := fieldError(field, format, args...)
+	im.errs = append(im.errs, RowError{Row: row, Field: field, Message: fe.Message, Reason: fe.Reason, Params: fe.Params})
 }
 
 // finish normalises and validates q, read from row with parse problems
@@ -144,7 +148,7 @@ func (im *importer) finish(row int, q Question, bad []FieldError, fieldName func
 		bad = append(bad, fe)
 	}
 	for _, fe := range bad {
-		im.fail(row, fieldName(&q, fe.Field), "%s", fe.Message)
+		im.errs = append(im.errs, RowError{Row: row, Field: fieldName(&q, fe.Field), Message: fe.Message, Reason: fe.Reason, Params: fe.Params})
 	}
 	ok := len(bad) == 0
 	if first, dup := im.ids[q.ID]; dup && q.ID != "" {

@@ -49,7 +49,7 @@ func parseJSON(r io.Reader, progress func(done, total int)) ([]Question, []RowEr
 	for i, raw := range items {
 		q, bad, ok := decodeQuestion(raw)
 		if !ok {
-			im.fail(i+1, "", "%s", bad[0].Message)
+			im.errs = append(im.errs, RowError{Row: i + 1, Message: bad[0].Message, Reason: bad[0].Reason})
 			im.step()
 			continue
 		}
@@ -109,10 +109,10 @@ func jsonError(data []byte, err error) error {
 func decodeQuestion(raw json.RawMessage) (q Question, bad []FieldError, ok bool) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return q, []FieldError{{Message: "must be a JSON object with the fields of a question"}}, false
+		return q, []FieldError{fieldError("", "must be a JSON object with the fields of a question")}, false
 	}
 	fail := func(field, format string, args ...any) {
-		bad = append(bad, FieldError{field, fmt.Sprintf(format, args...)})
+		bad = append(bad, fieldError(field, format, args...))
 	}
 	str := func(field string, v json.RawMessage) string {
 		s, ok := jsonScalar(v)

@@ -125,7 +125,7 @@ func isBlank(cells []string) bool {
 // questions.
 func parseTable(rows []tableRow, progress func(done, total int)) ([]Question, []RowError) {
 	if len(rows) == 0 {
-		return nil, []RowError{{Row: 1, Message: "the file is empty; the first row must name the columns (" + tableColumnList + ")"}}
+		return nil, []RowError{{Row: 1, Message: "the file is empty; the first row must name the columns (" + tableColumnList + ")", Reason: "file_empty"}}
 	}
 	header := rows[0]
 	im := newImporter(len(rows)-1, progress)
@@ -174,7 +174,7 @@ func (im *importer) tableRow(row tableRow, col map[string]int, named map[int]boo
 	var bad []FieldError
 	for i, c := range row.cells {
 		if !named[i] && strings.TrimSpace(c) != "" {
-			bad = append(bad, FieldError{fmt.Sprintf("column %d", i+1), "has a value but no name in the header row"})
+			bad = append(bad, fieldError(fmt.Sprintf("column %d", i+1), "has a value but no name in the header row"))
 		}
 	}
 	typ, ok := parseType(get("type"))
@@ -193,12 +193,12 @@ func (im *importer) tableRow(row tableRow, col map[string]int, named map[int]boo
 	if d, ok := parseDifficulty(get("difficulty")); ok {
 		q.Difficulty = d
 	} else {
-		bad = append(bad, FieldError{"difficulty", fmt.Sprintf("%q is not a difficulty; use 1, 2 or 3 (easy, medium, hard) or leave it empty", clip(get("difficulty")))})
+		bad = append(bad, fieldError("difficulty", "%q is not a difficulty; use 1, 2 or 3 (easy, medium, hard) or leave it empty", clip(get("difficulty"))))
 	}
 	if s := strings.TrimSpace(get("weight")); s != "" {
 		w, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			bad = append(bad, FieldError{"weight", fmt.Sprintf("%q is not a number", clip(s))})
+			bad = append(bad, fieldError("weight", "%q is not a number", clip(s)))
 		}
 		q.Weight = w
 	}
@@ -210,9 +210,9 @@ func (im *importer) tableRow(row tableRow, col map[string]int, named map[int]boo
 		}
 		switch {
 		case typ == Text:
-			bad = append(bad, FieldError{name, "a text question takes no options; leave columns a to f empty"})
+			bad = append(bad, fieldError(name, "a text question takes no options; leave columns a to f empty"))
 		case typ == TrueFalse && i >= 2:
-			bad = append(bad, FieldError{name, "a truefalse question uses only columns a (true) and b (false)"})
+			bad = append(bad, fieldError(name, "a truefalse question uses only columns a (true) and b (false)"))
 		case typ == TrueFalse:
 			q.Options = []Option{{Key: "T", Text: get("a")}, {Key: "F", Text: get("b")}}
 		default:

@@ -91,12 +91,12 @@ func TestParseCSVRowErrors(t *testing.T) {
 		want []RowError
 	}{
 		{"unknown column", "type,text,answer,hint,A\n", []RowError{
-			{1, "hint", `unknown column "hint"; the columns are ` + tableColumnList}}},
+			{Row: 1, Field: "hint", Message: `unknown column "hint"; the columns are ` + tableColumnList}}},
 		{"duplicate and missing column", "Type,type,text\n", []RowError{
-			{1, "type", `column "type" appears twice`},
-			{1, "answer", `the header has no "answer" column`}}},
+			{Row: 1, Field: "type", Message: `column "type" appears twice`},
+			{Row: 1, Field: "answer", Message: `the header has no "answer" column`}}},
 		{"empty file", "\n\n", []RowError{
-			{1, "", "the file is empty; the first row must name the columns (" + tableColumnList + ")"}}},
+			{Row: 1, Field: "", Message: "the file is empty; the first row must name the columns (" + tableColumnList + ")"}}},
 		{"bad rows", header +
 			"single,ok,1,2,,,,,A,,,\n" +
 			"single,no answer,1,2,,,,,,,,\n" +
@@ -111,25 +111,25 @@ func TestParseCSVRowErrors(t *testing.T) {
 			"single,dup2,1,2,,,,,A,,,x1\n" +
 			"single,ok,1,2,,,,,A,,,\n",
 			[]RowError{
-				{3, "answer", "is empty; give the key of the correct option"},
-				{4, "type", `"essay" is not a known type; use single, multi, truefalse or text`},
-				{5, "answer", `"C" is not the key of an option (A, B)`},
-				{6, "options", "a single question needs 2 to 6 options, got 1"},
-				{7, "b", "option B is missing but option C is given"},
-				{8, "difficulty", `"hard-ish" is not a difficulty; use 1, 2 or 3 (easy, medium, hard) or leave it empty`},
-				{8, "weight", `"heavy" is not a number`},
-				{9, "c", "a truefalse question uses only columns a (true) and b (false)"},
-				{9, "answer", `"maybe" is not the key of an option (T, F)`},
-				{10, "a", "a text question takes no options; leave columns a to f empty"},
-				{12, "id", `question id "x1" is already used on row 11`},
-				{13, "text", "the same question (same type and text) is already on row 2"},
+				{Row: 3, Field: "answer", Message: "is empty; give the key of the correct option"},
+				{Row: 4, Field: "type", Message: `"essay" is not a known type; use single, multi, truefalse or text`},
+				{Row: 5, Field: "answer", Message: `"C" is not the key of an option (A, B)`},
+				{Row: 6, Field: "options", Message: "a single question needs 2 to 6 options, got 1"},
+				{Row: 7, Field: "b", Message: "option B is missing but option C is given"},
+				{Row: 8, Field: "difficulty", Message: `"hard-ish" is not a difficulty; use 1, 2 or 3 (easy, medium, hard) or leave it empty`},
+				{Row: 8, Field: "weight", Message: `"heavy" is not a number`},
+				{Row: 9, Field: "c", Message: "a truefalse question uses only columns a (true) and b (false)"},
+				{Row: 9, Field: "answer", Message: `"maybe" is not the key of an option (T, F)`},
+				{Row: 10, Field: "a", Message: "a text question takes no options; leave columns a to f empty"},
+				{Row: 12, Field: "id", Message: `question id "x1" is already used on row 11`},
+				{Row: 13, Field: "text", Message: "the same question (same type and text) is already on row 2"},
 			}},
 		{"cell without header", "type,text,a,b,answer\nsingle,q,1,2,A,extra\n", []RowError{
-			{2, "column 6", "has a value but no name in the header row"}}},
+			{Row: 2, Field: "column 6", Message: "has a value but no name in the header row"}}},
 		{"row numbers with blank lines and multi-line cells", "type,text,a,b,answer\n\n" +
 			"single,\"line one\nline two\",1,2,A\n\n" +
 			"single,bad,1,2,Z\n", []RowError{
-			{5, "answer", `"Z" is not the key of an option (A, B)`}}},
+			{Row: 5, Field: "answer", Message: `"Z" is not the key of an option (A, B)`}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +137,7 @@ func TestParseCSVRowErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(errs, tt.want) {
+			if lines(errs) != lines(tt.want) {
 				t.Errorf("row errors:\n%s\nwant:\n%s", lines(errs), lines(tt.want))
 			}
 		})
@@ -253,19 +253,19 @@ func TestParseJSONRowErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []RowError{
-		{2, "", "must be a JSON object with the fields of a question"},
-		{3, "answers", "unknown field; the fields are id, type, text, options, answer, category, difficulty, explanation, weight, lang"},
-		{3, "answer", "is empty; give the key of the correct option"},
-		{4, "options[0]", "must be a string or an object with just key and text"},
-		{4, "options", "a single question needs 2 to 6 options, got 1"},
-		{4, "options.A", "option A is missing but option B is given"},
-		{4, "answer", `"A" is not the key of an option (B)`},
-		{5, "difficulty", "2.5 is not a difficulty; use 1, 2 or 3 (easy, medium, hard) or leave it out"},
-		{5, "answer", "must be a string or an array of strings"},
-		{5, "answer", "is empty; give at least one accepted answer"},
-		{6, "id", `question id "a" is already used on row 1`},
+		{Row: 2, Field: "", Message: "must be a JSON object with the fields of a question"},
+		{Row: 3, Field: "answers", Message: "unknown field; the fields are id, type, text, options, answer, category, difficulty, explanation, weight, lang"},
+		{Row: 3, Field: "answer", Message: "is empty; give the key of the correct option"},
+		{Row: 4, Field: "options[0]", Message: "must be a string or an object with just key and text"},
+		{Row: 4, Field: "options", Message: "a single question needs 2 to 6 options, got 1"},
+		{Row: 4, Field: "options.A", Message: "option A is missing but option B is given"},
+		{Row: 4, Field: "answer", Message: `"A" is not the key of an option (B)`},
+		{Row: 5, Field: "difficulty", Message: "2.5 is not a difficulty; use 1, 2 or 3 (easy, medium, hard) or leave it out"},
+		{Row: 5, Field: "answer", Message: "must be a string or an array of strings"},
+		{Row: 5, Field: "answer", Message: "is empty; give at least one accepted answer"},
+		{Row: 6, Field: "id", Message: `question id "a" is already used on row 1`},
 	}
-	if !reflect.DeepEqual(errs, want) {
+	if lines(errs) != lines(want) {
 		t.Errorf("row errors:\n%s\nwant:\n%s", lines(errs), lines(want))
 	}
 }
@@ -287,10 +287,32 @@ func TestParseJSONUnreadable(t *testing.T) {
 }
 
 func TestRowErrorString(t *testing.T) {
-	if got := (RowError{3, "answer", "is empty"}).Error(); got != "row 3, answer: is empty" {
+	if got := (RowError{Row: 3, Field: "answer", Message: "is empty"}).Error(); got != "row 3, answer: is empty" {
 		t.Errorf("got %q", got)
 	}
-	if got := (RowError{2, "", "bad"}).Error(); got != "row 2: bad" {
+	if got := (RowError{Row: 2, Field: "", Message: "bad"}).Error(); got != "row 2: bad" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestRowErrorReasons: problems carry a stable reason and their arguments,
+// for pages that show them in another language.
+func TestRowErrorReasons(t *testing.T) {
+	const header = "type,text,a,b,c,d,e,f,answer,difficulty,weight,id\n"
+	_, errs, err := ParseCSV(strings.NewReader(header +
+		"single,no answer,1,2,,,,,,,,\n" +
+		"single,bad key,1,2,,,,,C,,,\n" +
+		"multi,gap,1,,3,,,,A,,,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(errs[0].Reason, errs[0].Params, " ", errs[1].Reason, errs[1].Params, " ", errs[2].Reason, errs[2].Params)
+	if want := `answer_empty[] answer_not_option[C A, B] option_gap[B C]`; got != want {
+		t.Fatalf("reasons %s, want %s", got, want)
+	}
+	for _, f := range []string{"is empty", "a %s question needs %d to %d options, got %d"} {
+		if reasons[f] == "" {
+			t.Errorf("no reason for %q", f)
+		}
 	}
 }

@@ -80,7 +80,7 @@ func TestParseXLSXRowErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []RowError{{1, "Notes", `unknown column "Notes"; the columns are ` + tableColumnList}}; !reflect.DeepEqual(errs, want) {
+	if want := []RowError{{Row: 1, Field: "Notes", Message: `unknown column "Notes"; the columns are ` + tableColumnList}}; lines(errs) != lines(want) {
 		t.Errorf("header errors:\n%s", lines(errs))
 	}
 
@@ -118,11 +118,11 @@ func TestParseXLSXRowErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []RowError{
-		{5, "answer", `"Q" is not the key of an option (A, B)`},
-		{6, "text", "is empty"},
-		{8, "answer", "is empty; give the key of the correct option"},
+		{Row: 5, Field: "answer", Message: `"Q" is not the key of an option (A, B)`},
+		{Row: 6, Field: "text", Message: "is empty"},
+		{Row: 8, Field: "answer", Message: "is empty; give the key of the correct option"},
 	}
-	if !reflect.DeepEqual(errs, want) {
+	if lines(errs) != lines(want) {
 		t.Errorf("row errors:\n%s\nwant:\n%s", lines(errs), lines(want))
 	}
 }

@@ -33,6 +33,10 @@ const (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Reason and Params name the problem for pages that show it in their
+	// own language (see reasons.go); Message is the English text.
+	Reason string `json:"reason,omitempty"`
+	Params []any  `json:"params,omitempty"`
 }
 
 // Error returns "field: message".
@@ -215,7 +219,7 @@ func (q *Question) Validate() []FieldError {
 type validator struct{ errs []FieldError }
 
 func (v *validator) add(field, format string, args ...any) {
-	v.errs = append(v.errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, fieldError(field, format, args...))
 }
 
 // checkString checks encoding, presence and length of a free-text field.

@@ -10,7 +10,9 @@ import (
 	"github.com/leitai/leitai/questionbank"
 )
 
-func perr(code, format string, args ...any) error { return protocol.Errorf(code, format, args...) }
+func perr(code, format string, args ...any) *protocol.Error {
+	return protocol.Errorf(code, format, args...)
+}
 
 // Join adds a player (or re-attaches one who is already a member) and sends
 // it the room's state as the reply to request re.
@@ -26,7 +28,7 @@ func (r *Room) JoinFrom(ctx context.Context, id, name, team, addr string, peer P
 		s := r.st
 		if p, ok := s.players[id]; ok {
 			if p.kicked {
-				return perr(protocol.CodeForbidden, "you were removed from this room")
+				return perr(protocol.CodeForbidden, "you were removed from this room").Because("removed", nil)
 			}
 			p.peer = peer
 			if p.left {
@@ -39,10 +41,10 @@ func (r *Room) JoinFrom(ctx context.Context, id, name, team, addr string, peer P
 			return perr(protocol.CodeForbidden, "this room is for the matched players only")
 		}
 		if s.phase == PhaseFinished {
-			return perr(protocol.CodeWrongPhase, "the event has ended")
+			return perr(protocol.CodeWrongPhase, "the event has ended").Because("event_ended", nil)
 		}
 		if s.phase != PhaseLobby && !r.cfg.LateJoin {
-			return perr(protocol.CodeRoomFull, "the event has started and late join is off")
+			return perr(protocol.CodeRoomFull, "the event has started and late join is off").Because("late_join_off", nil)
 		}
 		if b, ok := s.barred(name, addr); ok {
 			if b.name == questionbank.Fold(name) {
@@ -51,7 +53,7 @@ func (r *Room) JoinFrom(ctx context.Context, id, name, team, addr string, peer P
 			return perr(protocol.CodeForbidden, "the host removed a player who joined from this address; only the host can let players from it back in")
 		}
 		if r.cfg.TeamMode != "" && !slices.Contains(r.cfg.Teams, team) {
-			return perr(protocol.CodeBadRequest, "pick one of the teams: %v", r.cfg.Teams)
+			return perr(protocol.CodeBadRequest, "pick one of the teams: %v", r.cfg.Teams).Because("team_required", nil)
 		}
 		if r.cfg.TeamMode == "" {
 			team = ""
@@ -214,12 +216,12 @@ func (r *Room) answer(in AnswerIn) error {
 	}
 	if in.Index != s.index || (s.phase != PhaseQuestion && s.phase != PhasePaused) {
 		if in.Index == s.index || in.Index < s.index {
-			return perr(protocol.CodeTooLate, "question %d is closed", in.Index)
+			return perr(protocol.CodeTooLate, "question %d is closed", in.Index).Because("time_up", nil)
 		}
 		return perr(protocol.CodeWrongPhase, "question %d is not open", in.Index)
 	}
 	if s.phase == PhasePaused {
-		return perr(protocol.CodeWrongPhase, "the room is paused")
+		return perr(protocol.CodeWrongPhase, "the room is paused").Because("paused", nil)
 	}
 	q := &r.cfg.Questions[in.Index]
 	text := ""
@@ -236,7 +238,7 @@ func (r *Room) answer(in AnswerIn) error {
 	}
 	elapsed, late := r.elapsed(in.Elapsed, in.Timed)
 	if late {
-		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index)
+		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index).Because("time_up", nil)
 	}
 	pa := &pendingAck{room: r}
 	ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: elapsed.Milliseconds()}
@@ -393,7 +395,7 @@ func (r *Room) control(action, target string) error {
 		r.record(kindKick, playerData{Player: target}, nil)
 		if p.peer != nil {
 			const why = "removed by the host"
-			f := protocol.NewFrame(protocol.Encode("kicked", "", protocol.Kicked{Room: r.cfg.ID, Reason: why}))
+			f := protocol.NewFrame(protocol.Encode("kicked", "", protocol.Kicked{Room: r.cfg.ID, Reason: why, Code: "removed_by_host"}))
 			r.outbox = append(r.outbox, delivery{peers: []Peer{p.peer}, frame: f, kick: why})
 		}
 		r.maybeCloseEarly()

@@ -14,10 +14,12 @@ type AnswerRow struct {
 	Team       string `json:"team,omitempty"`
 	Index      int    `json:"index"`
 	QuestionID string `json:"question"`
-	Answer     string `json:"answer"`
-	Correct    bool   `json:"correct"`
-	ElapsedMS  int64  `json:"elapsed"`
-	Points     int64  `json:"points"`
+	// QuestionText is the question as it was asked.
+	QuestionText string `json:"question_text"`
+	Answer       string `json:"answer"`
+	Correct      bool   `json:"correct"`
+	ElapsedMS    int64  `json:"elapsed"`
+	Points       int64  `json:"points"`
 }
 
 // Report is a room's results, computed by folding its journal: the same
@@ -49,7 +51,8 @@ func BuildReport(cfg Config, entries []store.JournalEntry) (*Report, error) {
 			}
 			rep.Answers = append(rep.Answers, AnswerRow{
 				Player: p.id, Name: p.name, Team: p.team, Index: i, QuestionID: cfg.Questions[i].ID,
-				Answer: ans, Correct: a.correct, ElapsedMS: a.elapsed.Milliseconds(), Points: a.points,
+				QuestionText: cfg.Questions[i].Text,
+				Answer:       ans, Correct: a.correct, ElapsedMS: a.elapsed.Milliseconds(), Points: a.points,
 			})
 		}
 	}

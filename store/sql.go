@@ -294,6 +294,19 @@ func (s *SQL) Token(ctx context.Context, hash string) (Token, error) {
 // DeleteToken removes the token. It returns ErrNotFound if there was none,
 // so that deleting is also an atomic "use once": of two concurrent
 // deleters of a one-time token, exactly one gets nil.
+// ReplaceSubjectTokens deletes every token of t's kind and subject and
+// stores t, in one transaction: the old secrets stop working as the new one
+// starts.
+func (s *SQL) ReplaceSubjectTokens(ctx context.Context, t Token) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE kind = $1 AND subject = $2`, t.Kind, t.Subject); err != nil {
+			return err
+		}
+		return putTokenTx(ctx, tx, t)
+	})
+	return s.fail(err, "replace %s tokens of %s", t.Kind, t.Subject)
+}
+
 func (s *SQL) DeleteToken(ctx context.Context, hash string) error {
 	err := mustAffect(s.exec(ctx, `DELETE FROM tokens WHERE hash = $1`, hash))
 	return s.fail(err, "delete token")

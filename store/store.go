@@ -189,6 +189,10 @@ type Store interface {
 	// already. It returns how many tokens it deleted. This is how a changed
 	// organizer token revokes the one before it.
 	ReplaceTokens(ctx context.Context, t Token) (revoked int, err error)
+	// ReplaceSubjectTokens revokes every token of t's kind and subject
+	// (an event's host or screen links) and stores t in their place, in one
+	// transaction.
+	ReplaceSubjectTokens(ctx context.Context, t Token) error
 
 	// MarkPlayed notes that the players joined a room at at (the first
 	// time counts); MarkTokensUsed that the tokens were presented at at.

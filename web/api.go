@@ -16,6 +16,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/leitai/leitai/internal/version"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
@@ -28,7 +29,10 @@ const maxUpload = 32 << 20
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /ws", s.serveWS)
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		v := version.Get()
+		writeJSON(w, 200, map[string]string{"status": "ok", "version": v.Version, "commit": v.Commit})
+	})
 	m.HandleFunc("GET /readyz", s.handleReady)
 	if s.metricsLn == nil {
 		m.Handle("GET /metrics", s.metricsHandler())
@@ -39,6 +43,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/questionsets/{id}", s.organizer(s.handleSet))
 	m.HandleFunc("POST /api/v1/events", s.organizer(s.handleCreateEvent))
 	m.HandleFunc("GET /api/v1/events", s.organizer(s.handleEvents))
+	m.HandleFunc("POST /api/v1/events/{id}/links", s.organizer(s.handleReissueLink))
 	m.HandleFunc("GET /api/v1/pins/{pin}", throttle(s.pinLookups, s.handlePIN))
 	m.HandleFunc("GET /api/v1/events/{id}/qr.png", s.handleQR)
 	m.HandleFunc("GET /api/v1/events/{id}/results", s.handleResults)
@@ -105,7 +110,7 @@ func (s *Server) organizer(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if t.Kind != store.TokenOrganizer {
-			httpError(w, protocol.Errorf(protocol.CodeForbidden, "this needs the organizer token"))
+			httpError(w, protocol.Errorf(protocol.CodeForbidden, "this needs the organizer token").Because("organizer_only", nil))
 			return
 		}
 		h(w, r)
@@ -229,7 +234,7 @@ func ImportSet(ctx context.Context, st store.Store, bank *questionbank.Bank, nam
 		return "", 0, rowErrs, nil
 	}
 	if len(qs) == 0 {
-		return "", 0, nil, protocol.Errorf(protocol.CodeBadRequest, "the file has no questions")
+		return "", 0, nil, protocol.Errorf(protocol.CodeBadRequest, "the file has no questions").Because("file_no_questions", nil)
 	}
 	raw, err := json.Marshal(qs)
 	if err != nil {
@@ -327,6 +332,25 @@ func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
+// handleReissueLink issues a new host or screen link for an event and
+// revokes the old one: tokens are kept hashed, so a lost link cannot be
+// shown again, only replaced.
+func (s *Server) handleReissueLink(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Role string `json:"role"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&body); err != nil {
+		httpError(w, protocol.Errorf(protocol.CodeBadRequest, "body must be {\"role\": \"host\" or \"screen\"}: %v", err))
+		return
+	}
+	out, err := s.reissueLink(r.Context(), s.baseURL(r), r.PathValue("id"), body.Role)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
 type eventInfo struct {
 	ID        string `json:"id"`
 	Title     string `json:"title"`
@@ -396,7 +420,15 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 	name := "leitai-" + ev.PIN + "-" + ev.CreatedAt.Format("20060102")
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
-		writeJSON(w, 200, map[string]any{"event": eventInfo{ID: ev.ID, Title: ev.Title, PIN: ev.PIN, Room: ev.Room, CreatedAt: ev.CreatedAt.UnixMilli()}, "standings": rep.Standings, "teams": rep.Teams, "answers": rep.Answers})
+		info := eventInfo{ID: ev.ID, Title: ev.Title, PIN: ev.PIN, Room: ev.Room, CreatedAt: ev.CreatedAt.UnixMilli()}
+		if !ev.EndedAt.IsZero() {
+			info.EndedAt = ev.EndedAt.UnixMilli()
+		}
+		teams := rep.Teams
+		if teams == nil {
+			teams = []protocol.TeamStanding{} // an event without teams has none, not null
+		}
+		writeJSON(w, 200, map[string]any{"event": info, "standings": rep.Standings, "teams": teams, "answers": rep.Answers})
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
@@ -426,7 +458,9 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var answerHeader = []string{"player_id", "name", "team", "rank", "question_index", "question_id", "answer", "correct", "elapsed_ms", "points"}
+// answerHeader names the columns of an answer row. New columns go at the
+// end, so scripts reading the older ones by position keep working.
+var answerHeader = []string{"player_id", "name", "team", "rank", "question_index", "question_id", "answer", "correct", "elapsed_ms", "points", "question_text"}
 
 // ranksOf maps player ids to their final rank.
 func ranksOf(rep *room.Report) map[string]string {
@@ -439,7 +473,18 @@ func ranksOf(rep *room.Report) map[string]string {
 
 func answerCells(a room.AnswerRow, ranks map[string]string) []string {
 	rank := ranks[a.Player]
-	return []string{a.Player, a.Name, a.Team, rank, strconv.Itoa(a.Index), a.QuestionID, a.Answer, strconv.FormatBool(a.Correct), strconv.FormatInt(a.ElapsedMS, 10), strconv.FormatInt(a.Points, 10)}
+	return []string{a.Player, a.Name, a.Team, rank, strconv.Itoa(a.Index), a.QuestionID, a.Answer, strconv.FormatBool(a.Correct), strconv.FormatInt(a.ElapsedMS, 10), strconv.FormatInt(a.Points, 10), a.QuestionText}
+}
+
+// answerValues is answerCells for a spreadsheet: numbers and booleans keep
+// their types so they sort and sum; text stays text. A player without a
+// rank (kicked) gets an empty cell.
+func answerValues(a room.AnswerRow, ranks map[string]int) []any {
+	var rank any = ""
+	if r, ok := ranks[a.Player]; ok {
+		rank = r
+	}
+	return []any{a.Player, a.Name, a.Team, rank, a.Index, a.QuestionID, a.Answer, a.Correct, a.ElapsedMS, a.Points, a.QuestionText}
 }
 
 // neutralise keeps a cell that a spreadsheet would take for a formula as
@@ -501,9 +546,12 @@ func resultsWorkbook(rep *room.Report) (*excelize.File, error) {
 			return nil, err
 		}
 	}
-	ranks := ranksOf(rep)
+	ranks := make(map[string]int, len(rep.Standings))
+	for _, st := range rep.Standings {
+		ranks[st.ID] = st.Rank
+	}
 	for r, a := range rep.Answers {
-		for c, v := range answerCells(a, ranks) {
+		for c, v := range answerValues(a, ranks) {
 			if err := set(an, c+1, r+2, v); err != nil {
 				return nil, err
 			}

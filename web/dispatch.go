@@ -216,7 +216,7 @@ func (s *Server) cleanName(name string) (string, error) {
 	low := strings.ToLower(name)
 	for _, w := range s.cfg.BlockedWords {
 		if w != "" && strings.Contains(low, strings.ToLower(w)) {
-			return "", protocol.Errorf(protocol.CodeBadRequest, "that name is not allowed")
+			return "", protocol.Errorf(protocol.CodeBadRequest, "that name is not allowed").Because("name_blocked", nil)
 		}
 	}
 	return name, nil
@@ -255,7 +255,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 			return protocol.Welcome{}, storeUnavailable(err)
 		}
 		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
-			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token")
+			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token").Because("resume_expired", nil)
 		}
 		s.expiry.markUsed(tok.Hash)
 		sess, err := s.playerSession(ctx, tok.Subject)
@@ -270,7 +270,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 			return protocol.Welcome{}, storeUnavailable(err)
 		}
 		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
-			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token")
+			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token").Because("token_unknown", nil)
 		}
 		s.expiry.markUsed(tok.Hash)
 		switch tok.Kind {
@@ -284,7 +284,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		case store.TokenHost, store.TokenScreen:
 			ev, ok := s.events.byID(tok.Subject)
 			if !ok {
-				return protocol.Welcome{}, protocol.Errorf(protocol.CodeNotFound, "the event is not running")
+				return protocol.Welcome{}, protocol.Errorf(protocol.CodeNotFound, "the event is not running").Because("event_not_running", nil)
 			}
 			role, id := roleHost, "host:"+ev.id
 			if tok.Kind == store.TokenScreen {
@@ -410,17 +410,24 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 		return err
 	}
 	if d.Mode == "team" {
-		return protocol.Errorf(protocol.CodeBadRequest, "team matches are not available yet; use duel or four")
+		return protocol.Errorf(protocol.CodeBadRequest, "team matches are not available yet; use duel or four").Because("team_unavailable", nil)
 	}
 	if d.Category != "" && !s.hasCategory(d.Category) {
-		return protocol.Errorf(protocol.CodeBadRequest, "unknown category %q", trimType(d.Category))
+		return protocol.Errorf(protocol.CodeBadRequest, "unknown category %q", trimType(d.Category)).Because("category_unknown", map[string]any{"category": trimType(d.Category)})
 	}
-	t, err := s.matcher.Find(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, sess)
+	switch d.Lang {
+	case "":
+		d.Lang = "zh"
+	case "zh", "en":
+	default:
+		return protocol.Errorf(protocol.CodeBadRequest, "lang must be zh or en").Because("bad_lang", nil)
+	}
+	t, err := s.matcher.FindLang(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, d.Lang, sess)
 	switch {
 	case errors.Is(err, match.ErrBadMode):
-		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four")
+		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four").Because("mode_unknown", nil)
 	case errors.Is(err, match.ErrBusy):
-		return protocol.Errorf(protocol.CodeWrongPhase, "already queued or playing")
+		return protocol.Errorf(protocol.CodeWrongPhase, "already queued or playing").Because("already_playing", nil)
 	case err != nil:
 		return err
 	}

@@ -33,30 +33,48 @@ func TestHostDropsAndReturns(t *testing.T) {
 		}
 		if auto {
 			p.expect("question") // goes on by itself
-		} else {
-			// Nothing moves without the host.
-			if n := countType(p, "question"); n != 1 {
-				t.Fatalf("host-paced event asked %d questions without its host", n)
-			}
 		}
 		back := h.dial()
 		w := back.welcomed(back.send("hello", map[string]any{"token": ev.HostToken}))
 		if w.Role != "host" {
 			t.Fatalf("host came back as %+v", w)
 		}
-		var st struct{ Phase string }
-		back.reply(back.send("watch", map[string]any{"room": ev.Room})).decode(t, &st)
-		if auto {
-			back.reply(back.send("host.control", map[string]any{"room": ev.Room, "action": "end"}))
-		} else {
-			if st.Phase != "reveal" {
-				t.Fatalf("phase after the host returned: %s", st.Phase)
-			}
-			back.reply(back.send("host.control", map[string]any{"room": ev.Room, "action": "next"}))
-			p.expect("question")
-			back.reply(back.send("host.control", map[string]any{"room": ev.Room, "action": "end"}))
+		// The watch reply comes from the room's goroutine, which took the
+		// clock's tick long before the returning host's hello: it shows
+		// the room as the minute without a host left it.
+		var st struct {
+			Phase string
+			Index int
 		}
+		back.reply(back.send("watch", map[string]any{"room": ev.Room})).decode(t, &st)
+		control := func(action string) {
+			t.Helper()
+			if m := back.reply(back.send("host.control", map[string]any{"room": ev.Room, "action": action})); m.Type != "ok" {
+				t.Fatalf("%s: %s", action, m.raw)
+			}
+		}
+		if auto {
+			control("end")
+			p.expect("room.finished")
+			continue
+		}
+		// Nothing moves without the host.
+		if st.Phase != "reveal" || st.Index != 0 {
+			t.Fatalf("host-paced event without its host moved to %s of question %d", st.Phase, st.Index)
+		}
+		control("next")
+		var q2 question
+		p.expect("question").decode(t, &q2)
+		if q2.Index != 1 {
+			t.Fatalf("the host's next asked question %d, want 1", q2.Index)
+		}
+		control("end")
 		p.expect("room.finished")
+		// room.finished is the room's last word: every question it asked
+		// has reached p by now.
+		if n := countType(p, "question"); n != 2 {
+			t.Fatalf("host-paced event asked %d questions, want 2 (one before the host left, one on its return)", n)
+		}
 	}
 }
 
@@ -109,5 +127,44 @@ func TestInvisibleCharactersInNames(t *testing.T) {
 	m := c.reply(c.send("event.join", map[string]any{"pin": ev.PIN, "name": "好人 一个"}))
 	if m.Type != "room.state" || !strings.Contains(string(m.raw), "好人 一个") {
 		t.Fatalf("join with a clean name: %s", m.raw)
+	}
+}
+
+// TestReissueEventLinks: the organizer replaces a lost host or screen link;
+// the old token is refused from then on and the new one works.
+func TestReissueEventLinks(t *testing.T) {
+	h := newHarness(t, nil)
+	ev := h.createEvent(map[string]any{"title": "换链接", "count": 1})
+	old := map[string]string{"host": ev.HostToken, "screen": ev.ScreenToken}
+	for _, role := range []string{"host", "screen"} {
+		var got struct{ Event, Role, Token, URL string }
+		if code := h.api("POST", "/api/v1/events/"+ev.ID+"/links", h.orgToken(), map[string]any{"role": role}, &got); code != http.StatusCreated {
+			t.Fatalf("reissue %s: %d %+v", role, code, got)
+		}
+		if got.Role != role || got.Token == "" || got.Token == old[role] || !strings.HasSuffix(got.URL, "/"+role+"?token="+got.Token) {
+			t.Fatalf("reissued %s: %+v", role, got)
+		}
+		c := h.dial()
+		c.expectError(c.send("hello", map[string]any{"token": old[role]}), "unauthenticated")
+		c = h.dial()
+		if w := c.welcomed(c.send("hello", map[string]any{"token": got.Token})); w.Role != role {
+			t.Fatalf("new %s token welcomed as %+v", role, w)
+		}
+	}
+	// Bad requests change nothing: the current host link keeps working.
+	var e map[string]any
+	for _, bad := range []struct {
+		path, token string
+		body        any
+		code        int
+	}{
+		{"/api/v1/events/" + ev.ID + "/links", h.orgToken(), map[string]any{"role": "player"}, http.StatusBadRequest},
+		{"/api/v1/events/" + ev.ID + "/links", h.orgToken(), "not an object", http.StatusBadRequest},
+		{"/api/v1/events/ev-nope/links", h.orgToken(), map[string]any{"role": "host"}, http.StatusNotFound},
+		{"/api/v1/events/" + ev.ID + "/links", "", map[string]any{"role": "host"}, http.StatusUnauthorized},
+	} {
+		if code := h.api("POST", bad.path, bad.token, bad.body, &e); code != bad.code {
+			t.Errorf("POST %s %v: %d, want %d", bad.path, bad.body, code, bad.code)
+		}
 	}
 }

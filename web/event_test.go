@@ -268,7 +268,11 @@ func TestStageEventEndToEnd(t *testing.T) {
 	// Kick player 2 mid-question: it is told, closed with 4003, and cannot rejoin.
 	kicked := players[2]
 	ctl("kick", "player", kicked.id)
-	kicked.expect("kicked")
+	var kick struct{ Reason, Code string }
+	kicked.expect("kicked").decode(t, &kick)
+	if kick.Code != "removed_by_host" || kick.Reason == "" {
+		t.Fatalf("kicked %+v, want the code removed_by_host and an English reason", kick)
+	}
 	if code := kicked.waitClosed(); code != 4003 {
 		t.Fatalf("kicked close code %d", code)
 	}

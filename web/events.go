@@ -197,7 +197,7 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 	}
 	qs, err := s.drawFor(nil, c.QuestionSet, c.Category, c.Lang, c.Difficulty, c.Count)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeBadRequest, "not enough questions for that choice: %v", err)
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "not enough questions for that choice: %v", err).Because("not_enough_questions", nil)
 	}
 	now := s.clock.Now()
 	ev := &liveEvent{id: "ev-" + uuid.NewString(), roomID: "r-" + uuid.NewString(), title: c.Title, cfg: c}
@@ -256,6 +256,39 @@ func (s *Server) releasePIN(ctx context.Context, ev *liveEvent) {
 	}
 }
 
+// reissuedLink is the reply to POST /api/v1/events/{id}/links.
+type reissuedLink struct {
+	Event string `json:"event"`
+	Role  string `json:"role"`
+	Token string `json:"token"`
+	URL   string `json:"url"`
+}
+
+// reissueLink replaces the host or screen token of an event: the old link
+// stops working for new connections, and the new one is returned once.
+func (s *Server) reissueLink(ctx context.Context, base, eventID, role string) (*reissuedLink, error) {
+	var kind, page string
+	switch role {
+	case "host":
+		kind, page = store.TokenHost, "/host"
+	case "screen":
+		kind, page = store.TokenScreen, "/screen"
+	default:
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "role must be host or screen, not %q", role)
+	}
+	if _, err := s.store.Event(ctx, eventID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no event %q", eventID)
+		}
+		return nil, err
+	}
+	tok, hash := NewToken()
+	if err := s.store.ReplaceSubjectTokens(ctx, store.Token{Hash: hash, Kind: kind, Subject: eventID, CreatedAt: s.clock.Now()}); err != nil {
+		return nil, err
+	}
+	return &reissuedLink{Event: eventID, Role: role, Token: tok, URL: base + page + "?token=" + tok}, nil
+}
+
 // restoreEvents re-registers the PINs of events whose rooms were restored.
 func (s *Server) restoreEvents(ctx context.Context) error {
 	evs, err := s.store.Events(ctx)
@@ -302,7 +335,7 @@ func (s *Server) eventJoin(ctx context.Context, c *conn, sess *session, in proto
 	}
 	ev, ok := s.events.byCode(strings.TrimSpace(d.PIN))
 	if !ok {
-		return protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN")
+		return protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN").Because("pin_unknown", nil)
 	}
 	name := d.Name
 	if name == "" {
@@ -387,7 +420,7 @@ type pinInfo struct {
 func (s *Server) handlePIN(w http.ResponseWriter, r *http.Request) {
 	ev, ok := s.events.byCode(r.PathValue("pin"))
 	if !ok {
-		httpError(w, protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN"))
+		httpError(w, protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN").Because("pin_unknown", nil))
 		return
 	}
 	writeJSON(w, http.StatusOK, pinInfo{Title: ev.title, TeamMode: ev.cfg.TeamMode, Teams: append([]string{}, ev.cfg.Teams...), LateJoin: ev.cfg.LateJoin == nil || *ev.cfg.LateJoin})

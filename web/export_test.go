@@ -154,3 +154,106 @@ func TestScriptLikeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestExportContents: every export carries the question text; the XLSX
+// answer sheet keeps numbers and booleans typed; the JSON export of an event
+// without teams has an empty team list and, once it ended, its end time.
+func TestExportContents(t *testing.T) {
+	h := newHarness(t, nil)
+	ev := h.createEvent(map[string]any{"title": "导出", "count": 1, "lang": "zh"})
+	host := h.dial()
+	host.welcomed(host.send("hello", map[string]any{"token": ev.HostToken}))
+	a, b := h.dial(), h.dial()
+	a.hello("甲")
+	b.hello("乙")
+	for _, c := range []*client{a, b} {
+		c.reply(c.send("event.join", map[string]any{"pin": ev.PIN}))
+	}
+	h.control(host, ev.Room, "start")
+	h.advance(3 * time.Second)
+	q := h.nextQuestion(a, b)
+	a.reply(a.send("answer", h.correctAnswer(q)))
+	h.advance(time.Second)
+	b.reply(b.send("answer", h.wrongAnswer(q)))
+	a.expect("reveal")
+	h.control(host, ev.Room, "end")
+	a.expect("room.finished")
+	if q.Question.Text == "" {
+		t.Fatal("the question has no text")
+	}
+
+	// JSON.
+	var doc struct {
+		Event struct {
+			CreatedAt int64 `json:"created_at"`
+			EndedAt   int64 `json:"ended_at"`
+		}
+		Teams   *[]any
+		Answers []struct {
+			QuestionText string `json:"question_text"`
+		}
+	}
+	waitFor(t, "the event's end recorded", func() bool {
+		h.api("GET", "/api/v1/events/"+ev.ID+"/results", h.orgToken(), nil, &doc)
+		return doc.Event.EndedAt != 0
+	})
+	if doc.Teams == nil || len(*doc.Teams) != 0 {
+		t.Fatalf("teams = %v, want []", doc.Teams)
+	}
+	if doc.Event.EndedAt < doc.Event.CreatedAt || len(doc.Answers) != 2 {
+		t.Fatalf("event %+v, %d answers", doc.Event, len(doc.Answers))
+	}
+	for _, ans := range doc.Answers {
+		if ans.QuestionText != q.Question.Text {
+			t.Fatalf("json question_text %q, want %q", ans.QuestionText, q.Question.Text)
+		}
+	}
+
+	// CSV.
+	var body []byte
+	h.api("GET", "/api/v1/events/"+ev.ID+"/results?format=csv", h.orgToken(), nil, &body)
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF")))).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("csv: %v, %d rows", err, len(rows))
+	}
+	last := len(rows[0]) - 1
+	if rows[0][last] != "question_text" || rows[1][last] != q.Question.Text || rows[2][last] != q.Question.Text {
+		t.Fatalf("csv question text column: %q", rows)
+	}
+
+	// XLSX: the answer sheet's numbers are numbers.
+	h.api("GET", "/api/v1/events/"+ev.ID+"/results?format=xlsx", h.orgToken(), nil, &body)
+	x, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := x.GetRows("Answers")
+	if err != nil || len(head) != 3 {
+		t.Fatalf("answers sheet: %v, %d rows", err, len(head))
+	}
+	col := map[string]int{}
+	for i, name := range head[0] {
+		col[name] = i + 1
+	}
+	for r := 2; r <= 3; r++ {
+		for name, want := range map[string]excelize.CellType{
+			"rank": excelize.CellTypeUnset, "question_index": excelize.CellTypeUnset, "elapsed_ms": excelize.CellTypeUnset,
+			"points": excelize.CellTypeUnset, "correct": excelize.CellTypeBool, "question_text": excelize.CellTypeSharedString,
+		} {
+			cell, _ := excelize.CoordinatesToCellName(col[name], r)
+			typ, _ := x.GetCellType("Answers", cell)
+			if typ != want && !(want == excelize.CellTypeUnset && typ == excelize.CellTypeNumber) {
+				v, _ := x.GetCellValue("Answers", cell)
+				t.Fatalf("Answers!%s (%s) = %q has cell type %v, want %v", cell, name, v, typ, want)
+			}
+		}
+	}
+	if v, _ := x.GetCellValue("Answers", mustCell(col["question_text"], 2)); v != q.Question.Text {
+		t.Fatalf("xlsx question text %q", v)
+	}
+}
+
+func mustCell(col, row int) string {
+	c, _ := excelize.CoordinatesToCellName(col, row)
+	return c
+}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -317,12 +318,66 @@ func TestMatchBotFill(t *testing.T) {
 	a.reply(a.send("match.find", map[string]any{"mode": "duel"}))
 	h.advance(6 * time.Second)
 	h.srv.Matchmaker().Process(context.Background())
-	var f struct{ Players []struct{ ID string } }
+	var f struct {
+		Room    string
+		Players []struct{ ID string }
+	}
 	a.expect("match.found").decode(t, &f)
 	if len(f.Players) != 2 {
 		t.Fatalf("players = %+v", f.Players)
 	}
+	bot := f.Players[0].ID
+	if bot == a.id {
+		bot = f.Players[1].ID
+	}
 	a.expect("room.state")
+
+	// The bot answers each question 1.5 s to 9 s after it arrives (half the
+	// 15 s limit at most). A answers at once, so the question ends early,
+	// well before its deadline, only if the bot answered too.
+	for i := 0; ; i++ {
+		if i > 10 {
+			t.Fatal("the match never finished")
+		}
+		base := h.clk.Timers() // the room's countdown or reveal timer is one
+		h.advance(3 * time.Second)
+		m := a.expectFn("question or finish", func(m msg) bool { return m.Type == "question" || m.Type == "room.finished" })
+		if m.Type == "room.finished" {
+			var fin finished
+			m.decode(t, &fin)
+			if i != 5 || len(fin.Standings) != 2 {
+				t.Fatalf("finished after %d questions: %+v", i, fin.Standings)
+			}
+			break
+		}
+		var q question
+		m.decode(t, &q)
+		// The room's deadline replaces its spent timer; the bot's own
+		// timer is the one more.
+		waitFor(t, "the bot's answer timer", func() bool { return h.clk.Timers() > base })
+		a.reply(a.send("answer", h.wrongAnswer(q)))
+		h.advance(9*time.Second + time.Millisecond)
+		var r struct {
+			Index int
+			Stats map[string]int
+		}
+		a.expect("reveal").decode(t, &r)
+		n := 0
+		for _, c := range r.Stats {
+			n += c
+		}
+		if r.Index != q.Index || n != 2 {
+			t.Fatalf("question %d revealed with %d answers (%v), want A's and the bot's", q.Index, n, r.Stats)
+		}
+	}
+	// The bot is a player of the stored result.
+	res, err := h.st.Result(context.Background(), f.Room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res.Standings), `"`+bot+`"`) {
+		t.Fatalf("bot %s missing from the stored result %+v", bot, res.Standings)
+	}
 }
 
 func TestDisconnectLeavesQueueAfterGrace(t *testing.T) {

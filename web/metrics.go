@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/leitai/leitai/internal/version"
 	"github.com/leitai/leitai/store"
 )
 
@@ -53,7 +54,11 @@ func newMetrics(journal *store.Committer) *metrics {
 		func() float64 { b, _ := journal.Stats(); return float64(b) })
 	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
 		func() float64 { _, e := journal.Stats(); return float64(e) })
-	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
+	v := version.Get()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_build_info", Help: "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.GoVersion}})
+	build.Set(1)
+	m.reg.MustRegister(build, m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -40,19 +40,19 @@ func checkName(name, what string, max int) (string, error) {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
 	if n == 0 || n > max || !utf8.ValidString(name) {
-		return "", protocol.Errorf(protocol.CodeBadRequest, "%s has 1 to %d characters", what, max)
+		return "", protocol.Errorf(protocol.CodeBadRequest, "%s has 1 to %d characters", what, max).Because("name_length", map[string]any{"max": max})
 	}
 	visible := false
 	for _, r := range name {
 		if invisible(r) {
-			return "", protocol.Errorf(protocol.CodeBadRequest, "%s may not contain invisible or control characters (U+%04X)", what, r)
+			return "", protocol.Errorf(protocol.CodeBadRequest, "%s may not contain invisible or control characters (U+%04X)", what, r).Because("name_chars", nil)
 		}
 		if unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) {
 			visible = true
 		}
 	}
 	if !visible {
-		return "", protocol.Errorf(protocol.CodeBadRequest, "%s must show at least one letter, digit or symbol", what)
+		return "", protocol.Errorf(protocol.CodeBadRequest, "%s must show at least one letter, digit or symbol", what).Because("name_chars", nil)
 	}
 	return name, nil
 }

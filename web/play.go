@@ -144,7 +144,11 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 			humans = append(humans, t.Player.ID)
 		}
 	}
-	qs, err := s.drawFor(humans, "", category, "zh", 0, s.cfg.MatchQuestions)
+	lang := "zh"
+	if len(tickets) > 0 && tickets[0].Lang != "" {
+		lang = tickets[0].Lang // one queue, one language
+	}
+	qs, err := s.drawFor(humans, "", category, lang, 0, s.cfg.MatchQuestions)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@
 //	leitai serve     run a node (default: SQLite in ./data, port 8080)
 //	leitai import    import a question bank file (CSV, JSON, XLSX)
 //	leitai bench     play many concurrent matches against a running server
+//	leitai version   print the version and commit of this build
 package main
 
 import (
@@ -11,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/leitai/leitai/internal/version"
 )
 
 func main() {
@@ -34,9 +37,12 @@ func run(ctx context.Context, args []string) error {
 		return importCmd(ctx, args)
 	case "bench":
 		return benchCmd(ctx, args)
+	case "version", "-version", "--version":
+		fmt.Println(version.Get())
+		return nil
 	case "help", "-h", "--help":
-		fmt.Println("usage: leitai [serve|import|bench] [flags]; leitai CMD -h for the flags")
+		fmt.Println("usage: leitai [serve|import|bench|version] [flags]; leitai CMD -h for the flags")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (serve, import, bench)", cmd)
+	return fmt.Errorf("unknown command %q (serve, import, bench, version)", cmd)
 }

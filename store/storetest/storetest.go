@@ -86,6 +86,26 @@ func testTokens(t *testing.T, s store.Store) {
 	wantErr(t, "deleted token", err, store.ErrNotFound)
 	wantErr(t, "deleting twice", s.DeleteToken(ctx, "ab12"), store.ErrNotFound)
 
+	// Replacing an event's host tokens revokes them all, and only them.
+	for _, h := range []string{"h1", "h2"} {
+		must(t, s.PutToken(ctx, store.Token{Hash: h, Kind: store.TokenHost, Subject: "ev2", CreatedAt: t0}))
+	}
+	must(t, s.PutToken(ctx, store.Token{Hash: "s1", Kind: store.TokenScreen, Subject: "ev2", CreatedAt: t0}))
+	must(t, s.PutToken(ctx, store.Token{Hash: "h9", Kind: store.TokenHost, Subject: "ev3", CreatedAt: t0}))
+	must(t, s.ReplaceSubjectTokens(ctx, store.Token{Hash: "h3", Kind: store.TokenHost, Subject: "ev2", CreatedAt: t0}))
+	for _, h := range []string{"h1", "h2"} {
+		_, err = s.Token(ctx, h)
+		wantErr(t, "replaced token "+h, err, store.ErrNotFound)
+	}
+	for _, h := range []string{"h3", "s1", "h9"} {
+		_, err = s.Token(ctx, h)
+		must(t, err)
+	}
+	// A replacement that cannot be stored leaves the old tokens in place.
+	wantErr(t, "replacing with a taken hash", s.ReplaceSubjectTokens(ctx, store.Token{Hash: "h9", Kind: store.TokenHost, Subject: "ev2", CreatedAt: t0}), store.ErrExists)
+	_, err = s.Token(ctx, "h3")
+	must(t, err)
+
 	// A token without expiry keeps its zero time.
 	must(t, s.PutToken(ctx, store.Token{Hash: "cd34", Kind: store.TokenPlayer, Subject: "p1", CreatedAt: t0}))
 	got, err = s.Token(ctx, "cd34")

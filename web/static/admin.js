@@ -98,6 +98,7 @@
 
   // errText turns an API error into a line for the user.
   function errText(i18n, e) {
+    if (i18n.hasServerText(e)) return i18n.serverText(e);
     const key = "err_" + (e && e.code);
     const known = i18n.t(key) !== key ? i18n.t(key) : "";
     const msg = (e && e.message) || "";
@@ -124,7 +125,9 @@
     <div class="grid2">
       <label class="wide"><span data-i18n="ev_title"></span><input id="ev-title" data-i18n-placeholder="ev_title_ph" maxlength="120"></label>
       <label class="wide"><span data-i18n="ev_set"></span><select id="ev-set"></select></label>
-      <label class="bank"><span data-i18n="ev_category"></span><input id="ev-category" data-i18n-placeholder="ev_category_ph"></label>
+      <label class="bank"><span data-i18n="ev_category"></span><input id="ev-category" list="ev-categories" data-i18n-placeholder="ev_category_ph"></label>
+      <datalist id="ev-categories"><option value="history"></option><option value="geography"></option>
+        <option value="civics"></option><option value="science"></option><option value="literature"></option></datalist>
       <label class="bank"><span data-i18n="ev_difficulty"></span><select id="ev-difficulty">
         <option value="0" data-i18n="diff_any"></option><option value="1" data-i18n="diff_1"></option>
         <option value="2" data-i18n="diff_2"></option><option value="3" data-i18n="diff_3"></option></select></label>
@@ -165,9 +168,17 @@
     const sync = () => this.sync();
     ["ev-set", "ev-team-mode", "ev-auto"].forEach((id) => $(id).addEventListener("change", sync));
     $("ev-create").addEventListener("click", () => this.create());
+    // The questions' language defaults to the page's; once the organizer
+    // picks one, it stays.
+    this.langTouched = false;
+    $("ev-lang").addEventListener("change", () => { this.langTouched = true; });
+    this.followLang();
     this.renderSets();
     this.sync();
   }
+  EventForm.prototype.followLang = function () {
+    if (!this.langTouched) $("ev-lang").value = this.opts.i18n.lang === "en" ? "en" : "zh";
+  };
   EventForm.prototype.sync = function () {
     const whole = !$("ev-set").value;
     this.box.querySelectorAll(".bank").forEach((el) => { el.hidden = !whole; });
@@ -269,7 +280,10 @@
       import_failed: "导入失败，共 {n} 处错误：", col_row: "行", col_field: "字段", col_message: "问题",
       sets_title: "题库列表", col_name: "名称", col_count: "题数", col_created: "创建时间", col_id: "编号",
       events_title: "活动列表", col_title: "标题", col_pin: "PIN", col_status: "状态", col_results: "结果下载",
-      live: "进行中", ended: "已结束于 {t}", empty: "暂无", download_failed: "下载失败"
+      live: "进行中", ended: "已结束于 {t}", empty: "暂无", download_failed: "下载失败",
+      col_links: "链接", new_host_link: "新主持链接", new_screen_link: "新大屏链接",
+      reissue_confirm: "生成新的{role}链接？旧链接将立即失效。", reissued: "新的{role}链接（旧链接已失效）：",
+      role_host: "主持控制台", role_screen: "大屏幕", reissue_failed: "生成链接失败"
     }),
     en: Object.assign({}, FORM_DICT.en, {
       page_title: "Leitai · Organizer", save: "Save", token_saved: "Token saved", refresh: "Refresh",
@@ -278,7 +292,10 @@
       import_failed: "Import failed with {n} errors:", col_row: "Row", col_field: "Field", col_message: "Problem",
       sets_title: "Question sets", col_name: "Name", col_count: "Questions", col_created: "Created", col_id: "ID",
       events_title: "Events", col_title: "Title", col_pin: "PIN", col_status: "Status", col_results: "Results",
-      live: "Live", ended: "Ended {t}", empty: "None yet", download_failed: "Download failed"
+      live: "Live", ended: "Ended {t}", empty: "None yet", download_failed: "Download failed",
+      col_links: "Links", new_host_link: "New host link", new_screen_link: "New screen link",
+      reissue_confirm: "Make a new {role} link? The old one stops working at once.", reissued: "New {role} link (the old one no longer works): ",
+      role_host: "host console", role_screen: "screen", reissue_failed: "Could not make a new link"
     })
   };
   const i18n = new L.I18n(DICT);
@@ -331,7 +348,7 @@
   function renderEvents() {
     const tb = $("ev-list");
     tb.textContent = "";
-    if (!events.length) emptyRow(tb, 5);
+    if (!events.length) emptyRow(tb, 6);
     events.forEach((ev) => {
       const tr = document.createElement("tr");
       tr.dataset.event = ev.id;
@@ -354,8 +371,40 @@
         });
         td.appendChild(b);
       });
+      const links = cell(tr, "");
+      ["host", "screen"].forEach((role) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "small reissue";
+        b.dataset.role = role;
+        b.textContent = t("new_" + role + "_link");
+        b.addEventListener("click", () => reissue(ev, role));
+        links.appendChild(b);
+      });
       tb.appendChild(tr);
     });
+  }
+
+  // reissue replaces an event's host or screen link and shows the new one:
+  // the server keeps only hashes, so a lost link can be replaced, not shown.
+  async function reissue(ev, role) {
+    const name = t("role_" + role);
+    if (!global.confirm(t("reissue_confirm", { role: name }))) return;
+    try {
+      const r = await api("POST", "/api/v1/events/" + encodeURIComponent(ev.id) + "/links", token(), { role: role });
+      const box = $("ev-list-msg");
+      box.className = "msg";
+      box.textContent = (ev.title ? ev.title + " · " : "") + t("reissued", { role: name });
+      const a = document.createElement("a");
+      a.id = "ev-reissued-url";
+      a.href = safeUrl(r.url);
+      a.target = "_blank";
+      a.rel = "noopener";
+      a.textContent = r.url;
+      box.appendChild(a);
+    } catch (e) {
+      status("ev-list-msg", t("reissue_failed") + "：" + errText(i18n, e), true);
+    }
   }
 
   async function loadSets() {
@@ -388,7 +437,7 @@
       const tr = document.createElement("tr");
       cell(tr, er.row, "num");
       cell(tr, er.field, "mono");
-      cell(tr, er.message);
+      cell(tr, i18n.serverText(er));
       tb.appendChild(tr);
     });
     $("qs-errors-box").hidden = !errors.length;
@@ -425,6 +474,7 @@
     document.title = t("page_title");
     $("lang").textContent = i18n.lang === "zh" ? "English" : "中文";
     form.renderSets();
+    form.followLang();
     renderSets();
     renderEvents();
   }

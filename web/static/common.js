@@ -137,7 +137,8 @@
   Session.prototype.refused = function (err) {
     this.closed = true;
     if (this.ws) this.ws.close(1000, "hello refused");
-    this.status("closed", err && err.message);
+    // opts.i18n, when the page gives it, says the refusal in its language.
+    this.status("closed", err && (this.opts.i18n ? this.opts.i18n.serverText(err) : err.message));
   };
   Session.prototype.status = function (s, detail) {
     if (this.opts.onStatus) this.opts.onStatus(s, detail);
@@ -190,6 +191,65 @@
   Session.prototype.close = function () {
     this.closed = true;
     if (this.ws) this.ws.close(1000, "bye");
+  };
+
+  // REASONS says the server's refusals in the page's language. The server
+  // names each by a stable reason (error.data.reason, kicked.code, an
+  // import row's reason) with params ({max}, or {0} {1}… for import rows);
+  // a reason not listed here falls back to the server's English message.
+  var REASONS = {
+    zh: {
+      name_length: "昵称需为 1 到 {max} 个字符", name_chars: "昵称不能包含控制字符或看不见的字符", name_blocked: "该昵称不被允许",
+      resume_expired: "登录已过期，请重新进入", token_unknown: "链接无效或已失效", event_not_running: "活动未在进行",
+      team_unavailable: "团队匹配暂未开放", category_unknown: "没有分类“{category}”", mode_unknown: "未知的比赛模式",
+      already_playing: "你已在匹配或比赛中", bad_lang: "语言只能是中文或英文", not_enough_questions: "符合条件的题目不够",
+      pin_unknown: "找不到该活动，请检查 PIN", file_no_questions: "文件里没有题目", organizer_only: "需要组织者令牌",
+      removed: "你已被移出本场比赛", removed_by_host: "主持人已将你移出比赛", event_ended: "活动已结束",
+      late_join_off: "活动已开始，不允许中途加入", team_required: "请选择队伍", paused: "比赛已暂停", time_up: "本题已超时",
+      file_empty: "文件是空的，第一行应为列名",
+      empty: "不能为空", not_utf8: "不是有效的 UTF-8 文本", too_long: "太长（{0} 个字符，最多 {1}）",
+      id_too_long: "编号太长（最多 {0} 个字符）", id_chars: "编号不能包含空格或控制字符",
+      type_empty: "题型为空；可用 single、multi、truefalse 或 text", type_unknown: "“{0}”不是已知题型；可用 single、multi、truefalse 或 text",
+      difficulty_range: "难度 {0} 超出范围；可用 1（简单）、2（中等）、3（困难）或留空", difficulty_bad: "“{0}”不是有效难度；可用 1、2、3 或留空",
+      not_number: "不是数字", weight_range: "权重 {0} 超出范围；可用 0 到 {1}（0 表示 1）", lang_unknown: "不支持语言“{0}”；可用 zh 或 en",
+      options_count: "{0} 题需要 {1} 到 {2} 个选项，实际 {3} 个", option_key: "选项键“{0}”不在 A 到 F 之间", option_key_twice: "选项键 {0} 重复",
+      option_gap: "缺少选项 {0}，但给了选项 {1}", answer_empty: "答案为空；请填写正确选项的键",
+      single_one_answer: "单选题只能有一个正确选项，实际 {0} 个（{1}）", answer_not_option: "“{0}”不是选项的键（{1}）", answer_twice: "答案 {0} 重复",
+      truefalse_options: "判断题只能有 T 和 F 两个选项，且按此顺序", truefalse_one_answer: "判断题只能有一个答案（T 或 F），实际 {0} 个",
+      text_no_options: "填空题不能有选项；请留空 a 到 f 列", truefalse_columns: "判断题只用 a（对）和 b（错）两列",
+      text_answer_empty: "答案为空；请至少给出一个可接受的答案", text_answers_many: "有 {0} 个可接受答案，最多 {1} 个",
+      text_answer_blank: "“{0}”去掉空格后没有内容", column_unnamed: "该列有内容但表头没有列名",
+      duplicate_question: "同样的题目（题型和题干相同）已在第 {0} 行", duplicate_id: "题目编号“{0}”已在第 {1} 行使用",
+      unknown_column: "未知列“{0}”；可用的列为 {1}", column_twice: "列“{0}”出现了两次", column_missing: "表头缺少“{0}”列",
+      json_not_object: "必须是包含题目字段的 JSON 对象", json_not_string: "必须是字符串", json_answer_shape: "必须是字符串或字符串数组",
+      json_options_shape: "必须是字符串数组，或包含 key 和 text 的对象数组", json_option_shape: "必须是字符串，或只含 key 和 text 的对象",
+      json_unknown_field: "未知字段；可用字段为 id、type、text、options、answer、category、difficulty、explanation、weight、lang"
+    },
+    en: {
+      name_length: "A name has 1 to {max} characters", name_chars: "A name may not contain control or invisible characters", name_blocked: "That name is not allowed",
+      resume_expired: "Your session expired; please join again", token_unknown: "This link is unknown or no longer valid", event_not_running: "The event is not running",
+      team_unavailable: "Team matches are not available yet", category_unknown: "No category \"{category}\"", mode_unknown: "Unknown match mode",
+      already_playing: "You are already in a queue or a game", bad_lang: "The language must be Chinese or English", not_enough_questions: "Not enough questions for that choice",
+      pin_unknown: "No event with this PIN", file_no_questions: "The file has no questions", organizer_only: "This needs the organizer token",
+      removed: "You were removed from this game", removed_by_host: "The host removed you from the game", event_ended: "The event has ended",
+      late_join_off: "The event has started and late join is off", team_required: "Please choose a team", paused: "The game is paused", time_up: "Time is up for this question"
+    }
+  };
+
+  // serverText is what to show for a server error, kick or import row:
+  // the page-language text of its reason, else the server's message.
+  I18n.prototype.serverText = function (e) {
+    if (!e) return "";
+    var text = e.reason && REASONS[this.lang] && REASONS[this.lang][e.reason];
+    if (!text) return e.message || e.code || "";
+    var p = e.params;
+    if (p && typeof p === "object") {
+      Object.keys(p).forEach(function (k) { text = text.split("{" + k + "}").join(String(p[k])); });
+    }
+    return text;
+  };
+  I18n.prototype.hasServerText = function (e) {
+    return !!(e && e.reason && REASONS[this.lang] && REASONS[this.lang][e.reason]);
   };
 
   global.Leitai = { esc: esc, I18n: I18n, Session: Session };

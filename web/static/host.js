@@ -434,6 +434,7 @@
     applyLang();
     session = new L.Session({
       hello: () => ({ token: token }),
+      i18n: i18n,
       storageKey: "leitai.resume.host." + token.slice(-16),
       onMessage: onMessage,
       onStatus: onStatus

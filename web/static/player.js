@@ -112,6 +112,7 @@
     // Callbacks of a session we have replaced are ignored.
     var s = session = new L.Session({
       storageKey: "leitai.resume",
+      i18n: I,
       hello: function () { return { name: sessName }; },
       onMessage: function (m) { if (s === session) onMessage(m); },
       onStatus: function (st, d) { if (s === session) onStatus(st, d); }
@@ -139,6 +140,7 @@
 
   function errText(e) {
     e = e || {};
+    if (I.hasServerText(e)) return I.serverText(e);
     if (e.code === "wrong_phase") return T("err_busy");
     if (e.code === "room_full") return T("err_full");
     if (e.code === "not_found") return T("err_pin_missing");
@@ -208,7 +210,7 @@
       case "resumed":
         if (d.deadline) r.deadline = d.deadline;
         return setPhase(prePause);
-      case "kicked": kickedReason = d.reason || ""; return setPhase("kicked");
+      case "kicked": kickedReason = I.serverText({ reason: d.code, message: d.reason || "" }); return setPhase("kicked");
       case "room.finished":
         r.final = d; r.top = d.standings || r.top; mergeScores(r.top);
         if (d.you) { r.score = d.you.score; r.rank = d.you.rank; }
@@ -274,7 +276,7 @@
     if (!name) return;
     queue = { ticket: "", mode: mode, since: Date.now() };
     setPhase("queue");
-    ensureSession(name).send("match.find", { mode: mode }).catch(function (e) {
+    ensureSession(name).send("match.find", { mode: mode, lang: I.lang === "en" ? "en" : "zh" }).catch(function (e) {
       if (phase === "queue") toStart(errText(e));
     });
   }
@@ -373,7 +375,7 @@
       room = null;
       queue = { ticket: "", mode: mode, since: Date.now() };
       setPhase("queue");
-      session.send("match.find", { mode: mode }).catch(function (e) { if (phase === "queue") toStart(errText(e)); });
+      session.send("match.find", { mode: mode, lang: I.lang === "en" ? "en" : "zh" }).catch(function (e) { if (phase === "queue") toStart(errText(e)); });
     });
   }
   function declineRematch() {

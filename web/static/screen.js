@@ -471,6 +471,7 @@
     if (session) session.close();
     session = new L.Session({
       hello: () => ({ token: token }),
+      i18n: i18n,
       storageKey: "leitai.resume.screen." + token.slice(-16),
       onMessage: onMessage,
       onStatus: onStatus

@@ -9,19 +9,19 @@ import (
 	"github.com/leitai/leitai/internal/clock"
 )
 
-// fakeTimeBus is a Local bus whose claims expire on a fake clock.
-type fakeTimeBus struct {
+// fakeTimeNode is a Local node whose claims and leases expire on the hub's
+// fake clock.
+type fakeTimeNode struct {
 	*cluster.Local
 	clk *clock.Fake
 }
 
-func (f fakeTimeBus) Advance(d time.Duration) { f.clk.Advance(d) }
+func (f fakeTimeNode) Advance(d time.Duration) { f.clk.Advance(d) }
 
 func TestLocalBusContract(t *testing.T) {
-	bustest.Run(t, func(t *testing.T) (cluster.Bus, cluster.Bus) {
+	bustest.Run(t, func(t *testing.T) (bustest.Node, bustest.Node) {
 		clk := clock.NewFake(time.Unix(0, 0))
-		b := fakeTimeBus{cluster.NewLocal(clk), clk}
-		// One process is one node: both "nodes" are the same bus.
-		return b, b
+		hub := cluster.NewLocalHub(clk)
+		return fakeTimeNode{hub.Node(), clk}, fakeTimeNode{hub.Node(), clk}
 	})
 }

@@ -62,6 +62,7 @@ func need(t testing.TB, name string) string {
 	if err != nil {
 		if Required() {
 			t.Fatalf("%s is not installed and Redis is required here (CI=true or LEITAI_REQUIRE_REDIS); install redis-server (apt-get install redis-server)", name)
+			return ""
 		}
 		t.Skipf("%s is not installed: skipping the Redis tests (install redis-server, or run scripts/test, to run them)", name)
 	}

@@ -183,7 +183,12 @@ func (l *Local) Release(_ context.Context, key, owner string) error {
 }
 
 // TakeLease implements Leases.
-func (l *Local) TakeLease(_ context.Context, key, holder string, ttl time.Duration) (Lease, bool, error) {
+func (l *Local) TakeLease(ctx context.Context, key, holder string, ttl time.Duration) (Lease, bool, error) {
+	return l.TakeLeaseAbove(ctx, key, holder, ttl, 0)
+}
+
+// TakeLeaseAbove implements Leases.
+func (l *Local) TakeLeaseAbove(_ context.Context, key, holder string, ttl time.Duration, floor uint64) (Lease, bool, error) {
 	m, err := l.open()
 	if err != nil {
 		return Lease{}, false, err
@@ -203,7 +208,7 @@ func (l *Local) TakeLease(_ context.Context, key, holder string, ttl time.Durati
 		l.hold(m, cur)
 		return cur, true, nil
 	}
-	h.epochs[key]++
+	h.epochs[key] = max(h.epochs[key], floor) + 1
 	le := Lease{Key: key, Holder: holder, Epoch: h.epochs[key], Expires: now.Add(ttl)}
 	h.leases[key] = le
 	h.mu.Unlock()

@@ -399,7 +399,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
-// takeLeaseScript: ARGV holder, ttl ms. Returns {ok, epoch, expiry ms,
+// takeLeaseScript: ARGV holder, ttl ms, epoch floor. Returns {ok, epoch, expiry ms,
 // holder, took over from another holder}.
 var takeLeaseScript = redis.NewScript(leaseNow + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -413,7 +413,10 @@ if cur and exp > now then
   redis.call('ZADD', KEYS[3], deadline, ARGV[1])
   return {1, epoch, deadline, cur, 0}
 end
-epoch = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local floor = tonumber(ARGV[4])
+if epoch < floor then epoch = floor end
+epoch = epoch + 1
+redis.call('HSET', KEYS[2], ARGV[1], string.format('%d', epoch))
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], deadline, ARGV[1])
 local took = 0
@@ -461,13 +464,18 @@ func msTime(v int64) time.Time { return time.UnixMilli(v) }
 
 // TakeLease implements Leases.
 func (r *RedisBus) TakeLease(ctx context.Context, key, holder string, ttl time.Duration) (Lease, bool, error) {
+	return r.TakeLeaseAbove(ctx, key, holder, ttl, 0)
+}
+
+// TakeLeaseAbove implements Leases.
+func (r *RedisBus) TakeLeaseAbove(ctx context.Context, key, holder string, ttl time.Duration, floor uint64) (Lease, bool, error) {
 	if r.isClosed() {
 		return Lease{}, false, ErrClosed
 	}
 	if err := checkName("lease holder", holder); err != nil {
 		return Lease{}, false, err
 	}
-	res, err := takeLeaseScript.Run(ctx, r.client, r.leaseKeys(leaseBucket(key)), key, holder, ms(ttl)).Slice()
+	res, err := takeLeaseScript.Run(ctx, r.client, r.leaseKeys(leaseBucket(key)), key, holder, ms(ttl), strconv.FormatUint(floor, 10)).Slice()
 	if err != nil {
 		return Lease{}, false, unavailable(err)
 	}

@@ -33,6 +33,11 @@ type Leases interface {
 	// who holds it and until when). Taking a free or lapsed lease bumps the
 	// epoch; taking one's own live lease again extends it, same epoch.
 	TakeLease(ctx context.Context, key, holder string, ttl time.Duration) (l Lease, ok bool, err error)
+	// TakeLeaseAbove is TakeLease whose fresh epoch is also above floor:
+	// a node restoring a room passes the highest epoch its journal has seen,
+	// so fencing holds even if the lease keeper lost its data and its epochs
+	// started again. A live lease it already holds keeps its epoch.
+	TakeLeaseAbove(ctx context.Context, key, holder string, ttl time.Duration, floor uint64) (l Lease, ok bool, err error)
 	// RenewLease extends l by ttl if l.Holder still holds it with l.Epoch
 	// and it has not lapsed; otherwise it fails with ErrLeaseLost.
 	RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)

@@ -267,6 +267,28 @@ func runLeases(t *testing.T, open func(t *testing.T) (a, b Node)) {
 			t.Fatalf("the old holder renewed after handing over: %v", err)
 		}
 	})
+	t.Run("LeaseEpochFloor", func(t *testing.T) {
+		a, b := open(t)
+		la, _, _ := a.TakeLease(ctx, "room:f", "node-a", time.Minute)
+		// A live lease held by another is not taken, floor or not.
+		if _, ok, _ := b.TakeLeaseAbove(ctx, "room:f", "node-b", time.Minute, la.Epoch+10); ok {
+			t.Fatal("a floor took a live lease")
+		}
+		if same, ok, _ := a.TakeLeaseAbove(ctx, "room:f", "node-a", time.Minute, la.Epoch+10); !ok || same.Epoch != la.Epoch {
+			t.Fatalf("the holder's own live lease changed epoch under a floor: %+v", same)
+		}
+		_ = a.ReleaseLease(ctx, la)
+		lb, ok, err := b.TakeLeaseAbove(ctx, "room:f", "node-b", time.Minute, la.Epoch+10)
+		if err != nil || !ok || lb.Epoch != la.Epoch+11 {
+			t.Fatalf("take above %d: %+v %v %v", la.Epoch+10, lb, ok, err)
+		}
+		_ = b.ReleaseLease(ctx, lb)
+		// A floor below the kept epoch changes nothing: epochs never go back.
+		lc, ok, _ := a.TakeLeaseAbove(ctx, "room:f", "node-a", time.Minute, 1)
+		if !ok || lc.Epoch != lb.Epoch+1 {
+			t.Fatalf("take above a low floor: %+v, want epoch %d", lc, lb.Epoch+1)
+		}
+	})
 	t.Run("LeaseLapsesAndIsTakenOver", func(t *testing.T) {
 		a, b := open(t)
 		la, ok, _ := a.TakeLease(ctx, "room:3", "node-a", 300*time.Millisecond)

@@ -50,6 +50,11 @@ func TestRedisBusContract(t *testing.T) {
 	bustest.Run(t, redisPair(srv.URL()))
 }
 
+func TestRedisSentinelBusContract(t *testing.T) {
+	s := redistest.StartSentinel(t, "leitai")
+	bustest.Run(t, redisPair(s.URL()))
+}
+
 func TestRedisClusterBusContract(t *testing.T) {
 	c := redistest.StartCluster(t, 3)
 	bustest.Run(t, redisPair(c.URL()))

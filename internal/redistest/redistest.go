@@ -99,6 +99,50 @@ func start(t testing.TB, extra []string) *Server {
 	return s
 }
 
+// Sentinel is a redis-server in sentinel mode watching one master.
+type Sentinel struct {
+	*Server
+	Master     *Server
+	MasterName string
+}
+
+// URL is the redis:// URL that reaches the master through the sentinel.
+func (s *Sentinel) URL() string {
+	return "redis://" + s.Addr() + "/0?master=" + s.MasterName
+}
+
+// StartSentinel starts a standalone master and one sentinel monitoring it
+// under name, and waits until the sentinel knows the master's address.
+func StartSentinel(t testing.TB, name string) *Sentinel {
+	t.Helper()
+	master := StartServer(t)
+	dir := t.TempDir()
+	s := &Server{Port: freePort(t), dir: dir}
+	conf := filepath.Join(dir, "sentinel.conf")
+	text := fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\nlogfile %s\n"+
+		"sentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 5000\n",
+		s.Port, dir, filepath.Join(dir, "redis.log"), name, master.Port, name)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	s.args = []string{conf, "--sentinel"}
+	s.Start(t)
+	t.Cleanup(func() { s.Stop(t) })
+	want := "127.0.0.1:" + strconv.Itoa(master.Port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("redis-cli", "-p", strconv.Itoa(s.Port), "sentinel", "get-master-addr-by-name", name).Output()
+		if strings.Join(strings.Fields(string(out)), ":") == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: the sentinel does not know master %s at %s: %q", name, want, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &Sentinel{Server: s, Master: master, MasterName: name}
+}
+
 // Start (re)starts the server on its port and waits until it answers PING.
 func (s *Server) Start(t testing.TB) {
 	t.Helper()

@@ -45,11 +45,15 @@ type RedisBus struct {
 	metrics *Metrics              // Static after construction.
 	onResub func(string)          // Static after construction.
 
+	isCluster bool // Static after construction.
+
 	// mu guards the following fields.
-	mu     sync.Mutex
-	subs   map[*redisSub]struct{}
-	closed bool
-	book   leaseBook
+	mu      sync.Mutex
+	shared  *redisMux            // One Redis or Sentinel: every channel.
+	perChan map[string]*redisMux // Redis Cluster: by channel name.
+	nextID  int
+	closed  bool
+	book    leaseBook
 }
 
 var (
@@ -177,7 +181,9 @@ func NewRedisBus(ctx context.Context, cfg RedisConfig) (*RedisBus, error) {
 		_ = client.Close()
 		return nil, unavailable(err)
 	}
-	return &RedisBus{client: client, prefix: prefix, metrics: cfg.Metrics, onResub: cfg.OnResubscribe, subs: map[*redisSub]struct{}{}}, nil
+	_, isCluster := client.(*redis.ClusterClient)
+	return &RedisBus{client: client, prefix: prefix, metrics: cfg.Metrics, onResub: cfg.OnResubscribe,
+		isCluster: isCluster, perChan: map[string]*redisMux{}}, nil
 }
 
 // unavailable maps a Redis failure to ErrUnavailable.
@@ -235,12 +241,49 @@ func (r *RedisBus) Publish(ctx context.Context, channel string, msg []byte) erro
 	return nil
 }
 
-// redisSub is one Subscribe call: a sharded subscription on a connection of
-// its own to the channel's shard, read by its own goroutine.
-type redisSub struct {
-	ps     *redis.PubSub
-	cancel context.CancelFunc
-	done   chan struct{}
+// redisMux is one pub/sub connection and the channels subscribed on it. On
+// one Redis (or Sentinel) a node has a single mux for all its channels; on
+// Redis Cluster each channel has a mux of its own, a connection to the shard
+// that owns the channel's slot, since one connection cannot follow channels
+// of several slots through a reconnect.
+type redisMux struct {
+	ps     *redis.PubSub      // Static after construction.
+	ctx    context.Context    // Static after construction; ends at stop.
+	cancel context.CancelFunc // Static after construction.
+	done   chan struct{}      // Closed when receive returns.
+	// ioMu orders this mux's SSUBSCRIBE and SUNSUBSCRIBE calls.
+	ioMu sync.Mutex
+
+	// Guarded by RedisBus.mu.
+	chans   map[string]*redisChan // By Redis channel name.
+	started bool
+}
+
+// redisChan is one channel's local subscribers. Guarded by RedisBus.mu.
+type redisChan struct {
+	channel   string // The caller's name.
+	fns       map[int]func([]byte)
+	ready     chan struct{} // Closed at Redis's first confirmation.
+	confirmed bool
+}
+
+// muxLocked returns the mux for a channel, making it (no I/O) if needed.
+// r.mu is held.
+func (r *RedisBus) muxLocked(name string) *redisMux {
+	if !r.isCluster && r.shared != nil {
+		return r.shared
+	}
+	if r.isCluster && r.perChan[name] != nil {
+		return r.perChan[name]
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &redisMux{ps: r.client.SSubscribe(ctx), ctx: ctx, cancel: cancel, done: make(chan struct{}), chans: map[string]*redisChan{}}
+	if r.isCluster {
+		r.perChan[name] = m
+	} else {
+		r.shared = m
+	}
+	return m
 }
 
 // Subscribe implements Bus with SSUBSCRIBE. It returns once Redis has
@@ -250,58 +293,112 @@ func (r *RedisBus) Subscribe(ctx context.Context, channel string, fn func([]byte
 	if err := checkName("channel", channel); err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, ErrClosed
-	}
-	r.mu.Unlock()
 	name := r.channelName(channel)
-	ps := r.client.SSubscribe(ctx, name)
-	// The first reply is the subscription's confirmation.
-	if _, err := ps.ReceiveTimeout(ctx, 5*time.Second); err != nil {
-		_ = ps.Close()
-		return nil, unavailable(err)
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	s := &redisSub{ps: ps, cancel: cancel, done: make(chan struct{})}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		cancel()
-		_ = ps.Close()
 		return nil, ErrClosed
 	}
-	r.subs[s] = struct{}{}
+	m := r.muxLocked(name)
+	c := m.chans[name]
+	fresh := c == nil
+	if fresh {
+		c = &redisChan{channel: channel, fns: map[int]func([]byte){}, ready: make(chan struct{})}
+		m.chans[name] = c
+	}
+	id := r.nextID
+	r.nextID++
+	c.fns[id] = fn
 	r.mu.Unlock()
-	go r.receive(rctx, s, channel, fn)
+	cancel := func() { r.unsubscribe(m, name, id) }
+
+	if fresh {
+		m.ioMu.Lock()
+		err := m.ps.SSubscribe(ctx, name)
+		m.ioMu.Unlock()
+		if err != nil {
+			cancel()
+			return nil, unavailable(err)
+		}
+		r.mu.Lock()
+		start := !m.started
+		m.started = true
+		r.mu.Unlock()
+		if start {
+			go r.receive(m)
+		}
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		cancel()
+		return nil, unavailable(ctx.Err())
+	case <-t.C:
+		cancel()
+		return nil, fmt.Errorf("%w: no subscription confirmation for %s", ErrUnavailable, channel)
+	}
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			r.mu.Lock()
-			delete(r.subs, s)
-			r.mu.Unlock()
-			s.stop()
-		})
-	}, nil
+	return func() { once.Do(cancel) }, nil
 }
 
-func (s *redisSub) stop() {
-	s.cancel()
-	_ = s.ps.Close()
-	<-s.done
+// unsubscribe removes one local subscriber; the last one of a channel ends
+// the channel's subscription (and, on Redis Cluster, its connection).
+func (r *RedisBus) unsubscribe(m *redisMux, name string, id int) {
+	r.mu.Lock()
+	c := m.chans[name]
+	if c == nil {
+		r.mu.Unlock()
+		return
+	}
+	delete(c.fns, id)
+	if len(c.fns) > 0 {
+		r.mu.Unlock()
+		return
+	}
+	delete(m.chans, name)
+	if r.isCluster {
+		if r.perChan[name] == m {
+			delete(r.perChan, name)
+		}
+		r.mu.Unlock()
+		r.stopMux(m)
+		return
+	}
+	r.mu.Unlock()
+	m.ioMu.Lock()
+	defer m.ioMu.Unlock()
+	r.mu.Lock()
+	again := m.chans[name] != nil // Subscribed again meanwhile: keep it.
+	r.mu.Unlock()
+	if !again {
+		_ = m.ps.SUnsubscribe(context.Background(), name)
+	}
 }
 
-// receive delivers a subscription's messages. go-redis reconnects a dropped
-// subscription and subscribes again on the next read; the confirmation of
-// that second subscription is what fires OnResubscribe. Runs in its own
-// goroutine.
-func (r *RedisBus) receive(ctx context.Context, s *redisSub, channel string, fn func([]byte)) {
-	defer close(s.done)
+// stopMux closes a mux's connection and waits for its reader.
+func (r *RedisBus) stopMux(m *redisMux) {
+	m.cancel()
+	_ = m.ps.Close()
+	r.mu.Lock()
+	started := m.started
+	r.mu.Unlock()
+	if started {
+		<-m.done
+	}
+}
+
+// receive delivers a mux's messages. go-redis reconnects a dropped
+// connection and subscribes again on the next read; a confirmation for a
+// channel already confirmed is such a resubscription, and fires
+// OnResubscribe. Runs in its own goroutine.
+func (r *RedisBus) receive(m *redisMux) {
+	defer close(m.done)
 	backoff := 10 * time.Millisecond
 	for {
-		msg, err := s.ps.Receive(ctx)
-		if ctx.Err() != nil {
+		msg, err := m.ps.Receive(m.ctx)
+		if m.ctx.Err() != nil {
 			return
 		}
 		if err != nil {
@@ -309,7 +406,7 @@ func (r *RedisBus) receive(ctx context.Context, s *redisSub, channel string, fn 
 			// which reconnects.
 			t := time.NewTimer(backoff)
 			select {
-			case <-ctx.Done():
+			case <-m.ctx.Done():
 				t.Stop()
 				return
 			case <-t.C:
@@ -318,13 +415,35 @@ func (r *RedisBus) receive(ctx context.Context, s *redisSub, channel string, fn 
 			continue
 		}
 		backoff = 10 * time.Millisecond
-		switch m := msg.(type) {
+		switch v := msg.(type) {
 		case *redis.Message:
-			r.metrics.received()
-			fn([]byte(m.Payload))
+			r.mu.Lock()
+			var fns []func([]byte)
+			if c := m.chans[v.Channel]; c != nil {
+				fns = make([]func([]byte), 0, len(c.fns))
+				for _, fn := range c.fns {
+					fns = append(fns, fn)
+				}
+			}
+			r.mu.Unlock()
+			for _, fn := range fns {
+				r.metrics.received()
+				fn([]byte(v.Payload))
+			}
 		case *redis.Subscription:
-			if m.Kind == "ssubscribe" && r.onResub != nil {
-				r.onResub(channel)
+			if v.Kind != "ssubscribe" {
+				continue
+			}
+			r.mu.Lock()
+			c := m.chans[v.Channel]
+			resub := c != nil && c.confirmed
+			if c != nil && !c.confirmed {
+				c.confirmed = true
+				close(c.ready)
+			}
+			r.mu.Unlock()
+			if resub && r.onResub != nil {
+				r.onResub(c.channel)
 			}
 		}
 	}
@@ -572,11 +691,17 @@ func (r *RedisBus) Close() error {
 		return nil
 	}
 	r.closed = true
-	subs := r.subs
-	r.subs = nil
+	muxes := make([]*redisMux, 0, len(r.perChan)+1)
+	for _, m := range r.perChan {
+		muxes = append(muxes, m)
+	}
+	if r.shared != nil {
+		muxes = append(muxes, r.shared)
+	}
+	r.perChan, r.shared = nil, nil
 	r.mu.Unlock()
-	for s := range subs {
-		s.stop()
+	for _, m := range muxes {
+		r.stopMux(m)
 	}
 	return r.client.Close()
 }

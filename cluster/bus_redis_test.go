@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -83,6 +84,34 @@ func TestRedisClusterSpreadsLeases(t *testing.T) {
 	}
 	if used < 2 {
 		t.Fatalf("leases live on %d of 3 masters", used)
+	}
+}
+
+// TestRedisOneConnectionForAllChannels: on one Redis a node's subscriptions
+// share one pub/sub connection, however many channels it follows.
+func TestRedisOneConnectionForAllChannels(t *testing.T) {
+	srv := redistest.StartServer(t)
+	b := openRedis(t, srv.URL(), uniquePrefix(t), cluster.RedisConfig{})
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		cancel, err := b.Subscribe(ctx, fmt.Sprint("room:", i), func([]byte) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cancel()
+	}
+	list, err := b.Client().ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := 0
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, " ssub=") && !strings.Contains(line, " ssub=0 ") {
+			conns++
+		}
+	}
+	if conns != 1 {
+		t.Fatalf("%d connections hold sharded subscriptions, want 1:\n%s", conns, list)
 	}
 }
 

@@ -93,6 +93,41 @@ func Run(t *testing.T, open func(t *testing.T) (a, b Node)) {
 			t.Fatalf("cancelled subscriber got %d messages", n)
 		}
 	})
+	t.Run("SubscribersOfOneChannelAreIndependent", func(t *testing.T) {
+		a, b := open(t)
+		var mu sync.Mutex
+		got := map[string][]string{}
+		rec := func(name string) func([]byte) {
+			return func(m []byte) { mu.Lock(); got[name] = append(got[name], string(m)); mu.Unlock() }
+		}
+		c1, err := a.Subscribe(ctx, "shared", rec("one"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := a.Subscribe(ctx, "shared", rec("two"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2()
+		c1()
+		c1() // twice is harmless
+		_ = b.Publish(ctx, "shared", []byte("x"))
+		eventually(t, "delivery to the remaining subscriber", func() bool { mu.Lock(); defer mu.Unlock(); return len(got["two"]) == 1 })
+		c2()
+		// The channel's last subscriber left; subscribing again works.
+		c3, err := a.Subscribe(ctx, "shared", rec("three"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c3()
+		_ = b.Publish(ctx, "shared", []byte("y"))
+		eventually(t, "delivery after subscribing again", func() bool { mu.Lock(); defer mu.Unlock(); return len(got["three"]) == 1 })
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got["one"]) != 0 || len(got["two"]) != 1 {
+			t.Fatalf("cancelled subscribers got messages: %v", got)
+		}
+	})
 	t.Run("ClaimIsExclusive", func(t *testing.T) {
 		a, b := open(t)
 		ok, err := a.Claim(ctx, "player:1", "room-a", time.Minute)

@@ -143,6 +143,9 @@ func TestRedisResubscribesAfterRestart(t *testing.T) {
 	if _, _, err := b.TakeLease(ctx, "room:9", "n1", time.Minute); !errors.Is(err, cluster.ErrUnavailable) {
 		t.Fatalf("take lease with Redis down: %v, want ErrUnavailable", err)
 	}
+	if _, err := b.Subscribe(ctx, "room:10", func([]byte) {}); !errors.Is(err, cluster.ErrUnavailable) {
+		t.Fatalf("subscribe with Redis down: %v, want ErrUnavailable", err)
+	}
 	srv.Start(t)
 	waitFor(t, "the resubscribe hook", func() bool { mu.Lock(); defer mu.Unlock(); return resubs["room:9"] > 0 })
 	if err := b.Publish(ctx, "room:9", []byte("after")); err != nil {
@@ -288,4 +291,34 @@ func value(c prometheus.Metric) float64 {
 		return m.Counter.GetValue()
 	}
 	return m.Gauge.GetValue()
+}
+
+// BenchmarkRedisPublishDelivered is the round trip from Publish on one node
+// to delivery on another, one message in flight at a time.
+func BenchmarkRedisPublishDelivered(b *testing.B) {
+	srv := redistest.StartServer(b)
+	ctx := context.Background()
+	open := func() *cluster.RedisBus {
+		bus, err := cluster.NewRedisBus(ctx, cluster.RedisConfig{URL: srv.URL(), Prefix: "bench:"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = bus.Close() })
+		return bus
+	}
+	pub, sub := open(), open()
+	got := make(chan struct{}, 1)
+	cancel, err := sub.Subscribe(ctx, "room:1", func([]byte) { got <- struct{}{} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cancel()
+	msg := make([]byte, 200)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := pub.Publish(ctx, "room:1", msg); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
 }

@@ -52,12 +52,6 @@ func (b *Bot) Send(f *protocol.Frame) bool {
 // Connected implements room.Peer: a bot is always there.
 func (b *Bot) Connected() bool { return true }
 
-// WrittenAt implements room.Peer: a bot has no connection.
-func (b *Bot) WrittenAt(string, int) (time.Time, bool) { return time.Time{}, false }
-
-// RTT implements room.Peer.
-func (b *Bot) RTT() time.Duration { return 0 }
-
 // Kick implements room.Peer.
 func (b *Bot) Kick(string) {}
 

@@ -96,6 +96,12 @@ type Config struct {
 	// WidenPerSecond (default 20) for every second waited, up to MaxWindow
 	// (default 800).
 	Window, WidenPerSecond, MaxWindow float64
+	// RematchWindow is how long the other players have to accept a
+	// rematch; default 20 s.
+	RematchWindow time.Duration
+	// RematchKeep is how long after a match ends a rematch may be asked
+	// for; default 2 min.
+	RematchKeep time.Duration
 }
 
 func (c *Config) defaults() {
@@ -114,6 +120,12 @@ func (c *Config) defaults() {
 	if c.MaxWindow <= 0 {
 		c.MaxWindow = 800
 	}
+	if c.RematchWindow <= 0 {
+		c.RematchWindow = 20 * time.Second
+	}
+	if c.RematchKeep <= 0 {
+		c.RematchKeep = 2 * time.Minute
+	}
 }
 
 // Matchmaker holds the queues. Its methods are safe for concurrent use.
@@ -130,6 +142,8 @@ type Matchmaker struct {
 	byPlayer map[string]*Ticket   // queued players
 	playing  map[string]string    // player id -> room id
 	matched  int64
+	past     map[string]*pastMatch // match rooms by id, for rematches
+	offerOf  map[string]*pastMatch // players of a pending rematch offer
 }
 
 // New makes a matchmaker.
@@ -141,6 +155,7 @@ func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolo
 	return &Matchmaker{
 		cfg: cfg, clock: clk, starter: starter, claims: claims, log: log,
 		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, playing: map[string]string{},
+		past: map[string]*pastMatch{}, offerOf: map[string]*pastMatch{},
 	}
 }
 
@@ -160,6 +175,12 @@ func (m *Matchmaker) Find(p protocol.PlayerInfo, mode, category string, sink Sin
 	}
 	if _, ok := m.playing[p.ID]; ok {
 		return nil, ErrBusy
+	}
+	if pm, ok := m.offerOf[p.ID]; ok {
+		if pm.offer.accepted[p.ID] {
+			return nil, ErrBusy // waiting for the others to accept
+		}
+		m.failOffer(pm, ReasonLeft) // an invited player chose a new match instead
 	}
 	t := &Ticket{ID: "t-" + uuid.NewString(), Player: p, Mode: mode, Category: category, At: m.clock.Now(), Sink: sink}
 	key := mode + "/" + category
@@ -186,6 +207,9 @@ func (m *Matchmaker) Leave(player string) {
 	defer m.mu.Unlock()
 	if t, ok := m.byPlayer[player]; ok {
 		m.remove(t)
+	}
+	if pm, ok := m.offerOf[player]; ok {
+		m.failOffer(pm, ReasonLeft)
 	}
 }
 
@@ -228,6 +252,9 @@ func (m *Matchmaker) Release(ctx context.Context, room string, players []string)
 		if m.playing[p] == room {
 			delete(m.playing, p)
 		}
+	}
+	if pm, ok := m.past[room]; ok && pm.endedAt.IsZero() {
+		pm.endedAt = m.clock.Now()
 	}
 	m.mu.Unlock()
 	for _, p := range players {
@@ -307,6 +334,7 @@ type group struct {
 // Process forms every match it can now, times out the tickets that waited
 // too long, and starts the rooms. Tests call it directly.
 func (m *Matchmaker) Process(ctx context.Context) {
+	m.expireRematches(m.clock.Now())
 	groups, expired := m.decide(m.clock.Now())
 	for _, t := range expired {
 		t.Sink.Send(protocol.NewFrame(protocol.Encode("match.timeout", "", protocol.TicketOnly{Ticket: t.ID})))
@@ -463,6 +491,7 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 	}
 	if err == nil {
 		m.matched++
+		m.remember(roomID, g)
 	}
 	m.mu.Unlock()
 	if err != nil {

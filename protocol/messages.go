@@ -20,6 +20,13 @@ type MatchFind struct {
 	Category string `json:"category,omitempty"`
 }
 
+// MatchRematch asks the players of a finished quick match for a rematch,
+// or accepts one offered (match.rematch); match.rematch_decline turns an
+// offer down.
+type MatchRematch struct {
+	Room string `json:"room"`
+}
+
 // MatchCancel leaves a queue.
 type MatchCancel struct {
 	Ticket string `json:"ticket"`
@@ -73,6 +80,9 @@ type EventInfo struct {
 	Room  string `json:"room"`
 	PIN   string `json:"pin"`
 	Title string `json:"title"`
+	// JoinURL is the contestants' link when the server has a public URL
+	// (--public-url); without one, clients use their own address.
+	JoinURL string `json:"join_url,omitempty"`
 }
 
 // Welcome answers hello.
@@ -103,6 +113,22 @@ type MatchFound struct {
 	Room    string       `json:"room"`
 	Mode    string       `json:"mode"`
 	Players []PlayerInfo `json:"players"`
+}
+
+// RematchOffer tells a player of a finished quick match that another wants a
+// rematch; it stands until ExpiresAt.
+type RematchOffer struct {
+	Room      string     `json:"room"`
+	Mode      string     `json:"mode"`
+	From      PlayerInfo `json:"from"`
+	ExpiresAt int64      `json:"expires_at"`
+}
+
+// RematchCancelled tells that a rematch will not happen and why: declined,
+// timeout or left.
+type RematchCancelled struct {
+	Room   string `json:"room"`
+	Reason string `json:"reason"`
 }
 
 // TicketOnly carries a ticket (match.cancelled, match.timeout).
@@ -186,6 +212,8 @@ type Standing struct {
 	Delta    int64  `json:"delta"`
 	PrevRank int    `json:"prev_rank,omitempty"`
 	TimeMS   int64  `json:"time_ms"`
+	// Streak is the player's run of correct answers up to now.
+	Streak int `json:"streak,omitempty"`
 }
 
 // TeamStanding is one team's line.
@@ -256,6 +284,8 @@ type AnswerRecord struct {
 
 // StateYou is a player's own part of room.state.
 type StateYou struct {
+	Name     string         `json:"name,omitempty"` // as the room knows it (a duplicate gets a suffix)
+	Team     string         `json:"team,omitempty"`
 	Score    int64          `json:"score"`
 	Rank     int            `json:"rank"`
 	Answered bool           `json:"answered"`

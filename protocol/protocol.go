@@ -165,6 +165,9 @@ type Frame struct {
 	// Mark is set on question frames so the writer can note when the
 	// question reached this connection, the start of the player's clock.
 	Mark *Mark
+	// Probe asks the transport to measure the connection's round trip
+	// afresh, as a contest is about to begin (set on a countdown).
+	Probe bool
 	// Received is when the request this frame answers was read (an
 	// answer, for its ack), so the writer can report how long the server
 	// took; zero for everything else.

@@ -140,6 +140,14 @@ type AnswerIn struct {
 	// Received is when the gateway read the answer; it is carried to the
 	// ack, for the gateway's latency metric.
 	Received time.Time
+	// Elapsed is the answer's time as the gateway measured it at the
+	// edge: from when it wrote the question to the player's connection to
+	// when it read the answer, less the connection's round trip (see
+	// docs/architecture.md, "Fair timing"). Timed says it did; an answer
+	// it could not time (a bot's, or one for a question it has no record
+	// of writing) is timed by the room, from when it asked the question.
+	Elapsed time.Duration
+	Timed   bool
 }
 
 // Answer takes a player's answer. Errors are protocol errors for the
@@ -213,7 +221,7 @@ func (r *Room) answer(in AnswerIn) error {
 	} else if len(in.Choice) == 0 || !q.ValidChoice(in.Choice) || (q.Type != questionbank.Multi && len(in.Choice) != 1) {
 		return perr(protocol.CodeBadRequest, "choice must name option keys of the question")
 	}
-	elapsed, late := r.elapsed(p, in.Index)
+	elapsed, late := r.elapsed(in.Elapsed, in.Timed)
 	if late {
 		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index)
 	}
@@ -246,21 +254,18 @@ func (r *Room) ackWhenDurable(pa *pendingAck, in AnswerIn, ack protocol.Ack) {
 	pa.then(send)
 }
 
-// elapsed measures a player's answer time: from when the question reached
-// the player's connection, less half its round trip, less any pause, and
-// reports whether the player's own deadline has passed.
-func (r *Room) elapsed(p *player, index int) (time.Duration, bool) {
+// elapsed is a player's answer time: the time measured at the edge (or,
+// for an answer the gateway did not time, the time since the question was
+// asked), less any pause, clamped to the limit. It also reports whether the
+// player's own deadline has passed.
+func (r *Room) elapsed(measured time.Duration, timed bool) (time.Duration, bool) {
 	s := r.st
 	now := r.now()
-	start := s.qStart
-	var rtt time.Duration
-	if p.peer != nil {
-		if at, ok := p.peer.WrittenAt(r.cfg.ID, index); ok && at.After(start) {
-			start = at
-		}
-		rtt = p.peer.RTT()
+	d := now.Sub(s.qStart) // the longest an answer can have taken
+	if timed {
+		d = min(measured, d)
 	}
-	d := (now.Sub(start) - min(rtt/2, maxRTTCredit) - s.paused).Round(time.Millisecond)
+	d = (d - s.paused).Round(time.Millisecond)
 	if d < 0 {
 		d = 0
 	}
@@ -269,10 +274,6 @@ func (r *Room) elapsed(p *player, index int) (time.Duration, bool) {
 	}
 	return d, false
 }
-
-// maxRTTCredit bounds the time a slow connection's round trip takes off an
-// answer: a phone whose pings took seconds gets no more than this.
-const maxRTTCredit = 500 * time.Millisecond
 
 // maybeCloseEarly ends the question once every connected player answered.
 func (r *Room) maybeCloseEarly() {
@@ -307,7 +308,9 @@ func (r *Room) control(action, target string) error {
 			return wrong()
 		}
 		r.record(kindStart, nil, nil)
-		r.broadcast(protocol.NewShared(protocol.Encode("countdown", "", protocol.Countdown{Room: r.cfg.ID, Index: 0, StartsAt: s.phaseAt.Add(r.cfg.Countdown).UnixMilli()})), true)
+		f := protocol.NewShared(protocol.Encode("countdown", "", protocol.Countdown{Room: r.cfg.ID, Index: 0, StartsAt: s.phaseAt.Add(r.cfg.Countdown).UnixMilli()}))
+		f.Probe = true // fresh round trips for the first question's timing
+		r.broadcast(f, true)
 		r.arm()
 	case ActNext:
 		if s.phase != PhaseReveal {

@@ -111,17 +111,14 @@ func (c *Config) defaults() {
 
 // Peer is a player's (or watcher's) way to receive messages. The gateway
 // implements it over the player's current connection; it outlives
-// reconnects, so a room keeps one Peer per player.
+// reconnects, so a room keeps one Peer per player. A room only sends to a
+// peer: what it needs to know of a connection (how long an answer took)
+// comes with the command, see AnswerIn.
 type Peer interface {
 	// Send queues a frame without blocking; false if it was dropped.
 	Send(f *protocol.Frame) bool
 	// Connected reports whether a connection is attached now.
 	Connected() bool
-	// WrittenAt is when the question (room, index) was written to the
-	// player's connection, if it was.
-	WrittenAt(room string, index int) (time.Time, bool)
-	// RTT is the connection's smoothed round-trip time.
-	RTT() time.Duration
 	// Kick closes the player's connection with CloseKicked.
 	Kick(reason string)
 }

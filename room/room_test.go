@@ -57,10 +57,8 @@ func (p *peer) Send(f *protocol.Frame) bool {
 	p.mu.Unlock()
 	return true
 }
-func (p *peer) Connected() bool                         { return true }
-func (p *peer) WrittenAt(string, int) (time.Time, bool) { return time.Time{}, false }
-func (p *peer) RTT() time.Duration                      { return 0 }
-func (p *peer) Kick(string)                             {}
+func (p *peer) Connected() bool { return true }
+func (p *peer) Kick(string)     {}
 
 func (p *peer) count(typ string) int {
 	p.mu.Lock()
@@ -325,43 +323,52 @@ func TestRestoreReasksQuestionInFlight(t *testing.T) {
 	}
 }
 
-// rttPeer is a peer whose question was written at a known instant and whose
-// connection has a known round trip.
-type rttPeer struct {
-	peer
-	written time.Time
-	rtt     time.Duration
-}
-
-func (p *rttPeer) WrittenAt(string, int) (time.Time, bool) { return p.written, true }
-func (p *rttPeer) RTT() time.Duration                      { return p.rtt }
-
+// TestFairTiming checks how the room turns the time the gateway measured
+// into an answer's elapsed time: pauses come off, the room's own measure
+// from the question's start bounds it, and it is clamped to the limit.
 func TestFairTiming(t *testing.T) {
 	cases := []struct {
-		name       string
-		writtenLag time.Duration // after the question was asked
-		answerAt   time.Duration // after the question was asked
-		rtt        time.Duration
-		want       int64 // elapsed ms
+		name     string
+		answerAt time.Duration // after the question was asked, on the room's clock
+		measured time.Duration // at the edge
+		timed    bool
+		pause    time.Duration // paused for this long before answerAt
+		want     int64         // elapsed ms
+		late     bool
 	}{
-		{"from the write, less half the RTT", 300 * time.Millisecond, 2300 * time.Millisecond, 200 * time.Millisecond, 1900},
-		{"RTT credit is capped", 0, 4 * time.Second, 6 * time.Second, 3500},
-		{"never below zero", 0, 100 * time.Millisecond, 400 * time.Millisecond, 0},
+		{"the edge's measure", 2300 * time.Millisecond, 1900 * time.Millisecond, true, 0, 1900, false},
+		{"pauses come off", 5 * time.Second, 4 * time.Second, true, 2 * time.Second, 2000, false},
+		{"never more than since the question was asked", 2 * time.Second, 7 * time.Second, true, 0, 2000, false},
+		{"untimed: from the question's start", 2500 * time.Millisecond, 0, false, 0, 2500, false},
+		{"untimed, less pauses", 6 * time.Second, 0, false, 1 * time.Second, 5000, false},
+		{"never below zero", 0, -50 * time.Millisecond, true, 0, 0, false},
+		{"clamped to the limit within half the grace", 10800 * time.Millisecond, 10400 * time.Millisecond, true, 0, 10000, false},
+		{"too late beyond half the grace", 10800 * time.Millisecond, 10600 * time.Millisecond, true, 0, 0, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := newRig(t, Config{ID: "rt", Kind: KindEvent, TimeLimit: 10 * time.Second})
 			g.run()
-			asked := g.clk.Now().Add(3 * time.Second)
-			p := &rttPeer{written: asked.Add(c.writtenLag), rtt: c.rtt}
-			g.peers["a"] = &p.peer
-			if err := g.r.Join(context.Background(), "a", "a", "", p, ""); err != nil {
-				t.Fatal(err)
-			}
+			g.join("a")
 			g.join("b")
 			g.toFirstQuestion()
-			g.clk.Advance(c.answerAt)
-			if err := g.r.Answer(context.Background(), AnswerIn{Player: "a", Index: 0, Choice: []string{"B"}, Peer: p}); err != nil {
+			at := c.answerAt
+			if c.pause > 0 {
+				g.control(ActPause)
+				g.clk.Advance(c.pause)
+				g.control(ActResume)
+				at -= c.pause
+			}
+			g.clk.Advance(at)
+			err := g.r.Answer(context.Background(), AnswerIn{Player: "a", Index: 0, Choice: []string{"B"}, Peer: g.peers["a"], Elapsed: c.measured, Timed: c.timed})
+			if c.late {
+				var pe *protocol.Error
+				if !errors.As(err, &pe) || pe.Code != protocol.CodeTooLate {
+					t.Fatalf("err = %v, want too_late", err)
+				}
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			g.control(ActReveal)

@@ -188,7 +188,7 @@ func (r *Room) standings(n int) []protocol.Standing {
 		if rank == 0 {
 			rank = i + 1
 		}
-		out[i] = protocol.Standing{Rank: rank, ID: p.id, Name: p.name, Team: p.team, Score: p.score, Delta: p.delta, PrevRank: p.prevRank, TimeMS: p.timeMS}
+		out[i] = protocol.Standing{Rank: rank, ID: p.id, Name: p.name, Team: p.team, Score: p.score, Delta: p.delta, PrevRank: p.prevRank, TimeMS: p.timeMS, Streak: p.streak}
 	}
 	return out
 }
@@ -349,7 +349,7 @@ func (r *Room) sendState(to Peer, p *player, re string) {
 		st.Scoreboard = &sb
 	}
 	if p != nil {
-		you := &protocol.StateYou{Score: p.score, Rank: p.rank, Streak: p.streak, Answers: []protocol.AnswerRecord{}}
+		you := &protocol.StateYou{Name: p.name, Team: p.team, Score: p.score, Rank: p.rank, Streak: p.streak, Answers: []protocol.AnswerRecord{}}
 		_, you.Answered = p.answers[s.index]
 		for i := 0; i < len(r.cfg.Questions); i++ {
 			a, ok := p.answers[i]

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -35,6 +36,9 @@ type CommitterOptions struct {
 	Clock clock.Clock
 	// Logger receives batch failures. The zero Logger discards.
 	Logger zerolog.Logger
+	// Backend labels the committer's metrics ("sqlite", "postgres");
+	// default the Store's Backend() if it has one, else "unknown".
+	Backend string
 }
 
 // Committer writes journal entries with group commit: every entry waiting
@@ -43,6 +47,14 @@ type CommitterOptions struct {
 // while a write is in flight, and a batch also waits until Linger has
 // passed since the previous one began; so an idle server commits a lone
 // answer at once and a busy one amortizes the fsync over many.
+//
+// A batch holds many rooms, and one room's failure is that room's alone.
+// Entries the store refuses by room (a stale epoch, a missing room) fail
+// while the rest are written. If the whole batch fails for what one room's
+// entries hold (RoomFault: a seq already taken, say), the committer writes
+// it again split by room, halving the set of rooms until each failing room
+// stands alone, so only the callbacks of those rooms get the error. A
+// failure of the database itself fails every entry of the batch.
 type Committer struct {
 	// Static after construction.
 	s        Store
@@ -60,6 +72,7 @@ type Committer struct {
 	closed bool
 
 	batches, written atomic.Uint64 // AppendJournal calls and their entries
+	metrics          *committerMetrics
 
 	// Owned by Run: when the last batch began, and buffers reused between
 	// batches to spare the allocations.
@@ -74,7 +87,7 @@ type commitReq struct {
 	e       JournalEntry
 	done    func(error)
 	flushed chan struct{}
-	mark    bool // a Then marker: done, but no entry
+	mark    bool // a Then marker: done, but no entry; e.Room set by ThenFor
 }
 
 // entry reports whether the request carries a journal entry.
@@ -97,7 +110,13 @@ func NewCommitter(s Store, opts CommitterOptions) *Committer {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 1 << 14
 	}
-	return &Committer{
+	if opts.Backend == "" {
+		opts.Backend = "unknown"
+		if b, ok := s.(interface{ Backend() string }); ok {
+			opts.Backend = b.Backend()
+		}
+	}
+	c := &Committer{
 		s:        s,
 		maxBatch: opts.MaxBatch,
 		linger:   opts.Linger,
@@ -105,13 +124,15 @@ func NewCommitter(s Store, opts CommitterOptions) *Committer {
 		log:      opts.Logger,
 		queue:    make(chan commitReq, opts.QueueSize),
 	}
+	c.metrics = newCommitterMetrics(c, opts.Backend)
+	return c
 }
 
 // Submit queues e to be written and calls done once it is durable (nil) or
-// its batch failed (the AppendJournal error, for every entry of the batch;
-// the caller decides whether to retry or fail the room). If the committer
-// has stopped, done(ErrClosed) is called before Submit returns. done may be
-// nil.
+// could not be written (the error of its room's entries, or of the whole
+// batch if the database failed; the caller decides whether to retry or
+// fail the room). If the committer has stopped, done(ErrClosed) is called
+// before Submit returns. done may be nil.
 //
 // Submit does not wait for the write. It blocks only while the queue is
 // full, which means the disk is far behind; that backpressure is meant to
@@ -129,12 +150,21 @@ func (c *Committer) Submit(e JournalEntry, done func(error)) {
 }
 
 // Then calls done once everything submitted before it is durable (with the
-// error of the batch it rode in, if that batch failed), in order with the
-// Submit callbacks around it. Like Submit's, done runs on the committer's
-// goroutine and must be cheap; if the committer has stopped, done gets
-// ErrClosed before Then returns.
+// first error of an entry before it in its batch, if any failed), in order
+// with the Submit callbacks around it. Like Submit's, done runs on the
+// committer's goroutine and must be cheap; if the committer has stopped,
+// done gets ErrClosed before Then returns.
 func (c *Committer) Then(done func(error)) {
 	if !c.enqueue(commitReq{done: done, mark: true}) {
+		done(ErrClosed)
+	}
+}
+
+// ThenFor is Then for one room: done gets an error only if that room's
+// entries in its batch failed (or the whole batch did), not for another
+// room's failure.
+func (c *Committer) ThenFor(room string, done func(error)) {
+	if !c.enqueue(commitReq{e: JournalEntry{Room: room}, done: done, mark: true}) {
 		done(ErrClosed)
 	}
 }
@@ -260,21 +290,43 @@ fill:
 			entries = append(entries, r.e)
 		}
 	}
-	var err error
+	var out outcome
 	if len(entries) > 0 {
-		err = c.s.AppendJournal(ctx, entries)
+		start := c.clock.Now()
+		err := c.s.AppendJournal(ctx, entries)
+		c.metrics.latency.Observe(c.clock.Now().Sub(start).Seconds())
 		c.batches.Add(1)
 		c.written.Add(uint64(len(entries)))
 		if err != nil {
-			c.log.Error().Err(err).Int("entries", len(entries)).Msg("journal batch failed")
+			out = c.settle(ctx, entries, err)
 		}
 	}
-	for _, r := range reqs {
+	var before error // the first error of an entry so far, for Then
+	for i := range reqs {
+		r := &reqs[i]
 		switch {
 		case r.flushed != nil:
 			close(r.flushed)
-		case r.done != nil:
-			r.done(err)
+		case out.ok():
+			if r.done != nil {
+				r.done(nil)
+			}
+		case r.mark && r.e.Room != "":
+			r.done(out.ofRoom(r.e.Room))
+		case r.mark:
+			r.done(before)
+		default:
+			err := out.of(&r.e)
+			if err != nil {
+				before = cmp.Or(before, err)
+				c.metrics.failed.Inc()
+				if errors.Is(err, ErrStaleEpoch) {
+					c.metrics.stale.Inc()
+				}
+			}
+			if r.done != nil {
+				r.done(err)
+			}
 		}
 	}
 
@@ -282,4 +334,116 @@ fill:
 	clear(reqs)
 	clear(entries)
 	c.reqs, c.entries = reqs[:0], entries[:0]
+}
+
+// outcome is how a batch's entries fared when AppendJournal failed: all of
+// them with one error, or room by room.
+type outcome struct {
+	all     error
+	refused []*RefusedError // what the store refused while writing the rest
+	rooms   map[string]error
+}
+
+// ok reports whether every entry was written.
+func (o *outcome) ok() bool { return o.all == nil && o.refused == nil && o.rooms == nil }
+
+// of returns the entry's error, or nil if it was written.
+func (o *outcome) of(e *JournalEntry) error {
+	if o.all != nil {
+		return o.all
+	}
+	if err := o.rooms[e.Room]; err != nil {
+		return err
+	}
+	for _, r := range o.refused {
+		if err := r.Of(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ofRoom returns the first error among the room's entries.
+func (o *outcome) ofRoom(room string) error {
+	if o.all != nil {
+		return o.all
+	}
+	if err := o.rooms[room]; err != nil {
+		return err
+	}
+	for _, r := range o.refused {
+		for _, f := range r.Refused {
+			if f.Room == room {
+				return f.Err
+			}
+		}
+	}
+	return nil
+}
+
+// settle works out which entries a failed AppendJournal call leaves
+// unwritten, writing the others room by room when the failure was one
+// room's fault. It runs only when a batch fails.
+func (c *Committer) settle(ctx context.Context, entries []JournalEntry, err error) outcome {
+	var out outcome
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		c.log.Warn().Err(err).Int("entries", len(entries)).Msg("journal entries refused")
+		out.refused = append(out.refused, refused)
+		return out
+	}
+	byRoom := groupByRoom(entries)
+	if len(byRoom) == 1 || !RoomFault(err) {
+		c.log.Error().Err(err).Int("entries", len(entries)).Msg("journal batch failed")
+		out.all = err
+		return out
+	}
+	out.rooms = map[string]error{}
+	c.split(ctx, byRoom, &out)
+	c.log.Error().Err(err).Int("entries", len(entries)).Int("rooms", len(byRoom)).
+		Int("failed_rooms", len(out.rooms)).Msg("journal batch failed; wrote the other rooms apart")
+	return out
+}
+
+// split writes the halves of a failed set of rooms apart, recursing into a
+// half that fails for a room's fault, until each failing room is alone.
+func (c *Committer) split(ctx context.Context, rooms [][]JournalEntry, out *outcome) {
+	mid := len(rooms) / 2
+	for _, half := range [][][]JournalEntry{rooms[:mid], rooms[mid:]} {
+		var batch []JournalEntry
+		for _, r := range half {
+			batch = append(batch, r...)
+		}
+		err := c.s.AppendJournal(ctx, batch)
+		c.batches.Add(1)
+		var refused *RefusedError
+		switch {
+		case err == nil:
+		case errors.As(err, &refused):
+			out.refused = append(out.refused, refused)
+		case len(half) > 1 && RoomFault(err):
+			c.split(ctx, half, out)
+		default:
+			for _, r := range half {
+				out.rooms[r[0].Room] = err
+			}
+		}
+	}
+}
+
+// groupByRoom returns the entries of each room, rooms in order of first
+// appearance and each room's entries in their order.
+func groupByRoom(entries []JournalEntry) [][]JournalEntry {
+	index := map[string]int{}
+	var rooms [][]JournalEntry
+	for _, e := range entries {
+		i, ok := index[e.Room]
+		if !ok {
+			i = len(rooms)
+			index[e.Room] = i
+			rooms = append(rooms, nil)
+		}
+		rooms[i] = append(rooms[i], e)
+	}
+	return rooms
 }

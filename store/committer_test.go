@@ -266,8 +266,14 @@ func TestCommitterSubmitRacesShutdown(t *testing.T) {
 // BenchmarkCommitter measures durable journal entries per second on SQLite
 // with 1000 submitters, each waiting for its ack before the next entry, as
 // 1000 contestants answering in turn would.
-func BenchmarkCommitter(b *testing.B) {
-	s := openSQLite(b)
+func BenchmarkCommitter(b *testing.B) { benchCommitter(b, openSQLite(b)) }
+
+// BenchmarkCommitterPostgres is BenchmarkCommitter on the test binary's
+// PostgreSQL (which does not fsync: see internal/pgtest), so it measures
+// the round trips and the server's work per batch rather than a disk.
+func BenchmarkCommitterPostgres(b *testing.B) { benchCommitter(b, openPostgres(b)) }
+
+func benchCommitter(b *testing.B, s *store.SQL) {
 	ctx := context.Background()
 	if err := s.CreateRoom(ctx, store.Room{ID: "r", Kind: "stage", CreatedAt: time.Now()}); err != nil {
 		b.Fatal(err)

@@ -16,3 +16,19 @@ func SchemaVersions(ctx context.Context, s *SQL) (int, error) {
 	err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_version").Scan(&n)
 	return n, err
 }
+
+// WriterSetting reads a PostgreSQL setting on a writer connection.
+func WriterSetting(ctx context.Context, s *SQL, name string) (string, error) {
+	var v string
+	err := s.write.QueryRowContext(ctx, "SELECT current_setting($1)", name).Scan(&v)
+	return v, err
+}
+
+// MigrationCount is how many migrations the binary carries.
+func MigrationCount() int {
+	ms, err := loadMigrations()
+	if err != nil {
+		panic(err)
+	}
+	return len(ms)
+}

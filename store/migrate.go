@@ -27,9 +27,10 @@ type migration struct {
 	stmts   []string
 }
 
-// loadMigrations parses the embedded files, in version order. Versions must
-// run 1, 2, 3, … without gaps so that a missing file is caught at build time
-// by the tests rather than silently skipped on a production database.
+// loadMigrations parses the embedded files, in version order. Versions are
+// unique; a gap is allowed (branches number their migrations apart), since
+// each version is applied by whether the database has it, not by whether
+// a later one is there.
 func loadMigrations() ([]migration, error) {
 	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
 	if err != nil {
@@ -53,9 +54,9 @@ func loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: base, stmts: splitStatements(string(text))})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
@@ -91,14 +92,24 @@ func (s *SQL) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version    BIGINT PRIMARY KEY,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
+	// Under the lock too: two PostgreSQL sessions creating the same table
+	// at once can both pass IF NOT EXISTS, and one then fails.
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockMigrations(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			version    BIGINT PRIMARY KEY,
+			applied_at BIGINT NOT NULL
+		)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create schema_version: %w", err)
 	}
+	latest := ms[len(ms)-1].version
 	for _, m := range ms {
-		if err := s.apply(ctx, m, len(ms)); err != nil {
+		if err := s.apply(ctx, m, latest); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
@@ -111,20 +122,21 @@ func (s *SQL) migrate(ctx context.Context) error {
 func (s *SQL) apply(ctx context.Context, m migration, latest int) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		// Several nodes may start at once against one PostgreSQL; the lock
-		// makes them take turns, and the version is read under it.
-		if s.d.migrateLock != "" {
-			if _, err := tx.ExecContext(ctx, s.d.migrateLock); err != nil {
-				return fmt.Errorf("lock: %w", err)
-			}
+		// makes them take turns, and the versions are read under it.
+		if err := s.lockMigrations(ctx, tx); err != nil {
+			return err
 		}
-		var cur int
+		var cur, have int
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
 			return err
 		}
 		if cur > latest {
 			return fmt.Errorf("database schema version %d is newer than this binary's %d", cur, latest)
 		}
-		if cur >= m.version {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version WHERE version = $1`, m.version).Scan(&have); err != nil {
+			return err
+		}
+		if have > 0 {
 			return nil
 		}
 		for _, stmt := range m.stmts {
@@ -136,4 +148,16 @@ func (s *SQL) apply(ctx context.Context, m migration, latest int) error {
 			m.version, time.Now().UnixMilli())
 		return err
 	})
+}
+
+// lockMigrations takes the dialect's migration lock, if it has one, for the
+// rest of tx.
+func (s *SQL) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	if s.d.migrateLock == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.d.migrateLock); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	return nil
 }

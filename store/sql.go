@@ -12,7 +12,8 @@ import (
 // SQL is the Store over database/sql. The statements are plain SQL that
 // SQLite (modernc.org/sqlite) and PostgreSQL (pgx stdlib) both accept:
 // $N placeholders, ON CONFLICT upserts, RETURNING, partial indexes. What
-// still differs between them lives in a dialect, chosen by the Open function.
+// still differs between them lives in a dialect, chosen by the Open function
+// (OpenSQLite, OpenPostgres, or Open by the URL's scheme).
 //
 // Times are stored as unix milliseconds and come back in UTC, truncated to
 // the millisecond; the zero time is stored as 0 and comes back as the zero
@@ -25,8 +26,11 @@ type SQL struct {
 
 	journalStmts [len(journalChunks)]*sql.Stmt // set by prepareJournal
 
-	// gate admits one write at a time, first come first served. The write
-	// pool alone hands its one connection to a random waiter, which under
+	fenceStmt *sql.Stmt // the journal's epoch fence, set by prepareJournal
+
+	// gate admits as many writes at a time as the write pool has
+	// connections (one on SQLite), first come first served. The write
+	// pool alone hands a free connection to a random waiter, which under
 	// load can starve the journal (and so every answer's ack) behind a
 	// queue of other writes. Waiters on a channel are served in order.
 	gate chan struct{}
@@ -37,6 +41,8 @@ var _ Store = (*SQL)(nil)
 // dialect is everything that differs between the SQL engines. Keeping it in
 // one struct is what lets a PostgreSQL Open reuse the rest unchanged.
 type dialect struct {
+	// name labels the backend in errors and metrics: "sqlite", "postgres".
+	name string
 	// isUnique reports whether err is a primary-key or unique violation
 	// (SQLite 1555/2067, PostgreSQL SQLSTATE 23505).
 	isUnique func(error) bool
@@ -50,15 +56,27 @@ type dialect struct {
 	// which makes a 1000-argument INSERT cost more than its fsync, while
 	// its positional '?' costs nothing. PostgreSQL knows only $N.
 	param func(n int) string
+	// isData reports whether err is the fault of the rows written (a
+	// constraint, a value the column cannot hold) rather than of the
+	// database: another batch without those rows would succeed.
+	isData func(error) bool
+	// isRetryable, if set, reports whether err aborted a transaction that
+	// may succeed when run again (a deadlock on PostgreSQL). SQLite waits
+	// for its lock instead (busy_timeout) and needs no retry.
+	isRetryable func(error) bool
 	// migrateLock, if set, runs first in every migration transaction to
 	// serialize nodes migrating one database at the same time.
 	migrateLock string
 }
 
 // newSQL wraps opened pools; read may be the same *sql.DB as write.
-func newSQL(write, read *sql.DB, d dialect) *SQL {
-	return &SQL{write: write, read: read, d: d, gate: make(chan struct{}, 1)}
+// writers is how many writes may run at once: the write pool's size.
+func newSQL(write, read *sql.DB, d dialect, writers int) *SQL {
+	return &SQL{write: write, read: read, d: d, gate: make(chan struct{}, max(1, writers))}
 }
+
+// Backend names the database engine: "sqlite" or "postgres".
+func (s *SQL) Backend() string { return s.d.name }
 
 // setUp readies an opened store: schema first, then the statements that
 // need the tables to exist.
@@ -73,7 +91,7 @@ func (s *SQL) setUp(ctx context.Context) error {
 // is written after Close.
 func (s *SQL) Close() error {
 	var err error
-	for _, stmt := range s.journalStmts {
+	for _, stmt := range append(s.journalStmts[:], s.fenceStmt) {
 		if stmt != nil {
 			err = errors.Join(err, stmt.Close())
 		}
@@ -106,13 +124,28 @@ func (s *SQL) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return s.write.ExecContext(ctx, query, args...)
 }
 
+// txAttempts bounds how often inTx runs a transaction that the database
+// aborted as retryable (a deadlock between nodes on PostgreSQL).
+const txAttempts = 3
+
 // inTx runs fn in a write transaction and commits it, or rolls it back if
-// fn fails.
+// fn fails. A transaction the dialect calls retryable is run again, so fn
+// must only write through tx and set results it overwrites on each run.
 func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
+	for attempt := 1; ; attempt++ {
+		err := s.runTx(ctx, fn)
+		if err == nil || attempt == txAttempts || s.d.isRetryable == nil || !s.d.isRetryable(err) {
+			return err
+		}
+	}
+}
+
+// runTx is one attempt of inTx.
+func (s *SQL) runTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -130,13 +163,15 @@ func (s *SQL) fail(err error, format string, args ...any) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrStaleEpoch), errors.Is(err, ErrInvalid):
 	case errors.Is(err, sql.ErrNoRows):
 		err = ErrNotFound
 	case s.d.isUnique(err):
 		err = fmt.Errorf("%w (%v)", ErrExists, err)
 	case s.d.isForeignKey(err):
 		err = fmt.Errorf("%w (%v)", ErrNotFound, err)
+	case s.d.isData(err):
+		err = fmt.Errorf("%w (%v)", ErrInvalid, err)
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
@@ -262,6 +297,30 @@ func (s *SQL) Token(ctx context.Context, hash string) (Token, error) {
 func (s *SQL) DeleteToken(ctx context.Context, hash string) error {
 	err := mustAffect(s.exec(ctx, `DELETE FROM tokens WHERE hash = $1`, hash))
 	return s.fail(err, "delete token")
+}
+
+// ReplaceTokens makes t the only token of its kind: it deletes every other
+// token of t.Kind and stores t if it is not stored yet, in one transaction.
+func (s *SQL) ReplaceTokens(ctx context.Context, t Token) (int, error) {
+	var revoked int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE kind = $1 AND hash <> $2`, t.Kind, t.Hash)
+		if err != nil {
+			return err
+		}
+		if revoked, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE hash = $1`, t.Hash).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		return putTokenTx(ctx, tx, t)
+	})
+	return int(revoked), s.fail(err, "replace %s tokens", t.Kind)
 }
 
 // SaveQuestionSet creates the set or replaces the stored one with the same

@@ -11,8 +11,8 @@ func (s *SQL) Room(ctx context.Context, id string) (Room, error) {
 	var r Room
 	var created, finished int64
 	var config sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT id, kind, config, created_at, finished_at FROM rooms WHERE id = $1`, id).
-		Scan(&r.ID, &r.Kind, &config, &created, &finished)
+	err := s.read.QueryRowContext(ctx, `SELECT id, kind, config, created_at, finished_at, epoch FROM rooms WHERE id = $1`, id).
+		Scan(&r.ID, &r.Kind, &config, &created, &finished, &r.Epoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Room{}, ErrNotFound
 	}

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -11,8 +14,8 @@ import (
 // must exist before its journal is appended to.
 func (s *SQL) CreateRoom(ctx context.Context, r Room) error {
 	_, err := s.exec(ctx,
-		`INSERT INTO rooms (id, kind, config, created_at, finished_at) VALUES ($1, $2, $3, $4, $5)`,
-		r.ID, r.Kind, jsonArg(r.Config), ms(r.CreatedAt), ms(r.FinishedAt))
+		`INSERT INTO rooms (id, kind, config, created_at, finished_at, epoch) VALUES ($1, $2, $3, $4, $5, $6)`,
+		r.ID, r.Kind, jsonArg(r.Config), ms(r.CreatedAt), ms(r.FinishedAt), r.Epoch)
 	return s.fail(err, "create room %s", r.ID)
 }
 
@@ -24,8 +27,16 @@ func (s *SQL) CreateRoom(ctx context.Context, r Room) error {
 // engines' limits (SQLite 32766, PostgreSQL 65535).
 var journalChunks = [...]int{200, 50, 10, 1}
 
-// prepareJournal prepares the journal INSERTs on the write pool. It runs
-// after migration, since SQLite checks the table exists when preparing.
+// fenceQuery raises a room's epoch unless it is already higher. It matches
+// no row when the room has seen a higher epoch or does not exist, and
+// otherwise (on PostgreSQL) holds the room's row lock to the end of the
+// transaction, so a new owner's FenceRoom waits for an append in flight
+// and every append after it sees the new epoch.
+const fenceQuery = `UPDATE rooms SET epoch = $1 WHERE id = $2 AND epoch <= $1`
+
+// prepareJournal prepares the journal INSERTs and the fence on the write
+// pool. It runs after migration, since SQLite checks the table exists when
+// preparing.
 func (s *SQL) prepareJournal(ctx context.Context) error {
 	for i, n := range journalChunks {
 		stmt, err := s.write.PrepareContext(ctx, buildJournalInsert(s.d, n))
@@ -34,6 +45,11 @@ func (s *SQL) prepareJournal(ctx context.Context) error {
 		}
 		s.journalStmts[i] = stmt
 	}
+	stmt, err := s.write.PrepareContext(ctx, fenceQuery)
+	if err != nil {
+		return fmt.Errorf("prepare journal fence: %w", err)
+	}
+	s.fenceStmt = stmt
 	return nil
 }
 
@@ -51,38 +67,137 @@ func buildJournalInsert(d dialect, n int) string {
 	return b.String()
 }
 
-// AppendJournal writes the entries in one transaction: all of them or, on
-// any error, none. A (room, seq) already stored, or repeated inside the
-// batch, fails the batch with ErrExists; an entry for a room never created
-// fails it with ErrNotFound. The commit is durable when this returns
-// (synchronous=FULL on SQLite).
+// AppendJournal writes the entries in one transaction. First each room's
+// epoch is fenced, one statement per (room, epoch) in the batch, highest
+// epoch first: the entries of a pair whose room has seen a higher epoch
+// (ErrStaleEpoch) or does not exist (ErrNotFound) are left out, the rest
+// are written, and the error is a *RefusedError naming the pairs refused.
+// Any other failure — a (room, seq) already stored or repeated inside the
+// batch (ErrExists), a value the database refuses (ErrInvalid), the
+// database itself — writes nothing. The commit is durable when this
+// returns (synchronous=FULL on SQLite, synchronous_commit=on on
+// PostgreSQL).
 func (s *SQL) AppendJournal(ctx context.Context, entries []JournalEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	pairs := fencePairs(entries)
+	var refused []Refusal
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// Sized to the batch: most batches are small, and a buffer for
-		// the biggest chunk on every call was most of the allocation
-		// of a busy answer window.
-		args := make([]any, 0, 5*min(len(entries), journalChunks[0]))
-		for rest := entries; len(rest) > 0; {
-			i := 0
-			for journalChunks[i] > len(rest) {
-				i++
-			}
-			chunk := rest[:journalChunks[i]]
-			rest = rest[len(chunk):]
-			args = args[:0]
-			for _, e := range chunk {
-				args = append(args, e.Room, e.Seq, e.Kind, ms(e.At), jsonArg(e.Data))
-			}
-			if _, err := tx.StmtContext(ctx, s.journalStmts[i]).ExecContext(ctx, args...); err != nil {
-				return err
+		refused = refused[:0]
+		fence := tx.StmtContext(ctx, s.fenceStmt)
+		for _, p := range pairs {
+			if err := fenceTx(ctx, tx, fence, p.room, p.epoch); err != nil {
+				if !errors.Is(err, ErrStaleEpoch) && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				refused = append(refused, Refusal{Room: p.room, Epoch: p.epoch, Err: err})
 			}
 		}
-		return nil
+		write := entries
+		if len(refused) > 0 {
+			write = make([]JournalEntry, 0, len(entries))
+			rerr := &RefusedError{Refused: refused}
+			for i := range entries {
+				if rerr.Of(&entries[i]) == nil {
+					write = append(write, entries[i])
+				}
+			}
+		}
+		return s.insertJournal(ctx, tx, write)
 	})
-	return s.fail(err, "append journal (%d entries)", len(entries))
+	if err != nil {
+		return s.fail(err, "append journal (%d entries)", len(entries))
+	}
+	if len(refused) > 0 {
+		return &RefusedError{Refused: refused}
+	}
+	return nil
+}
+
+// roomEpoch is one room's writer, as the fence sees it.
+type roomEpoch struct {
+	room  string
+	epoch int64
+}
+
+// fencePairs lists the distinct (room, epoch) pairs of a batch by room,
+// highest epoch first within a room: so a lower epoch in the same batch is
+// refused after a higher one raised the room, and on PostgreSQL every
+// transaction locks rooms in the same order and none deadlocks another.
+// A batch of one room, the common case, costs a pass and no sort.
+func fencePairs(entries []JournalEntry) []roomEpoch {
+	pairs := []roomEpoch{{entries[0].Room, entries[0].Epoch}}
+	for i := 1; i < len(entries); i++ {
+		p := roomEpoch{entries[i].Room, entries[i].Epoch}
+		if p != pairs[len(pairs)-1] {
+			pairs = append(pairs, p)
+		}
+	}
+	if len(pairs) == 1 {
+		return pairs
+	}
+	slices.SortFunc(pairs, func(a, b roomEpoch) int {
+		if c := strings.Compare(a.room, b.room); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.epoch, a.epoch)
+	})
+	return slices.Compact(pairs)
+}
+
+// fenceTx runs the prepared fence for one room inside tx. When it matches
+// no row it finds out why: ErrStaleEpoch or ErrNotFound.
+func fenceTx(ctx context.Context, tx *sql.Tx, fence *sql.Stmt, room string, epoch int64) error {
+	res, err := fence.ExecContext(ctx, epoch, room)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n > 0 {
+		return err
+	}
+	var have int64
+	err = tx.QueryRowContext(ctx, `SELECT epoch FROM rooms WHERE id = $1`, room).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("room %s: %w", room, ErrNotFound)
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("room %s is at epoch %d, the writer at %d: %w", room, have, epoch, ErrStaleEpoch)
+}
+
+// insertJournal writes entries with the prepared multi-row INSERTs.
+func (s *SQL) insertJournal(ctx context.Context, tx *sql.Tx, entries []JournalEntry) error {
+	// Sized to the batch: most batches are small, and a buffer for the
+	// biggest chunk on every call was most of the allocation of a busy
+	// answer window.
+	args := make([]any, 0, 5*min(len(entries), journalChunks[0]))
+	for rest := entries; len(rest) > 0; {
+		i := 0
+		for journalChunks[i] > len(rest) {
+			i++
+		}
+		chunk := rest[:journalChunks[i]]
+		rest = rest[len(chunk):]
+		args = args[:0]
+		for _, e := range chunk {
+			args = append(args, e.Room, e.Seq, e.Kind, ms(e.At), jsonArg(e.Data))
+		}
+		if _, err := tx.StmtContext(ctx, s.journalStmts[i]).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FenceRoom raises the room's epoch to epoch; see Store.
+func (s *SQL) FenceRoom(ctx context.Context, room string, epoch int64) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return fenceTx(ctx, tx, tx.StmtContext(ctx, s.fenceStmt), room, epoch)
+	})
+	return s.fail(err, "fence room %s", room)
 }
 
 // Journal returns the room's entries in seq order, or ErrNotFound if there
@@ -123,7 +238,7 @@ func (s *SQL) Journal(ctx context.Context, room string) ([]JournalEntry, error) 
 // starting node must replay from their journals.
 func (s *SQL) OpenRooms(ctx context.Context) ([]Room, error) {
 	rows, err := s.read.QueryContext(ctx,
-		`SELECT id, kind, config, created_at FROM rooms WHERE finished_at = 0 ORDER BY created_at, id`)
+		`SELECT id, kind, config, created_at, epoch FROM rooms WHERE finished_at = 0 ORDER BY created_at, id`)
 	if err != nil {
 		return nil, s.fail(err, "open rooms")
 	}
@@ -133,7 +248,7 @@ func (s *SQL) OpenRooms(ctx context.Context) ([]Room, error) {
 		var r Room
 		var created int64
 		var config sql.NullString
-		if err := rows.Scan(&r.ID, &r.Kind, &config, &created); err != nil {
+		if err := rows.Scan(&r.ID, &r.Kind, &config, &created, &r.Epoch); err != nil {
 			return nil, s.fail(err, "open rooms")
 		}
 		r.Config, r.CreatedAt = fromJSON(config), fromMS(created)

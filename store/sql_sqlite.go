@@ -17,6 +17,7 @@ import (
 
 // sqliteDialect is SQLite through modernc.org/sqlite (pure Go, no cgo).
 var sqliteDialect = dialect{
+	name:  "sqlite",
 	param: func(int) string { return "?" },
 	isUnique: func(err error) bool {
 		code := sqliteCode(err)
@@ -24,6 +25,13 @@ var sqliteDialect = dialect{
 	},
 	isForeignKey: func(err error) bool {
 		return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	},
+	isData: func(err error) bool {
+		switch sqliteCode(err) & 0xff { // the primary result code
+		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+			return true
+		}
+		return false
 	},
 }
 
@@ -81,7 +89,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	s := newSQL(write, read, sqliteDialect)
+	s := newSQL(write, read, sqliteDialect, 1)
 	// The writer connection opens first so that it, not a reader, creates
 	// the file and switches it to WAL.
 	if err := write.PingContext(ctx); err != nil {

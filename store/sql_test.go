@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/internal/pgtest"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/store/storetest"
 )
@@ -72,8 +73,8 @@ func TestSQLiteReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 {
-			t.Fatalf("open %d: %d schema versions recorded, want 1", i, n)
+		if want := store.MigrationCount(); n != want {
+			t.Fatalf("open %d: %d schema versions recorded, want %d", i, n, want)
 		}
 		if i == 0 {
 			err = s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p"})
@@ -148,8 +149,9 @@ func TestCommitterDurable(t *testing.T) {
 	}
 }
 
-// killChildEnv names the database a re-executed test binary writes to
-// until it is killed; see TestCommitterSurvivesSIGKILL.
+// killChildEnv names the database (a SQLite path or a PostgreSQL URL) a
+// re-executed test binary writes to until it is killed; see
+// TestCommitterSurvivesSIGKILL.
 const killChildEnv = "LEITAI_STORE_KILL_CHILD"
 
 // TestCommitterSurvivesSIGKILL runs a writer in a child process, reads the
@@ -157,13 +159,29 @@ const killChildEnv = "LEITAI_STORE_KILL_CHILD"
 // every acknowledged entry is in the file. (Power loss is beyond a test;
 // synchronous=FULL, checked in TestSQLitePragmas, is what covers it.)
 func TestCommitterSurvivesSIGKILL(t *testing.T) {
-	if path := os.Getenv(killChildEnv); path != "" {
-		killChild(path)
+	if dsn := os.Getenv(killChildEnv); dsn != "" {
+		killChild(dsn)
 		return
 	}
-	path := filepath.Join(t.TempDir(), "leitai.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCommitterSurvivesSIGKILL$")
-	cmd.Env = append(os.Environ(), killChildEnv+"="+path)
+	survivesSIGKILL(t, filepath.Join(t.TempDir(), "leitai.db"), "^TestCommitterSurvivesSIGKILL$")
+}
+
+// TestCommitterSurvivesSIGKILLPostgres is the same on PostgreSQL: an ack
+// means the commit returned, which with synchronous_commit=on (checked in
+// TestPostgresDurableCommit) means the WAL was flushed.
+func TestCommitterSurvivesSIGKILLPostgres(t *testing.T) {
+	if dsn := os.Getenv(killChildEnv); dsn != "" {
+		killChild(dsn)
+		return
+	}
+	survivesSIGKILL(t, pgtest.URL(t), "^TestCommitterSurvivesSIGKILLPostgres$")
+}
+
+// survivesSIGKILL re-runs the test binary (the test named by run) as a
+// writer on dsn, kills it and checks the acknowledged entries.
+func survivesSIGKILL(t *testing.T, dsn, run string) {
+	cmd := exec.Command(os.Args[0], "-test.run="+run)
+	cmd.Env = append(os.Environ(), killChildEnv+"="+dsn)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -187,7 +205,7 @@ func TestCommitterSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("child acknowledged only %d entries before exiting", len(acked))
 	}
 
-	s, err := store.OpenSQLite(t.Context(), path)
+	s, err := store.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,9 +228,9 @@ func TestCommitterSurvivesSIGKILL(t *testing.T) {
 
 // killChild writes entries forever from many goroutines, printing each seq
 // once it is acknowledged, until the parent kills the process.
-func killChild(path string) {
+func killChild(dsn string) {
 	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, path)
+	s, err := store.Open(ctx, dsn)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

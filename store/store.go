@@ -1,13 +1,16 @@
 // Package store owns Leitai's durable records: players, tokens, question
 // sets, rooms and their journals, results, events and profile points. One SQL
-// implementation serves SQLite (the single-node default, pure Go) and, later,
-// PostgreSQL; both must pass the contract suite in package storetest.
+// implementation serves SQLite (the single-node default, pure Go) and
+// PostgreSQL (cluster mode, through pgx); both must pass the contract suite
+// in package storetest.
 package store
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -15,7 +18,22 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrExists   = errors.New("store: already exists")
+	// ErrStaleEpoch refuses a journal append or a fence from an owner
+	// whose epoch is lower than one the room has already seen: another
+	// node has taken the room over since.
+	ErrStaleEpoch = errors.New("store: stale epoch")
+	// ErrInvalid is a value the database cannot store as given.
+	ErrInvalid = errors.New("store: invalid value")
 )
+
+// RoomFault reports whether err is the fault of one room's records (its
+// row is missing, a seq is taken, its epoch is stale, a value is invalid)
+// rather than of the database: the same write without that room's records
+// would succeed.
+func RoomFault(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists) ||
+		errors.Is(err, ErrStaleEpoch) || errors.Is(err, ErrInvalid)
+}
 
 // Player is a registered or guest contestant.
 type Player struct {
@@ -62,16 +80,71 @@ type Room struct {
 	Config     json.RawMessage
 	CreatedAt  time.Time
 	FinishedAt time.Time // zero while the room is live
+	// Epoch is the highest owner epoch that has written to the room or
+	// fenced it (see FenceRoom); 0 on a single node.
+	Epoch int64
 }
 
 // JournalEntry is one fact in a room's history. Seq is assigned by the room
-// and is unique per room.
+// and is unique per room. Epoch is the fencing number of the room's owner
+// that wrote it: in cluster mode the epoch of the owner's lease, on a
+// single node 0. The store refuses an entry whose epoch is lower than one
+// the room has seen (ErrStaleEpoch). Epoch is not stored with the entry
+// and reads back as 0.
 type JournalEntry struct {
-	Room string
-	Seq  int64
-	Kind string
-	At   time.Time
-	Data json.RawMessage
+	Room  string
+	Seq   int64
+	Kind  string
+	At    time.Time
+	Data  json.RawMessage
+	Epoch int64
+}
+
+// RefusedError is AppendJournal's error when it wrote some of a batch and
+// refused the rest: the entries of each (room, epoch) listed, because the
+// room's epoch is higher (ErrStaleEpoch) or there is no such room
+// (ErrNotFound). errors.Is sees every refusal's error.
+type RefusedError struct {
+	Refused []Refusal
+}
+
+// Refusal is one (room, epoch) whose entries were not written, and why.
+type Refusal struct {
+	Room  string
+	Epoch int64
+	Err   error
+}
+
+func (e *RefusedError) Error() string {
+	var b strings.Builder
+	b.WriteString("store: journal entries refused:")
+	for i, r := range e.Refused {
+		if i == 3 {
+			fmt.Fprintf(&b, " and %d more", len(e.Refused)-i)
+			break
+		}
+		fmt.Fprintf(&b, " room %s epoch %d: %v;", r.Room, r.Epoch, r.Err)
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap returns each refusal's error, for errors.Is and errors.As.
+func (e *RefusedError) Unwrap() []error {
+	errs := make([]error, len(e.Refused))
+	for i, r := range e.Refused {
+		errs[i] = r.Err
+	}
+	return errs
+}
+
+// Of returns why the entry was refused, or nil if it was written.
+func (e *RefusedError) Of(en *JournalEntry) error {
+	for _, r := range e.Refused {
+		if r.Room == en.Room && r.Epoch == en.Epoch {
+			return r.Err
+		}
+	}
+	return nil
 }
 
 // Result is a finished room's standings, as JSON.
@@ -110,6 +183,11 @@ type Store interface {
 	PutToken(ctx context.Context, t Token) error
 	Token(ctx context.Context, hash string) (Token, error)
 	DeleteToken(ctx context.Context, hash string) error
+	// ReplaceTokens makes t the only token of its kind, in one transaction:
+	// every other token of t.Kind is deleted and t is stored unless it is
+	// already. It returns how many tokens it deleted. This is how a changed
+	// organizer token revokes the one before it.
+	ReplaceTokens(ctx context.Context, t Token) (revoked int, err error)
 
 	SaveQuestionSet(ctx context.Context, s QuestionSet) error
 	QuestionSets(ctx context.Context) ([]QuestionSet, error)
@@ -118,8 +196,16 @@ type Store interface {
 	CreateRoom(ctx context.Context, r Room) error
 	// Room returns a room's header; ErrNotFound if there is none.
 	Room(ctx context.Context, id string) (Room, error)
-	// AppendJournal writes the entries in one transaction, durably.
+	// AppendJournal writes the entries in one transaction, durably. Each
+	// room's epoch is checked first: the entries of a (room, epoch) that
+	// is stale or has no room are refused and the rest are written; the
+	// error is then a *RefusedError. Any other failure writes nothing.
 	AppendJournal(ctx context.Context, entries []JournalEntry) error
+	// FenceRoom raises the room's epoch to epoch, so that appends from any
+	// lower epoch are refused from then on. A new owner fences a room
+	// before replaying its journal. ErrStaleEpoch if the room has seen a
+	// higher epoch; ErrNotFound if there is no such room.
+	FenceRoom(ctx context.Context, room string, epoch int64) error
 	Journal(ctx context.Context, room string) ([]JournalEntry, error)
 	// OpenRooms lists rooms that have not finished, oldest first.
 	OpenRooms(ctx context.Context) ([]Room, error)

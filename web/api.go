@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/xuri/excelize/v2"
 
@@ -30,18 +29,21 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /ws", s.serveWS)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.handleReady)
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	m.HandleFunc("POST /api/v1/players", s.handleRegister)
-	m.HandleFunc("POST /api/v1/questionsets", s.organizer(s.handleImport))
+	if s.metricsLn == nil {
+		m.Handle("GET /metrics", s.metricsHandler())
+	}
+	m.HandleFunc("POST /api/v1/players", throttle(s.registers, s.handleRegister))
+	m.HandleFunc("POST /api/v1/questionsets", s.organizer(s.upload(s.handleImport)))
 	m.HandleFunc("GET /api/v1/questionsets", s.organizer(s.handleSets))
 	m.HandleFunc("GET /api/v1/questionsets/{id}", s.organizer(s.handleSet))
 	m.HandleFunc("POST /api/v1/events", s.organizer(s.handleCreateEvent))
 	m.HandleFunc("GET /api/v1/events", s.organizer(s.handleEvents))
-	m.HandleFunc("GET /api/v1/pins/{pin}", s.handlePIN)
+	m.HandleFunc("GET /api/v1/pins/{pin}", throttle(s.pinLookups, s.handlePIN))
 	m.HandleFunc("GET /api/v1/events/{id}/qr.png", s.handleQR)
 	m.HandleFunc("GET /api/v1/events/{id}/results", s.handleResults)
 	s.pages(m)
 	s.mux = m
+	s.handler = secure(m)
 }
 
 // apiError is the body of every HTTP error.
@@ -104,6 +106,15 @@ func (s *Server) organizer(h http.HandlerFunc) http.HandlerFunc {
 			httpError(w, protocol.Errorf(protocol.CodeForbidden, "this needs the organizer token"))
 			return
 		}
+		h(w, r)
+	}
+}
+
+// upload wraps a handler whose request body may be large: it gets
+// TransferTimeout to arrive. Wrap it inside the token check.
+func (s *Server) upload(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.transfer(w)
 		h(w, r)
 	}
 }
@@ -360,6 +371,7 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 		httpError(w, protocol.Errorf(protocol.CodeForbidden, "this token cannot read these results"))
 		return
 	}
+	s.transfer(w) // an export may be large and the reader slow
 	ev, err := s.store.Event(r.Context(), id)
 	if err != nil {
 		httpError(w, err)

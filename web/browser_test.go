@@ -18,7 +18,7 @@ import (
 // browser starts a headless Chromium for the test. When the browser is
 // missing the test fails if LEITAI_REQUIRE_BROWSER is set (as scripts/test
 // and CI do) and is skipped otherwise.
-func browser(t *testing.T, width, height int) context.Context {
+func browser(t *testing.T, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := ""
 	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -43,6 +43,7 @@ func browser(t *testing.T, width, height int) context.Context {
 		chromedp.WindowSize(width, height),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })
@@ -172,6 +173,69 @@ func TestBrowserPlayerPlaysADuel(t *testing.T) {
 	imgs := get(t, ctx, "count images", chromedp.Evaluate[int](`document.querySelectorAll('img').length`))
 	if imgs != 0 || !strings.Contains(body, evil) {
 		t.Fatalf("the opponent's name was not shown as text (imgs %d)", imgs)
+	}
+
+	// Play again: the page asks the same opponent, who accepts; the rematch
+	// is a new room with the same two players.
+	var first struct{ Room string }
+	for _, m := range opp.all() {
+		if m.Type == "match.found" {
+			m.decode(t, &first)
+		}
+	}
+	run(t, ctx, "play again", chromedp.Click(chromedp.ID(`btn-again`)), chromedp.WaitVisible(chromedp.ID(`rematch-wait`)))
+	var off struct {
+		Room string
+		From struct{ Name string }
+	}
+	opp.expect("match.rematch_offer").decode(t, &off)
+	if off.Room != first.Room || off.From.Name != "浏览器玩家" {
+		t.Fatalf("rematch offer %+v, want room %s from the page's player", off, first.Room)
+	}
+	settle(t, ctx)
+	screenshot(t, ctx, "player-rematch-wait")
+	if m := opp.reply(opp.send("match.rematch", map[string]any{"room": off.Room})); m.Type != "ok" {
+		t.Fatalf("accept: %s", m.raw)
+	}
+	var second struct {
+		Room    string
+		Players []struct{ Name string }
+	}
+	opp.expect("match.found").decode(t, &second)
+	if second.Room == first.Room || len(second.Players) != 2 {
+		t.Fatalf("rematch found %+v", second)
+	}
+	run(t, ctx, "rematch countdown", chromedp.WaitVisible(chromedp.CSS(`body[data-phase="countdown"]`)))
+	opp.expect("room.state")
+	h.advance(3 * time.Second)
+	h.playPageDuel(t, ctx, opp, nil)
+	run(t, ctx, "rematch final", chromedp.WaitVisible(chromedp.CSS(`#final .standing[data-rank="1"]`)))
+
+	// Now the opponent asks; the page shows the offer and declines it, and the
+	// opponent is sent to an ordinary queue.
+	if m := opp.reply(opp.send("match.rematch", map[string]any{"room": second.Room})); m.Type != "ok" {
+		t.Fatalf("rematch request: %s", m.raw)
+	}
+	run(t, ctx, "offer shown", chromedp.WaitVisible(chromedp.ID(`rematch-offer`)))
+	if txt := get(t, ctx, "offer", jsText("rematch-offer")); !strings.Contains(txt, evil) {
+		t.Fatalf("offer %q does not name the opponent", txt)
+	}
+	settle(t, ctx)
+	screenshot(t, ctx, "player-rematch-offer")
+	run(t, ctx, "decline", chromedp.Click(chromedp.ID(`btn-decline`)), chromedp.WaitNotPresent(chromedp.ID(`rematch-offer`)))
+	var rc struct{ Reason string }
+	opp.expect("match.rematch_cancelled").decode(t, &rc)
+	if rc.Reason != "declined" {
+		t.Fatalf("cancelled %+v", rc)
+	}
+	opp.expectFn("match.queued", func(m msg) bool { return m.Type == "match.queued" && m.Re == "" })
+	if _, ok := h.srv.Matchmaker().Queued(opp.id); !ok {
+		t.Fatal("the opponent who asked was not queued after the decline")
+	}
+	run(t, ctx, "still on the final", chromedp.WaitVisible(chromedp.ID(`btn-again`)))
+	// The phone makes no sound: the projector's sound code is not on it.
+	if get(t, ctx, "no sound", chromedp.Evaluate[bool](`typeof window.LeitaiSound === "undefined"`)) != true {
+		t.Fatal("the player page loads the sound code")
 	}
 }
 

@@ -77,11 +77,19 @@ type conn struct {
 	writerDone chan struct{} // closed when the last writer has ended
 
 	srtt    atomic.Int64 // smoothed RTT in ns, from server pings
+	samples int          // Owned by the reader: RTT samples taken so far.
+	probes  atomic.Int32 // pings still to send in a quick burst, see probe
 	pongAt  atomic.Int64 // when the last pong came (Unix ns)
 	heardAt atomic.Int64 // when the last message came after hello (Unix ns)
 	sess    atomic.Pointer[session]
 	limiter *rate.Limiter // Owned by the reader.
-	strikes int           // Owned by the reader: rate-limit hits.
+	// strikes counts messages refused over a rate limit, draining with
+	// time (see Server.strike); struckAt is when it was last brought up
+	// to date, toldAt when the last rate_limited reply went out. Owned by
+	// the reader.
+	strikes  float64
+	struckAt time.Time
+	toldAt   time.Time
 	// received is when the message being handled was read. Owned by the
 	// reader.
 	received time.Time
@@ -133,7 +141,7 @@ func (c *conn) ping() {
 		return
 	}
 	every := c.srv.cfg.PingEvery
-	if !pingNeeded(time.Now().UnixNano(), c.heardAt.Load(), c.pongAt.Load(), every) {
+	if c.probes.Load() <= 0 && !pingNeeded(time.Now().UnixNano(), c.heardAt.Load(), c.pongAt.Load(), every) {
 		c.pinger.Reset(every)
 		return
 	}
@@ -148,6 +156,27 @@ func (c *conn) ping() {
 // so is the server, 15,000 of them a period.
 func pingNeeded(now, heard, pong int64, every time.Duration) bool {
 	return now-heard >= int64(every) || now-pong >= rttRefresh*int64(every)
+}
+
+// Probing: a burst of pings a little apart gives a connection's round trip
+// from a few samples, not one, before the first question it will be timed
+// on. Each sample waits for its own pong, so pings in flight together do
+// not disturb one another.
+const (
+	probePings = 3
+	probeGap   = 100 * time.Millisecond
+)
+
+// probe sends a burst of probePings pings, the first at once: at hello,
+// when a player joins an event or is matched, and at an event's countdown.
+// Safe to call from any goroutine.
+func (c *conn) probe() {
+	if c.closing() {
+		return
+	}
+	c.probes.Store(probePings)
+	c.pingDue.Store(true)
+	c.wake()
 }
 
 // wake starts a writer unless one is running (or the last has ended).
@@ -168,7 +197,10 @@ func (c *conn) closeWith(r closeReason, text string) {
 
 func (c *conn) rtt() time.Duration { return time.Duration(c.srtt.Load()) }
 
-// onPong folds a ping's round trip into the smoothed RTT.
+// onPong folds a ping's round trip into the smoothed RTT: the mean of the
+// first eight samples, then each new one weighing an eighth, so that the
+// few samples of a connection's first second already count equally. Runs
+// on the reader (gorilla calls it while reading).
 func (c *conn) onPong(payload string) error {
 	now := time.Now().UnixNano()
 	c.pongAt.Store(now)
@@ -176,18 +208,20 @@ func (c *conn) onPong(payload string) error {
 		sent := int64(binary.BigEndian.Uint64([]byte(payload)))
 		sample := now - sent
 		if sample >= 0 && sample < int64(time.Minute) {
-			old := c.srtt.Load()
-			if old == 0 {
-				c.srtt.Store(sample)
-			} else {
-				c.srtt.Store((7*old + sample) / 8)
-			}
+			c.samples++
+			c.srtt.Store(smoothRTT(c.srtt.Load(), sample, c.samples))
 		}
 	}
 	if c.sess.Load() == nil {
 		return nil // before hello, the hello deadline stands
 	}
 	return c.ws.SetReadDeadline(time.Now().Add(c.srv.cfg.PongWait))
+}
+
+// smoothRTT folds a connection's n-th round-trip sample (counting from 1)
+// into its smoothed round trip old.
+func smoothRTT(old, sample int64, n int) int64 {
+	return old + (sample-old)/int64(min(n, 8))
 }
 
 // writeLoop writes what is queued, and a ping when one is due, then ends;
@@ -221,7 +255,11 @@ func (c *conn) writeQueued() bool {
 				c.fail("ping failed")
 				return false
 			}
-			c.pinger.Reset(c.srv.cfg.PingEvery)
+			next := c.srv.cfg.PingEvery
+			if c.probes.Load() > 0 && c.probes.Add(-1) > 0 {
+				next = probeGap
+			}
+			c.pinger.Reset(next)
 		}
 		select {
 		case <-c.quit:
@@ -318,10 +356,15 @@ func (c *conn) write(f *protocol.Frame) error {
 		return err
 	}
 	// A question's clock starts as its bytes go out, not when the write
-	// returns: by then the player may already have it.
-	var startedAt time.Time
+	// returns: by then the player may already have it, and its answer may
+	// come before the writer would get round to noting it.
 	if f.Mark != nil {
-		startedAt = c.srv.clock.Now()
+		if s := c.sess.Load(); s != nil {
+			s.markWritten(f.Mark.Room, f.Mark.Index, c.srv.clock.Now())
+		}
+	}
+	if f.Probe {
+		c.probe()
 	}
 	var err error
 	switch {
@@ -352,11 +395,6 @@ func (c *conn) write(f *protocol.Frame) error {
 	}
 	if err == nil && !f.Received.IsZero() {
 		c.srv.metrics.ackLatency.Observe(time.Since(f.Received).Seconds())
-	}
-	if err == nil && f.Mark != nil {
-		if s := c.sess.Load(); s != nil {
-			s.markWritten(f.Mark.Room, f.Mark.Index, startedAt)
-		}
 	}
 	return err
 }

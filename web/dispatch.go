@@ -135,12 +135,16 @@ func (s *Server) handle(c *conn, data []byte) {
 				s.send(c, "match.cancelled", in.ID, protocol.TicketOnly{Ticket: d.Ticket})
 			}
 		}
+	case "match.rematch", "match.rematch_decline":
+		err = s.matchRematch(ctx, c, sess, in)
 	case "event.join":
 		if !s.joins.allow(c.addr) {
 			s.strike(c, in.ID)
 			return
 		}
-		err = s.eventJoin(ctx, c, sess, in)
+		if err = s.eventJoin(ctx, c, sess, in); err == nil {
+			c.probe() // the event may start in a moment
+		}
 	case "host.control":
 		err = s.hostControl(ctx, c, sess, in)
 	case "watch":
@@ -239,6 +243,7 @@ func (s *Server) hello(c *conn, in protocol.Inbound) {
 	_ = c.ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
 	w.ServerTime = s.clock.Now().UnixMilli()
 	s.send(c, "welcome", in.ID, w)
+	c.probe() // the round trip, known well before any first question
 	sess := c.sess.Load()
 	if sess.role == rolePlayer {
 		s.reattach(ctx, sess)
@@ -284,7 +289,11 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, role, role) })
 			sess.eventID = ev.id
 			s.adopt(sess, c)
-			return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: role}, Role: role, Event: ev.info()}, nil
+			info := ev.info()
+			if s.cfg.PublicURL != "" {
+				info.JoinURL = strings.TrimRight(s.cfg.PublicURL, "/") + "/?pin=" + ev.pin
+			}
+			return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: role}, Role: role, Event: info}, nil
 		case store.TokenOrganizer:
 			id := "org:" + uuid.NewString()
 			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, "organizer", roleOrganizer) })
@@ -404,6 +413,42 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 	return nil
 }
 
+// matchRematch asks for, accepts or declines a rematch of a finished quick
+// match. The outcome comes later: match.found, or match.rematch_cancelled
+// (and match.queued for those who wanted to play).
+func (s *Server) matchRematch(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
+	if sess.role != rolePlayer {
+		return protocol.Errorf(protocol.CodeForbidden, "only players can play quick matches")
+	}
+	var d protocol.MatchRematch
+	if err := decode(in, &d); err != nil {
+		return err
+	}
+	if d.Room == "" {
+		return protocol.Errorf(protocol.CodeBadRequest, "room is required")
+	}
+	var err error
+	if in.Type == "match.rematch_decline" {
+		err = s.matcher.DeclineRematch(sess.id, d.Room)
+	} else {
+		err = s.matcher.Rematch(ctx, protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Room, sess)
+	}
+	switch {
+	case errors.Is(err, match.ErrNoMatch):
+		return protocol.Errorf(protocol.CodeNotFound, "no finished match %q of yours to play again", trimType(d.Room))
+	case errors.Is(err, match.ErrNoOffer):
+		return protocol.Errorf(protocol.CodeNotFound, "no rematch is offered for %q", trimType(d.Room))
+	case errors.Is(err, match.ErrNotFinished):
+		return protocol.Errorf(protocol.CodeWrongPhase, "the match has not finished")
+	case errors.Is(err, match.ErrBusy):
+		return protocol.Errorf(protocol.CodeWrongPhase, "already queued or playing")
+	case err != nil:
+		return err
+	}
+	s.reply(c, in.ID, nil)
+	return nil
+}
+
 func (s *Server) hasCategory(cat string) bool {
 	for _, c := range s.bank.Categories() {
 		if c == cat {
@@ -432,6 +477,7 @@ func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 	}
 	re := in.ID // the callback keeps only this, not the whole answer
 	a := room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re, Peer: sess, Received: c.received}
+	a.Elapsed, a.Timed = s.answerTime(c, sess, d.Room, d.Index)
 	r.Submit(s.runCtx, a, func(err error) {
 		if err != nil {
 			s.refuse(c, re, err)
@@ -439,4 +485,23 @@ func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 		}
 		s.metrics.answers.Inc()
 	})
+}
+
+// answerTime measures an answer at the edge, where the question was
+// written and the answer read: from when the question (roomID, index) was
+// written to this player's connection to now, less the connection's whole
+// smoothed round trip (the question travels one way, the answer the
+// other), the credit capped at RTTCreditMax. It reports false if no
+// question of that index was written to the player; the room then times
+// the answer itself.
+func (s *Server) answerTime(c *conn, sess *session, roomID string, index int) (time.Duration, bool) {
+	at, ok := sess.writtenAt(roomID, index)
+	if !ok {
+		return 0, false
+	}
+	var credit time.Duration
+	if !s.cfg.IgnoreRTT {
+		credit = min(c.rtt(), s.cfg.RTTCreditMax)
+	}
+	return max(s.clock.Now().Sub(at)-credit, 0), true
 }

@@ -3,12 +3,14 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +52,28 @@ func startHarness(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Confi
 // nil), for tests that shape the server's sockets.
 func startHarnessOn(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Config), wrap func(net.Listener) net.Listener) *harness {
 	t.Helper()
+	h := startHarnessWith(t, harnessOpts{dir: dir, clock: clk, cfg: mod, wrap: wrap})
+	h.clk = clk
+	return h
+}
+
+// harnessOpts shape a harness beyond the usual fake clock.
+type harnessOpts struct {
+	dir   string                          // "" means a new temporary directory
+	clock clock.Clock                     // what rooms and matchmaking run on
+	cfg   func(*web.Config)               // changes to the configuration
+	wrap  func(net.Listener) net.Listener // wraps the server's listener
+	rates clock.Clock                     // the per-connection rate limits' clock; nil means wall time
+}
+
+// startHarnessWith starts a harness as o says. Its clk is nil unless the
+// caller sets it.
+func startHarnessWith(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	dir, mod, wrap := o.dir, o.cfg, o.wrap
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "leitai.db"))
 	if err != nil {
@@ -76,7 +100,7 @@ func startHarnessOn(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Con
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Clock: clk, Log: zerolog.Nop()})
+	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: zerolog.Nop()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +111,7 @@ func startHarnessOn(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Con
 	sctx, stopS := context.WithCancel(ctx)
 	sdone := make(chan struct{})
 	go func() { _ = srv.Run(sctx, ln); close(sdone) }()
-	h := &harness{t: t, srv: srv, st: st, clk: clk, addr: ln.Addr().String(), answers: answers, dir: dir}
+	h := &harness{t: t, srv: srv, st: st, addr: ln.Addr().String(), answers: answers, dir: dir}
 	var once sync.Once
 	h.stop = func() {
 		once.Do(func() {
@@ -111,6 +135,7 @@ type msg struct {
 	Re   string          `json:"re"`
 	Data json.RawMessage `json:"data"`
 	raw  []byte
+	at   time.Time // when the client read it
 }
 
 func (m msg) decode(t *testing.T, v any) {
@@ -135,6 +160,7 @@ type client struct {
 	seq    int
 	id     string // player id after welcome
 	resume string
+	pings  atomic.Int64 // server pings answered
 }
 
 func (h *harness) dial() *client {
@@ -144,20 +170,41 @@ func (h *harness) dial() *client {
 
 func (h *harness) dialHeader(hdr http.Header) *client {
 	h.t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+h.addr+"/ws", hdr)
+	return h.dialTo(h.addr, hdr)
+}
+
+// dialTo connects to the server's /ws at addr (the server's own address,
+// or a proxy in front of it).
+func (h *harness) dialTo(addr string, hdr http.Header) *client {
+	h.t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", hdr)
 	if err != nil {
 		h.t.Fatalf("dial: %v", err)
 	}
 	c := &client{t: h.t, h: h, ws: ws}
 	c.cond = sync.NewCond(&c.mu)
+	ws.SetPingHandler(c.onPing)
 	go c.read()
 	h.t.Cleanup(func() { ws.Close() })
 	return c
 }
 
+// onPing answers a server ping as gorilla's default handler does, and
+// counts it.
+func (c *client) onPing(data string) error {
+	c.pings.Add(1)
+	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	var ne net.Error
+	if err == websocket.ErrCloseSent || errors.As(err, &ne) {
+		return nil
+	}
+	return err
+}
+
 func (c *client) read() {
 	for {
 		_, b, err := c.ws.ReadMessage()
+		at := time.Now()
 		if err != nil {
 			c.mu.Lock()
 			c.closed = true
@@ -172,7 +219,7 @@ func (c *client) read() {
 		if err := json.Unmarshal(b, &m); err != nil {
 			m = msg{Type: "!badjson"}
 		}
-		m.raw = b
+		m.raw, m.at = b, at
 		c.mu.Lock()
 		c.got = append(c.got, m)
 		c.used = append(c.used, false)

@@ -1,7 +1,13 @@
 package web
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/leitai/leitai/store"
 )
@@ -20,6 +26,10 @@ type metrics struct {
 	// ackLatency is from reading an answer to writing its ack: what the
 	// server adds to the latency a contestant feels.
 	ackLatency prometheus.Histogram
+
+	// rateLimited counts messages refused by a connection's rate limit,
+	// answered with rate_limited or not.
+	rateLimited prometheus.Counter
 }
 
 func newMetrics(journal *store.Committer) *metrics {
@@ -38,11 +48,42 @@ func newMetrics(journal *store.Committer) *metrics {
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .15, .2, .3, .5, 1, 2, 5},
 		}),
 	}
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rate_limited_total", Help: "Messages refused by a rate limit (at most one rate_limited reply a second)."})
 	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_batches_total", Help: "Journal batches written, each one transaction and one fsync."},
 		func() float64 { b, _ := journal.Stats(); return float64(b) })
 	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
 		func() float64 { _, e := journal.Stats(); return float64(e) })
-	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rooms, m.finished, m.ackLatency, batches, entries,
+	m.reg.MustRegister(m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// metricsHandler serves the node's metrics in the Prometheus text format.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// serveMetrics serves GET /metrics on the metrics listener, if the server
+// has one (then the main listener does not serve it), until stop is
+// called; stop shuts it down and waits for it.
+func (s *Server) serveMetrics() (stop func()) {
+	if s.metricsLn == nil {
+		return func() {}
+	}
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", s.metricsHandler())
+	srv := s.httpServer(secure(m))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(s.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error().Err(err).Msg("metrics listener")
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}
 }

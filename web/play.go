@@ -108,6 +108,7 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 	for _, id := range humans {
 		if sess, ok := s.hub.get(id); ok {
 			sess.addRoom(roomID)
+			sess.probe() // the first question is a countdown away
 		}
 	}
 	for _, b := range bots {

@@ -57,7 +57,9 @@ type Config struct {
 	// MaxConnsPerAddr bounds connections from one IP address; default 2000.
 	MaxConnsPerAddr int
 	// MessagesPerSecond and MessageBurst bound a connection's requests;
-	// defaults 20 and 40. A connection that keeps exceeding them is closed.
+	// defaults 20 and 40. A refused request is answered with rate_limited,
+	// at most once a second; a connection that keeps exceeding them is
+	// closed with 1008 (see Server.strike).
 	MessagesPerSecond float64
 	MessageBurst      int
 	// JoinsPerSecondPerAddr and JoinBurstPerAddr bound how fast one IP
@@ -65,6 +67,27 @@ type Config struct {
 	// connections; defaults 200 and 5000, room for a hall behind one NAT.
 	JoinsPerSecondPerAddr float64
 	JoinBurstPerAddr      int
+	// RegistersPerSecondPerAddr and RegisterBurstPerAddr bound POST
+	// /api/v1/players from one IP address; defaults 5 and 100.
+	RegistersPerSecondPerAddr float64
+	RegisterBurstPerAddr      int
+	// PINLookupsPerSecondPerAddr and PINLookupBurstPerAddr bound GET
+	// /api/v1/pins/{pin} from one IP address; defaults 10 and 1000: a hall
+	// of a thousand behind one NAT looks its PIN up at once, while walking
+	// the 900,000 PINs takes a day per address.
+	PINLookupsPerSecondPerAddr float64
+	PINLookupBurstPerAddr      int
+	// ReadHeaderTimeout bounds reading a request's headers (default 10 s);
+	// ReadTimeout the whole request, body included (default 30 s);
+	// WriteTimeout the handler and its response, from the end of the
+	// headers (default 30 s); IdleTimeout how long a keep-alive connection
+	// waits for its next request (default 60 s). A WebSocket is not bound by
+	// them once upgraded: it has HelloTimeout, PongWait and WriteWait.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// TransferTimeout replaces ReadTimeout and WriteTimeout for large
+	// transfers by an authenticated caller, question bank uploads and
+	// results exports, once the token is checked; default 10 min.
+	TransferTimeout time.Duration
 	// Match tunes quick-match queues.
 	Match match.Config
 	// MatchQuestions and MatchTimeLimit shape quick matches; defaults 5 and 15 s.
@@ -78,6 +101,12 @@ type Config struct {
 	PointsDailyCap int
 	// BlockedWords may not appear in nicknames.
 	BlockedWords []string
+	// RTTCreditMax caps the round-trip credit fair timing takes off an
+	// answer's time (the connection's whole smoothed round trip); default
+	// 350 ms. It covers the round trips fair timing is promised for (up to
+	// 300 ms) with room for jitter, and bounds what a client gains by
+	// holding back its pongs to inflate its round trip.
+	RTTCreditMax time.Duration
 	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
 	// measured from when the question was written, nothing taken off. Tests
 	// that run rooms on a fake clock set it, as real round trips would
@@ -99,9 +128,15 @@ func (c *Config) defaults() {
 	def(&c.PongWait, 40*time.Second)
 	def(&c.WriteWait, 10*time.Second)
 	def(&c.Grace, 60*time.Second)
+	def(&c.ReadHeaderTimeout, 10*time.Second)
+	def(&c.ReadTimeout, 30*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.IdleTimeout, 60*time.Second)
+	def(&c.TransferTimeout, 10*time.Minute)
 	def(&c.MatchTimeLimit, 15*time.Second)
 	def(&c.RevealFor, 3*time.Second)
 	def(&c.MatchCountdown, 3*time.Second)
+	def(&c.RTTCreditMax, 350*time.Millisecond)
 	if c.SendQueue <= 0 {
 		c.SendQueue = 64
 	}
@@ -120,6 +155,18 @@ func (c *Config) defaults() {
 	if c.JoinBurstPerAddr <= 0 {
 		c.JoinBurstPerAddr = 5000
 	}
+	if c.RegistersPerSecondPerAddr <= 0 {
+		c.RegistersPerSecondPerAddr = 5
+	}
+	if c.RegisterBurstPerAddr <= 0 {
+		c.RegisterBurstPerAddr = 100
+	}
+	if c.PINLookupsPerSecondPerAddr <= 0 {
+		c.PINLookupsPerSecondPerAddr = 10
+	}
+	if c.PINLookupBurstPerAddr <= 0 {
+		c.PINLookupBurstPerAddr = 1000
+	}
 	if c.MatchQuestions <= 0 {
 		c.MatchQuestions = 5
 	}
@@ -137,7 +184,16 @@ type Deps struct {
 	// of a single node.
 	Bus   cluster.Bus
 	Clock clock.Clock
-	Log   zerolog.Logger
+	// RateClock is what the per-connection message limits run on; nil
+	// means wall time, like the sockets they protect. Tests inject a fake
+	// to show a connection forgiven after a quiet while.
+	RateClock clock.Clock
+	Log       zerolog.Logger
+
+	// MetricsListener, if set, is where GET /metrics is served, and then
+	// only there: the main listener does not serve it. Run serves it and
+	// closes it when it returns.
+	MetricsListener net.Listener
 }
 
 // Server is one Leitai node's gateway and API.
@@ -147,6 +203,7 @@ type Server struct {
 	journal *store.Committer
 	bank    *questionbank.Bank
 	clock   clock.Clock
+	rates   clock.Clock // the per-connection message limits' clock
 	log     zerolog.Logger
 
 	bus      cluster.Bus
@@ -158,6 +215,10 @@ type Server struct {
 	metrics  *metrics
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
+	handler  http.Handler // mux behind the security headers
+
+	// metricsLn serves /metrics apart; nil serves it on the main handler.
+	metricsLn net.Listener
 
 	// runCtx is the context rooms run under; set by Run before serving.
 	runCtx  context.Context
@@ -168,6 +229,10 @@ type Server struct {
 	addrs  map[string]int
 
 	joins *addrLimits // hellos and event joins per address
+
+	// Static after construction: HTTP requests per address.
+	registers  *addrLimits // POST /api/v1/players
+	pinLookups *addrLimits // GET /api/v1/pins/{pin}
 
 	// liveMu guards live: every open connection, welcomed or not, so that
 	// a shutdown closes each one with 1001.
@@ -183,8 +248,11 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Clock == nil {
 		deps.Clock = clock.Real{}
 	}
+	if deps.RateClock == nil {
+		deps.RateClock = clock.Real{}
+	}
 	s := &Server{
-		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
+		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, rates: deps.RateClock, log: deps.Log,
 		rooms:   room.NewRegistry(),
 		history: questionbank.NewHistory(200),
 		hub:     newHub(),
@@ -196,6 +264,9 @@ func New(cfg Config, deps Deps) *Server {
 		stopped: make(chan struct{}),
 		runCtx:  context.Background(),
 	}
+	s.metricsLn = deps.MetricsListener
+	s.registers = newAddrLimits(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
+	s.pinLookups = newAddrLimits(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
 	if deps.Bus == nil {
 		deps.Bus = cluster.NewLocal(deps.Clock)
 	}
@@ -213,7 +284,7 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Handler serves the API, the pages and /ws.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Matchmaker exposes the matchmaker (tests drive its Process directly).
 func (s *Server) Matchmaker() *match.Matchmaker { return s.matcher }
@@ -228,10 +299,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	roomCtx, stopRooms := context.WithCancel(context.Background())
 	defer stopRooms()
 	s.runCtx = roomCtx
+	defer s.serveMetrics()()
 	if err := s.Restore(roomCtx); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
@@ -277,6 +349,29 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// httpServer serves h with the configured timeouts, so that a body that
+// trickles in or a connection left idle is closed instead of held open.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+	}
+}
+
+// transfer gives a request TransferTimeout, from now, to send its body and
+// receive its response, in place of the server's ReadTimeout and
+// WriteTimeout. Call it only once the caller is authenticated, so that an
+// anonymous client cannot hold a connection that long.
+func (s *Server) transfer(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(s.cfg.TransferTimeout)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
+}
+
 // stopping reports whether a shutdown has begun.
 func (s *Server) stopping() bool {
 	select {
@@ -309,6 +404,8 @@ func (s *Server) expire() {
 		s.matcher.Leave(sess.id)
 	}
 	s.joins.sweep()
+	s.registers.sweep()
+	s.pinLookups.sweep()
 }
 
 // checkOrigin accepts requests with no Origin (non-browser clients), from the
@@ -491,22 +588,41 @@ func (s *Server) handleRead(c *conn, data []byte) bool {
 		return false
 	}
 	s.metrics.messages.Inc()
-	if !c.limiter.Allow() {
+	if !c.limiter.AllowN(s.rates.Now(), 1) {
 		return s.strike(c, "")
 	}
 	s.handle(c, data)
 	return true
 }
 
-// strike answers a request over a rate limit with rate_limited and counts
-// it; a connection that keeps going is closed with 1008. It reports whether
-// the connection is still open. Runs on the connection's reader.
+// rateWindow is how often a connection over a rate limit is told so: the
+// first refused request in a window gets rate_limited, the others in it
+// no reply at all, so a flood cannot fill its own send queue with
+// refusals and be mistaken for a slow reader.
+const rateWindow = time.Second
+
+// strike refuses a request over a rate limit. Each refusal adds a strike;
+// strikes drain at a quarter of the message rate, so a client a little
+// too fast, or one that flooded for a moment and then behaved, is
+// forgiven in time, while one that keeps flooding (more strikes than twice
+// the burst) is closed with 1008. It reports whether the connection is
+// still open. Runs on the connection's reader.
 func (s *Server) strike(c *conn, re string) bool {
+	s.metrics.rateLimited.Inc()
+	now := s.rates.Now()
+	if !c.struckAt.IsZero() {
+		drained := now.Sub(c.struckAt).Seconds() * s.cfg.MessagesPerSecond / 4
+		c.strikes = max(0, c.strikes-drained)
+	}
 	c.strikes++
-	s.reply(c, re, errRateLimited)
-	if c.strikes > 3*s.cfg.MessageBurst {
+	c.struckAt = now
+	if c.strikes > float64(2*s.cfg.MessageBurst) {
 		c.closeWith(reasonPolicy, "flood")
 		return false
+	}
+	if c.toldAt.IsZero() || now.Sub(c.toldAt) >= rateWindow {
+		c.toldAt = now
+		s.reply(c, re, errRateLimited)
 	}
 	return true
 }

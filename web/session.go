@@ -75,8 +75,9 @@ func (s *session) Connected() bool {
 	return s.conn != nil
 }
 
-// WrittenAt implements room.Peer.
-func (s *session) WrittenAt(roomID string, index int) (time.Time, bool) {
+// writtenAt is when the question (room, index) was written to the
+// player's connection, if it was: the start of the player's clock.
+func (s *session) writtenAt(roomID string, index int) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.mark(roomID)
@@ -97,15 +98,15 @@ func (s *session) markWritten(roomID string, index int, at time.Time) {
 	s.mu.Unlock()
 }
 
-// RTT implements room.Peer.
-func (s *session) RTT() time.Duration {
+// probe has the player's connection, if any, measure its round trip
+// afresh: a contest is about to begin.
+func (s *session) probe() {
 	s.mu.Lock()
 	c := s.conn
 	s.mu.Unlock()
-	if c == nil || s.srv.cfg.IgnoreRTT {
-		return 0
+	if c != nil {
+		c.probe()
 	}
-	return c.rtt()
 }
 
 // Kick implements room.Peer.

@@ -28,6 +28,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/leitai/leitai/internal/pgtest"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 )
@@ -49,7 +50,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -86,13 +87,14 @@ func freeAddr(t *testing.T) string {
 	return ""
 }
 
-// startNode runs the binary on dir and addr and waits until it serves.
-func startNode(t *testing.T, dir, addr string) *node {
+// startNode runs the binary on dir and addr, with any extra flags, and
+// waits until it serves.
+func startNode(t *testing.T, dir, addr string, extra ...string) *node {
 	t.Helper()
 	n := &node{t: t, addr: addr, log: &bytes.Buffer{}, done: make(chan struct{})}
-	n.cmd = exec.Command(binary, "serve", "--data", dir, "--addr", addr, "--admin-token", adminToken,
+	n.cmd = exec.Command(binary, append([]string{"serve", "--data", dir, "--addr", addr, "--admin-token", adminToken,
 		"--log-level", "warn", "--match-countdown", "200ms", "--match-reveal", "300ms",
-		"--match-time-limit", "60s", "--match-wait", "5m", "--points-daily-cap", "100")
+		"--match-time-limit", "60s", "--match-wait", "5m", "--points-daily-cap", "100"}, extra...)...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)

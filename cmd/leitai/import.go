@@ -12,19 +12,25 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/web"
 )
 
-// importCmd imports a question bank file into the data directory's store.
+// importCmd imports a question bank file into the data directory's store,
+// or the PostgreSQL database given by --db.
 func importCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	data := fs.String("data", env("LEITAI_DATA", "./data"), "data directory (LEITAI_DATA)")
+	db := fs.String("db", env("LEITAI_DB", ""), "PostgreSQL URL to import into instead of the SQLite file (LEITAI_DB)")
 	name := fs.String("name", "", "name of the question set (default: the file name)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: leitai import [--data DIR] [--name NAME] FILE.csv|.json|.xlsx")
+		return errors.New("usage: leitai import [--data DIR | --db URL] [--name NAME] FILE.csv|.json|.xlsx")
+	}
+	if *db != "" && !store.IsPostgresURL(*db) {
+		return errors.New("--db wants a PostgreSQL URL, postgres://… or postgresql://…")
 	}
 	path := fs.Arg(0)
 	format, err := questionbank.FormatOf(path)
@@ -39,7 +45,7 @@ func importCmd(ctx context.Context, args []string) error {
 	if *name == "" {
 		*name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	st, err := openStore(ctx, *data)
+	st, err := openStore(ctx, *data, *db)
 	if err != nil {
 		return err
 	}

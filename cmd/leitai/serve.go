@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
@@ -29,11 +31,16 @@ func env(name, def string) string {
 
 type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
-	pprofAddr                                                                string
+	pprofAddr, metricsAddr                                                   string
 	joinRate                                                                 float64
 	joinBurst                                                                int
+	registerRate, pinRate                                                    float64
+	registerBurst, pinBurst                                                  int
+	readHeaderTimeout, readTimeout, writeTimeout                             time.Duration
+	idleTimeout, transferTimeout                                             time.Duration
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
+	rttCreditMax                                                             time.Duration
 	matchQuestions, dailyCap                                                 int
 }
 
@@ -41,10 +48,10 @@ func parseServe(args []string) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&f.addr, "addr", env("LEITAI_ADDR", ":8080"), "listen address (LEITAI_ADDR)")
-	fs.StringVar(&f.data, "data", env("LEITAI_DATA", "./data"), "data directory for the SQLite file and the admin token (LEITAI_DATA)")
+	fs.StringVar(&f.data, "data", env("LEITAI_DATA", "./data"), "data directory for the SQLite file (unless --db) and the admin token (LEITAI_DATA)")
 	fs.StringVar(&f.adminToken, "admin-token", env("LEITAI_ADMIN_TOKEN", ""), "organizer token; generated and stored in the data directory when empty (LEITAI_ADMIN_TOKEN)")
 	fs.StringVar(&f.redis, "redis", env("LEITAI_REDIS", ""), "Redis URL for cluster mode — not available yet (LEITAI_REDIS)")
-	fs.StringVar(&f.db, "db", env("LEITAI_DB", ""), "PostgreSQL URL for cluster mode — not available yet (LEITAI_DB)")
+	fs.StringVar(&f.db, "db", env("LEITAI_DB", ""), "PostgreSQL URL (postgres://user:pass@host:5432/db) to keep records in instead of SQLite (LEITAI_DB)")
 	fs.StringVar(&f.publicURL, "public-url", env("LEITAI_PUBLIC_URL", ""), "base URL in join links and QR codes; default: the request's host (LEITAI_PUBLIC_URL)")
 	fs.StringVar(&f.origins, "allowed-origins", env("LEITAI_ALLOWED_ORIGINS", ""), "comma-separated extra Origins accepted on /ws, or * (LEITAI_ALLOWED_ORIGINS)")
 	fs.StringVar(&f.blocked, "blocked-words", env("LEITAI_BLOCKED_WORDS", ""), "comma-separated words not allowed in nicknames (LEITAI_BLOCKED_WORDS)")
@@ -54,17 +61,34 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.matchLimit, "match-time-limit", durEnv("LEITAI_MATCH_TIME_LIMIT", 15*time.Second), "time to answer a quick-match question (LEITAI_MATCH_TIME_LIMIT)")
 	fs.DurationVar(&f.matchReveal, "match-reveal", durEnv("LEITAI_MATCH_REVEAL", 3*time.Second), "how long a quick match shows each answer (LEITAI_MATCH_REVEAL)")
 	fs.DurationVar(&f.matchCountdown, "match-countdown", durEnv("LEITAI_MATCH_COUNTDOWN", 3*time.Second), "countdown before a quick match's first question (LEITAI_MATCH_COUNTDOWN)")
+	fs.DurationVar(&f.rttCreditMax, "rtt-credit-max", durEnv("LEITAI_RTT_CREDIT_MAX", 350*time.Millisecond), "most of a connection's round trip fair timing takes off an answer's time (LEITAI_RTT_CREDIT_MAX)")
 	fs.IntVar(&f.matchQuestions, "match-questions", intEnv("LEITAI_MATCH_QUESTIONS", 5), "questions per quick match (LEITAI_MATCH_QUESTIONS)")
 	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
 	fs.Float64Var(&f.joinRate, "addr-join-rate", floatEnv("LEITAI_ADDR_JOIN_RATE", 200), "hellos and event joins per second allowed from one IP address (LEITAI_ADDR_JOIN_RATE)")
 	fs.IntVar(&f.joinBurst, "addr-join-burst", intEnv("LEITAI_ADDR_JOIN_BURST", 5000), "burst of hellos and event joins allowed from one IP address (LEITAI_ADDR_JOIN_BURST)")
+	fs.Float64Var(&f.registerRate, "addr-register-rate", floatEnv("LEITAI_ADDR_REGISTER_RATE", 5), "POST /api/v1/players per second allowed from one IP address (LEITAI_ADDR_REGISTER_RATE)")
+	fs.IntVar(&f.registerBurst, "addr-register-burst", intEnv("LEITAI_ADDR_REGISTER_BURST", 100), "burst of POST /api/v1/players allowed from one IP address (LEITAI_ADDR_REGISTER_BURST)")
+	fs.Float64Var(&f.pinRate, "addr-pin-rate", floatEnv("LEITAI_ADDR_PIN_RATE", 10), "PIN lookups per second allowed from one IP address (LEITAI_ADDR_PIN_RATE)")
+	fs.IntVar(&f.pinBurst, "addr-pin-burst", intEnv("LEITAI_ADDR_PIN_BURST", 1000), "burst of PIN lookups allowed from one IP address (LEITAI_ADDR_PIN_BURST)")
+	fs.DurationVar(&f.readHeaderTimeout, "read-header-timeout", durEnv("LEITAI_READ_HEADER_TIMEOUT", 10*time.Second), "time to read a request's headers (LEITAI_READ_HEADER_TIMEOUT)")
+	fs.DurationVar(&f.readTimeout, "read-timeout", durEnv("LEITAI_READ_TIMEOUT", 30*time.Second), "time to read a whole request, body included (LEITAI_READ_TIMEOUT)")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", durEnv("LEITAI_WRITE_TIMEOUT", 30*time.Second), "time to handle a request and write its response (LEITAI_WRITE_TIMEOUT)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
+	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if f.redis != "" || f.db != "" {
-		return nil, errors.New("--redis and --db (cluster mode) are not available in this version; run without them for a single node")
+	if f.rttCreditMax <= 0 || f.rttCreditMax > 2*time.Second {
+		return nil, fmt.Errorf("--rtt-credit-max must be more than 0 and at most 2s, not %v", f.rttCreditMax)
+	}
+	if f.redis != "" {
+		return nil, errors.New("--redis (cluster mode) is not available in this version; run without it for a single node")
+	}
+	if f.db != "" && !store.IsPostgresURL(f.db) {
+		return nil, errors.New("--db wants a PostgreSQL URL, postgres://… or postgresql://…; leave it out to use SQLite in the data directory")
 	}
 	return f, nil
 }
@@ -114,41 +138,66 @@ func newLogger(level string) zerolog.Logger {
 	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(lvl).With().Timestamp().Logger()
 }
 
-// openStore opens the SQLite store in the data directory.
-func openStore(ctx context.Context, data string) (*store.SQL, error) {
+// openStore opens the PostgreSQL store at db, or without db the SQLite
+// store in the data directory, which it creates either way (the admin
+// token lives there).
+func openStore(ctx context.Context, data, db string) (*store.SQL, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
+	}
+	if db != "" {
+		return store.OpenPostgres(ctx, db)
 	}
 	return store.OpenSQLite(ctx, filepath.Join(data, "leitai.db"))
 }
 
 // organizerToken returns the organizer token: the flag's, or the one kept in
-// the data directory, or a new one written there. Only its hash is stored
-// in the database.
-func organizerToken(ctx context.Context, st store.Store, data, given string) (string, bool, error) {
+// the data directory, or a new one written there. The file always holds the
+// token in force, so a token given on the command line replaces the one kept
+// there. Only the token's hash is stored in the database, and it is the only
+// organizer token there: any other one (a token used before a rotation) is
+// deleted, and revoked counts them.
+func organizerToken(ctx context.Context, st store.Store, data, given string) (tok string, created bool, revoked int, err error) {
 	path := filepath.Join(data, "admin-token")
-	tok, created := given, false
-	if tok == "" {
-		if b, err := os.ReadFile(path); err == nil {
-			tok = strings.TrimSpace(string(b))
-		}
+	kept := ""
+	if b, err := os.ReadFile(path); err == nil {
+		kept = strings.TrimSpace(string(b))
 	}
-	if tok == "" {
+	tok = strings.TrimSpace(given)
+	switch {
+	case tok != "":
+	case kept != "":
+		tok = kept
+	default:
 		tok, _ = web.NewToken()
-		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-			return "", false, err
-		}
 		created = true
 	}
-	hash := web.HashToken(tok)
-	if _, err := st.Token(ctx, hash); errors.Is(err, store.ErrNotFound) {
-		if err := st.PutToken(ctx, store.Token{Hash: hash, Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()}); err != nil {
-			return "", false, err
+	if tok != kept {
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			return "", false, 0, err
 		}
-	} else if err != nil {
-		return "", false, err
 	}
-	return tok, created, nil
+	revoked, err = st.ReplaceTokens(ctx, store.Token{Hash: web.HashToken(tok), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()})
+	if err != nil {
+		return "", false, 0, err
+	}
+	return tok, created, revoked, nil
+}
+
+// banner tells the operator where the pages are. The organizer token is a
+// secret that logs keep: it is shown once, when it is made, and only on a
+// terminal; otherwise the banner says where it is kept.
+func banner(w io.Writer, base, data, where string, questions int, tok string, created, terminal bool) {
+	path := filepath.Join(data, "admin-token")
+	fmt.Fprintf(w, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", questions, where)
+	fmt.Fprintf(w, "  player page     %s/\n", base)
+	fmt.Fprintf(w, "  host console    %s/host\n", base)
+	if created && terminal {
+		fmt.Fprintf(w, "  organizer page  %s/admin?token=%s\n", base, tok)
+		fmt.Fprintf(w, "  organizer token %s  (new, shown this once; kept in %s)\n\n", tok, path)
+		return
+	}
+	fmt.Fprintf(w, "  organizer page  %s/admin  (the organizer token is kept in %s)\n\n", base, path)
 }
 
 func serve(ctx context.Context, args []string) error {
@@ -162,14 +211,17 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	st, err := openStore(ctx, f.data)
+	st, err := openStore(ctx, f.data, f.db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	tok, created, err := organizerToken(ctx, st, f.data, f.adminToken)
+	tok, created, revoked, err := organizerToken(ctx, st, f.data, f.adminToken)
 	if err != nil {
 		return fmt.Errorf("organizer token: %w", err)
+	}
+	if revoked > 0 {
+		log.Info().Int("revoked", revoked).Msg("organizer token changed; the previous one no longer works")
 	}
 	bank := questionbank.NewBank()
 	sample, err := questionbank.Sample()
@@ -191,10 +243,25 @@ func serve(ctx context.Context, args []string) error {
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
 		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst,
+		RegistersPerSecondPerAddr: f.registerRate, RegisterBurstPerAddr: f.registerBurst,
+		PINLookupsPerSecondPerAddr: f.pinRate, PINLookupBurstPerAddr: f.pinBurst,
+		ReadHeaderTimeout: f.readHeaderTimeout, ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
+		IdleTimeout: f.idleTimeout, TransferTimeout: f.transferTimeout,
+		RTTCreditMax: f.rttCreditMax,
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill
-	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Log: log})
+	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
+	if f.metricsAddr != "" {
+		mln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics address: %w", err)
+		}
+		defer mln.Close()
+		deps.MetricsListener = mln
+		log.Info().Str("addr", mln.Addr().String()).Msg("serving /metrics apart")
+	}
+	srv := web.New(cfg, deps)
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -208,16 +275,12 @@ func serve(ctx context.Context, args []string) error {
 		}
 		base = "http://" + net.JoinHostPort(host, port)
 	}
-	fmt.Fprintf(os.Stderr, "\n  Leitai is running (%d questions in the bank, data in %s)\n\n", bank.Len(), f.data)
-	fmt.Fprintf(os.Stderr, "  player page     %s/\n", base)
-	fmt.Fprintf(os.Stderr, "  host console    %s/host\n", base)
-	fmt.Fprintf(os.Stderr, "  organizer page  %s/admin?token=%s\n", base, tok)
-	if created {
-		fmt.Fprintf(os.Stderr, "  organizer token %s  (new; kept in %s)\n\n", tok, filepath.Join(f.data, "admin-token"))
-	} else {
-		fmt.Fprintf(os.Stderr, "  organizer token %s\n\n", tok)
+	where := f.data
+	if f.db != "" {
+		where = f.data + ", records in PostgreSQL"
 	}
-	log.Info().Str("addr", ln.Addr().String()).Msg("serving")
+	banner(os.Stderr, base, f.data, where, bank.Len(), tok, created, term.IsTerminal(int(os.Stderr.Fd())))
+	log.Info().Str("addr", ln.Addr().String()).Str("store", st.Backend()).Msg("serving")
 	err = srv.Run(ctx, ln)
 	log.Info().Msg("stopped")
 	return err

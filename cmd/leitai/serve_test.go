@@ -2,23 +2,47 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/web"
 )
 
 func TestClusterFlagsAreRefused(t *testing.T) {
-	for _, args := range [][]string{{"--redis", "redis://127.0.0.1:6379"}, {"--db", "postgres://x"}} {
-		if _, err := parseServe(args); err == nil || !strings.Contains(err.Error(), "not available") {
-			t.Fatalf("%v: err = %v", args, err)
-		}
+	if _, err := parseServe([]string{"--redis", "redis://127.0.0.1:6379"}); err == nil || !strings.Contains(err.Error(), "not available") {
+		t.Fatalf("--redis: err = %v", err)
 	}
 	t.Setenv("LEITAI_REDIS", "redis://127.0.0.1:6379")
 	if _, err := parseServe(nil); err == nil {
 		t.Fatal("LEITAI_REDIS was silently ignored")
+	}
+}
+
+func TestDBFlag(t *testing.T) {
+	for _, db := range []string{"postgres://u@127.0.0.1:5432/leitai", "postgresql://u@db/leitai?sslmode=disable"} {
+		f, err := parseServe([]string{"--db", db})
+		if err != nil || f.db != db {
+			t.Fatalf("--db %s: %+v, %v", db, f, err)
+		}
+	}
+	for _, db := range []string{"/var/lib/leitai.db", "mysql://x", "redis://127.0.0.1"} {
+		if _, err := parseServe([]string{"--db", db}); err == nil || !strings.Contains(err.Error(), "PostgreSQL URL") {
+			t.Fatalf("--db %s: err = %v", db, err)
+		}
+	}
+	t.Setenv("LEITAI_DB", "postgres://u@127.0.0.1/leitai")
+	if f, err := parseServe(nil); err != nil || f.db != "postgres://u@127.0.0.1/leitai" {
+		t.Fatalf("LEITAI_DB: %+v, %v", f, err)
 	}
 }
 
@@ -39,19 +63,35 @@ func TestFlagsHaveEnvironmentTwins(t *testing.T) {
 	}
 }
 
+func TestRTTCreditMaxFlag(t *testing.T) {
+	f, err := parseServe(nil)
+	if err != nil || f.rttCreditMax != 350*time.Millisecond {
+		t.Fatalf("default: %v, %v", f, err)
+	}
+	t.Setenv("LEITAI_RTT_CREDIT_MAX", "200ms")
+	if f, err = parseServe(nil); err != nil || f.rttCreditMax != 200*time.Millisecond {
+		t.Fatalf("from the environment: %v, %v", f, err)
+	}
+	for _, bad := range []string{"0s", "-1s", "3s"} {
+		if _, err := parseServe([]string{"--rtt-credit-max", bad}); err == nil || !strings.Contains(err.Error(), "rtt-credit-max") {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}
+
 func TestOrganizerTokenIsMadeOnceAndStoredHashed(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := openStore(ctx, dir)
+	st, err := openStore(ctx, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	tok, created, err := organizerToken(ctx, st, dir, "")
+	tok, created, _, err := organizerToken(ctx, st, dir, "")
 	if err != nil || !created || len(tok) < 40 {
 		t.Fatalf("token %q created %v err %v", tok, created, err)
 	}
-	again, created, _ := organizerToken(ctx, st, dir, "")
+	again, created, _, _ := organizerToken(ctx, st, dir, "")
 	if again != tok || created {
 		t.Fatal("the token changed on the second start")
 	}
@@ -61,6 +101,148 @@ func TestOrganizerTokenIsMadeOnceAndStoredHashed(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "admin-token"))
 	if strings.TrimSpace(string(b)) != tok {
 		t.Fatal("the token file does not hold the token")
+	}
+}
+
+// A restart with another organizer token revokes the one before it, whether
+// that one was generated or given; the file keeps the token in force.
+func TestChangedOrganizerTokenRevokesTheOldOne(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := openStore(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(web.New(web.Config{}, web.Deps{Store: st, Bank: questionbank.NewBank(), Log: zerolog.Nop()}).Handler())
+	defer srv.Close()
+	status := func(tok string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	start := func(given string) (string, int) {
+		t.Helper()
+		tok, _, revoked, err := organizerToken(ctx, st, dir, given)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, revoked
+	}
+
+	generated, _ := start("")
+	if status(generated) != 200 {
+		t.Fatal("the generated token does not work")
+	}
+	chosen, revoked := start("chosen-organizer-token-1")
+	if revoked != 1 {
+		t.Errorf("revoked %d tokens, want 1", revoked)
+	}
+	if got := status(generated); got != 401 {
+		t.Fatalf("the generated token still answers %d after a new one was given", got)
+	}
+	if status(chosen) != 200 {
+		t.Fatal("the given token does not work")
+	}
+	rotated, _ := start("chosen-organizer-token-2")
+	if got := status(chosen); got != 401 {
+		t.Fatalf("the rotated-out token still answers %d", got)
+	}
+	// A start without the flag keeps the token in force, from the file.
+	if again, revoked := start(""); again != rotated || revoked != 0 {
+		t.Fatalf("restart without the flag: token %q revoked %d", again, revoked)
+	}
+	if status(rotated) != 200 {
+		t.Fatal("the rotated-in token does not work after a plain restart")
+	}
+	// Deleting the file and restarting makes a new token and revokes the old.
+	_ = os.Remove(filepath.Join(dir, "admin-token"))
+	fresh, revoked := start("")
+	if fresh == rotated || revoked != 1 || status(rotated) != 401 || status(fresh) != 200 {
+		t.Fatalf("regenerating: revoked %d, old %d, new %d", revoked, status(rotated), status(fresh))
+	}
+}
+
+// The organizer token reaches the log once, when it is made, and only on
+// a terminal; otherwise the banner says where it is kept.
+func TestBannerShowsTheTokenOnceOnATerminal(t *testing.T) {
+	const tok = "secret-organizer-token"
+	for _, tc := range []struct {
+		created, terminal, shown bool
+	}{
+		{true, true, true},
+		{true, false, false},
+		{false, true, false},
+		{false, false, false},
+	} {
+		var b strings.Builder
+		banner(&b, "http://localhost:8080", "/var/lib/leitai", "/var/lib/leitai", 10, tok, tc.created, tc.terminal)
+		out := b.String()
+		if strings.Contains(out, tok) != tc.shown {
+			t.Errorf("created %v terminal %v: token shown %v, want %v:\n%s", tc.created, tc.terminal, !tc.shown, tc.shown, out)
+		}
+		if !tc.shown && !strings.Contains(out, "/var/lib/leitai/admin-token") {
+			t.Errorf("created %v terminal %v: the banner does not say where the token is kept:\n%s", tc.created, tc.terminal, out)
+		}
+	}
+}
+
+// --metrics-addr (and its environment twin) moves /metrics off the main
+// address onto its own.
+func TestMetricsAddrFlag(t *testing.T) {
+	t.Setenv("LEITAI_METRICS_ADDR", "127.0.0.1:9")
+	if f, err := parseServe(nil); err != nil || f.metricsAddr != "127.0.0.1:9" {
+		t.Fatalf("LEITAI_METRICS_ADDR: %+v %v", f, err)
+	}
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	addr, metrics := free(), free()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--data", t.TempDir(), "--addr", addr, "--metrics-addr", metrics, "--log-level", "error"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(addr, path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(20 * time.Second); get(addr, "/healthz") != 200; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not come up")
+		}
+	}
+	if code := get(addr, "/metrics"); code != 404 {
+		t.Errorf("/metrics on the main address: %d, want 404", code)
+	}
+	if code := get(metrics, "/metrics"); code != 200 {
+		t.Errorf("/metrics on the metrics address: %d, want 200", code)
 	}
 }
 

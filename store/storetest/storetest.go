@@ -1,6 +1,6 @@
 // Package storetest is the contract every store.Store implementation must
-// pass. SQLite runs it in store's own tests; a PostgreSQL implementation
-// runs the same suite, so the two cannot drift apart.
+// pass. SQLite and PostgreSQL both run it in store's own tests, so the two
+// cannot drift apart.
 package storetest
 
 import (
@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Players", testPlayers},
 		{"Tokens", testTokens},
+		{"ReplaceTokens", testReplaceTokens},
 		{"QuestionSets", testQuestionSets},
 		{"Rooms", testRooms},
 		{"JournalOrder", testJournalOrder},
@@ -36,6 +37,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AwardPointsConcurrent", testAwardPointsConcurrent},
 		{"CreatePlayerWithTokens", testCreatePlayerWithTokens},
 		{"FinishMatch", testFinishMatch},
+		{"EpochStale", testEpochStale},
+		{"EpochPerRoom", testEpochPerRoom},
+		{"EpochFenceConcurrent", testEpochFenceConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -89,6 +93,43 @@ func testTokens(t *testing.T, s store.Store) {
 	if !got.ExpiresAt.IsZero() {
 		t.Errorf("zero ExpiresAt came back as %v", got.ExpiresAt)
 	}
+}
+
+func testReplaceTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	old := store.Token{Hash: "0ld", Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: t0}
+	older := store.Token{Hash: "01der", Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: t0}
+	host := store.Token{Hash: "h0st", Kind: store.TokenHost, Subject: "ev1", CreatedAt: t0}
+	must(t, s.PutToken(ctx, old))
+	must(t, s.PutToken(ctx, older))
+	must(t, s.PutToken(ctx, host))
+
+	// Keeping the current token stores nothing new and revokes the others.
+	n, err := s.ReplaceTokens(ctx, old)
+	must(t, err)
+	if n != 1 {
+		t.Errorf("revoked %d tokens, want 1", n)
+	}
+	_, err = s.Token(ctx, "01der")
+	wantErr(t, "the other organizer token", err, store.ErrNotFound)
+	got, err := s.Token(ctx, "0ld")
+	must(t, err)
+	equal(t, "kept token", got, old)
+
+	// A new token replaces the current one; other kinds are not touched.
+	fresh := store.Token{Hash: "fresh", Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: t0.Add(time.Hour)}
+	n, err = s.ReplaceTokens(ctx, fresh)
+	must(t, err)
+	if n != 1 {
+		t.Errorf("revoked %d tokens, want 1", n)
+	}
+	_, err = s.Token(ctx, "0ld")
+	wantErr(t, "the replaced organizer token", err, store.ErrNotFound)
+	got, err = s.Token(ctx, "fresh")
+	must(t, err)
+	equal(t, "new token", got, fresh)
+	_, err = s.Token(ctx, "h0st")
+	must(t, err)
 }
 
 func testQuestionSets(t *testing.T, s store.Store) {

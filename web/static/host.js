@@ -54,6 +54,8 @@
     end: ["lobby", "countdown", "question", "reveal", "paused"]
   };
   const MAX_SHOWN = 300; // player rows drawn at once; the rest are found by search
+  // The same shape beside each key as on the screen, for colour-blind hosts.
+  const SHAPES = { A: "▲", B: "◆", C: "●", D: "■", E: "★", F: "✚" };
 
   const S = {
     event: null, room: "", title: "", pin: "", phase: "", beforePause: "", index: -1, total: 0,
@@ -79,7 +81,7 @@
   function renderHeader() {
     $("title").textContent = S.title;
     $("pin").textContent = S.pin;
-    const join = S.pin ? location.origin + "/?pin=" + encodeURIComponent(S.pin) : "";
+    const join = S.event && S.event.join_url ? S.event.join_url : S.pin ? location.origin + "/?pin=" + encodeURIComponent(S.pin) : "";
     $("join-url").textContent = join;
     $("join-url").href = join || "#";
     const screen = token ? sessionStorage.getItem("leitai.screen_url." + token.slice(-12)) : null;
@@ -98,6 +100,8 @@
     $("q-index").textContent = S.index >= 0 && S.total ? t("q_index", { i: S.index + 1, n: S.total }) : "";
     $("answered").textContent = S.answered;
     $("answered-of").textContent = S.of || S.count;
+    // After the end nothing is being answered and nobody can be kicked.
+    document.querySelector(".answered-box").hidden = S.phase === "finished";
     $("results").hidden = S.phase !== "finished" || !S.event;
     renderQuestion();
     tick();
@@ -122,9 +126,12 @@
       li.dataset.key = o.key;
       const k = document.createElement("b");
       k.textContent = o.key;
+      const shape = document.createElement("i");
+      shape.className = "shape";
+      shape.textContent = q.type === "truefalse" ? (o.key === "T" ? "✓" : "✗") : SHAPES[o.key] || "";
       const span = document.createElement("span");
       span.textContent = o.text;
-      li.append(k, span);
+      li.append(k, shape, span);
       if (revealed) {
         if (S.correct.indexOf(o.key) >= 0) li.className = "correct";
         const n = document.createElement("em");
@@ -222,6 +229,7 @@
         tm.textContent = p.team;
         li.appendChild(tm);
       }
+      if (S.phase === "finished") { ul.appendChild(li); return; } // nobody to kick once it is over
       const b = document.createElement("button");
       b.type = "button";
       b.className = "kick small danger";
@@ -329,6 +337,7 @@
       S.question = null;
       setBoard((d.standings || []).slice(0, 10), d.teams);
       renderPhase();
+      renderPlayers();
     }
   };
 

@@ -28,6 +28,9 @@
       err_busy: "你已在匹配或比赛中", err_bad: "请求被拒绝：{m}", err_generic: "出错了：{m}",
       timeout: "暂时没有找到对手，请稍后再试", expired: "连接已过期，请重新开始",
       replaced: "已在其他页面打开本游戏", closed: "连接已断开",
+      youre_in: "你已加入！", youre_in_team: "队伍：{t}", rematch_wait: "等待对手接受再来一局…",
+      rematch_offer: "{n} 想再来一局", accept: "接受", decline: "不了", rematch_left: "{s} 秒内有效",
+      rematch_new: "对手没有接受，正在为你匹配新对手",
       ph_start: "首页", ph_queue: "匹配中", ph_lobby: "等待开始", ph_countdown: "倒计时",
       ph_question: "答题", ph_reveal: "揭晓", ph_paused: "暂停", ph_finished: "结束", ph_kicked: "已移出"
     },
@@ -52,6 +55,9 @@
       err_busy: "You are already in a queue or a game", err_bad: "Refused: {m}", err_generic: "Something went wrong: {m}",
       timeout: "No opponents found. Please try again later.", expired: "Session expired, please start again",
       replaced: "The game was opened in another tab", closed: "Disconnected",
+      youre_in: "You're in!", youre_in_team: "Team: {t}", rematch_wait: "Waiting for your opponents to accept…",
+      rematch_offer: "{n} wants a rematch", accept: "Accept", decline: "No thanks", rematch_left: "{s}s to answer",
+      rematch_new: "No rematch: finding you new opponents",
       ph_start: "Home", ph_queue: "Queue", ph_lobby: "Lobby", ph_countdown: "Countdown",
       ph_question: "Question", ph_reveal: "Reveal", ph_paused: "Paused", ph_finished: "Finished", ph_kicked: "Removed"
     }
@@ -149,6 +155,15 @@
       queue = { ticket: d.ticket, mode: d.mode || (queue && queue.mode), since: (queue && queue.since) || Date.now() };
       sessionStorage.setItem("leitai.queue", JSON.stringify(queue)); // restores the queue screen after a reload
       if (wantCancel) cancelQueue();
+      else if (phase === "finished" && room && room.rematch) { // the rematch fell through: a new match instead
+        queue.note = T("rematch_new");
+        room = null;
+        setPhase("queue");
+      }
+    } else if (t === "match.rematch_offer") {
+      if (room && room.id === d.room && phase === "finished") { room.offer = d; render(); }
+    } else if (t === "match.rematch_cancelled") {
+      if (room && room.id === d.room) { room.offer = null; if (!room.rematch) render(); }
     } else if (t === "match.cancelled" || t === "match.timeout") {
       if (phase === "queue") toStart(t === "match.timeout" ? T("timeout") : "");
     } else if (t === "match.found") {
@@ -214,6 +229,7 @@
     if (d.scoreboard) { r.top = d.scoreboard.top || []; r.teams = d.scoreboard.teams || []; mergeScores(r.top); }
     var you = d.you || {};
     r.score = you.score || 0; r.rank = you.rank || 0; r.streak = you.streak || 0;
+    if (you.name) r.me = { name: you.name, team: you.team || "" };
     if (d.question && (!r.q || r.q.index !== r.index)) r.q = newQ(r.index, d.question);
     else if (d.question) r.q.question = d.question;
     var q = r.q && r.q.index === r.index ? r.q : null;
@@ -337,8 +353,34 @@
   }
 
   function leaveRoom() {
-    if (room && session) session.send("room.leave", { room: room.id }).catch(function () {});
+    if (room && session) {
+      if (isMatch() && (room.rematch || room.offer)) session.send("match.rematch_decline", { room: room.id }).catch(function () {});
+      session.send("room.leave", { room: room.id }).catch(function () {});
+    }
     toStart();
+  }
+
+  // playAgain asks the same opponents for a rematch (or accepts theirs); if
+  // the server has no rematch to offer, it looks for a new match of the same kind.
+  function playAgain() {
+    var r = room;
+    if (!r || !session) return;
+    r.rematch = true;
+    render();
+    session.send("match.rematch", { room: r.id }).catch(function () {
+      if (room !== r) return;
+      var mode = r.kind === "four" ? "four" : "duel";
+      room = null;
+      queue = { ticket: "", mode: mode, since: Date.now() };
+      setPhase("queue");
+      session.send("match.find", { mode: mode }).catch(function (e) { if (phase === "queue") toStart(errText(e)); });
+    });
+  }
+  function declineRematch() {
+    if (!room || !session) return;
+    session.send("match.rematch_decline", { room: room.id }).catch(function () {});
+    room.offer = null;
+    render();
   }
   function clearQueue() { queue = null; sessionStorage.removeItem("leitai.queue"); }
   function toStart(msg) { clearQueue(); room = null; setPhase("start"); showMsg(msg || ""); }
@@ -357,7 +399,7 @@
     $("screen-start").hidden = phase !== "start";
     $("queue").hidden = phase !== "queue";
     $("room").hidden = phase === "start" || phase === "queue";
-    $("queue-mode").textContent = queue ? T(queue.mode === "four" ? "four" : "duel") : "";
+    $("queue-mode").textContent = queue ? T(queue.mode === "four" ? "four" : "duel") + (queue.note ? " · " + queue.note : "") : "";
     if (room && !$("room").hidden) renderRoom();
     tick();
   }
@@ -384,6 +426,9 @@
     if (view === "lobby") {
       st.appendChild(h("div", { class: "panel center" }, [
         room.title ? h("h2", { class: "event-title", text: room.title }) : null,
+        room.me ? h("div", { id: "youre-in", class: "youre-in" }, [h("span", { class: "tick", text: "✓" }),
+          h("div", {}, [h("p", { class: "yi-head", text: T("youre_in") }), h("p", { class: "yi-name", text: room.me.name }),
+            room.me.team ? h("p", { class: "yi-team", text: T("youre_in_team", { t: room.me.team }) }) : null])]) : null,
         h("div", { class: "spinner" }), h("p", { class: "lead", text: T("waiting_host") }),
         h("p", { id: "lobby-count", class: "muted" })]));
     } else if (view === "countdown") {
@@ -488,7 +533,22 @@
     fin.id = "final";
     st.appendChild(fin);
     if (f.teams && f.teams.length) st.appendChild(board(T("teams"), teamRows(f.teams)));
-    st.appendChild(h("button", { id: "btn-again", class: "btn big primary", type: "button", text: T("again"), onclick: leaveRoom }));
+    if (room.offer && !room.rematch) { // an opponent asks for a rematch
+      var from = (room.offer.from && room.offer.from.name) || "?";
+      // First on the page, so a phone shows it without scrolling.
+      st.insertBefore(h("div", { id: "rematch-offer", class: "panel center rematch" }, [
+        h("p", { class: "lead", text: T("rematch_offer", { n: from }) }), h("p", { id: "rematch-left", class: "muted small" }),
+        h("div", { class: "btn-row" }, [
+          h("button", { id: "btn-accept", class: "btn big primary", type: "button", text: T("accept"), onclick: playAgain }),
+          h("button", { id: "btn-decline", class: "btn big ghost", type: "button", text: T("decline"), onclick: declineRematch })])]), st.firstChild);
+    }
+    if (room.rematch) {
+      st.insertBefore(h("div", { id: "rematch-wait", class: "panel center rematch" }, [h("div", { class: "spinner" }),
+        h("p", { class: "lead", text: T("rematch_wait") }),
+        h("button", { id: "btn-back", class: "btn big ghost", type: "button", text: T("back"), onclick: leaveRoom })]), st.firstChild);
+      return;
+    }
+    st.appendChild(h("button", { id: "btn-again", class: "btn big primary", type: "button", text: T("again"), onclick: isMatch() ? playAgain : leaveRoom }));
   }
 
   // renderLive updates the small parts that change without a phase change.
@@ -527,6 +587,8 @@
   function tick() {
     if (phase === "queue" && queue) $("queue-elapsed").textContent = T("waited", { s: Math.floor((Date.now() - queue.since) / 1000) });
     if (!room) return;
+    var ol = $("rematch-left");
+    if (ol && room.offer) ol.textContent = T("rematch_left", { s: Math.max(0, Math.ceil((room.offer.expires_at - now()) / 1000)) });
     var c = $("countdown-num");
     if (c) {
       var s = Math.ceil((room.startsAt - now()) / 1000);

@@ -14,7 +14,9 @@
       correct_answer: "正确答案", stat_correct: "答对", stat_wrong: "答错", top10: "排行榜 · 前十名",
       teams: "团队排名", final: "最终排名", paused: "暂停", paused_left: "剩余 {s} 秒", new_entry: "新",
       points: "分", need_token: "请输入大屏幕令牌", connect: "连接", bad_token: "令牌无效或已过期",
-      conn_connecting: "连接中…", conn_reconnecting: "重新连接中…", conn_closed: "连接已断开"
+      conn_connecting: "连接中…", conn_reconnecting: "重新连接中…", conn_closed: "连接已断开",
+      voided: "本题作废", voided_sub: "主持人作废了本题，所有人不得分", streak: "连对 {n} 题",
+      sound_on: "♪ 声音：开", sound_off: "♪ 静音", sound_hint: "点击页面任意处开启声音（按 M 静音）"
     },
     en: {
       pin: "PIN", join_hint: "Scan the code or open the address, then enter the PIN", joined: "joined", answered: "Answered",
@@ -22,19 +24,25 @@
       correct_answer: "Answer", stat_correct: "Correct", stat_wrong: "Wrong", top10: "Leaderboard · Top 10",
       teams: "Teams", final: "Final standings", paused: "Paused", paused_left: "{s} s left", new_entry: "NEW",
       points: "pts", need_token: "Enter the screen token", connect: "Connect", bad_token: "Invalid or expired token",
-      conn_connecting: "Connecting…", conn_reconnecting: "Reconnecting…", conn_closed: "Disconnected"
+      conn_connecting: "Connecting…", conn_reconnecting: "Reconnecting…", conn_closed: "Disconnected",
+      voided: "Question voided", voided_sub: "The host voided this question: no points for anyone", streak: "{n} in a row",
+      sound_on: "♪ Sound on", sound_off: "♪ Muted", sound_hint: "Click anywhere to turn the sound on (M mutes)"
     }
   });
   const t = (k, v) => i18n.t(k, v);
   const TOKEN_KEY = "leitai.screen_token";
   const MAX_NAMES = 160; // names drawn in the lobby cloud; the count is always exact
   const BOARD_DELAY = 3000; // the chart stays this long before the top 10
+  const Sound = window.LeitaiSound;
+  // Each answer key has a shape as well as a colour, for colour-blind viewers.
+  const SHAPES = { A: "▲", B: "◆", C: "●", D: "■", E: "★", F: "✚" };
+  const shapeOf = (key, type) => (type === "truefalse" ? (key === "T" ? "✓" : "✗") : SHAPES[key] || "");
 
   const S = {
     event: null, room: "", title: "", pin: "", phase: "", beforePause: "", view: "lobby",
     index: -1, total: 0, question: null, lastQuestion: null, deadline: 0, limit: 0, startsAt: 0, remaining: 0,
     answered: 0, of: 0, count: 0, names: [], top: [], teams: [], standings: [],
-    correct: [], stats: null, explanation: "", revealAt: 0, boardFresh: false, boardTimer: 0
+    correct: [], stats: null, skipped: false, explanation: "", revealAt: 0, boardFresh: false, boardTimer: 0
   };
   let session = null;
 
@@ -57,6 +65,15 @@
       e.style.fontSize = size.toFixed(1) + "rem";
     }
   }
+  // fitWidth shrinks a one-line element's font (in rem) until it is not cut.
+  function fitWidth(e, max, min) {
+    let size = max;
+    e.style.fontSize = size + "rem";
+    while (size > min && e.scrollWidth > e.clientWidth + 1) {
+      size -= 0.2;
+      e.style.fontSize = size.toFixed(1) + "rem";
+    }
+  }
   const qNum = () => (S.index >= 0 && S.total ? t("q_num", { i: S.index + 1, n: S.total }) : "");
 
   // ---- views ----
@@ -65,6 +82,7 @@
     document.body.dataset.phase = S.phase;
     document.body.dataset.view = S.view;
     document.body.classList.toggle("has-teams", S.teams.length > 0);
+    if (Sound) Sound.music(S.view === "lobby" && !!S.room);
     const slot = S.view === "finished" ? $("slot-fin") : $("slot-board");
     if ($("teams").parentNode !== slot) slot.appendChild($("teams"));
   }
@@ -79,7 +97,8 @@
     $("title").textContent = S.title;
     $("pin").textContent = S.pin;
     $("pin-mini").textContent = S.pin;
-    const join = S.pin ? location.origin + "/?pin=" + encodeURIComponent(S.pin) : "";
+    // The server's public URL (--public-url) when it has one, as in the QR code.
+    const join = S.event && S.event.join_url ? S.event.join_url : S.pin ? location.origin + "/?pin=" + encodeURIComponent(S.pin) : "";
     $("join-url").textContent = join;
     if (S.event && S.event.id && !$("qr").dataset.event) {
       $("qr").dataset.event = S.event.id;
@@ -124,7 +143,7 @@
     box.dataset.n = opts.length;
     if (q && !opts.length) box.appendChild(el("div", "text-q", t("text_question")));
     opts.forEach((o) => {
-      const d = box.appendChild(el("div", "opt", null, [el("b", "key", o.key), el("span", "otext", o.text)]));
+      const d = box.appendChild(el("div", "opt", null, [el("b", "key", o.key), el("i", "shape", shapeOf(o.key, q.type)), el("span", "otext", o.text)]));
       d.dataset.key = o.key;
     });
     renderCount();
@@ -151,7 +170,7 @@
       const fill = el("div", "fill", null, [el("span", "val", n)]);
       fills.push([fill, (100 * n) / max]);
       const label = el("div", "label", null, [el("span", "ltext", (b.ok ? "✓ " : "") + (b.label || ""))]);
-      if (!isText) label.prepend(el("b", "key", b.key));
+      if (!isText) label.prepend(el("b", "key", b.key), el("i", "shape", shapeOf(b.key, q && q.type)));
       const col = chart.appendChild(el("div", "bar" + (b.ok ? " ok" : ""), null, [el("div", "track", null, [fill]), label]));
       col.dataset.key = b.key;
     });
@@ -171,6 +190,9 @@
     }
     $("r-answer").replaceChildren(el("span", "r-label", t("correct_answer")), el("span", "r-value", answer));
     $("r-expl").textContent = S.explanation || "";
+    // A voided question scores nothing: say so instead of showing empty bars.
+    $("v-reveal").classList.toggle("voided", S.skipped);
+    $("r-void").hidden = !S.skipped;
   }
 
   // renderTop draws the top 10. Rows sit in list order (tied ranks share a
@@ -191,6 +213,11 @@
         !prev ? t("new_entry") : prev > rank ? "▲" + (prev - rank) : prev < rank ? "▼" + (rank - prev) : "");
       const nameBox = el("span", "who", null, [el("span", "name", r.name)]);
       if (r.team) nameBox.append(el("span", "tm", r.team));
+      if (r.streak >= 2) {
+        const st = el("span", "streak", null, [flame(), el("b", null, r.streak)]);
+        st.title = t("streak", { n: r.streak });
+        nameBox.append(st);
+      }
       row.append(el("span", "rank", rank), move, nameBox,
         el("span", "delta", r.delta ? "+" + r.delta : ""), el("span", "score", r.score));
       const from = animate ? (prev >= 1 && prev <= 10 ? prev : 11) : i + 1;
@@ -206,6 +233,23 @@
       rows.forEach((p) => { p[0].style.transform = "translateY(" + (p[1] - 1) * 100 + "%)"; p[0].style.opacity = "1"; });
     });
     renderTeams(true);
+  }
+
+  // flame draws the streak icon (no emoji font is needed on the projector's machine).
+  function flame() {
+    const NS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "flame");
+    svg.setAttribute("aria-hidden", "true");
+    const outer = document.createElementNS(NS, "path");
+    outer.setAttribute("d", "M12 1c1 4 6 7 6 13a6 6 0 0 1-12 0c0-3 1.5-5 3-6.5 0 2 1 3.5 2.5 4C11 8 10.5 4.5 12 1z");
+    outer.setAttribute("fill", "#ff7a1a");
+    const inner = document.createElementNS(NS, "path");
+    inner.setAttribute("d", "M12 11c.5 2 3 3 3 6a3 3 0 0 1-6 0c0-1.8 1-3 2-4 .3 1 .7 1.5 1.2 1.8C12 13.5 11.6 12.3 12 11z");
+    inner.setAttribute("fill", "#ffd23d");
+    svg.append(outer, inner);
+    return svg;
   }
 
   function renderTeams(animate) {
@@ -237,18 +281,22 @@
       p.classList.toggle("empty", !s);
       p.classList.remove("go");
       p.querySelector(".p-name").textContent = s ? s.name : "";
+      p.querySelector(".p-team").textContent = s && s.team ? s.team : "";
       p.querySelector(".p-score").textContent = s ? s.score + " " + t("points") : "";
       if (s) p.setAttribute("data-name", s.name || "");
       else p.removeAttribute("data-name");
     });
     const pod = $("podium");
     reflow(pod);
+    // A long name shrinks to fit its place rather than being cut.
+    pod.querySelectorAll(".p-name").forEach((e) => fitWidth(e, e.closest('[data-rank="1"]') ? 4 : 3.4, 1.6));
     requestAnimationFrame(() => pod.querySelectorAll(".place").forEach((p) => p.classList.add("go")));
     renderTeams(true);
   }
 
   // ---- timers ----
   let lastCd = "";
+  let lastQSec = 0;
   function tick() {
     const now = session ? session.serverNow() : Date.now();
     if (S.view === "countdown" && S.phase !== "paused") {
@@ -256,6 +304,7 @@
       const s = S.startsAt ? Math.ceil((S.startsAt - now) / 1000) : 0;
       const text = s > 0 ? String(s) : t("go");
       if (text !== lastCd) {
+        if (Sound) Sound.tick(s <= 0);
         lastCd = text;
         const n = $("cd-num");
         n.textContent = text;
@@ -270,6 +319,10 @@
       $("timebar").style.width = (frac * 100).toFixed(2) + "%";
       $("q-timer").textContent = S.deadline || S.remaining ? Math.ceil(left / 1000) : "";
       document.body.classList.toggle("hurry", left < 5000 && S.phase === "question");
+      // The last five seconds of a question tick.
+      const sec = Math.ceil(left / 1000);
+      if (S.phase === "question" && sec <= 5 && sec >= 1 && sec !== lastQSec && Sound) Sound.tick(false);
+      lastQSec = S.phase === "question" ? sec : 0;
     }
     if (S.phase === "paused") {
       $("paused-left").textContent = S.remaining ? t("paused_left", { s: Math.ceil(S.remaining / 1000) }) : "";
@@ -341,7 +394,7 @@
     },
     question: (d) => {
       Object.assign(S, { index: d.index, total: d.total || S.total, question: d.question || null,
-        deadline: d.deadline || 0, answered: 0, stats: null, correct: [] });
+        deadline: d.deadline || 0, answered: 0, stats: null, correct: [], skipped: false });
       S.lastQuestion = S.question;
       S.limit = d.time_limit_ms || Math.max(1, S.deadline - session.serverNow());
       enter("question");
@@ -353,6 +406,7 @@
       S.correct = d.correct || [];
       S.stats = d.stats || {};
       S.explanation = d.explanation || "";
+      S.skipped = !!d.skipped;
       S.revealAt = Date.now();
       S.boardFresh = false;
       S.question = null;
@@ -431,6 +485,7 @@
     const c = $("conn");
     if (c.dataset.state && c.dataset.state !== "open") c.textContent = t("conn_" + c.dataset.state);
     lastCd = "";
+    renderSound();
     renderQuestion();
     if (S.stats) renderChart();
     renderTop(false);
@@ -438,6 +493,21 @@
   }
 
   $("lang").addEventListener("click", () => { i18n.lang = i18n.lang === "zh" ? "en" : "zh"; applyLang(); });
+  function renderSound(state) {
+    state = state || (Sound ? Sound.state() : "off");
+    document.body.dataset.sound = state;
+    $("sound").hidden = !Sound || state === "off";
+    $("sound").textContent = t(state === "muted" ? "sound_off" : "sound_on");
+    $("sound").classList.toggle("muted", state === "muted");
+    $("sound-hint").hidden = state !== "blocked";
+  }
+  if (Sound) {
+    Sound.onChange(renderSound);
+    $("sound").addEventListener("click", () => Sound.toggle());
+    document.addEventListener("keydown", (e) => {
+      if (e.target.tagName !== "INPUT" && (e.key === "m" || e.key === "M")) Sound.toggle();
+    });
+  }
   document.addEventListener("keydown", (e) => {
     if (e.target.tagName !== "INPUT" && (e.key === "l" || e.key === "L")) $("lang").click();
   });

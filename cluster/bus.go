@@ -1,8 +1,9 @@
 // Package cluster owns what nodes share while contests run: the Bus, which
 // carries published messages between nodes and holds short-lived claims
 // (which room a player is in, which node owns a room). A single node uses the
-// in-process Local bus; a cluster will use Redis behind the same interface,
-// and both must pass the contract suite in package bustest.
+// in-process Local bus; a cluster uses the Redis bus (RedisBus) behind the
+// same interface, and both pass the contract suite in package bustest. Both
+// also keep Leases, the fenced ownership records of rooms.
 package cluster
 
 import (
@@ -13,6 +14,11 @@ import (
 
 // ErrClosed is returned by a Bus that has been closed.
 var ErrClosed = errors.New("cluster: bus closed")
+
+// ErrUnavailable wraps every failure to reach the bus's backing store (Redis
+// down, failing over, timing out). Callers answer `unavailable` and retry;
+// errors.Is(err, ErrUnavailable) tells them apart from misuse.
+var ErrUnavailable = errors.New("cluster: bus unavailable")
 
 // Bus is the live-state seam between nodes.
 type Bus interface {

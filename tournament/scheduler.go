@@ -100,7 +100,7 @@ func (s *Scheduler) advance(ctx context.Context, r store.TournamentRound, now ti
 		return err
 	}
 	if r.State == store.RoundScheduled {
-		matches, ready, err := s.build(ctx, c, r)
+		matches, ready, err := s.build(ctx, c, r, now)
 		if err != nil || !ready {
 			return err
 		}
@@ -119,10 +119,10 @@ func (s *Scheduler) advance(ctx context.Context, r store.TournamentRound, now ti
 // build lays out a round's matches: the first from the seeds, a later one
 // from the advancers of the round before, once that round has finished.
 // Rooms with no more players than go through are decided as byes now.
-func (s *Scheduler) build(ctx context.Context, c Config, r store.TournamentRound) ([]store.TournamentMatch, bool, error) {
+func (s *Scheduler) build(ctx context.Context, c Config, r store.TournamentRound, now time.Time) ([]store.TournamentMatch, bool, error) {
 	var rooms [][]string
 	if r.Num == 1 {
-		es, err := s.svc.Seed(ctx, r.Tournament)
+		es, err := s.svc.Seed(ctx, r.Tournament, now)
 		if err != nil {
 			return nil, false, err
 		}

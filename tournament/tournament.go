@@ -171,8 +171,9 @@ func (s *Service) Ranking(ctx context.Context, id string) ([]Ranked, error) {
 }
 
 // Seed enters the top Field of the qualifier into the bracket, seeded by
-// rank. It is done once; later calls return the field stored.
-func (s *Service) Seed(ctx context.Context, id string) ([]store.Entrant, error) {
+// rank, once the qualifier has closed. It is done once; later calls return
+// the field stored.
+func (s *Service) Seed(ctx context.Context, id string, now time.Time) ([]store.Entrant, error) {
 	es, err := s.st.Entrants(ctx, id)
 	if err != nil || len(es) > 0 {
 		return es, err
@@ -180,6 +181,9 @@ func (s *Service) Seed(ctx context.Context, id string) ([]store.Entrant, error) 
 	c, err := s.Config(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if now.Before(c.Qualifier.Closes) {
+		return nil, bad("the qualifier is open until %s", c.Qualifier.Closes.Format(time.RFC3339))
 	}
 	ranked, err := s.Ranking(ctx, id)
 	if err != nil {
@@ -214,7 +218,7 @@ func (s *Service) CheckIn(ctx context.Context, id string, round int, player stri
 		return bad("check-in for round %d is open from %s to %s", round,
 			at.Add(-c.checkIn()).Format(time.RFC3339), at.Add(c.grace()).Format(time.RFC3339))
 	}
-	es, err := s.st.Entrants(ctx, id)
+	es, err := s.Seed(ctx, id, now)
 	if err != nil {
 		return err
 	}

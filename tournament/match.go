@@ -112,7 +112,8 @@ func (s *Service) match(ctx context.Context, id string, round, slot int) (store.
 // Report records a room's results: every player who played, once. The
 // players are ordered by score, then by lower total time; if the cut falls
 // between players equal on both, the match needs a sudden death (see
-// RoundStarter.SuddenDeath and ResolveTie).
+// RoundStarter.SuddenDeath and ResolveTie). Below the cut, equal players
+// are ordered by seed.
 func (s *Service) Report(ctx context.Context, id string, round, slot int, results []SeatResult) error {
 	c, err := s.Config(ctx, id)
 	if err != nil {
@@ -142,11 +143,24 @@ func (s *Service) Report(ctx context.Context, id string, round, slot int, result
 	for i := range rs {
 		rs[i].Total = ms(rs[i].Total)
 	}
-	sort.SliceStable(rs, func(i, j int) bool {
+	es, err := s.st.Entrants(ctx, id)
+	if err != nil {
+		return err
+	}
+	seed := map[string]int{}
+	for _, e := range es {
+		seed[e.Player] = e.Seed
+	}
+	// Equal on score and time below the cut (where no sudden death is
+	// played) the better seed is placed first.
+	sort.Slice(rs, func(i, j int) bool {
 		if rs[i].Score != rs[j].Score {
 			return rs[i].Score > rs[j].Score
 		}
-		return rs[i].Total < rs[j].Total
+		if rs[i].Total != rs[j].Total {
+			return rs[i].Total < rs[j].Total
+		}
+		return seed[rs[i].Player] < seed[rs[j].Player]
 	})
 	o.Results, o.Order = rs, nil
 	for _, r := range rs {

@@ -43,6 +43,9 @@ type Scheduler struct {
 	// OnFire, if set, is told of each round this scheduler fires and how
 	// late it fired (0 if on time).
 	OnFire func(r store.TournamentRound, delay time.Duration)
+	// OnError, if set, is told of a tick's failure; the tick is tried
+	// again on the next.
+	OnError func(error)
 }
 
 // NewScheduler returns a scheduler for svc's tournaments that ticks every
@@ -61,7 +64,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		defer s.lease.Release(context.WithoutCancel(ctx), LeaseKey, s.node)
 	}
 	for {
-		_ = s.process(ctx, s.clock.Now())
+		if err := s.process(ctx, s.clock.Now()); err != nil && s.OnError != nil && ctx.Err() == nil {
+			s.OnError(err)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -146,3 +146,57 @@ func TestSchedulerRun(t *testing.T) {
 		t.Fatalf("lease still held by %q after Run", owner)
 	}
 }
+
+// TestServiceRefusesBadInput: reports, sudden-death results and check-ins
+// that do not fit the match change nothing.
+func TestServiceRefusesBadInput(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC))
+	svc, final := smallTournament(t, clk)
+	ctx := t.Context()
+	if err := svc.CheckIn(ctx, "t", 1, "stranger", clk.Now()); !errors.Is(err, ErrBadInput) {
+		t.Errorf("a stranger checked in: %v", err)
+	}
+	if err := svc.CheckIn(ctx, "t", 1, "a", final.Add(time.Hour)); !errors.Is(err, ErrBadInput) {
+		t.Errorf("checked in after the grace: %v", err)
+	}
+	if err := svc.CheckIn(ctx, "t", 2, "a", clk.Now()); !errors.Is(err, ErrBadInput) {
+		t.Errorf("checked in for a round that does not exist: %v", err)
+	}
+	if err := svc.Report(ctx, "t", 1, 0, []SeatResult{{"a", 1, time.Second}, {"b", 1, time.Second}}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("reported a match that was not fired: %v", err)
+	}
+	rec := newRecorder()
+	clk.Set(final)
+	if err := NewScheduler(svc, rec, clk, time.Second, nil, "n").process(ctx, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for name, rs := range map[string][]SeatResult{
+		"a stranger":     {{"a", 1, time.Second}, {"x", 1, time.Second}},
+		"one missing":    {{"a", 1, time.Second}},
+		"twice":          {{"a", 1, time.Second}, {"a", 2, time.Second}},
+		"negative score": {{"a", -1, time.Second}, {"b", 1, time.Second}},
+	} {
+		if err := svc.Report(ctx, "t", 1, 0, rs); !errors.Is(err, ErrBadInput) {
+			t.Errorf("report with %s: %v", name, err)
+		}
+	}
+	if err := svc.ResolveTie(ctx, "t", 1, 0, []string{"a", "b"}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("a sudden death nobody asked for: %v", err)
+	}
+	v, err := svc.Bracket(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := v.Rounds[0].Matches[0]; m.State != StatePlaying || len(m.Results) != 0 {
+		t.Fatalf("after refusals the match is %+v", m)
+	}
+	if err := svc.Report(ctx, "t", 1, 0, []SeatResult{{"b", 3, time.Second}, {"a", 3, time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ResolveTie(ctx, "t", 1, 0, []string{"a", "x"}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("a sudden death with a stranger: %v", err)
+	}
+	if err := svc.Report(ctx, "t", 1, 0, []SeatResult{{"b", 3, time.Second}, {"a", 4, time.Second}}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("a second report: %v", err)
+	}
+}

@@ -41,10 +41,17 @@ type MatchView struct {
 	Seats    []string     `json:"seats"`
 	State    string       `json:"state"`
 	Room     string       `json:"room,omitempty"`
-	Results  []SeatResult `json:"results,omitempty"`
+	Results  []ResultView `json:"results,omitempty"`
 	Advance  []string     `json:"advance,omitempty"`
 	Forfeits []string     `json:"forfeits,omitempty"`
 	By       string       `json:"by,omitempty"`
+}
+
+// ResultView is one player's result in a match, the time in milliseconds.
+type ResultView struct {
+	Player  string `json:"player"`
+	Score   int64  `json:"score"`
+	TotalMS int64  `json:"total_ms"`
 }
 
 // Bracket reads a tournament's bracket.
@@ -91,8 +98,12 @@ func (s *Service) Bracket(ctx context.Context, id string) (BracketView, error) {
 			if err != nil {
 				return BracketView{}, err
 			}
-			rv.Matches = append(rv.Matches, MatchView{Slot: m.Slot, Seats: m.Seats, State: m.State, Room: m.Room,
-				Results: o.Results, Advance: o.Advance, Forfeits: o.Forfeits, By: o.By})
+			mv := MatchView{Slot: m.Slot, Seats: m.Seats, State: m.State, Room: m.Room,
+				Advance: o.Advance, Forfeits: o.Forfeits, By: o.By}
+			for _, r := range o.Results {
+				mv.Results = append(mv.Results, ResultView{Player: r.Player, Score: r.Score, TotalMS: r.Total.Milliseconds()})
+			}
+			rv.Matches = append(rv.Matches, mv)
 		}
 		v.Rounds = append(v.Rounds, rv)
 	}

@@ -40,6 +40,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EpochStale", testEpochStale},
 		{"EpochPerRoom", testEpochPerRoom},
 		{"EpochFenceConcurrent", testEpochFenceConcurrent},
+		{"TournamentCreate", testTournamentCreate},
+		{"TournamentAttempts", testTournamentAttempts},
+		{"TournamentAttemptsConcurrent", testTournamentAttemptsConcurrent},
+		{"TournamentEntrants", testTournamentEntrants},
+		{"TournamentCheckIns", testTournamentCheckIns},
+		{"TournamentFireOnce", testTournamentFireOnce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

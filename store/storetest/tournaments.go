@@ -1,0 +1,182 @@
+package storetest
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leitai/leitai/store"
+)
+
+// tournaments asserts that the store under test keeps tournaments.
+func tournaments(t *testing.T, s store.Store) store.Tournaments {
+	t.Helper()
+	ts, ok := s.(store.Tournaments)
+	if !ok {
+		t.Fatalf("%T does not implement store.Tournaments", s)
+	}
+	return ts
+}
+
+func newTournament(t *testing.T, ts store.Tournaments, id string, rounds int) {
+	t.Helper()
+	var rs []store.TournamentRound
+	for i := 1; i <= rounds; i++ {
+		rs = append(rs, store.TournamentRound{Num: i, StartsAt: t0.Add(time.Duration(i) * time.Hour)})
+	}
+	must(t, ts.CreateTournament(t.Context(), store.Tournament{ID: id, Title: "城市答题挑战赛", Config: json.RawMessage(`{"room_size":2}`), CreatedAt: t0}, rs))
+}
+
+func testTournamentCreate(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 2)
+	got, err := ts.Tournament(ctx, "t1")
+	must(t, err)
+	equal(t, "tournament", got, store.Tournament{ID: "t1", Title: "城市答题挑战赛", Config: json.RawMessage(`{"room_size":2}`), CreatedAt: t0})
+	rs, err := ts.TournamentRounds(ctx, "t1")
+	must(t, err)
+	equal(t, "rounds", rs, []store.TournamentRound{
+		{Tournament: "t1", Num: 1, StartsAt: t0.Add(time.Hour), State: store.RoundScheduled},
+		{Tournament: "t1", Num: 2, StartsAt: t0.Add(2 * time.Hour), State: store.RoundScheduled},
+	})
+	wantErr(t, "duplicate tournament", ts.CreateTournament(ctx, store.Tournament{ID: "t1", Title: "x", CreatedAt: t0}, nil), store.ErrExists)
+	// A duplicate round number fails the whole create: no tournament is left.
+	err = ts.CreateTournament(ctx, store.Tournament{ID: "t2", Title: "x", CreatedAt: t0},
+		[]store.TournamentRound{{Num: 1, StartsAt: t0}, {Num: 1, StartsAt: t0}})
+	wantErr(t, "duplicate round", err, store.ErrExists)
+	_, err = ts.Tournament(ctx, "t2")
+	wantErr(t, "half-created tournament", err, store.ErrNotFound)
+}
+
+func testTournamentAttempts(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 1)
+	for i, score := range []int64{5, 9} {
+		n, err := ts.RecordAttempt(ctx, store.Attempt{Tournament: "t1", Player: "p1", Score: score, Total: 61234 * time.Millisecond, FinishedAt: t0.Add(time.Duration(i) * time.Minute)}, 2)
+		must(t, err)
+		equal(t, "attempt number", n, i+1)
+	}
+	_, err := ts.RecordAttempt(ctx, store.Attempt{Tournament: "t1", Player: "p1", Score: 10, FinishedAt: t0}, 2)
+	wantErr(t, "third of two attempts", err, store.ErrInvalid)
+	_, err = ts.RecordAttempt(ctx, store.Attempt{Tournament: "t1", Player: "p2", Score: 1, Total: -time.Second, FinishedAt: t0}, 2)
+	wantErr(t, "negative time", err, store.ErrInvalid)
+	_, err = ts.RecordAttempt(ctx, store.Attempt{Tournament: "nope", Player: "p2", Score: 1, FinishedAt: t0}, 2)
+	wantErr(t, "attempt in missing tournament", err, store.ErrNotFound)
+	as, err := ts.Attempts(ctx, "t1")
+	must(t, err)
+	equal(t, "attempts", as, []store.Attempt{
+		{Tournament: "t1", Player: "p1", Num: 1, Score: 5, Total: 61234 * time.Millisecond, FinishedAt: t0},
+		{Tournament: "t1", Player: "p1", Num: 2, Score: 9, Total: 61234 * time.Millisecond, FinishedAt: t0.Add(time.Minute)},
+	})
+}
+
+// testTournamentAttemptsConcurrent: concurrent attempts of one player
+// never exceed the limit.
+func testTournamentAttemptsConcurrent(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 1)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = ts.RecordAttempt(ctx, store.Attempt{Tournament: "t1", Player: "p1", Score: 1, FinishedAt: t0}, 3)
+		}()
+	}
+	wg.Wait()
+	as, err := ts.Attempts(ctx, "t1")
+	must(t, err)
+	if len(as) > 3 {
+		t.Fatalf("%d attempts stored, limit 3", len(as))
+	}
+}
+
+func testTournamentEntrants(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 1)
+	es := []store.Entrant{{Tournament: "t1", Player: "b", Seed: 1}, {Tournament: "t1", Player: "a", Seed: 2}}
+	wantErr(t, "repeated seed", ts.SetEntrants(ctx, "t1", []store.Entrant{{Player: "x", Seed: 1}, {Player: "y", Seed: 1}}), store.ErrExists)
+	must(t, ts.SetEntrants(ctx, "t1", es))
+	got, err := ts.Entrants(ctx, "t1")
+	must(t, err)
+	equal(t, "entrants", got, es)
+	wantErr(t, "seeded twice", ts.SetEntrants(ctx, "t1", es), store.ErrExists)
+}
+
+func testTournamentCheckIns(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 1)
+	must(t, ts.CheckIn(ctx, store.CheckIn{Tournament: "t1", Round: 1, Player: "p1", At: t0}))
+	must(t, ts.CheckIn(ctx, store.CheckIn{Tournament: "t1", Round: 1, Player: "p1", At: t0.Add(time.Minute)}))
+	must(t, ts.CheckIn(ctx, store.CheckIn{Tournament: "t1", Round: 2, Player: "p2", At: t0}))
+	got, err := ts.CheckIns(ctx, "t1", 1)
+	must(t, err)
+	equal(t, "check-ins", got, []store.CheckIn{{Tournament: "t1", Round: 1, Player: "p1", At: t0}})
+}
+
+func testTournamentFireOnce(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 2)
+	pending, err := ts.PendingRounds(ctx, t0.Add(90*time.Minute))
+	must(t, err)
+	equal(t, "pending before firing", len(pending), 1)
+	ms := []store.TournamentMatch{
+		{Tournament: "t1", Round: 1, Slot: 0, Seats: []string{"a", "d"}, State: "waiting"},
+		{Tournament: "t1", Round: 1, Slot: 1, Seats: []string{"b", ""}, State: "decided", Outcome: json.RawMessage(`{"advance":["b"]}`)},
+	}
+	// Many nodes fire at once: one wins, the matches are written once.
+	var wg sync.WaitGroup
+	wins := make(chan bool, 6)
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := ts.FireRound(ctx, "t1", 1, t0.Add(time.Hour+time.Second), ms)
+			if err != nil {
+				t.Error(err)
+			}
+			wins <- ok
+		}()
+	}
+	wg.Wait()
+	close(wins)
+	n := 0
+	for ok := range wins {
+		if ok {
+			n++
+		}
+	}
+	equal(t, "rounds fired", n, 1)
+	_, err = ts.FireRound(ctx, "t1", 9, t0, nil)
+	wantErr(t, "fire missing round", err, store.ErrNotFound)
+	got, err := ts.Matches(ctx, "t1", 1)
+	must(t, err)
+	equal(t, "matches", got, ms)
+	rs, err := ts.TournamentRounds(ctx, "t1")
+	must(t, err)
+	equal(t, "fired state", rs[0].State, store.RoundStarted)
+	equal(t, "fired at", rs[0].FiredAt, t0.Add(time.Hour+time.Second))
+
+	m := ms[0]
+	m.State, m.Room = "playing", "room-1"
+	ok, err := ts.UpdateMatch(ctx, m, "waiting")
+	must(t, err)
+	equal(t, "update from waiting", ok, true)
+	ok, err = ts.UpdateMatch(ctx, m, "waiting")
+	must(t, err)
+	equal(t, "second update from waiting", ok, false)
+
+	ok, err = ts.FinishRound(ctx, "t1", 1, t0.Add(2*time.Hour))
+	must(t, err)
+	equal(t, "finish", ok, true)
+	ok, err = ts.FinishRound(ctx, "t1", 1, t0.Add(2*time.Hour))
+	must(t, err)
+	equal(t, "finish twice", ok, false)
+	all, err := ts.Matches(ctx, "t1", 0)
+	must(t, err)
+	equal(t, "all matches", len(all), 2)
+	pending, err = ts.PendingRounds(ctx, t0.Add(90*time.Minute))
+	must(t, err)
+	equal(t, "pending after finishing", len(pending), 0)
+}

@@ -1,0 +1,231 @@
+// Package tournament owns tournaments: a timed-paper qualifier whose best
+// attempts rank the field, a knockout bracket of duels or fours seeded from
+// that ranking (byes to the top seeds), check-in and no-show forfeits, the
+// tie rule, advancement to a final on stage, and the scheduler that fires
+// each round exactly once at its time. Rooms are not its business: it asks
+// a RoundStarter to start a match's room and hears back through Report.
+package tournament
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/leitai/leitai/store"
+)
+
+// Config is what an organizer sets for a tournament. It is stored as the
+// tournament's JSON config.
+type Config struct {
+	Format    string    `json:"format"` // FormatDuel or FormatFour
+	Field     int       `json:"field"`  // how many qualifiers enter the bracket (2..4096)
+	Pool      Pool      `json:"pool"`
+	Qualifier Qualifier `json:"qualifier"`
+	// Rounds are the knockout rounds' start times, in order; the last is
+	// the final, played on stage. There must be Rounds(Format, Field).
+	Rounds []time.Time `json:"rounds"`
+	// CheckInSeconds is how long before a round's start players may check
+	// in; GraceSeconds how long after it a player who has not checked in
+	// has before forfeiting.
+	CheckInSeconds int `json:"check_in_seconds"`
+	GraceSeconds   int `json:"grace_seconds"`
+}
+
+// Pool is where the questions are drawn from.
+type Pool struct {
+	Sets       []string `json:"sets"`
+	Categories []string `json:"categories,omitempty"`
+}
+
+// Qualifier is the timed-paper window: N questions in M minutes, up to K
+// attempts per member, best counts.
+type Qualifier struct {
+	Opens     time.Time `json:"opens"`
+	Closes    time.Time `json:"closes"`
+	Questions int       `json:"questions"`
+	Minutes   int       `json:"minutes"`
+	Attempts  int       `json:"attempts"`
+}
+
+// Validate says what is wrong with the config, if anything.
+func (c Config) Validate() error {
+	switch {
+	case c.Format != FormatDuel && c.Format != FormatFour:
+		return fmt.Errorf("format %q: want %q or %q", c.Format, FormatDuel, FormatFour)
+	case c.Field < 2 || c.Field > 4096:
+		return fmt.Errorf("field %d: want 2..4096", c.Field)
+	case len(c.Pool.Sets) == 0:
+		return errors.New("pool: no question sets")
+	case c.Qualifier.Opens.IsZero() || !c.Qualifier.Closes.After(c.Qualifier.Opens):
+		return errors.New("qualifier: closes must be after opens")
+	case c.Qualifier.Questions < 1 || c.Qualifier.Questions > 500:
+		return fmt.Errorf("qualifier: %d questions, want 1..500", c.Qualifier.Questions)
+	case c.Qualifier.Minutes < 1 || c.Qualifier.Minutes > 24*60:
+		return fmt.Errorf("qualifier: %d minutes, want 1..1440", c.Qualifier.Minutes)
+	case c.Qualifier.Attempts < 1 || c.Qualifier.Attempts > 100:
+		return fmt.Errorf("qualifier: %d attempts, want 1..100", c.Qualifier.Attempts)
+	case c.CheckInSeconds < 0 || c.GraceSeconds < 0 || c.GraceSeconds > 3600:
+		return errors.New("check-in and grace: want 0.. seconds, grace at most 3600")
+	}
+	if want := Rounds(c.Format, c.Field); len(c.Rounds) != want {
+		return fmt.Errorf("rounds: a field of %d in %ss needs %d round times, got %d", c.Field, c.Format, want, len(c.Rounds))
+	}
+	prev := c.Qualifier.Closes
+	for i, at := range c.Rounds {
+		if at.Before(prev) || (i > 0 && !at.After(prev)) {
+			return fmt.Errorf("round %d at %s: rounds start after the qualifier closes, each after the one before", i+1, at.Format(time.RFC3339))
+		}
+		prev = at
+	}
+	return nil
+}
+
+func (c Config) grace() time.Duration   { return time.Duration(c.GraceSeconds) * time.Second }
+func (c Config) checkIn() time.Duration { return time.Duration(c.CheckInSeconds) * time.Second }
+
+// Store is the records the package needs.
+type Store = store.Tournaments
+
+// Service is the tournament API the web and room layers call.
+type Service struct {
+	st Store
+}
+
+// NewService returns a service over st.
+func NewService(st Store) *Service { return &Service{st: st} }
+
+// ErrBadInput wraps every refusal of the caller's input.
+var ErrBadInput = errors.New("tournament: bad input")
+
+func bad(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadInput, fmt.Sprintf(format, args...))
+}
+
+// Create stores a new tournament and schedules its rounds.
+func (s *Service) Create(ctx context.Context, id, title string, c Config, now time.Time) error {
+	if id == "" || title == "" || len(title) > 200 {
+		return bad("a tournament needs an id and a title of at most 200 bytes")
+	}
+	if err := c.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	rounds := make([]store.TournamentRound, len(c.Rounds))
+	for i, at := range c.Rounds {
+		rounds[i] = store.TournamentRound{Num: i + 1, StartsAt: at}
+	}
+	return s.st.CreateTournament(ctx, store.Tournament{ID: id, Title: title, Config: raw, CreatedAt: now}, rounds)
+}
+
+// Config reads a tournament's config.
+func (s *Service) Config(ctx context.Context, id string) (Config, error) {
+	t, err := s.st.Tournament(ctx, id)
+	if err != nil {
+		return Config{}, err
+	}
+	var c Config
+	if err := json.Unmarshal(t.Config, &c); err != nil {
+		return Config{}, fmt.Errorf("tournament %s: config: %w", id, err)
+	}
+	return c, nil
+}
+
+// RecordAttempt stores a finished qualifier attempt: score, time taken and
+// when it finished, which must be inside the window, the time within the
+// paper's minutes. It returns the attempt's number.
+func (s *Service) RecordAttempt(ctx context.Context, id, player string, score int64, total time.Duration, finished time.Time) (int, error) {
+	c, err := s.Config(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	q := c.Qualifier
+	switch {
+	case player == "":
+		return 0, bad("no player")
+	case finished.Before(q.Opens) || finished.After(q.Closes):
+		return 0, bad("attempt finished at %s, outside the qualifier window", finished.Format(time.RFC3339))
+	case score < 0 || score > int64(q.Questions)*10000:
+		return 0, bad("score %d out of range", score)
+	case total < 0 || total > time.Duration(q.Minutes)*time.Minute:
+		return 0, bad("time %s outside 0..%d minutes", total, q.Minutes)
+	}
+	n, err := s.st.RecordAttempt(ctx, store.Attempt{Tournament: id, Player: player, Score: score, Total: ms(total), FinishedAt: finished}, q.Attempts)
+	if errors.Is(err, store.ErrInvalid) {
+		return 0, bad("%v", err)
+	}
+	return n, err
+}
+
+// Ranking is the qualifier's ranking so far.
+func (s *Service) Ranking(ctx context.Context, id string) ([]Ranked, error) {
+	as, err := s.st.Attempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return Rank(as), nil
+}
+
+// Seed enters the top Field of the qualifier into the bracket, seeded by
+// rank, once the qualifier has closed. It is done once; later calls return
+// the field stored.
+func (s *Service) Seed(ctx context.Context, id string, now time.Time) ([]store.Entrant, error) {
+	es, err := s.st.Entrants(ctx, id)
+	if err != nil || len(es) > 0 {
+		return es, err
+	}
+	c, err := s.Config(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if now.Before(c.Qualifier.Closes) {
+		return nil, bad("the qualifier is open until %s", c.Qualifier.Closes.Format(time.RFC3339))
+	}
+	ranked, err := s.Ranking(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ranked) < 2 {
+		return nil, fmt.Errorf("tournament %s: %d qualified, a bracket needs 2", id, len(ranked))
+	}
+	ranked = ranked[:min(len(ranked), c.Field)]
+	es = make([]store.Entrant, len(ranked))
+	for i, r := range ranked {
+		es[i] = store.Entrant{Tournament: id, Player: r.Player, Seed: r.Rank}
+	}
+	if err := s.st.SetEntrants(ctx, id, es); err != nil && !errors.Is(err, store.ErrExists) {
+		return nil, err
+	}
+	return s.st.Entrants(ctx, id)
+}
+
+// CheckIn records that player is present for a round, from CheckInSeconds
+// before its start until the grace ends. Only entrants may check in.
+func (s *Service) CheckIn(ctx context.Context, id string, round int, player string, now time.Time) error {
+	c, err := s.Config(ctx, id)
+	if err != nil {
+		return err
+	}
+	if round < 1 || round > len(c.Rounds) {
+		return bad("no round %d", round)
+	}
+	at := c.Rounds[round-1]
+	if now.Before(at.Add(-c.checkIn())) || now.After(at.Add(c.grace())) {
+		return bad("check-in for round %d is open from %s to %s", round,
+			at.Add(-c.checkIn()).Format(time.RFC3339), at.Add(c.grace()).Format(time.RFC3339))
+	}
+	es, err := s.Seed(ctx, id, now)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if e.Player == player {
+			return s.st.CheckIn(ctx, store.CheckIn{Tournament: id, Round: round, Player: player, At: now})
+		}
+	}
+	return bad("%s is not in the bracket", player)
+}

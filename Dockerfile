@@ -7,8 +7,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# The build context has no .git, so the version and commit come in as
+# arguments: docker build --build-arg VERSION=v0.1.0 --build-arg COMMIT=$(git rev-parse HEAD) .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/leitai ./cmd/leitai
+ARG COMMIT=unknown
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w \
+      -X github.com/leitai/leitai/internal/version.Version=${VERSION} \
+      -X github.com/leitai/leitai/internal/version.Commit=${COMMIT}" \
+    -o /out/leitai ./cmd/leitai
 
 FROM alpine:3.20
 RUN adduser -D -H -u 10001 leitai && mkdir /data && chown leitai /data

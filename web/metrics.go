@@ -33,7 +33,7 @@ type metrics struct {
 	rateLimited prometheus.Counter
 }
 
-func newMetrics(journal *store.Committer) *metrics {
+func newMetrics(journal *store.Committer, node string) *metrics {
 	m := &metrics{
 		reg:      prometheus.NewRegistry(),
 		conns:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_connections", Help: "Open WebSocket connections."}),
@@ -58,7 +58,11 @@ func newMetrics(journal *store.Committer) *metrics {
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_build_info", Help: "Always 1; the labels say which build is running.",
 		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.GoVersion}})
 	build.Set(1)
-	m.reg.MustRegister(build, m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
+	var reg prometheus.Registerer = m.reg
+	if node != "" {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, m.reg)
+	}
+	reg.MustRegister(build, m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

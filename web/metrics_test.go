@@ -87,3 +87,28 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 		t.Fatal("the metrics listener is still open after Run returned")
 	}
 }
+
+// Every metric of a node carries its id, so one Prometheus can tell the
+// nodes of a cluster apart.
+func TestMetricsNameTheNode(t *testing.T) {
+	h := newHarness(t, func(c *web.Config) { c.Node = "n-test7" })
+	resp, err := http.Get(h.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		lines++
+		if !strings.Contains(line, `node="n-test7"`) {
+			t.Fatalf("a metric without the node: %s", line)
+		}
+	}
+	if lines == 0 {
+		t.Fatal("no metrics")
+	}
+}

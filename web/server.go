@@ -30,6 +30,8 @@ import (
 // Config is the gateway's configuration. Zero values mean the defaults
 // given beside each field.
 type Config struct {
+	// Node is this node's id; it labels every metric. Default: no label.
+	Node string
 	// PublicURL is the base of links shown to people (join URLs, QR codes);
 	// default: taken from each request's Host.
 	PublicURL string
@@ -271,7 +273,7 @@ func New(cfg Config, deps Deps) *Server {
 		history: questionbank.NewHistory(200),
 		hub:     newHub(),
 		events:  newEventDir(),
-		metrics: newMetrics(deps.Committer),
+		metrics: newMetrics(deps.Committer, cfg.Node),
 		addrs:   map[string]int{},
 		joins:   newAddrLimits(cfg.JoinsPerSecondPerAddr, cfg.JoinBurstPerAddr),
 		live:    map[*conn]struct{}{},

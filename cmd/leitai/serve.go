@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
 
+	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/web"
@@ -31,7 +32,7 @@ func env(name, def string) string {
 
 type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
-	pprofAddr, metricsAddr                                                   string
+	pprofAddr, metricsAddr, nodeID                                           string
 	joinRate                                                                 float64
 	joinBurst                                                                int
 	registerRate, pinRate                                                    float64
@@ -77,6 +78,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.writeTimeout, "write-timeout", durEnv("LEITAI_WRITE_TIMEOUT", 30*time.Second), "time to handle a request and write its response (LEITAI_WRITE_TIMEOUT)")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
 	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
+	fs.StringVar(&f.nodeID, "node-id", env("LEITAI_NODE_ID", ""), "this node's id in logs and metrics; default: generated at each start (LEITAI_NODE_ID)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
@@ -135,12 +137,17 @@ func splitList(s string) []string {
 	return out
 }
 
-func newLogger(level string) zerolog.Logger {
+// newLogger logs to w: for people on a terminal, as JSON lines otherwise
+// (a log collector, a container); every line names the node.
+func newLogger(w io.Writer, terminal bool, level string, node cluster.NodeID) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil {
 		lvl = zerolog.InfoLevel
 	}
-	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(lvl).With().Timestamp().Logger()
+	if terminal {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Str("node", string(node)).Logger()
 }
 
 // openStore opens the PostgreSQL store at db, or without db the SQLite
@@ -210,7 +217,13 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(f.logLevel)
+	node := cluster.NewNodeID()
+	if f.nodeID != "" {
+		if node, err = cluster.ParseNodeID(f.nodeID); err != nil {
+			return err
+		}
+	}
+	log := newLogger(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())), f.logLevel, node)
 	if f.pprofAddr != "" {
 		if err := startPprof(ctx, f.pprofAddr); err != nil {
 			return err
@@ -244,6 +257,7 @@ func serve(ctx context.Context, args []string) error {
 	defer func() { stopJournal(); <-jdone }()
 
 	cfg := web.Config{
+		Node: string(node),
 		PublicURL: f.publicURL, Grace: f.grace, MatchQuestions: f.matchQuestions, MatchTimeLimit: f.matchLimit,
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),

@@ -257,7 +257,7 @@ func serve(ctx context.Context, args []string) error {
 	defer func() { stopJournal(); <-jdone }()
 
 	cfg := web.Config{
-		Node: string(node),
+		Node:      string(node),
 		PublicURL: f.publicURL, Grace: f.grace, MatchQuestions: f.matchQuestions, MatchTimeLimit: f.matchLimit,
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),

@@ -55,7 +55,7 @@ func TestDecideMatchesReference(t *testing.T) {
 		for _, m := range []*Matchmaker{got, want} {
 			for _, tk := range tickets {
 				c := *tk
-				key := c.Mode + "/" + c.Category
+				key := c.queue()
 				m.queues[key] = append(m.queues[key], &c)
 				m.byPlayer[c.Player.ID] = &c
 			}

@@ -227,19 +227,21 @@ func fromJSON(v sql.NullString) json.RawMessage {
 // CreatePlayer stores a new player and its tokens in one transaction;
 // ErrExists if the id or a token's hash is taken.
 func (s *SQL) CreatePlayer(ctx context.Context, p Player, tokens ...Token) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
-		for _, t := range tokens {
-			if err != nil {
-				break
-			}
-			err = putTokenTx(ctx, tx, t)
-		}
-		return err
-	})
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return createPlayerTx(ctx, tx, p, tokens) })
 	return s.fail(err, "create player %s", p.ID)
+}
+
+func createPlayerTx(ctx context.Context, tx *sql.Tx, p Player, tokens []Token) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+	for _, t := range tokens {
+		if err != nil {
+			break
+		}
+		err = putTokenTx(ctx, tx, t)
+	}
+	return err
 }
 
 // Player returns the player, or ErrNotFound.

@@ -52,6 +52,9 @@ const (
 	TokenHost      = "host"
 	TokenScreen    = "screen"
 	TokenOrganizer = "organizer"
+	// TokenOrgAdmin is an organization admin's: Subject is the code of
+	// the node whose subtree it may see, rank, export and edit.
+	TokenOrgAdmin = "orgadmin"
 )
 
 // Token is a bearer credential, stored by the SHA-256 hex of its secret only.

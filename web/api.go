@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/pins/{pin}", s.handlePIN)
 	m.HandleFunc("GET /api/v1/events/{id}/qr.png", s.handleQR)
 	m.HandleFunc("GET /api/v1/events/{id}/results", s.handleResults)
+	s.orgRoutes(m)
 	s.pages(m)
 	s.mux = m
 }

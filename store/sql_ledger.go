@@ -173,7 +173,7 @@ func (s *SQL) FinishMatch(ctx context.Context, r Result, day string, caps Caps, 
 func (s *SQL) Ledger(ctx context.Context, player string, limit int) ([]Award, error) {
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT ref, source, asked, points, unit, day, awarded_at FROM ledger WHERE player = $1
-		ORDER BY awarded_at DESC, ref LIMIT $2`, player, limit)
+		ORDER BY awarded_at DESC, ref DESC LIMIT $2`, player, limit)
 	if err != nil {
 		return nil, s.fail(err, "ledger of %s", player)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type SQL struct {
 	journalStmts [len(journalChunks)]*sql.Stmt // set by prepareJournal
 
 	fenceStmt *sql.Stmt // the journal's epoch fence, set by prepareJournal
+
+	stmts sync.Map // query text → *sql.Stmt on the write pool (txStmt)
 
 	// gate admits as many writes at a time as the write pool has
 	// connections (one on SQLite), first come first served. The write
@@ -84,7 +87,10 @@ func (s *SQL) setUp(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	return s.prepareJournal(ctx)
+	if err := s.prepareJournal(ctx); err != nil {
+		return err
+	}
+	return s.prepareAward(ctx)
 }
 
 // Close closes the pools. Callers must stop the Committer first so nothing
@@ -96,6 +102,10 @@ func (s *SQL) Close() error {
 			err = errors.Join(err, stmt.Close())
 		}
 	}
+	s.stmts.Range(func(_, v any) bool {
+		err = errors.Join(err, v.(*sql.Stmt).Close())
+		return true
+	})
 	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())

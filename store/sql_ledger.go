@@ -24,7 +24,7 @@ func (s *SQL) Award(ctx context.Context, caps Caps, awards []Award) ([]Award, er
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		copy(out, awards)
 		for i := range out {
-			if err := awardTx(ctx, tx, caps, &out[i]); err != nil {
+			if err := s.awardTx(ctx, tx, caps, &out[i]); err != nil {
 				return fmt.Errorf("award %s: %w", out[i].Ref, err)
 			}
 		}
@@ -55,18 +55,17 @@ func checkAwards(awards []Award) error {
 // decides whether this is a replay; the cap counter is an upsert whose
 // RETURNING holds the row lock, so concurrent awards on PostgreSQL count
 // right.
-func awardTx(ctx context.Context, tx *sql.Tx, caps Caps, a *Award) error {
+func (s *SQL) awardTx(ctx context.Context, tx *sql.Tx, caps Caps, a *Award) error {
 	keys, err := periodKeys(a.Day)
 	if err != nil {
 		return err
 	}
-	err = tx.QueryRowContext(ctx, `SELECT unit FROM members WHERE player = $1`, a.Player).Scan(&a.Unit)
+	err = s.txStmt(ctx, tx, awardQueries[0]).QueryRowContext(ctx, a.Player).Scan(&a.Unit)
 	if err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
-		ON CONFLICT (ref) DO NOTHING`,
+	res, err := s.txStmt(ctx, tx,
+		awardQueries[1]).ExecContext(ctx,
 		a.Ref, a.Player, a.Unit, a.Source, a.Points, a.Day, ms(a.At))
 	if err != nil {
 		return err
@@ -75,59 +74,90 @@ func awardTx(ctx context.Context, tx *sql.Tx, caps Caps, a *Award) error {
 		return err
 	} else if n == 0 {
 		a.Replay = true
-		return tx.QueryRowContext(ctx, `SELECT points, unit FROM ledger WHERE ref = $1`, a.Ref).Scan(&a.Paid, &a.Unit)
+		return s.txStmt(ctx, tx, awardQueries[2]).QueryRowContext(ctx, a.Ref).Scan(&a.Paid, &a.Unit)
 	}
 	var count int64
-	err = tx.QueryRowContext(ctx,
-		`INSERT INTO ledger_days (player, day, source, awards) VALUES ($1, $2, $3, 1)
-		ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + 1
-		RETURNING awards`, a.Player, a.Day, a.Source).Scan(&count)
+	err = s.txStmt(ctx, tx,
+		awardQueries[3]).QueryRowContext(ctx, a.Player, a.Day, a.Source).Scan(&count)
 	if err != nil {
 		return err
 	}
 	a.Paid = a.Points
 	if c := caps[a.Source]; c > 0 && count > int64(c) {
 		a.Paid = 0
-		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET points = 0 WHERE ref = $1`, a.Ref); err != nil {
+		if _, err := s.txStmt(ctx, tx, awardQueries[4]).ExecContext(ctx, a.Ref); err != nil {
 			return err
 		}
 	}
 	// Run even when nothing is paid: it is what tells a missing player.
-	if err := mustAffect(tx.ExecContext(ctx, `UPDATE players SET points = points + $1 WHERE id = $2`, a.Paid, a.Player)); err != nil {
+	if err := mustAffect(s.txStmt(ctx, tx, awardQueries[5]).ExecContext(ctx, a.Paid, a.Player)); err != nil {
 		return fmt.Errorf("player %s: %w", a.Player, err)
 	}
 	if a.Unit == "" {
 		return nil
 	}
-	for _, period := range keys {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO roll_player (period, player, points) VALUES ($1, $2, $3)
-			ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points`,
-			period, a.Player, a.Paid); err != nil {
-			return err
-		}
+	// Four periods per table, one statement each: the rollups are most
+	// of an award's writes.
+	if _, err := s.txStmt(ctx, tx,
+		awardQueries[6]).ExecContext(ctx,
+		keys[0], keys[1], keys[2], keys[3], a.Player, a.Paid); err != nil {
+		return err
+	}
+	rows, err := s.txStmt(ctx, tx,
+		awardQueries[7]).QueryContext(ctx,
+		keys[0], keys[1], keys[2], keys[3], a.Unit, a.Player, a.Paid)
+	if err != nil {
+		return err
+	}
+	// A member's first award in a unit and period makes them active there.
+	var active [4]int64
+	for rows.Next() {
+		var period string
 		var n int64
-		if err := tx.QueryRowContext(ctx,
-			`INSERT INTO roll_member (period, unit, player, points, awards) VALUES ($1, $2, $3, $4, 1)
-			ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
-				awards = roll_member.awards + 1
-			RETURNING awards`,
-			period, a.Unit, a.Player, a.Paid).Scan(&n); err != nil {
+		if err := rows.Scan(&period, &n); err != nil {
+			rows.Close()
 			return err
 		}
-		active := int64(0)
-		if n == 1 {
-			active = 1
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO roll_unit (period, unit, points, active) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
-				active = roll_unit.active + excluded.active`,
-			period, a.Unit, a.Paid, active); err != nil {
-			return err
+		for k := range keys {
+			if keys[k] == period && n == 1 {
+				active[k] = 1
+			}
 		}
 	}
-	return nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = s.txStmt(ctx, tx,
+		awardQueries[8]).ExecContext(ctx,
+		keys[0], keys[1], keys[2], keys[3], a.Unit, a.Paid, active[0], active[1], active[2], active[3])
+	return err
+}
+
+// awardQueries are the statements of an award, prepared when the store
+// opens (prepareAward) because inside a transaction on SQLite the write
+// pool has no connection to spare for preparing.
+var awardQueries = []string{
+	`SELECT unit FROM members WHERE player = $1 AND player <> ''`,
+	`INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
+		ON CONFLICT (ref) DO NOTHING`,
+	`SELECT points, unit FROM ledger WHERE ref = $1`,
+	`INSERT INTO ledger_days (player, day, source, awards) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + 1
+		RETURNING awards`,
+	`UPDATE ledger SET points = 0 WHERE ref = $1`,
+	`UPDATE players SET points = points + $1 WHERE id = $2`,
+	`INSERT INTO roll_player (period, player, points) VALUES ($1, $5, $6), ($2, $5, $6), ($3, $5, $6), ($4, $5, $6)
+		ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points`,
+	`INSERT INTO roll_member (period, unit, player, points, awards)
+		VALUES ($1, $5, $6, $7, 1), ($2, $5, $6, $7, 1), ($3, $5, $6, $7, 1), ($4, $5, $6, $7, 1)
+		ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
+			awards = roll_member.awards + 1
+		RETURNING period, awards`,
+	`INSERT INTO roll_unit (period, unit, points, active)
+		VALUES ($1, $5, $6, $7), ($2, $5, $6, $8), ($3, $5, $6, $9), ($4, $5, $6, $10)
+		ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
+			active = roll_unit.active + excluded.active`,
 }
 
 // FinishMatch stores a finished match in one transaction: the room's
@@ -156,7 +186,7 @@ func (s *SQL) FinishMatch(ctx context.Context, r Result, day string, caps Caps, 
 				return fmt.Errorf("player %s: %w", p.Player, err)
 			}
 			a := awards[i]
-			if err := awardTx(ctx, tx, caps, &a); err != nil {
+			if err := s.awardTx(ctx, tx, caps, &a); err != nil {
 				return fmt.Errorf("player %s: %w", p.Player, err)
 			}
 			awarded[p.Player] = a.Paid
@@ -194,30 +224,35 @@ func (s *SQL) Ledger(ctx context.Context, player string, limit int) ([]Award, er
 // TopPlayers returns the first limit members of a period (a PeriodKey) by
 // points, after skipping offset. With root "" they are ranked by all their
 // points; under a node, by the points they earned in its subtree. Ties
-// share a rank and are listed by player id.
+// share a rank and are listed by player id, descending (the
+// order the rank index gives without a sort).
 func (s *SQL) TopPlayers(ctx context.Context, period, root string, offset, limit int) ([]Standing, error) {
-	var q string
+	// The page, then how many are above its first row: ranks within the
+	// page follow from the order, ties sharing a rank.
+	var page, above string
 	args := []any{period}
 	if root == "" {
-		q = `SELECT x.player, x.points, COALESCE(p.name, ''), COALESCE(m.unit, ''),
-			(SELECT COUNT(*) FROM roll_player y WHERE y.period = $1 AND y.points > x.points)
-		FROM roll_player x LEFT JOIN players p ON p.id = x.player LEFT JOIN members m ON m.player = x.player
-		WHERE x.period = $1 ORDER BY x.points DESC, x.player LIMIT $2 OFFSET $3`
-		args = append(args, limit, offset)
+		page = `SELECT x.player, x.points, COALESCE(p.name, ''), COALESCE(m.unit, '')
+		FROM roll_player x LEFT JOIN players p ON p.id = x.player LEFT JOIN members m ON m.player = x.player AND m.player <> ''
+		WHERE x.period = $1 ORDER BY x.points DESC, x.player DESC LIMIT $2 OFFSET $3`
+		above = `SELECT COUNT(*) FROM roll_player WHERE period = $1 AND points > $2`
 	} else {
 		o, err := s.Org(ctx, root)
 		if err != nil {
 			return nil, err
 		}
-		q = `WITH t AS (SELECT rm.player, SUM(rm.points) AS points FROM roll_member rm JOIN orgs o ON o.code = rm.unit
-			WHERE rm.period = $1 AND ` + subtree("o.path", 2) + ` GROUP BY rm.player)
-		SELECT t.player, t.points, COALESCE(p.name, ''), COALESCE(m.unit, ''),
-			(SELECT COUNT(*) FROM t y WHERE y.points > t.points)
-		FROM t LEFT JOIN players p ON p.id = t.player LEFT JOIN members m ON m.player = t.player
-		ORDER BY t.points DESC, t.player LIMIT $4 OFFSET $5`
-		args = append(args, append(prefixArgs(o.Path), limit, offset)...)
+		// orgs drives the join (CROSS JOIN keeps that order on SQLite):
+		// a subtree's units first, then each one's rows by index.
+		sub := `SELECT rm.player, SUM(rm.points) AS points FROM orgs o CROSS JOIN roll_member rm
+			WHERE rm.period = $1 AND rm.unit = o.code AND ` + subtree("o.path", 2) + ` GROUP BY rm.player`
+		page = `SELECT t.player, t.points, COALESCE(p.name, ''), COALESCE(m.unit, '')
+		FROM (` + sub + `) t LEFT JOIN players p ON p.id = t.player LEFT JOIN members m ON m.player = t.player AND m.player <> ''
+		ORDER BY t.points DESC, t.player DESC LIMIT $4 OFFSET $5`
+		above = `SELECT COUNT(*) FROM (` + sub + ` HAVING SUM(rm.points) > $4) t`
+		args = append(args, prefixArgs(o.Path)...)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	n := len(args)
+	rows, err := s.read.QueryContext(ctx, page, append(args, limit, offset)...)
 	if err != nil {
 		return nil, s.fail(err, "top players")
 	}
@@ -225,14 +260,32 @@ func (s *SQL) TopPlayers(ctx context.Context, period, root string, offset, limit
 	var out []Standing
 	for rows.Next() {
 		var st Standing
-		var above int64
-		if err := rows.Scan(&st.Player, &st.Points, &st.Name, &st.Unit, &above); err != nil {
+		if err := rows.Scan(&st.Player, &st.Points, &st.Name, &st.Unit); err != nil {
 			return nil, s.fail(err, "top players")
 		}
-		st.Rank = int(above) + 1
 		out = append(out, st)
 	}
-	return out, s.fail(rows.Err(), "top players")
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "top players")
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	rank := offset + 1
+	if offset > 0 {
+		var c int64
+		if err := s.read.QueryRowContext(ctx, above, append(args[:n:n], out[0].Points)...).Scan(&c); err != nil {
+			return nil, s.fail(err, "top players")
+		}
+		rank = int(c) + 1
+	}
+	for i := range out {
+		if i > 0 && out[i].Points != out[i-1].Points {
+			rank = offset + i + 1
+		}
+		out[i].Rank = rank
+	}
+	return out, nil
 }
 
 // Rank returns a member's points and rank in a period, in the whole city
@@ -297,7 +350,7 @@ func (s *SQL) TopMembers(ctx context.Context, period string, units []string, n i
 	out := make(map[string][]Standing, len(units))
 	stmt, err := s.read.PrepareContext(ctx,
 		`SELECT rm.player, rm.points, COALESCE(p.name, '') FROM roll_member rm LEFT JOIN players p ON p.id = rm.player
-		WHERE rm.period = $1 AND rm.unit = $2 ORDER BY rm.points DESC, rm.player LIMIT $3`)
+		WHERE rm.period = $1 AND rm.unit = $2 ORDER BY rm.points DESC, rm.player DESC LIMIT $3`)
 	if err != nil {
 		return nil, s.fail(err, "top members")
 	}
@@ -328,3 +381,59 @@ func (s *SQL) TopMembers(ctx context.Context, period string, units []string, n i
 	}
 	return out, nil
 }
+
+// prepareAward prepares awardQueries on the write pool.
+func (s *SQL) prepareAward(ctx context.Context) error {
+	for _, q := range awardQueries {
+		st, err := s.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare award: %w", err)
+		}
+		s.stmts.Store(q, st)
+	}
+	return nil
+}
+
+// txStmt returns query bound to tx: prepared once when the store opened
+// if it is one of awardQueries (an award runs the same few statements
+// every time, and parsing them was most of its cost on SQLite), else
+// prepared in tx.
+func (s *SQL) txStmt(ctx context.Context, tx *sql.Tx, query string) boundStmt {
+	if st, ok := s.stmts.Load(query); ok {
+		return boundStmt{st: tx.StmtContext(ctx, st.(*sql.Stmt))}
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	return boundStmt{st: st, err: err}
+}
+
+// boundStmt is a statement bound to a transaction, or why it could not be
+// prepared.
+type boundStmt struct {
+	st  *sql.Stmt
+	err error
+}
+
+func (b boundStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.st.ExecContext(ctx, args...)
+}
+
+func (b boundStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.st.QueryContext(ctx, args...)
+}
+
+func (b boundStmt) QueryRowContext(ctx context.Context, args ...any) interface{ Scan(...any) error } {
+	if b.err != nil {
+		return errRow{b.err}
+	}
+	return b.st.QueryRowContext(ctx, args...)
+}
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }

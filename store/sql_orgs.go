@@ -196,7 +196,7 @@ func (s *SQL) member(ctx context.Context, col, v string) (Member, error) {
 	if v == "" {
 		return Member{}, s.fail(ErrNotFound, "member by %s", col)
 	}
-	m, err := scanMember(s.read.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE `+col+` = $1`, v).Scan)
+	m, err := scanMember(s.read.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE `+col+` = $1 AND `+col+` <> ''`, v).Scan)
 	if err != nil {
 		return Member{}, s.fail(err, "member by %s", col)
 	}

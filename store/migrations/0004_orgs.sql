@@ -81,7 +81,7 @@ CREATE TABLE roll_player (
 	PRIMARY KEY (period, player)
 );
 
-CREATE INDEX roll_player_rank ON roll_player (period, points);
+CREATE INDEX roll_player_rank ON roll_player (period, points, player);
 
 CREATE TABLE roll_member (
 	period TEXT NOT NULL,
@@ -92,7 +92,7 @@ CREATE TABLE roll_member (
 	PRIMARY KEY (period, unit, player)
 );
 
-CREATE INDEX roll_member_rank ON roll_member (period, unit, points);
+CREATE INDEX roll_member_rank ON roll_member (period, unit, points, player);
 
 CREATE TABLE roll_unit (
 	period TEXT NOT NULL,

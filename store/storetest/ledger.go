@@ -182,8 +182,8 @@ func testLedgerPeriods(t *testing.T, s store.Store) {
 	}
 	top, err = s.TopPlayers(ctx, "w2026-11-30", "d1", 0, 10)
 	must(t, err)
-	if len(top) != 2 || top[0].Player != "a" || top[0].Points != 10 || top[1].Rank != 1 || top[1].Player != "c" {
-		t.Fatalf("d1 board this week (a's points earned in d1 only; a tie with c): %+v", top)
+	if len(top) != 2 || top[0].Player != "c" || top[1].Points != 10 || top[1].Rank != 1 || top[1].Player != "a" {
+		t.Fatalf("d1 board this week (a's points earned in d1 only; a tie with c, listed by id descending): %+v", top)
 	}
 	top, err = s.TopPlayers(ctx, "all", "", 1, 1)
 	must(t, err)

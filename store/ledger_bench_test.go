@@ -156,6 +156,11 @@ func BenchmarkLedger(b *testing.B) {
 		period, unit string
 	}
 	unitRoll := map[pk]*store.UnitPoints{}
+	type histKey struct {
+		period string
+		points int64
+	}
+	hist := map[histKey]int64{}
 	rollsOf := func(i int) ([]string, []int64, []int64) {
 		sums := map[string][2]int64{}
 		for _, a := range memberAwards(i, per, extra) {
@@ -181,7 +186,7 @@ func BenchmarkLedger(b *testing.B) {
 		i = 0
 		var keys []string
 		var pts, cnt []int64
-		cols := []string{"period", "player", "points"}
+		cols := []string{"period", "player", "points", "awards"}
 		if table == "roll_member" {
 			cols = []string{"period", "unit", "player", "points", "awards"}
 		}
@@ -197,7 +202,8 @@ func BenchmarkLedger(b *testing.B) {
 			keys, pts, cnt = keys[1:], pts[1:], cnt[1:]
 			id := "p" + strconv.Itoa(i-1)
 			if table == "roll_player" {
-				return []any{key, id, p}
+				hist[histKey{key, p}]++
+				return []any{key, id, p, c}
 			}
 			u := unitOf(i - 1)
 			r := unitRoll[pk{key, u}]
@@ -214,6 +220,18 @@ func BenchmarkLedger(b *testing.B) {
 	for key := range unitRoll {
 		ur = append(ur, key)
 	}
+	var hk []histKey
+	for key := range hist {
+		hk = append(hk, key)
+	}
+	load("roll_hist", []string{"period", "points", "members"}, func() []any {
+		if len(hk) == 0 {
+			return nil
+		}
+		key := hk[0]
+		hk = hk[1:]
+		return []any{key.period, key.points, hist[key]}
+	})
 	load("roll_unit", []string{"period", "unit", "points", "active"}, func() []any {
 		if len(ur) == 0 {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -98,10 +99,46 @@ func (s *SQL) awardTx(ctx context.Context, tx *sql.Tx, caps Caps, a *Award) erro
 	}
 	// Four periods per table, one statement each: the rollups are most
 	// of an award's writes.
-	if _, err := s.txStmt(ctx, tx,
-		awardQueries[6]).ExecContext(ctx,
-		keys[0], keys[1], keys[2], keys[3], a.Player, a.Paid); err != nil {
+	prows, err := s.txStmt(ctx, tx, awardQueries[6]).QueryContext(ctx,
+		keys[0], keys[1], keys[2], keys[3], a.Player, a.Paid)
+	if err != nil {
 		return err
+	}
+	// The histogram moves the member from their old total to the new one
+	// (or adds them, on their first award of the period).
+	var hist []any
+	for prows.Next() {
+		var period string
+		var points, n int64
+		if err := prows.Scan(&period, &points, &n); err != nil {
+			prows.Close()
+			return err
+		}
+		if n > 1 && a.Paid == 0 {
+			continue
+		}
+		if n > 1 {
+			hist = append(hist, period, points-a.Paid, int64(-1))
+		}
+		hist = append(hist, period, points, int64(1))
+	}
+	prows.Close()
+	if err := prows.Err(); err != nil {
+		return err
+	}
+	if len(hist) > 0 {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO roll_hist (period, points, members) VALUES `)
+		for i := 0; i < len(hist); i += 3 {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d, $%d)", i+1, i+2, i+3)
+		}
+		b.WriteString(` ON CONFLICT (period, points) DO UPDATE SET members = roll_hist.members + excluded.members`)
+		if _, err := s.txStmt(ctx, tx, b.String()).ExecContext(ctx, hist...); err != nil {
+			return err
+		}
 	}
 	rows, err := s.txStmt(ctx, tx,
 		awardQueries[7]).QueryContext(ctx,
@@ -147,8 +184,9 @@ var awardQueries = []string{
 		RETURNING awards`,
 	`UPDATE ledger SET points = 0 WHERE ref = $1`,
 	`UPDATE players SET points = points + $1 WHERE id = $2`,
-	`INSERT INTO roll_player (period, player, points) VALUES ($1, $5, $6), ($2, $5, $6), ($3, $5, $6), ($4, $5, $6)
-		ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points`,
+	`INSERT INTO roll_player (period, player, points, awards) VALUES ($1, $5, $6, 1), ($2, $5, $6, 1), ($3, $5, $6, 1), ($4, $5, $6, 1)
+		ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points, awards = roll_player.awards + 1
+		RETURNING period, points, awards`,
 	`INSERT INTO roll_member (period, unit, player, points, awards)
 		VALUES ($1, $5, $6, $7, 1), ($2, $5, $6, $7, 1), ($3, $5, $6, $7, 1), ($4, $5, $6, $7, 1)
 		ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
@@ -235,7 +273,7 @@ func (s *SQL) TopPlayers(ctx context.Context, period, root string, offset, limit
 		page = `SELECT x.player, x.points, COALESCE(p.name, ''), COALESCE(m.unit, '')
 		FROM roll_player x LEFT JOIN players p ON p.id = x.player LEFT JOIN members m ON m.player = x.player AND m.player <> ''
 		WHERE x.period = $1 ORDER BY x.points DESC, x.player DESC LIMIT $2 OFFSET $3`
-		above = `SELECT COUNT(*) FROM roll_player WHERE period = $1 AND points > $2`
+		above = `SELECT COALESCE(SUM(members), 0) FROM roll_hist WHERE period = $1 AND points > $2`
 	} else {
 		o, err := s.Org(ctx, root)
 		if err != nil {
@@ -305,11 +343,11 @@ func (s *SQL) Rank(ctx context.Context, period, player string) (MemberRank, erro
 	err = tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(points), 0) FROM roll_player WHERE period = $1 AND player = $2`, period, player).Scan(&r.Points)
 	if err == nil {
 		var above int64
-		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM roll_player WHERE period = $1 AND points > $2`, period, r.Points).Scan(&above)
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(members), 0) FROM roll_hist WHERE period = $1 AND points > $2`, period, r.Points).Scan(&above)
 		r.CityRank = int(above) + 1
 	}
 	if err == nil {
-		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM roll_player WHERE period = $1`, period).Scan(&r.CityOf)
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(members), 0) FROM roll_hist WHERE period = $1`, period).Scan(&r.CityOf)
 	}
 	if err == nil {
 		err = tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(points), 0) FROM roll_member WHERE period = $1 AND unit = $2 AND player = $3`, period, m.Unit, player).Scan(&r.UnitPoints)

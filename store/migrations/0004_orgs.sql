@@ -78,6 +78,7 @@ CREATE TABLE roll_player (
 	period TEXT NOT NULL,
 	player TEXT NOT NULL,
 	points BIGINT NOT NULL,
+	awards BIGINT NOT NULL,
 	PRIMARY KEY (period, player)
 );
 
@@ -100,4 +101,14 @@ CREATE TABLE roll_unit (
 	points BIGINT NOT NULL,
 	active BIGINT NOT NULL,
 	PRIMARY KEY (period, unit)
+);
+
+-- How many members have each points total in a period: a member's rank in
+-- the city is one plus the members above their total, a sum over a few
+-- hundred rows instead of a count over every member.
+CREATE TABLE roll_hist (
+	period  TEXT NOT NULL,
+	points  BIGINT NOT NULL,
+	members BIGINT NOT NULL,
+	PRIMARY KEY (period, points)
 )

@@ -195,6 +195,11 @@ func testLedgerPeriods(t *testing.T, s store.Store) {
 	if r.Points != 13 || r.CityRank != 1 || r.CityOf != 3 || r.Unit != "u3" || r.UnitPoints != 3 || r.UnitRank != 2 || r.UnitOf != 2 {
 		t.Fatalf("rank of a this week: %+v", r)
 	}
+	r, err = s.Rank(ctx, "all", "b")
+	must(t, err)
+	if r.Points != 2 || r.CityRank != 4 || r.CityOf != 4 || r.UnitRank != 2 {
+		t.Fatalf("all-time rank of b (a 18, c 10, d 6, b 2): %+v", r)
+	}
 	tm, err := s.TopMembers(ctx, "w2026-11-30", []string{"u1", "u3"}, 3)
 	must(t, err)
 	if len(tm["u1"]) != 1 || len(tm["u3"]) != 2 || tm["u3"][0].Player != "d" {

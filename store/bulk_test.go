@@ -70,3 +70,9 @@ func BulkInsert(ctx context.Context, s *SQL, table string, cols []string, next f
 	})
 	return n, err
 }
+
+// Analyze gathers PostgreSQL's planner statistics.
+func Analyze(ctx context.Context, s *SQL) error {
+	_, err := s.write.ExecContext(ctx, "ANALYZE")
+	return err
+}

@@ -270,9 +270,12 @@ func (s *SQL) TopPlayers(ctx context.Context, period, root string, offset, limit
 	var page, above string
 	args := []any{period}
 	if root == "" {
+		// The page is cut before the joins, so an offset skips index
+		// entries only, not names and units looked up for nothing.
 		page = `SELECT x.player, x.points, COALESCE(p.name, ''), COALESCE(m.unit, '')
-		FROM roll_player x LEFT JOIN players p ON p.id = x.player LEFT JOIN members m ON m.player = x.player AND m.player <> ''
-		WHERE x.period = $1 ORDER BY x.points DESC, x.player DESC LIMIT $2 OFFSET $3`
+		FROM (SELECT player, points FROM roll_player WHERE period = $1 ORDER BY points DESC, player DESC LIMIT $2 OFFSET $3) x
+		LEFT JOIN players p ON p.id = x.player LEFT JOIN members m ON m.player = x.player AND m.player <> ''
+		ORDER BY x.points DESC, x.player DESC`
 		above = `SELECT COALESCE(SUM(members), 0) FROM roll_hist WHERE period = $1 AND points > $2`
 	} else {
 		o, err := s.Org(ctx, root)
@@ -284,8 +287,9 @@ func (s *SQL) TopPlayers(ctx context.Context, period, root string, offset, limit
 		sub := `SELECT rm.player, SUM(rm.points) AS points FROM orgs o CROSS JOIN roll_member rm
 			WHERE rm.period = $1 AND rm.unit = o.code AND ` + subtree("o.path", 2) + ` GROUP BY rm.player`
 		page = `SELECT t.player, t.points, COALESCE(p.name, ''), COALESCE(m.unit, '')
-		FROM (` + sub + `) t LEFT JOIN players p ON p.id = t.player LEFT JOIN members m ON m.player = t.player AND m.player <> ''
-		ORDER BY t.points DESC, t.player DESC LIMIT $4 OFFSET $5`
+		FROM (` + sub + ` ORDER BY points DESC, rm.player DESC LIMIT $4 OFFSET $5) t
+		LEFT JOIN players p ON p.id = t.player LEFT JOIN members m ON m.player = t.player AND m.player <> ''
+		ORDER BY t.points DESC, t.player DESC`
 		above = `SELECT COUNT(*) FROM (` + sub + ` HAVING SUM(rm.points) > $4) t`
 		args = append(args, prefixArgs(o.Path)...)
 	}

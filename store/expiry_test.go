@@ -38,7 +38,7 @@ func checkExpire(t *testing.T, s store.Store) {
 	must(s.CreatePlayer(ctx, store.Player{ID: "new", Name: "new", CreatedAt: t0.Add(45*day - time.Hour)}))
 	must(s.CreatePlayer(ctx, store.Player{ID: "fresh", Name: "fresh", CreatedAt: t0}, tok("p-fresh", store.TokenPlayer, "fresh", t0.Add(40*day), time.Time{})))
 	must(s.MarkPlayed(ctx, t0.Add(time.Hour), []string{"played", "nobody"}))
-	if _, err := s.AwardPoints(ctx, "matched", "2026-03-01", 10, 0); err != nil {
+	if _, err := s.Award(ctx, nil, []store.Award{{Ref: "duel:r0:matched", Player: "matched", Source: "duel", Points: 10, Day: "2026-03-01", At: t0}}); err != nil {
 		t.Fatal(err)
 	}
 	// Tokens: a player token used lately, one not; host and screen tokens of

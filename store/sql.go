@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type SQL struct {
 	journalStmts [len(journalChunks)]*sql.Stmt // set by prepareJournal
 
 	fenceStmt *sql.Stmt // the journal's epoch fence, set by prepareJournal
+
+	stmts sync.Map // query text → *sql.Stmt on the write pool (txStmt)
 
 	// gate admits as many writes at a time as the write pool has
 	// connections (one on SQLite), first come first served. The write
@@ -84,7 +87,10 @@ func (s *SQL) setUp(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	return s.prepareJournal(ctx)
+	if err := s.prepareJournal(ctx); err != nil {
+		return err
+	}
+	return s.prepareAward(ctx)
 }
 
 // Close closes the pools. Callers must stop the Committer first so nothing
@@ -96,6 +102,10 @@ func (s *SQL) Close() error {
 			err = errors.Join(err, stmt.Close())
 		}
 	}
+	s.stmts.Range(func(_, v any) bool {
+		err = errors.Join(err, v.(*sql.Stmt).Close())
+		return true
+	})
 	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -227,19 +237,21 @@ func fromJSON(v sql.NullString) json.RawMessage {
 // CreatePlayer stores a new player and its tokens in one transaction;
 // ErrExists if the id or a token's hash is taken.
 func (s *SQL) CreatePlayer(ctx context.Context, p Player, tokens ...Token) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
-		for _, t := range tokens {
-			if err != nil {
-				break
-			}
-			err = putTokenTx(ctx, tx, t)
-		}
-		return err
-	})
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return createPlayerTx(ctx, tx, p, tokens) })
 	return s.fail(err, "create player %s", p.ID)
+}
+
+func createPlayerTx(ctx context.Context, tx *sql.Tx, p Player, tokens []Token) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+	for _, t := range tokens {
+		if err != nil {
+			break
+		}
+		err = putTokenTx(ctx, tx, t)
+	}
+	return err
 }
 
 // Player returns the player, or ErrNotFound.

@@ -82,6 +82,8 @@ func (s *SQL) Expire(ctx context.Context, r ExpireRules) (Expired, error) {
 	var out Expired
 	const guest = `played_at = 0 AND created_at < $1
 		AND NOT EXISTS (SELECT 1 FROM points_days d WHERE d.player = players.id)
+		AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.player = players.id)
+		AND NOT EXISTS (SELECT 1 FROM members m WHERE m.player = players.id)
 		AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.subject = players.id AND t.kind = 'player')`
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		del := func(n *int64, query string, at time.Time) error {

@@ -52,6 +52,9 @@ const (
 	TokenHost      = "host"
 	TokenScreen    = "screen"
 	TokenOrganizer = "organizer"
+	// TokenOrgAdmin is an organization admin's: Subject is the code of
+	// the node whose subtree it may see, rank, export and edit.
+	TokenOrgAdmin = "orgadmin"
 )
 
 // Token is a bearer credential, stored by the SHA-256 hex of its secret only.
@@ -232,15 +235,42 @@ type Store interface {
 	EndEvent(ctx context.Context, id string, at time.Time) error
 
 	// FinishMatch stores a finished match in one transaction: FinishRoom,
-	// each player's new rating, and AwardPoints for each player. It returns
-	// the points awarded by player.
-	FinishMatch(ctx context.Context, r Result, day string, dailyCap int, players []PlayerResult) (map[string]int64, error)
+	// each player's new rating, and each player's award through the
+	// ledger (see Award), ref "<kind>:<room>:<player>", source the room's
+	// kind, on day (YYYY-MM-DD) under caps. It returns the points paid by
+	// player; finishing the same room again pays nothing more.
+	FinishMatch(ctx context.Context, r Result, day string, caps Caps, players []PlayerResult) (map[string]int64, error)
 
-	// AwardPoints records one finished game for the player on day
-	// ("2006-01-02") and adds points to the player's total if fewer than
-	// dailyCap games (0 means no cap) were counted that day already. It
-	// returns the points actually awarded.
-	AwardPoints(ctx context.Context, player, day string, points int64, dailyCap int) (int64, error)
+	// Award records awards in the points ledger, each exactly once by its
+	// Ref, under the daily caps per source, with the rollups that the
+	// leaderboards read, in one transaction.
+	Award(ctx context.Context, caps Caps, awards []Award) ([]Award, error)
+	// Ledger returns a player's awards, newest first.
+	Ledger(ctx context.Context, player string, limit int) ([]Award, error)
+
+	// The organization tree (see Org).
+	AddOrgs(ctx context.Context, orgs []Org) error
+	Org(ctx context.Context, code string) (Org, error)
+	OrgByJoinCode(ctx context.Context, joinCode string) (Org, error)
+	Orgs(ctx context.Context, root string) ([]Org, error)
+	UpdateOrg(ctx context.Context, o Org) error
+	MoveOrg(ctx context.Context, code, parent string) error
+
+	// Members of units (see Member).
+	AddMembers(ctx context.Context, ms []Member) error
+	Member(ctx context.Context, id string) (Member, error)
+	MemberByPlayer(ctx context.Context, player string) (Member, error)
+	MemberByInvite(ctx context.Context, hash string) (Member, error)
+	Members(ctx context.Context, unit string) ([]Member, error)
+	RegisterMember(ctx context.Context, inviteHash string, p Player, tokens ...Token) (Member, error)
+	JoinMember(ctx context.Context, m Member, p Player, tokens ...Token) error
+	MoveMember(ctx context.Context, id, unit string) error
+
+	// Leaderboards, read from the rollups; period is a PeriodKey.
+	TopPlayers(ctx context.Context, period, root string, offset, limit int) ([]Standing, error)
+	Rank(ctx context.Context, period, player string) (MemberRank, error)
+	UnitPoints(ctx context.Context, period string) ([]UnitPoints, error)
+	TopMembers(ctx context.Context, period string, units []string, n int) (map[string][]Standing, error)
 
 	Close() error
 }

@@ -48,6 +48,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/events/{id}/qr.png", s.handleQR)
 	m.HandleFunc("GET /api/v1/events/{id}/results", s.handleResults)
 	s.tournamentRoutes(m)
+	s.orgRoutes(m)
 	s.pages(m)
 	s.mux = m
 	s.handler = secure(m)

@@ -410,4 +410,11 @@ func TestStageEventEndToEnd(t *testing.T) {
 	if code := h.api("GET", "/api/v1/pins/"+ev.PIN, "", nil, nil); code != 404 {
 		t.Fatalf("ended event's PIN still live: %d", code)
 	}
+	// Each ranked player was paid through the points ledger, once, by rank.
+	for _, s := range res.Standings {
+		led, err := h.st.Ledger(context.Background(), s.ID, 10)
+		if err != nil || len(led) != 1 || led[0].Source != store.SourceEvent || led[0].Paid != web.EventPoints[min(s.Rank, len(web.EventPoints))-1] {
+			t.Fatalf("ledger of %s (rank %d): %+v %v", s.ID, s.Rank, led, err)
+		}
+	}
 }

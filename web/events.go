@@ -316,6 +316,7 @@ func (s *Server) restoreEvents(ctx context.Context) error {
 
 // eventFinished retires an event's PIN.
 func (s *Server) eventFinished(ctx context.Context, res *room.Result) {
+	s.awardEvent(ctx, res)
 	id, ok := s.events.removeRoom(res.Room)
 	if !ok {
 		return

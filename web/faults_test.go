@@ -86,11 +86,11 @@ func (f *faultyStore) AppendJournal(ctx context.Context, es []store.JournalEntry
 	return f.SQL.AppendJournal(ctx, es)
 }
 
-func (f *faultyStore) FinishMatch(ctx context.Context, r store.Result, day string, dailyCap int, ps []store.PlayerResult) (map[string]int64, error) {
+func (f *faultyStore) FinishMatch(ctx context.Context, r store.Result, day string, caps store.Caps, ps []store.PlayerResult) (map[string]int64, error) {
 	if f.failing("FinishMatch") {
 		return nil, errStoreDown
 	}
-	return f.SQL.FinishMatch(ctx, r, day, dailyCap, ps)
+	return f.SQL.FinishMatch(ctx, r, day, caps, ps)
 }
 
 func (f *faultyStore) FinishRoom(ctx context.Context, r store.Result) error {

@@ -244,7 +244,7 @@ func (s *Server) finishMatch(ctx context.Context, res *room.Result, result store
 			}
 		}
 	}
-	awarded, err := s.store.FinishMatch(ctx, result, res.At.Format("2006-01-02"), s.cfg.PointsDailyCap, humans)
+	awarded, err := s.store.FinishMatch(ctx, result, s.day(res.At), s.cfg.PointCaps, humans)
 	if err != nil {
 		s.log.Error().Err(err).Str("room", res.Room).Msg("store match result")
 		return nil

@@ -99,8 +99,20 @@ type Config struct {
 	RevealFor time.Duration
 	// MatchCountdown precedes a quick match's first question; default 3 s.
 	MatchCountdown time.Duration
-	// PointsDailyCap is how many games a day earn profile points; default 2.
+	// PointsDailyCap is how many quick matches of each kind (duel, four)
+	// a day earn points; default 2. It sets PointCaps' duel and four
+	// entries unless PointCaps names them.
 	PointsDailyCap int
+	// PointCaps is how many awards a day each point source pays a player
+	// (store.Caps); defaults: duel and four PointsDailyCap, event 3, daily
+	// 1, challenge 1, qualifier 1.
+	PointCaps store.Caps
+	// TimeZone is where days, weeks (from Monday) and months of the points
+	// ledger begin; default Asia/Shanghai.
+	TimeZone *time.Location
+	// ParticipationTarget is the weekly participation rate a unit should
+	// reach (0.4 is 40 %); units under it are marked in the weekly ranking.
+	ParticipationTarget float64
 	// BlockedWords may not appear in nicknames.
 	BlockedWords []string
 	// Expiry says when guests who never played and unused tokens are
@@ -178,6 +190,7 @@ func (c *Config) defaults() {
 	if c.PointsDailyCap <= 0 {
 		c.PointsDailyCap = 2
 	}
+	c.pointDefaults()
 }
 
 // Deps are the server's collaborators.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/leitai/leitai/internal/version"
+	_ "time/tzdata" // --tz works on hosts without a zoneinfo database
 )
 
 func main() {

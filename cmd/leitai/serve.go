@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type serveFlags struct {
 	matchQuestions, dailyCap                                                 int
 	// expiry: guests who never played, unused tokens, ended events' tokens
 	expireGuests, expireTokens, expireEventTokens time.Duration
+	timeZone, pointCaps                                                      string
+	participation                                                            float64
+	loc                                                                      *time.Location
+	caps                                                                     store.Caps
 }
 
 func parseServe(args []string) (*serveFlags, error) {
@@ -66,7 +71,10 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.matchCountdown, "match-countdown", durEnv("LEITAI_MATCH_COUNTDOWN", 3*time.Second), "countdown before a quick match's first question (LEITAI_MATCH_COUNTDOWN)")
 	fs.DurationVar(&f.rttCreditMax, "rtt-credit-max", durEnv("LEITAI_RTT_CREDIT_MAX", 350*time.Millisecond), "most of a connection's round trip fair timing takes off an answer's time (LEITAI_RTT_CREDIT_MAX)")
 	fs.IntVar(&f.matchQuestions, "match-questions", intEnv("LEITAI_MATCH_QUESTIONS", 5), "questions per quick match (LEITAI_MATCH_QUESTIONS)")
-	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "games a day that earn profile points (LEITAI_POINTS_DAILY_CAP)")
+	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "duels and four-player matches (each) a day that earn points (LEITAI_POINTS_DAILY_CAP)")
+	fs.StringVar(&f.timeZone, "tz", env("LEITAI_TZ", web.DefaultTimeZone), "time zone of points days, weeks (from Monday) and months (LEITAI_TZ)")
+	fs.StringVar(&f.pointCaps, "point-caps", env("LEITAI_POINT_CAPS", ""), "awards a day per point source, e.g. event=3,daily=1,challenge=1 (0: no cap; LEITAI_POINT_CAPS)")
+	fs.Float64Var(&f.participation, "participation-target", floatEnv("LEITAI_PARTICIPATION_TARGET", 0.4), "weekly participation rate a unit should reach, 0.4 = 40 % (LEITAI_PARTICIPATION_TARGET)")
 	fs.Float64Var(&f.joinRate, "addr-join-rate", floatEnv("LEITAI_ADDR_JOIN_RATE", 200), "hellos and event joins per second allowed from one IP address (LEITAI_ADDR_JOIN_RATE)")
 	fs.IntVar(&f.joinBurst, "addr-join-burst", intEnv("LEITAI_ADDR_JOIN_BURST", 5000), "burst of hellos and event joins allowed from one IP address (LEITAI_ADDR_JOIN_BURST)")
 	fs.Float64Var(&f.registerRate, "addr-register-rate", floatEnv("LEITAI_ADDR_REGISTER_RATE", 5), "POST /api/v1/players per second allowed from one IP address (LEITAI_ADDR_REGISTER_RATE)")
@@ -93,6 +101,17 @@ func parseServe(args []string) (*serveFlags, error) {
 	}
 	if f.redis != "" {
 		return nil, errors.New("--redis (cluster mode) is not available in this version; run without it for a single node")
+	}
+	loc, err := time.LoadLocation(f.timeZone)
+	if err != nil {
+		return nil, fmt.Errorf("--tz %q: %v", f.timeZone, err)
+	}
+	f.loc = loc
+	if f.caps, err = parseCaps(f.pointCaps); err != nil {
+		return nil, err
+	}
+	if f.participation <= 0 || f.participation > 1 {
+		return nil, fmt.Errorf("--participation-target %v: want a rate above 0 and at most 1", f.participation)
 	}
 	if f.db != "" && !store.IsPostgresURL(f.db) {
 		return nil, errors.New("--db wants a PostgreSQL URL, postgres://… or postgresql://…; leave it out to use SQLite in the data directory")
@@ -260,6 +279,7 @@ func serve(ctx context.Context, args []string) error {
 		Node:      string(node),
 		PublicURL: f.publicURL, Grace: f.grace, MatchQuestions: f.matchQuestions, MatchTimeLimit: f.matchLimit,
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
+		PointCaps: f.caps, TimeZone: f.loc, ParticipationTarget: f.participation,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
 		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst,
 		RegistersPerSecondPerAddr: f.registerRate, RegisterBurstPerAddr: f.registerBurst,
@@ -310,4 +330,19 @@ func serve(ctx context.Context, args []string) error {
 	err = srv.Run(ctx, ln)
 	log.Info().Msg("stopped")
 	return err
+}
+
+// parseCaps reads "source=n,source=n" into daily caps per point source.
+func parseCaps(v string) (store.Caps, error) {
+	caps := store.Caps{}
+	for _, part := range splitList(v) {
+		k, n, ok := strings.Cut(part, "=")
+		k = strings.TrimSpace(k)
+		c, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || err != nil || c < 0 || !slices.Contains(store.Sources, k) {
+			return nil, fmt.Errorf("--point-caps %q: want source=n pairs, sources %s, n from 0", part, strings.Join(store.Sources, ", "))
+		}
+		caps[k] = c
+	}
+	return caps, nil
 }

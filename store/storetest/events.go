@@ -66,30 +66,42 @@ func testEventPINConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
+// award1 awards one duel through the ledger with a cap of dailyCap duels.
+func award1(t *testing.T, s store.Store, ref, player, day string, points int64, dailyCap int) (int64, error) {
+	t.Helper()
+	out, err := s.Award(t.Context(), store.Caps{store.SourceDuel: dailyCap},
+		[]store.Award{{Ref: ref, Player: player, Source: store.SourceDuel, Points: points, Day: day, At: t0}})
+	if err != nil {
+		return 0, err
+	}
+	return out[0].Paid, nil
+}
+
 func testAwardPoints(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	must(t, s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p", CreatedAt: t0}))
 	must(t, s.CreatePlayer(ctx, store.Player{ID: "q", Name: "q", CreatedAt: t0}))
 	steps := []struct {
-		player, day string
-		points      int64
-		dailyCap    int
-		want        int64
+		ref, player, day string
+		points           int64
+		dailyCap         int
+		want             int64
 	}{
-		{"p", "2025-03-14", 10, 2, 10},
-		{"p", "2025-03-14", 10, 2, 10},
-		{"p", "2025-03-14", 10, 2, 0}, // third game of the day: over the cap
-		{"p", "2025-03-14", 10, 2, 0},
-		{"p", "2025-03-15", 5, 2, 5}, // a new day
-		{"q", "2025-03-14", 3, 0, 3}, // cap 0: no cap
-		{"q", "2025-03-14", 3, 0, 3},
-		{"q", "2025-03-14", 3, 0, 3},
+		{"r1", "p", "2025-03-14", 10, 2, 10},
+		{"r2", "p", "2025-03-14", 10, 2, 10},
+		{"r2", "p", "2025-03-14", 10, 2, 10}, // the same ref again: a replay, paid once, not counted
+		{"r3", "p", "2025-03-14", 10, 2, 0},  // third game of the day: over the cap
+		{"r4", "p", "2025-03-14", 10, 2, 0},
+		{"r5", "p", "2025-03-15", 5, 2, 5}, // a new day
+		{"r6", "q", "2025-03-14", 3, 0, 3}, // cap 0: no cap
+		{"r7", "q", "2025-03-14", 3, 0, 3},
+		{"r8", "q", "2025-03-14", 3, 0, 3},
 	}
 	for i, st := range steps {
-		got, err := s.AwardPoints(ctx, st.player, st.day, st.points, st.dailyCap)
+		got, err := award1(t, s, st.ref, st.player, st.day, st.points, st.dailyCap)
 		must(t, err)
 		if got != st.want {
-			t.Fatalf("step %d: AwardPoints(%s, %s, %d, dailyCap %d) = %d, want %d", i, st.player, st.day, st.points, st.dailyCap, got, st.want)
+			t.Fatalf("step %d: award %s (%s, %s, %d, cap %d) paid %d, want %d", i, st.ref, st.player, st.day, st.points, st.dailyCap, got, st.want)
 		}
 	}
 	for id, want := range map[string]int64{"p": 25, "q": 9} {
@@ -99,8 +111,15 @@ func testAwardPoints(t *testing.T, s store.Store) {
 			t.Errorf("player %s has %d points, want %d", id, p.Points, want)
 		}
 	}
-	_, err := s.AwardPoints(ctx, "ghost", "2025-03-14", 1, 0)
+	_, err := award1(t, s, "r9", "ghost", "2025-03-14", 1, 0)
 	wantErr(t, "points for missing player", err, store.ErrNotFound)
+	_, err = award1(t, s, "r10", "p", "14/03/2025", 1, 0)
+	wantErr(t, "award on a malformed day", err, store.ErrInvalid)
+	led, err := s.Ledger(ctx, "p", 100)
+	must(t, err)
+	if len(led) != 5 {
+		t.Fatalf("ledger of p has %d rows, want 5 (a replay adds none): %+v", len(led), led)
+	}
 }
 
 func testAwardPointsConcurrent(t *testing.T, s store.Store) {
@@ -111,17 +130,17 @@ func testAwardPointsConcurrent(t *testing.T, s store.Store) {
 	got := make([]int64, n)
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { got[i], errs[i] = s.AwardPoints(ctx, "p", "2025-03-14", points, dailyCap) })
+		// Two requests per ref: a retried request must not pay twice.
+		ref := fmt.Sprintf("r%d", i/2)
+		wg.Go(func() { got[i], errs[i] = award1(t, s, ref, "p", "2025-03-14", points, dailyCap) })
 	}
 	wg.Wait()
-	var sum int64
 	for i := range n {
 		must(t, errs[i])
-		sum += got[i]
 	}
 	p, err := s.Player(ctx, "p")
 	must(t, err)
-	if sum != dailyCap*points || p.Points != dailyCap*points {
-		t.Fatalf("awarded %d, player has %d; want exactly %d (cap %d games)", sum, p.Points, dailyCap*points, dailyCap)
+	if p.Points != dailyCap*points {
+		t.Fatalf("player has %d; want exactly %d (cap %d games)", p.Points, dailyCap*points, dailyCap)
 	}
 }

@@ -33,12 +33,18 @@ func testFinishMatch(t *testing.T, s store.Store) {
 		return store.Result{Room: room, Kind: "duel", FinishedAt: t0, Standings: json.RawMessage(`{"standings":[]}`)}
 	}
 	players := []store.PlayerResult{{Player: "a", Rating: 1516, Points: 5}, {Player: "b", Rating: 1484, Points: 2}}
-	got, err := s.FinishMatch(ctx, res("r1"), "2025-03-14", 1, players)
+	got, err := s.FinishMatch(ctx, res("r1"), "2025-03-14", store.Caps{"duel": 1}, players)
 	must(t, err)
 	if got["a"] != 5 || got["b"] != 2 {
 		t.Fatalf("first match awarded %v", got)
 	}
-	got, err = s.FinishMatch(ctx, res("r2"), "2025-03-14", 1, players)
+	// The same room finished again (a replay) pays nothing more.
+	got, err = s.FinishMatch(ctx, res("r1"), "2025-03-14", store.Caps{"duel": 1}, players)
+	must(t, err)
+	if got["a"] != 5 || got["b"] != 2 {
+		t.Fatalf("replayed finish reported %v, want the first award's 5 and 2", got)
+	}
+	got, err = s.FinishMatch(ctx, res("r2"), "2025-03-14", store.Caps{"duel": 1}, players)
 	must(t, err)
 	if got["a"] != 0 || got["b"] != 0 {
 		t.Fatalf("second match of the day with cap 1 awarded %v", got)
@@ -52,7 +58,7 @@ func testFinishMatch(t *testing.T, s store.Store) {
 		t.Fatalf("result of r1: %v", err)
 	}
 	// A missing player fails the whole finish: no result, no points.
-	_, err = s.FinishMatch(ctx, res("r3"), "2025-03-15", 0, []store.PlayerResult{{Player: "a", Rating: 1, Points: 9}, {Player: "ghost", Rating: 1, Points: 1}})
+	_, err = s.FinishMatch(ctx, res("r3"), "2025-03-15", nil, []store.PlayerResult{{Player: "a", Rating: 1, Points: 9}, {Player: "ghost", Rating: 1, Points: 1}})
 	wantErr(t, "finish with a missing player", err, store.ErrNotFound)
 	_, err = s.Result(ctx, "r3")
 	wantErr(t, "result of a failed finish", err, store.ErrNotFound)

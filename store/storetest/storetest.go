@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AwardPointsConcurrent", testAwardPointsConcurrent},
 		{"CreatePlayerWithTokens", testCreatePlayerWithTokens},
 		{"FinishMatch", testFinishMatch},
+		{"OrgTree", testOrgTree},
+		{"LedgerPeriods", testLedgerPeriods},
 		{"EpochStale", testEpochStale},
 		{"EpochPerRoom", testEpochPerRoom},
 		{"EpochFenceConcurrent", testEpochFenceConcurrent},

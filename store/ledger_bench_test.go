@@ -1,0 +1,430 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/leitai/leitai/internal/pgtest"
+	"github.com/leitai/leitai/org"
+	"github.com/leitai/leitai/store"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// benchDays are the 28 days the loaded ledger spans: four weeks from
+// Monday 9 November 2026, across the month's end.
+var benchStart = time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)
+
+type benchAward struct {
+	day    int // index from benchStart
+	source string
+	points int64
+}
+
+// memberAwards are member i's awards, the same on every call.
+func memberAwards(i, perMember, extra int) []benchAward {
+	r := rand.New(rand.NewPCG(42, uint64(i)))
+	n := perMember
+	if i < extra {
+		n++
+	}
+	out := make([]benchAward, n)
+	for k := range out {
+		out[k] = benchAward{day: r.IntN(28), source: store.Sources[r.IntN(4)], points: 1 + r.Int64N(10)}
+	}
+	return out
+}
+
+func dayOf(d int) string { return benchStart.AddDate(0, 0, d).Format(time.DateOnly) }
+
+// BenchmarkLedger loads a ledger of LEITAI_BENCH_AWARDS awards (default
+// 2,000,000) over LEITAI_BENCH_MEMBERS members (500,000) in
+// LEITAI_BENCH_UNITS units (3,000) under 30 districts, with its rollups,
+// then measures the leaderboard reads alone and again while awards go in
+// at LEITAI_BENCH_RATE per second (2,000) for LEITAI_BENCH_SECONDS (20).
+// LEITAI_BENCH_DB=postgres runs it on the test PostgreSQL. Run it once:
+//
+//	go test -run '^$' -bench Ledger -benchtime 1x -timeout 30m ./store
+func BenchmarkLedger(b *testing.B) {
+	ctx := context.Background()
+	members := envInt("LEITAI_BENCH_MEMBERS", 500_000)
+	units := envInt("LEITAI_BENCH_UNITS", 3_000)
+	awards := envInt("LEITAI_BENCH_AWARDS", 2_000_000)
+	rate := envInt("LEITAI_BENCH_RATE", 2_000)
+	seconds := envInt("LEITAI_BENCH_SECONDS", 20)
+	const districts = 30
+	var s *store.SQL
+	var err error
+	if os.Getenv("LEITAI_BENCH_DB") == "postgres" {
+		s, err = store.Open(ctx, pgtest.URL(b))
+	} else {
+		s, err = store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	logf("backend %s: %d awards over %d members in %d units", s.Backend(), awards, members, units)
+
+	// Load.
+	start := time.Now()
+	unitOf := func(i int) string { return fmt.Sprintf("u%04d", i%units) }
+	perUnit := make([]int64, units)
+	for i := range members {
+		perUnit[i%units]++
+	}
+	var orgRows [][]any
+	orgRows = append(orgRows, []any{"city", "City", "", "city/", int64(0), "", int64(0), int64(0), int64(0)})
+	for d := range districts {
+		c := fmt.Sprintf("d%02d", d)
+		orgRows = append(orgRows, []any{c, "District " + c, "city", "city/" + c + "/", int64(0), "", int64(0), int64(0), int64(0)})
+	}
+	for u := range units {
+		c, d := fmt.Sprintf("u%04d", u), fmt.Sprintf("d%02d", u%districts)
+		orgRows = append(orgRows, []any{c, "Unit " + c, d, "city/" + d + "/" + c + "/", perUnit[u] + 10, "", perUnit[u], perUnit[u], int64(0)})
+	}
+	load := func(table string, cols []string, next func() []any) {
+		t := time.Now()
+		n, err := store.BulkInsert(ctx, s, table, cols, next)
+		if err != nil {
+			b.Fatalf("load %s: %v", table, err)
+		}
+		logf("loaded %d rows into %s in %v", n, table, time.Since(t).Round(time.Millisecond))
+	}
+	k := 0
+	load("orgs", []string{"code", "name", "parent", "path", "expected", "join_code", "members", "registered", "created_at"}, func() []any {
+		if k == len(orgRows) {
+			return nil
+		}
+		k++
+		return orgRows[k-1]
+	})
+	per, extra := awards/members, awards%members
+	i := 0
+	load("players", []string{"id", "name", "org", "rating", "points", "created_at"}, func() []any {
+		if i == members {
+			return nil
+		}
+		var sum int64
+		for _, a := range memberAwards(i, per, extra) {
+			sum += a.points
+		}
+		i++
+		return []any{fmt.Sprintf("p%d", i-1), fmt.Sprintf("Member %d", i-1), unitOf(i - 1), 1500.0, sum, int64(0)}
+	})
+	i = 0
+	load("members", []string{"id", "name", "number", "unit", "invite", "player", "registered_at", "created_at"}, func() []any {
+		if i == members {
+			return nil
+		}
+		i++
+		id := strconv.Itoa(i - 1)
+		return []any{"m" + id, "Member " + id, "n" + id, unitOf(i - 1), "", "p" + id, int64(1), int64(0)}
+	})
+	i = 0
+	var queue []benchAward
+	load("ledger", []string{"ref", "player", "unit", "source", "points", "asked", "day", "awarded_at"}, func() []any {
+		for len(queue) == 0 {
+			if i == members {
+				return nil
+			}
+			queue = memberAwards(i, per, extra)
+			i++
+		}
+		a := queue[0]
+		queue = queue[1:]
+		id := strconv.Itoa(i - 1)
+		ref := fmt.Sprintf("%s:bench%d:p%s", a.source, len(queue), id)
+		return []any{ref, "p" + id, unitOf(i - 1), a.source, a.points, a.points, dayOf(a.day), benchStart.AddDate(0, 0, a.day).UnixMilli()}
+	})
+	// Rollups: each member's sums per period, worked out member by member.
+	type pk struct {
+		period, unit string
+	}
+	unitRoll := map[pk]*store.UnitPoints{}
+	type histKey struct {
+		period string
+		points int64
+	}
+	hist := map[histKey]int64{}
+	rollsOf := func(i int) ([]string, []int64, []int64) {
+		sums := map[string][2]int64{}
+		for _, a := range memberAwards(i, per, extra) {
+			day := dayOf(a.day)
+			for _, kind := range []string{store.PeriodDay, store.PeriodWeek, store.PeriodMonth, store.PeriodAll} {
+				key, _ := store.PeriodKey(kind, day)
+				v := sums[key]
+				sums[key] = [2]int64{v[0] + a.points, v[1] + 1}
+			}
+		}
+		keys := make([]string, 0, len(sums))
+		for key := range sums {
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		pts, cnt := make([]int64, len(keys)), make([]int64, len(keys))
+		for j, key := range keys {
+			pts[j], cnt[j] = sums[key][0], sums[key][1]
+		}
+		return keys, pts, cnt
+	}
+	for _, table := range []string{"roll_player", "roll_member"} {
+		i = 0
+		var keys []string
+		var pts, cnt []int64
+		cols := []string{"period", "player", "points", "awards"}
+		if table == "roll_member" {
+			cols = []string{"period", "unit", "player", "points", "awards"}
+		}
+		load(table, cols, func() []any {
+			for len(keys) == 0 {
+				if i == members {
+					return nil
+				}
+				keys, pts, cnt = rollsOf(i)
+				i++
+			}
+			key, p, c := keys[0], pts[0], cnt[0]
+			keys, pts, cnt = keys[1:], pts[1:], cnt[1:]
+			id := "p" + strconv.Itoa(i-1)
+			if table == "roll_player" {
+				hist[histKey{key, p}]++
+				return []any{key, id, p, c}
+			}
+			u := unitOf(i - 1)
+			r := unitRoll[pk{key, u}]
+			if r == nil {
+				r = &store.UnitPoints{Unit: u}
+				unitRoll[pk{key, u}] = r
+			}
+			r.Points += p
+			r.Active++
+			return []any{key, u, id, p, c}
+		})
+	}
+	var ur []pk
+	for key := range unitRoll {
+		ur = append(ur, key)
+	}
+	var hk []histKey
+	for key := range hist {
+		hk = append(hk, key)
+	}
+	load("roll_hist", []string{"period", "points", "members"}, func() []any {
+		if len(hk) == 0 {
+			return nil
+		}
+		key := hk[0]
+		hk = hk[1:]
+		return []any{key.period, key.points, hist[key]}
+	})
+	load("roll_unit", []string{"period", "unit", "points", "active"}, func() []any {
+		if len(ur) == 0 {
+			return nil
+		}
+		key := ur[0]
+		ur = ur[1:]
+		r := unitRoll[key]
+		return []any{key.period, key.unit, r.Points, r.Active}
+	})
+	if s.Backend() == "postgres" {
+		// Autovacuum would gather the planner's statistics in time; a
+		// benchmark straight after a bulk load asks for them.
+		if err := store.Analyze(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	logf("load: %v", time.Since(start).Round(time.Millisecond))
+
+	week, _ := store.PeriodKey(store.PeriodWeek, "2026-11-30")
+	lastWeek, _ := store.PeriodKey(store.PeriodWeek, "2026-11-23")
+	r := rand.New(rand.NewPCG(7, 7))
+	reads := []struct {
+		name string
+		fn   func() error
+	}{
+		{"city board page (50, offset < 5000)", func() error {
+			_, err := s.TopPlayers(ctx, week, "", 50*r.IntN(100), 50)
+			return err
+		}},
+		{"unit board page (50)", func() error {
+			_, err := s.TopPlayers(ctx, week, fmt.Sprintf("u%04d", r.IntN(units)), 0, 50)
+			return err
+		}},
+		{"district board page (50)", func() error {
+			_, err := s.TopPlayers(ctx, week, fmt.Sprintf("d%02d", r.IntN(districts)), 0, 50)
+			return err
+		}},
+		{"member rank in unit and city", func() error {
+			_, err := s.Rank(ctx, week, fmt.Sprintf("p%d", r.IntN(members)))
+			return err
+		}},
+	}
+	weekly := func() error {
+		_, err := buildWeekly(ctx, s, "city", week, lastWeek)
+		return err
+	}
+	measure := func(phase string, until func(n int) bool) {
+		for _, rd := range reads {
+			var lat []time.Duration
+			for n := 0; until(n); n++ {
+				t := time.Now()
+				if err := rd.fn(); err != nil {
+					b.Fatalf("%s: %v", rd.name, err)
+				}
+				lat = append(lat, time.Since(t))
+			}
+			report(b, phase, rd.name, lat)
+		}
+		var lat []time.Duration
+		for n := 0; n < 5; n++ {
+			t := time.Now()
+			if err := weekly(); err != nil {
+				b.Fatalf("weekly: %v", err)
+			}
+			lat = append(lat, time.Since(t))
+		}
+		report(b, phase, "weekly ranking of all units", lat)
+	}
+	measure("reads alone", func(n int) bool { return n < 500 })
+
+	// The same reads while awards arrive at rate per second, in batches
+	// every 10 ms (a node's finished rooms arrive together like this).
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var paid atomic.Int64
+	var awardLat []time.Duration
+	var batches []int
+	wg.Go(func() {
+		// Awards fall due at rate per second; each transaction takes all
+		// that are due (at most a second's worth), as a group commit does,
+		// so the rate holds while a commit waits for its fsync.
+		wr := rand.New(rand.NewPCG(9, 9))
+		seq, begin := 0, time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			due := int(time.Since(begin).Seconds()*float64(rate)) - seq
+			if due <= 0 {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			batch := make([]store.Award, min(due, rate))
+			for j := range batch {
+				seq++
+				p := fmt.Sprintf("p%d", wr.IntN(members))
+				batch[j] = store.Award{Ref: "live:" + strconv.Itoa(seq), Player: p, Source: store.SourceDuel, Points: 5, Day: "2026-12-04", At: time.Now()}
+			}
+			t := time.Now()
+			if _, err := s.Award(ctx, nil, batch); err != nil {
+				b.Errorf("award: %v", err)
+				return
+			}
+			awardLat = append(awardLat, time.Since(t))
+			batches = append(batches, len(batch))
+			paid.Add(int64(len(batch)))
+		}
+	})
+	t := time.Now()
+	deadline := t.Add(time.Duration(seconds) * time.Second)
+	perRead := time.Duration(seconds) * time.Second / time.Duration(len(reads)+1)
+	phaseStart := time.Now()
+	for _, rd := range reads {
+		var lat []time.Duration
+		end := time.Now().Add(perRead)
+		for time.Now().Before(end) {
+			t := time.Now()
+			if err := rd.fn(); err != nil {
+				b.Fatalf("%s: %v", rd.name, err)
+			}
+			lat = append(lat, time.Since(t))
+		}
+		report(b, "with awards", rd.name, lat)
+	}
+	var lat []time.Duration
+	for time.Now().Before(deadline) || len(lat) == 0 {
+		t := time.Now()
+		if err := weekly(); err != nil {
+			b.Fatalf("weekly: %v", err)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	report(b, "with awards", "weekly ranking of all units", lat)
+	close(stop)
+	wg.Wait()
+	el := time.Since(phaseStart)
+	slices.Sort(batches)
+	logf("awards: %d in %v = %.0f/s (target %d/s) in %d transactions (median %d awards); commit %s", paid.Load(), el.Round(time.Millisecond),
+		float64(paid.Load())/el.Seconds(), rate, len(batches), batches[len(batches)/2], pct(awardLat))
+	b.ReportMetric(float64(paid.Load())/el.Seconds(), "awards/s")
+}
+
+// buildWeekly is what the weekly ranking endpoint does: the tree with two
+// weeks' rollups, each unit's top three.
+func buildWeekly(ctx context.Context, s *store.SQL, root, week, last string) (org.Weekly, error) {
+	orgs, err := s.Orgs(ctx, root)
+	if err != nil {
+		return org.Weekly{}, err
+	}
+	trees := [2]*org.Tree{}
+	for i, period := range []string{week, last} {
+		pts, err := s.UnitPoints(ctx, period)
+		if err != nil {
+			return org.Weekly{}, err
+		}
+		by := map[string]store.UnitPoints{}
+		for _, p := range pts {
+			by[p.Unit] = p
+		}
+		nodes := make([]org.Node, len(orgs))
+		for j, o := range orgs {
+			nodes[j] = org.Node{Code: o.Code, Name: o.Name, Parent: o.Parent, Expected: o.Expected, Members: o.Members, Registered: o.Registered, Points: by[o.Code].Points, Active: by[o.Code].Active}
+		}
+		trees[i] = org.NewTree(nodes)
+	}
+	leaves := trees[0].Leaves(root)
+	top, err := s.TopMembers(ctx, week, leaves, 3)
+	if err != nil {
+		return org.Weekly{}, err
+	}
+	learners := map[string][]org.Learner{}
+	for u, list := range top {
+		for _, st := range list {
+			learners[u] = append(learners[u], org.Learner{Player: st.Player, Name: st.Name, Points: st.Points})
+		}
+	}
+	return org.BuildWeekly(trees[0], trees[1], root, week[1:], org.DefaultTarget, learners), nil
+}
+
+func pct(lat []time.Duration) string {
+	if len(lat) == 0 {
+		return "no samples"
+	}
+	slices.Sort(lat)
+	at := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+	return fmt.Sprintf("n=%d p50 %v p99 %v max %v", len(lat), at(0.5).Round(10*time.Microsecond), at(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+}
+
+func report(b *testing.B, phase, name string, lat []time.Duration) {
+	logf("%-12s %-38s %s", phase, name, pct(lat))
+}
+
+// logf prints as it goes: a long benchmark's progress should be visible.
+func logf(format string, args ...any) { fmt.Printf(format+"\n", args...) }

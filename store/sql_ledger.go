@@ -1,0 +1,481 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Award records awards in one transaction, each exactly once: an award
+// whose Ref is in the ledger already changes nothing and comes back with
+// Replay set and the Paid of the first time. A new award pays its Points
+// unless the player has had caps[Source] awards of that source on that Day
+// already (it is then recorded with Paid 0), adds Paid to the player's
+// all-time points, and, for a member, to the rollups of the member and of
+// their current unit for the day, its week, its month and all time. It
+// returns the awards with Unit, Paid and Replay filled in. ErrNotFound if a
+// player does not exist; nothing is written then.
+func (s *SQL) Award(ctx context.Context, caps Caps, awards []Award) ([]Award, error) {
+	if err := checkAwards(awards); err != nil {
+		return nil, err
+	}
+	out := make([]Award, len(awards))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		copy(out, awards)
+		for i := range out {
+			if err := s.awardTx(ctx, tx, caps, &out[i]); err != nil {
+				return fmt.Errorf("award %s: %w", out[i].Ref, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(err, "award")
+	}
+	return out, nil
+}
+
+func checkAwards(awards []Award) error {
+	for _, a := range awards {
+		if a.Ref == "" || a.Player == "" || a.Source == "" {
+			return fmt.Errorf("award: ref, player and source are required (%+v): %w", a, ErrInvalid)
+		}
+		if a.Points < 0 {
+			return fmt.Errorf("award %s: negative points %d: %w", a.Ref, a.Points, ErrInvalid)
+		}
+		if _, err := time.Parse(time.DateOnly, a.Day); err != nil {
+			return fmt.Errorf("award %s: day %q is not YYYY-MM-DD: %w", a.Ref, a.Day, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// awardTx writes one award inside tx. The ledger insert comes first and
+// decides whether this is a replay; the cap counter is an upsert whose
+// RETURNING holds the row lock, so concurrent awards on PostgreSQL count
+// right.
+func (s *SQL) awardTx(ctx context.Context, tx *sql.Tx, caps Caps, a *Award) error {
+	keys, err := periodKeys(a.Day)
+	if err != nil {
+		return err
+	}
+	err = s.txStmt(ctx, tx, awardQueries[0]).QueryRowContext(ctx, a.Player).Scan(&a.Unit)
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	res, err := s.txStmt(ctx, tx,
+		awardQueries[1]).ExecContext(ctx,
+		a.Ref, a.Player, a.Unit, a.Source, a.Points, a.Day, ms(a.At))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		a.Replay = true
+		return s.txStmt(ctx, tx, awardQueries[2]).QueryRowContext(ctx, a.Ref).Scan(&a.Paid, &a.Unit)
+	}
+	var count int64
+	err = s.txStmt(ctx, tx,
+		awardQueries[3]).QueryRowContext(ctx, a.Player, a.Day, a.Source).Scan(&count)
+	if err != nil {
+		return err
+	}
+	a.Paid = a.Points
+	if c := caps[a.Source]; c > 0 && count > int64(c) {
+		a.Paid = 0
+		if _, err := s.txStmt(ctx, tx, awardQueries[4]).ExecContext(ctx, a.Ref); err != nil {
+			return err
+		}
+	}
+	// Run even when nothing is paid: it is what tells a missing player.
+	if err := mustAffect(s.txStmt(ctx, tx, awardQueries[5]).ExecContext(ctx, a.Paid, a.Player)); err != nil {
+		return fmt.Errorf("player %s: %w", a.Player, err)
+	}
+	if a.Unit == "" {
+		return nil
+	}
+	// Four periods per table, one statement each: the rollups are most
+	// of an award's writes.
+	prows, err := s.txStmt(ctx, tx, awardQueries[6]).QueryContext(ctx,
+		keys[0], keys[1], keys[2], keys[3], a.Player, a.Paid)
+	if err != nil {
+		return err
+	}
+	// The histogram moves the member from their old total to the new one
+	// (or adds them, on their first award of the period).
+	var hist []any
+	for prows.Next() {
+		var period string
+		var points, n int64
+		if err := prows.Scan(&period, &points, &n); err != nil {
+			prows.Close()
+			return err
+		}
+		if n > 1 && a.Paid == 0 {
+			continue
+		}
+		if n > 1 {
+			hist = append(hist, period, points-a.Paid, int64(-1))
+		}
+		hist = append(hist, period, points, int64(1))
+	}
+	prows.Close()
+	if err := prows.Err(); err != nil {
+		return err
+	}
+	if len(hist) > 0 {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO roll_hist (period, points, members) VALUES `)
+		for i := 0; i < len(hist); i += 3 {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d, $%d)", i+1, i+2, i+3)
+		}
+		b.WriteString(` ON CONFLICT (period, points) DO UPDATE SET members = roll_hist.members + excluded.members`)
+		if _, err := s.txStmt(ctx, tx, b.String()).ExecContext(ctx, hist...); err != nil {
+			return err
+		}
+	}
+	rows, err := s.txStmt(ctx, tx,
+		awardQueries[7]).QueryContext(ctx,
+		keys[0], keys[1], keys[2], keys[3], a.Unit, a.Player, a.Paid)
+	if err != nil {
+		return err
+	}
+	// A member's first award in a unit and period makes them active there.
+	var active [4]int64
+	for rows.Next() {
+		var period string
+		var n int64
+		if err := rows.Scan(&period, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		for k := range keys {
+			if keys[k] == period && n == 1 {
+				active[k] = 1
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = s.txStmt(ctx, tx,
+		awardQueries[8]).ExecContext(ctx,
+		keys[0], keys[1], keys[2], keys[3], a.Unit, a.Paid, active[0], active[1], active[2], active[3])
+	return err
+}
+
+// awardQueries are the statements of an award, prepared when the store
+// opens (prepareAward) because inside a transaction on SQLite the write
+// pool has no connection to spare for preparing.
+var awardQueries = []string{
+	`SELECT unit FROM members WHERE player = $1 AND player <> ''`,
+	`INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
+		ON CONFLICT (ref) DO NOTHING`,
+	`SELECT points, unit FROM ledger WHERE ref = $1`,
+	`INSERT INTO ledger_days (player, day, source, awards) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + 1
+		RETURNING awards`,
+	`UPDATE ledger SET points = 0 WHERE ref = $1`,
+	`UPDATE players SET points = points + $1 WHERE id = $2`,
+	`INSERT INTO roll_player (period, player, points, awards) VALUES ($1, $5, $6, 1), ($2, $5, $6, 1), ($3, $5, $6, 1), ($4, $5, $6, 1)
+		ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points, awards = roll_player.awards + 1
+		RETURNING period, points, awards`,
+	`INSERT INTO roll_member (period, unit, player, points, awards)
+		VALUES ($1, $5, $6, $7, 1), ($2, $5, $6, $7, 1), ($3, $5, $6, $7, 1), ($4, $5, $6, $7, 1)
+		ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
+			awards = roll_member.awards + 1
+		RETURNING period, awards`,
+	`INSERT INTO roll_unit (period, unit, points, active)
+		VALUES ($1, $5, $6, $7), ($2, $5, $6, $8), ($3, $5, $6, $9), ($4, $5, $6, $10)
+		ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
+			active = roll_unit.active + excluded.active`,
+}
+
+// FinishMatch stores a finished match in one transaction: the room's
+// result, each player's new rating, and each player's award (source the
+// room's kind, ref "<kind>:<room>:<player>", under caps). A match finished
+// again (a replayed room) pays nothing twice. It returns the points paid by
+// player.
+func (s *SQL) FinishMatch(ctx context.Context, r Result, day string, caps Caps, players []PlayerResult) (map[string]int64, error) {
+	if r.FinishedAt.IsZero() {
+		return nil, fmt.Errorf("finish match %s: zero FinishedAt", r.Room)
+	}
+	awards := make([]Award, len(players))
+	for i, p := range players {
+		awards[i] = Award{Ref: r.Kind + ":" + r.Room + ":" + p.Player, Player: p.Player, Source: r.Kind, Points: p.Points, Day: day, At: r.FinishedAt}
+	}
+	if err := checkAwards(awards); err != nil {
+		return nil, fmt.Errorf("finish match %s: %w", r.Room, err)
+	}
+	awarded := make(map[string]int64, len(players))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := finishRoomTx(ctx, tx, r); err != nil {
+			return err
+		}
+		for i, p := range players {
+			if err := mustAffect(tx.ExecContext(ctx, `UPDATE players SET rating = $1 WHERE id = $2`, p.Rating, p.Player)); err != nil {
+				return fmt.Errorf("player %s: %w", p.Player, err)
+			}
+			a := awards[i]
+			if err := s.awardTx(ctx, tx, caps, &a); err != nil {
+				return fmt.Errorf("player %s: %w", p.Player, err)
+			}
+			awarded[p.Player] = a.Paid
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(err, "finish match %s", r.Room)
+	}
+	return awarded, nil
+}
+
+// Ledger returns a player's awards, newest first, at most limit.
+func (s *SQL) Ledger(ctx context.Context, player string, limit int) ([]Award, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT ref, source, asked, points, unit, day, awarded_at FROM ledger WHERE player = $1
+		ORDER BY awarded_at DESC, ref DESC LIMIT $2`, player, limit)
+	if err != nil {
+		return nil, s.fail(err, "ledger of %s", player)
+	}
+	defer rows.Close()
+	var out []Award
+	for rows.Next() {
+		a := Award{Player: player}
+		var at int64
+		if err := rows.Scan(&a.Ref, &a.Source, &a.Points, &a.Paid, &a.Unit, &a.Day, &at); err != nil {
+			return nil, s.fail(err, "ledger of %s", player)
+		}
+		a.At = fromMS(at)
+		out = append(out, a)
+	}
+	return out, s.fail(rows.Err(), "ledger of %s", player)
+}
+
+// TopPlayers returns the first limit members of a period (a PeriodKey) by
+// points, after skipping offset. With root "" they are ranked by all their
+// points; under a node, by the points they earned in its subtree. Ties
+// share a rank and are listed by player id, descending (the
+// order the rank index gives without a sort).
+func (s *SQL) TopPlayers(ctx context.Context, period, root string, offset, limit int) ([]Standing, error) {
+	// The page, then how many are above its first row: ranks within the
+	// page follow from the order, ties sharing a rank.
+	var page, above string
+	args := []any{period}
+	if root == "" {
+		// The page is cut before the joins, so an offset skips index
+		// entries only, not names and units looked up for nothing.
+		page = `SELECT x.player, x.points, COALESCE(p.name, ''), COALESCE(m.unit, '')
+		FROM (SELECT player, points FROM roll_player WHERE period = $1 ORDER BY points DESC, player DESC LIMIT $2 OFFSET $3) x
+		LEFT JOIN players p ON p.id = x.player LEFT JOIN members m ON m.player = x.player AND m.player <> ''
+		ORDER BY x.points DESC, x.player DESC`
+		above = `SELECT COALESCE(SUM(members), 0) FROM roll_hist WHERE period = $1 AND points > $2`
+	} else {
+		o, err := s.Org(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		// orgs drives the join (CROSS JOIN keeps that order on SQLite):
+		// a subtree's units first, then each one's rows by index.
+		sub := `SELECT rm.player, SUM(rm.points) AS points FROM orgs o CROSS JOIN roll_member rm
+			WHERE rm.period = $1 AND rm.unit = o.code AND ` + subtree("o.path", 2) + ` GROUP BY rm.player`
+		page = `SELECT t.player, t.points, COALESCE(p.name, ''), COALESCE(m.unit, '')
+		FROM (` + sub + ` ORDER BY points DESC, rm.player DESC LIMIT $4 OFFSET $5) t
+		LEFT JOIN players p ON p.id = t.player LEFT JOIN members m ON m.player = t.player AND m.player <> ''
+		ORDER BY t.points DESC, t.player DESC`
+		above = `SELECT COUNT(*) FROM (` + sub + ` HAVING SUM(rm.points) > $4) t`
+		args = append(args, prefixArgs(o.Path)...)
+	}
+	n := len(args)
+	rows, err := s.read.QueryContext(ctx, page, append(args, limit, offset)...)
+	if err != nil {
+		return nil, s.fail(err, "top players")
+	}
+	defer rows.Close()
+	var out []Standing
+	for rows.Next() {
+		var st Standing
+		if err := rows.Scan(&st.Player, &st.Points, &st.Name, &st.Unit); err != nil {
+			return nil, s.fail(err, "top players")
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "top players")
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	rank := offset + 1
+	if offset > 0 {
+		var c int64
+		if err := s.read.QueryRowContext(ctx, above, append(args[:n:n], out[0].Points)...).Scan(&c); err != nil {
+			return nil, s.fail(err, "top players")
+		}
+		rank = int(c) + 1
+	}
+	for i := range out {
+		if i > 0 && out[i].Points != out[i-1].Points {
+			rank = offset + i + 1
+		}
+		out[i].Rank = rank
+	}
+	return out, nil
+}
+
+// Rank returns a member's points and rank in a period, in the whole city
+// (all their points, among every member with points) and in their current
+// unit (the points earned there). ErrNotFound if the player is no member.
+func (s *SQL) Rank(ctx context.Context, period, player string) (MemberRank, error) {
+	m, err := s.MemberByPlayer(ctx, player)
+	if err != nil {
+		return MemberRank{}, err
+	}
+	r := MemberRank{Player: player, Unit: m.Unit}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return r, s.fail(err, "rank")
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(points), 0) FROM roll_player WHERE period = $1 AND player = $2`, period, player).Scan(&r.Points)
+	if err == nil {
+		var above int64
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(members), 0) FROM roll_hist WHERE period = $1 AND points > $2`, period, r.Points).Scan(&above)
+		r.CityRank = int(above) + 1
+	}
+	if err == nil {
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(members), 0) FROM roll_hist WHERE period = $1`, period).Scan(&r.CityOf)
+	}
+	if err == nil {
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(points), 0) FROM roll_member WHERE period = $1 AND unit = $2 AND player = $3`, period, m.Unit, player).Scan(&r.UnitPoints)
+	}
+	if err == nil {
+		var above int64
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM roll_member WHERE period = $1 AND unit = $2 AND points > $3`, period, m.Unit, r.UnitPoints).Scan(&above)
+		r.UnitRank = int(above) + 1
+	}
+	if err == nil {
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM roll_member WHERE period = $1 AND unit = $2`, period, m.Unit).Scan(&r.UnitOf)
+	}
+	return r, s.fail(err, "rank of %s", player)
+}
+
+// UnitPoints returns every unit's rollup for a period (units with no award
+// in it are absent).
+func (s *SQL) UnitPoints(ctx context.Context, period string) ([]UnitPoints, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT unit, points, active FROM roll_unit WHERE period = $1`, period)
+	if err != nil {
+		return nil, s.fail(err, "unit points")
+	}
+	defer rows.Close()
+	var out []UnitPoints
+	for rows.Next() {
+		var u UnitPoints
+		if err := rows.Scan(&u.Unit, &u.Points, &u.Active); err != nil {
+			return nil, s.fail(err, "unit points")
+		}
+		out = append(out, u)
+	}
+	return out, s.fail(rows.Err(), "unit points")
+}
+
+// TopMembers returns, for each unit, its n members with the most points
+// earned there in the period, best first.
+func (s *SQL) TopMembers(ctx context.Context, period string, units []string, n int) (map[string][]Standing, error) {
+	out := make(map[string][]Standing, len(units))
+	stmt, err := s.read.PrepareContext(ctx,
+		`SELECT rm.player, rm.points, COALESCE(p.name, '') FROM roll_member rm LEFT JOIN players p ON p.id = rm.player
+		WHERE rm.period = $1 AND rm.unit = $2 ORDER BY rm.points DESC, rm.player DESC LIMIT $3`)
+	if err != nil {
+		return nil, s.fail(err, "top members")
+	}
+	defer stmt.Close()
+	for _, u := range units {
+		rows, err := stmt.QueryContext(ctx, period, u, n)
+		if err != nil {
+			return nil, s.fail(err, "top members of %s", u)
+		}
+		var list []Standing
+		for rows.Next() {
+			st := Standing{Unit: u}
+			if err := rows.Scan(&st.Player, &st.Points, &st.Name); err != nil {
+				rows.Close()
+				return nil, s.fail(err, "top members of %s", u)
+			}
+			st.Rank = len(list) + 1
+			if len(list) > 0 && list[len(list)-1].Points == st.Points {
+				st.Rank = list[len(list)-1].Rank
+			}
+			list = append(list, st)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.fail(err, "top members of %s", u)
+		}
+		out[u] = list
+	}
+	return out, nil
+}
+
+// prepareAward prepares awardQueries on the write pool.
+func (s *SQL) prepareAward(ctx context.Context) error {
+	for _, q := range awardQueries {
+		st, err := s.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare award: %w", err)
+		}
+		s.stmts.Store(q, st)
+	}
+	return nil
+}
+
+// txStmt returns query bound to tx: prepared once when the store opened
+// if it is one of awardQueries (an award runs the same few statements
+// every time, and parsing them was most of its cost on SQLite), else
+// prepared in tx.
+func (s *SQL) txStmt(ctx context.Context, tx *sql.Tx, query string) boundStmt {
+	if st, ok := s.stmts.Load(query); ok {
+		return boundStmt{st: tx.StmtContext(ctx, st.(*sql.Stmt))}
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	return boundStmt{st: st, err: err}
+}
+
+// boundStmt is a statement bound to a transaction, or why it could not be
+// prepared.
+type boundStmt struct {
+	st  *sql.Stmt
+	err error
+}
+
+func (b boundStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.st.ExecContext(ctx, args...)
+}
+
+func (b boundStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.st.QueryContext(ctx, args...)
+}
+
+func (b boundStmt) QueryRowContext(ctx context.Context, args ...any) interface{ Scan(...any) error } {
+	if b.err != nil {
+		return errRow{b.err}
+	}
+	return b.st.QueryRowContext(ctx, args...)
+}
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }

@@ -45,7 +45,9 @@ func TestBrowserStageEvent(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("console")),
 		chromedp.WaitVisible(chromedp.CSS(`#screen-url-box:not([hidden])`)),
 	)
-	pin := get(t, hostTab, "PIN", jsText("pin"))
+	// The PIN is written when the room's state arrives, which may be after
+	// the links are shown.
+	pin := get(t, hostTab, "PIN", chromedp.Poll[string](`(() => { const p = document.getElementById("pin").textContent.trim(); return /^\d{6}$/.test(p) ? p : null })()`))
 	screenURL := get(t, hostTab, "screen link", chromedp.Evaluate[string](`document.getElementById("screen-url").href`))
 	if len(pin) != 6 || !strings.Contains(screenURL, "/screen?token=") {
 		t.Fatalf("pin %q, screen link %q", pin, screenURL)

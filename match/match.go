@@ -159,8 +159,8 @@ type Matchmaker struct {
 	starting map[string]*Ticket   // tickets taken from a queue, their match not yet started
 	playing  map[string]string    // player id -> room id
 	matched  int64
-	past     map[string]*pastMatch // match rooms by id, for rematches
-	offerOf  map[string]*pastMatch // players of a pending rematch offer
+	past     map[string]*pastMatch   // match rooms by id, for rematches
+	offerOf  map[string]*pastMatch   // players of a pending rematch offer
 	teams    map[string][]*teamEntry // queued parties by size, category, language
 }
 

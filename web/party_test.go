@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/leitai/leitai/web"
 )
 
 type partyState struct {
@@ -294,4 +296,36 @@ func TestPartySizesNeverMixed(t *testing.T) {
 	for _, c := range two {
 		c.expect("match.timeout")
 	}
+}
+
+// A member whose connection is gone for good takes its party out of the
+// queue and out of the party; one who resumes in time would keep it.
+func TestPartyMemberDropLeavesQueue(t *testing.T) {
+	h := newHarness(t, func(c *web.Config) { c.Grace = 30 * time.Second; c.Match.MaxWait = 10 * time.Minute })
+	cs := dialPlayers(h, "掉", 3)
+	formParty(t, cs)
+	queueParty(t, cs)
+	h.drop(cs[2])
+	h.advance(20 * time.Second) // inside the grace window
+	if _, q := h.srv.Matchmaker().Queued(cs[0].id); !q {
+		t.Fatal("the party left the queue inside the grace window")
+	}
+	h.advance(15 * time.Second) // past it
+	waitFor(t, "the party out of the queue", func() bool {
+		_, q := h.srv.Matchmaker().Queued(cs[0].id)
+		return !q
+	})
+	for _, c := range cs[:2] {
+		c.expect("match.cancelled")
+		var ps partyState
+		c.expectFn("party.state of two", func(m msg) bool {
+			if m.Type != "party.state" || m.Re != "" {
+				return false
+			}
+			m.decode(t, &ps)
+			return len(ps.Members) == 2
+		})
+	}
+	// The two may queue again.
+	queueParty(t, cs[:2])
 }

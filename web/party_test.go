@@ -329,3 +329,28 @@ func TestPartyMemberDropLeavesQueue(t *testing.T) {
 	// The two may queue again.
 	queueParty(t, cs[:2])
 }
+
+// Any member may cancel the party's ticket: the whole party leaves the
+// queue and every member hears match.cancelled.
+func TestPartyCancelByMember(t *testing.T) {
+	h := newHarness(t, nil)
+	cs := dialPlayers(h, "消", 2)
+	formParty(t, cs)
+	queueParty(t, cs)
+	var q struct{ Ticket string }
+	for _, m := range cs[1].all() {
+		if m.Type == "match.queued" {
+			m.decode(t, &q)
+		}
+	}
+	if m := cs[1].reply(cs[1].send("match.cancel", map[string]any{"ticket": q.Ticket})); m.Type != "match.cancelled" {
+		t.Fatalf("cancel: %s", m.raw)
+	}
+	cs[0].expect("match.cancelled")
+	for _, c := range cs {
+		if _, queued := h.srv.Matchmaker().Queued(c.id); queued {
+			t.Fatalf("%s still queued", c.id)
+		}
+	}
+	queueParty(t, cs)
+}

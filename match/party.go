@@ -189,8 +189,9 @@ func (ps *Parties) Of(player string) (*Party, bool) {
 }
 
 // Queue puts player's party in the team queue; only the leader may, with
-// 2 to 5 members, none of them queued or playing.
-func (ps *Parties) Queue(player, category, lang string) (*Ticket, *Party, error) {
+// 2 to 5 members, none of them queued or playing. rating, if not nil,
+// gives each member's current rating (it changes after every match).
+func (ps *Parties) Queue(player, category, lang string, rating func(id string) (float64, bool)) (*Ticket, *Party, error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	pt, ok := ps.ofPlayer[player]
@@ -202,6 +203,13 @@ func (ps *Parties) Queue(player, category, lang string) (*Ticket, *Party, error)
 	}
 	if len(pt.Members) < PartyMin {
 		return nil, nil, ErrPartySize
+	}
+	if rating != nil {
+		for i := range pt.Members {
+			if r, ok := rating(pt.Members[i].Player.ID); ok {
+				pt.Members[i].Player.Rating = r
+			}
+		}
 	}
 	t, err := ps.mm.findTeam(pt, category, lang)
 	if err != nil {

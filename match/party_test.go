@@ -27,7 +27,7 @@ func party(t *testing.T, ps *match.Parties, ids []string, rating float64) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := ps.Queue(ids[0], "", "zh"); err != nil {
+	if _, _, err := ps.Queue(ids[0], "", "zh", nil); err != nil {
 		t.Fatal(err)
 	}
 }

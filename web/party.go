@@ -94,7 +94,12 @@ func (s *Server) partyGone(player string) {
 // teamFind queues the asker's whole party for a team match. Only the
 // leader may; the other members are pushed match.queued.
 func (s *Server) teamFind(c *conn, sess *session, in protocol.Inbound, d protocol.MatchFind) error {
-	t, pt, err := s.parties.Queue(sess.id, d.Category, d.Lang)
+	t, pt, err := s.parties.Queue(sess.id, d.Category, d.Lang, func(id string) (float64, bool) {
+		if m, ok := s.hub.get(id); ok {
+			return m.getRating(), true
+		}
+		return 0, false
+	})
 	switch {
 	case errors.Is(err, match.ErrNoParty):
 		return protocol.Errorf(protocol.CodeBadRequest, "a team match needs a party: create or join one first").Because("party_none", nil)

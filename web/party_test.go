@@ -223,6 +223,10 @@ func playTeamMatch(t *testing.T, size int) {
 		return true
 	})
 	queueParty(t, red)
+	// The party queues at its members' new ratings.
+	if tk, ok := h.srv.Matchmaker().Queued(red[1].id); !ok || tk.Player.Rating <= 1500 {
+		t.Fatalf("queued again with %+v, want the member's new rating", tk)
+	}
 }
 
 func TestPartyRefusals(t *testing.T) {

@@ -69,6 +69,9 @@ type Ticket struct {
 	// Lang is the language of the questions the player wants ("" = the
 	// default, Chinese). Players are matched only within one language.
 	Lang string
+
+	// team is the queued party of a team match ticket, nil for the others.
+	team *teamEntry
 }
 
 // queue is the key of the ticket's queue: players wait with those who want
@@ -156,8 +159,9 @@ type Matchmaker struct {
 	starting map[string]*Ticket   // tickets taken from a queue, their match not yet started
 	playing  map[string]string    // player id -> room id
 	matched  int64
-	past     map[string]*pastMatch // match rooms by id, for rematches
-	offerOf  map[string]*pastMatch // players of a pending rematch offer
+	past     map[string]*pastMatch   // match rooms by id, for rematches
+	offerOf  map[string]*pastMatch   // players of a pending rematch offer
+	teams    map[string][]*teamEntry // queued parties by size, category, language
 }
 
 // New makes a matchmaker.
@@ -221,6 +225,10 @@ func (m *Matchmaker) Cancel(player, ticket string) error {
 	if !ok || (ticket != "" && t.ID != ticket) {
 		return ErrNoTicket
 	}
+	if t.team != nil {
+		m.removeTeam(t.team, player) // any member cancels the whole party
+		return nil
+	}
 	m.remove(t)
 	return nil
 }
@@ -233,7 +241,11 @@ func (m *Matchmaker) Leave(player string) {
 		t.gone = true
 	}
 	if t, ok := m.byPlayer[player]; ok {
-		m.remove(t)
+		if t.team != nil {
+			m.removeTeam(t.team, player)
+		} else {
+			m.remove(t)
+		}
 	}
 	if pm, ok := m.offerOf[player]; ok {
 		m.failOffer(pm, ReasonLeft)
@@ -433,6 +445,8 @@ func (m *Matchmaker) decide(now time.Time) ([]group, []*Ticket) {
 			m.queues[key] = rest
 		}
 	}
+	tg, te := m.decideTeams(now)
+	groups, expired = append(groups, tg...), append(expired, te...)
 	for _, g := range groups {
 		for _, t := range g.tickets {
 			if !t.Bot {
@@ -578,7 +592,9 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 	}
 	if err == nil {
 		m.matched++
-		m.remember(roomID, g)
+		if g.mode != ModeTeam {
+			m.remember(roomID, g) // team matches have no rematch
+		}
 	}
 	m.mu.Unlock()
 	if err != nil {
@@ -602,6 +618,10 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 func (m *Matchmaker) requeue(g group, busy string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if g.mode == ModeTeam {
+		m.dropTeams(g, busy)
+		return
+	}
 	key := g.tickets[0].queue()
 	for _, t := range g.tickets {
 		if t.Bot {

@@ -41,6 +41,7 @@ func Elo(ratings []float64, ranks []int) []float64 {
 var Points = map[string][]int64{
 	ModeDuel: {5, 2},
 	ModeFour: {6, 4, 3, 2},
+	ModeTeam: {5, 2}, // by the team's rank
 }
 
 // PointsFor returns the points for finishing at rank (1-based) in mode.

@@ -328,3 +328,22 @@ type State struct {
 	Scoreboard  *Scoreboard     `json:"scoreboard,omitempty"`
 	You         *StateYou       `json:"you,omitempty"`
 }
+
+// PartyJoin asks to join a party by its invite code.
+type PartyJoin struct {
+	Code string `json:"code"`
+}
+
+// PartyState is a party as its members see it: pushed to every member
+// whenever someone joins or leaves. Leader is the member who may queue.
+type PartyState struct {
+	Party   string       `json:"party"`
+	Code    string       `json:"code"`
+	Leader  string       `json:"leader"`
+	Members []PlayerInfo `json:"members"`
+}
+
+// PartyLeft tells a player it is no longer in a party.
+type PartyLeft struct {
+	Party string `json:"party"`
+}

@@ -42,10 +42,11 @@ const (
 	SourceDaily     = "daily"
 	SourceChallenge = "challenge"
 	SourceQualifier = "qualifier"
+	SourceTeam      = "team"
 )
 
 // Sources lists every point source.
-var Sources = []string{SourceDuel, SourceFour, SourceEvent, SourceDaily, SourceChallenge, SourceQualifier}
+var Sources = []string{SourceDuel, SourceFour, SourceEvent, SourceDaily, SourceChallenge, SourceQualifier, SourceTeam}
 
 // Caps is how many awards a day each source pays per player; a source that
 // is missing or 0 has no cap. Awards over the cap are still recorded, with

@@ -135,6 +135,8 @@ func (s *Server) handle(c *conn, data []byte) {
 		}
 	case "match.rematch", "match.rematch_decline":
 		err = s.matchRematch(ctx, c, sess, in)
+	case "party.create", "party.join", "party.leave":
+		err = s.party(c, sess, in)
 	case "event.join":
 		if !s.joins.allow(c.addr) {
 			s.strike(c, in.ID)
@@ -409,9 +411,6 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 	if err := decode(in, &d); err != nil {
 		return err
 	}
-	if d.Mode == "team" {
-		return protocol.Errorf(protocol.CodeBadRequest, "team matches are not available yet; use duel or four").Because("team_unavailable", nil)
-	}
 	if d.Category != "" && !s.hasCategory(d.Category) {
 		return protocol.Errorf(protocol.CodeBadRequest, "unknown category %q", trimType(d.Category)).Because("category_unknown", map[string]any{"category": trimType(d.Category)})
 	}
@@ -421,6 +420,9 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 	case "zh", "en":
 	default:
 		return protocol.Errorf(protocol.CodeBadRequest, "lang must be zh or en").Because("bad_lang", nil)
+	}
+	if d.Mode == match.ModeTeam {
+		return s.teamFind(c, sess, in, d)
 	}
 	t, err := s.matcher.FindLang(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, d.Lang, sess)
 	switch {

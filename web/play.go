@@ -156,6 +156,7 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 		ID: roomID, Kind: mode, Questions: qs, TimeLimit: s.cfg.MatchTimeLimit,
 		Scoring: room.Race, AutoStart: true, AutoAdvance: true, RevealFor: s.cfg.RevealFor, Countdown: s.cfg.MatchCountdown,
 	}
+	teamRoom(&cfg)
 	players := make([]protocol.PlayerInfo, len(tickets))
 	peers := make([]room.Peer, len(tickets))
 	var bots []*match.Bot
@@ -204,6 +205,8 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)
+	case room.KindTeam:
+		return s.finishTeamMatch(ctx, res, result)
 	}
 	if err := s.store.FinishRoom(ctx, result); err != nil {
 		s.log.Error().Err(err).Str("room", res.Room).Msg("store result")
@@ -291,7 +294,7 @@ func (s *Server) Restore(ctx context.Context) error {
 			s.log.Info().Str("room", rec.ID).Msg("finished room's result stored at restore")
 			continue
 		}
-		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour {
+		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour || cfg.Kind == room.KindTeam {
 			s.matcher.Occupy(ctx, rec.ID, r.Members())
 		}
 		if err := s.rooms.Start(s.runCtx, r); err != nil {

@@ -15,7 +15,7 @@ const DefaultTimeZone = "Asia/Shanghai"
 // pointDefaults fills the ledger's settings.
 func (c *Config) pointDefaults() {
 	caps := store.Caps{
-		store.SourceDuel: c.PointsDailyCap, store.SourceFour: c.PointsDailyCap,
+		store.SourceDuel: c.PointsDailyCap, store.SourceFour: c.PointsDailyCap, store.SourceTeam: c.PointsDailyCap,
 		store.SourceEvent: 3, store.SourceDaily: 1, store.SourceChallenge: 1, store.SourceQualifier: 1,
 	}
 	for k, v := range c.PointCaps {

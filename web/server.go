@@ -99,12 +99,12 @@ type Config struct {
 	RevealFor time.Duration
 	// MatchCountdown precedes a quick match's first question; default 3 s.
 	MatchCountdown time.Duration
-	// PointsDailyCap is how many quick matches of each kind (duel, four)
-	// a day earn points; default 2. It sets PointCaps' duel and four
-	// entries unless PointCaps names them.
+	// PointsDailyCap is how many quick matches of each kind (duel, four,
+	// team) a day earn points; default 2. It sets PointCaps' duel, four
+	// and team entries unless PointCaps names them.
 	PointsDailyCap int
 	// PointCaps is how many awards a day each point source pays a player
-	// (store.Caps); defaults: duel and four PointsDailyCap, event 3, daily
+	// (store.Caps); defaults: duel, four and team PointsDailyCap, event 3, daily
 	// 1, challenge 1, qualifier 1.
 	PointCaps store.Caps
 	// TimeZone is where days, weeks (from Monday) and months of the points
@@ -227,6 +227,7 @@ type Server struct {
 	bus      cluster.Bus
 	rooms    *room.Registry
 	matcher  *match.Matchmaker
+	parties  *match.Parties
 	history  *questionbank.History
 	hub      *hub
 	events   *eventDir
@@ -302,6 +303,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.bus = deps.Bus
 	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
+	s.parties = match.NewParties(s.matcher)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
@@ -438,6 +440,7 @@ func (s *Server) janitor(ctx context.Context) {
 func (s *Server) expire() {
 	for _, sess := range s.hub.expired(s.clock.Now(), s.cfg.Grace) {
 		s.matcher.Leave(sess.id)
+		s.partyGone(sess.id)
 	}
 	s.joins.sweep()
 	s.registers.sweep()

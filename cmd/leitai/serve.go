@@ -71,7 +71,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.matchCountdown, "match-countdown", durEnv("LEITAI_MATCH_COUNTDOWN", 3*time.Second), "countdown before a quick match's first question (LEITAI_MATCH_COUNTDOWN)")
 	fs.DurationVar(&f.rttCreditMax, "rtt-credit-max", durEnv("LEITAI_RTT_CREDIT_MAX", 350*time.Millisecond), "most of a connection's round trip fair timing takes off an answer's time (LEITAI_RTT_CREDIT_MAX)")
 	fs.IntVar(&f.matchQuestions, "match-questions", intEnv("LEITAI_MATCH_QUESTIONS", 5), "questions per quick match (LEITAI_MATCH_QUESTIONS)")
-	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "duels and four-player matches (each) a day that earn points (LEITAI_POINTS_DAILY_CAP)")
+	fs.IntVar(&f.dailyCap, "points-daily-cap", intEnv("LEITAI_POINTS_DAILY_CAP", 2), "duels, four-player and team matches (each) a day that earn points (LEITAI_POINTS_DAILY_CAP)")
 	fs.StringVar(&f.timeZone, "tz", env("LEITAI_TZ", web.DefaultTimeZone), "time zone of points days, weeks (from Monday) and months (LEITAI_TZ)")
 	fs.StringVar(&f.pointCaps, "point-caps", env("LEITAI_POINT_CAPS", ""), "awards a day per point source, e.g. event=3,daily=1,challenge=1 (0: no cap; LEITAI_POINT_CAPS)")
 	fs.Float64Var(&f.participation, "participation-target", floatEnv("LEITAI_PARTICIPATION_TARGET", 0.4), "weekly participation rate a unit should reach, 0.4 = 40 % (LEITAI_PARTICIPATION_TARGET)")

@@ -1,0 +1,397 @@
+package match
+
+import (
+	"crypto/rand"
+	"errors"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leitai/leitai/protocol"
+)
+
+// ModeTeam is the team quick match: a party against another party of the
+// same size. It is queued only through FindTeam, never through Find.
+const ModeTeam = "team"
+
+// Party sizes.
+const (
+	PartyMin = 2
+	PartyMax = 5
+)
+
+// Team names in a team match room: the party that waited longer is A.
+const (
+	TeamA = "A"
+	TeamB = "B"
+)
+
+// Party errors.
+var (
+	ErrNoParty     = errors.New("match: no such party")
+	ErrInParty     = errors.New("match: already in a party")
+	ErrPartyFull   = errors.New("match: the party is full")
+	ErrNotLeader   = errors.New("match: only the party's leader may do that")
+	ErrPartySize   = errors.New("match: a party needs 2 to 5 members to queue")
+	ErrPartyLocked = errors.New("match: the party is queued or playing")
+)
+
+// Member is a party member and where its messages go.
+type Member struct {
+	Player protocol.PlayerInfo
+	Sink   Sink
+}
+
+// Party is a group of friends who queue together. Members[0] leads.
+type Party struct {
+	ID      string
+	Code    string
+	Members []Member
+}
+
+// State is the party.state message for the party.
+func (p *Party) State() protocol.PartyState {
+	st := protocol.PartyState{Party: p.ID, Code: p.Code, Members: make([]protocol.PlayerInfo, len(p.Members))}
+	for i, m := range p.Members {
+		st.Members[i] = m.Player
+	}
+	if len(p.Members) > 0 {
+		st.Leader = p.Members[0].Player.ID
+	}
+	return st
+}
+
+// Parties holds the parties of this node. Its methods are safe for
+// concurrent use. The matchmaker is asked whether a party is queued or
+// playing: such a party takes no new member.
+type Parties struct {
+	mm *Matchmaker // Static after construction.
+
+	mu       sync.Mutex
+	byID     map[string]*Party
+	byCode   map[string]*Party
+	ofPlayer map[string]*Party
+}
+
+// NewParties makes the party registry of a matchmaker.
+func NewParties(mm *Matchmaker) *Parties {
+	return &Parties{mm: mm, byID: map[string]*Party{}, byCode: map[string]*Party{}, ofPlayer: map[string]*Party{}}
+}
+
+// codeAlphabet has no 0/O or 1/I, which are misread when a code is said
+// aloud or copied.
+const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+func newCode() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
+	}
+	return string(b[:])
+}
+
+// Create makes a party led by p. The caller pushes its state.
+func (ps *Parties) Create(p protocol.PlayerInfo, sink Sink) (*Party, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if _, ok := ps.ofPlayer[p.ID]; ok {
+		return nil, ErrInParty
+	}
+	code := newCode()
+	for ps.byCode[code] != nil {
+		code = newCode()
+	}
+	pt := &Party{ID: "p-" + uuid.NewString(), Code: code, Members: []Member{{Player: p, Sink: sink}}}
+	ps.byID[pt.ID], ps.byCode[code], ps.ofPlayer[p.ID] = pt, pt, pt
+	return pt, nil
+}
+
+// Join adds p to the party with the invite code. It refuses an unknown
+// code, a full party, a queued or playing party, and a player in a party.
+func (ps *Parties) Join(code string, p protocol.PlayerInfo, sink Sink) (*Party, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if _, ok := ps.ofPlayer[p.ID]; ok {
+		return nil, ErrInParty
+	}
+	pt, ok := ps.byCode[code]
+	if !ok {
+		return nil, ErrNoParty
+	}
+	if len(pt.Members) >= PartyMax {
+		return nil, ErrPartyFull
+	}
+	if ps.busy(pt) {
+		return nil, ErrPartyLocked
+	}
+	pt.Members = append(pt.Members, Member{Player: p, Sink: sink})
+	ps.ofPlayer[p.ID] = pt
+	return pt, nil
+}
+
+// busy reports whether any member is queued or in a match room.
+func (ps *Parties) busy(pt *Party) bool {
+	for _, m := range pt.Members {
+		if _, ok := ps.mm.Queued(m.Player.ID); ok {
+			return true
+		}
+		if _, ok := ps.mm.Playing(m.Player.ID); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Leave takes player out of its party and returns the party as it is now
+// (nil when it emptied and was dissolved) and whether the player was in
+// one. If the party was queued, the matchmaker takes it out of the queue
+// (its members are told match.cancelled). A leader who leaves hands the
+// lead to the next member.
+func (ps *Parties) Leave(player string) (*Party, bool) {
+	ps.mu.Lock()
+	pt, ok := ps.ofPlayer[player]
+	if !ok {
+		ps.mu.Unlock()
+		return nil, false
+	}
+	delete(ps.ofPlayer, player)
+	for i, m := range pt.Members {
+		if m.Player.ID == player {
+			pt.Members = append(pt.Members[:i:i], pt.Members[i+1:]...)
+			break
+		}
+	}
+	if len(pt.Members) == 0 {
+		delete(ps.byID, pt.ID)
+		delete(ps.byCode, pt.Code)
+		pt = nil
+	}
+	ps.mu.Unlock()
+	ps.mm.Leave(player)
+	return pt, true
+}
+
+// Of returns a copy of the party of player.
+func (ps *Parties) Of(player string) (*Party, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	pt, ok := ps.ofPlayer[player]
+	if !ok {
+		return nil, false
+	}
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	return &cp, true
+}
+
+// Queue puts player's party in the team queue; only the leader may, with
+// 2 to 5 members, none of them queued or playing. rating, if not nil,
+// gives each member's current rating (it changes after every match).
+func (ps *Parties) Queue(player, category, lang string, rating func(id string) (float64, bool)) (*Ticket, *Party, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	pt, ok := ps.ofPlayer[player]
+	if !ok {
+		return nil, nil, ErrNoParty
+	}
+	if pt.Members[0].Player.ID != player {
+		return nil, nil, ErrNotLeader
+	}
+	if len(pt.Members) < PartyMin {
+		return nil, nil, ErrPartySize
+	}
+	if rating != nil {
+		for i := range pt.Members {
+			if r, ok := rating(pt.Members[i].Player.ID); ok {
+				pt.Members[i].Player.Rating = r
+			}
+		}
+	}
+	t, err := ps.mm.findTeam(pt, category, lang)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	return t, &cp, nil
+}
+
+// teamEntry is a queued party: one ticket per member, all with one id.
+type teamEntry struct {
+	party   string
+	tickets []*Ticket
+	rating  float64 // the members' mean
+	at      time.Time
+	key     string
+}
+
+func (e *teamEntry) queue() string { return e.key }
+
+// findTeam queues a party. The caller holds the party registry's lock.
+func (m *Matchmaker) findTeam(pt *Party, category, lang string) (*Ticket, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, mb := range pt.Members {
+		if _, ok := m.byPlayer[mb.Player.ID]; ok {
+			return nil, ErrBusy
+		}
+		if _, ok := m.playing[mb.Player.ID]; ok {
+			return nil, ErrBusy
+		}
+		if _, ok := m.offerOf[mb.Player.ID]; ok {
+			return nil, ErrBusy
+		}
+	}
+	now := m.clock.Now()
+	id := "t-" + uuid.NewString()
+	e := &teamEntry{party: pt.ID, at: now}
+	e.key = ModeTeam + "/" + itoa(len(pt.Members)) + "/" + category + "/" + lang
+	sum := 0.0
+	for _, mb := range pt.Members {
+		p := mb.Player
+		if p.Rating == 0 {
+			p.Rating = 1500
+		}
+		sum += p.Rating
+		t := &Ticket{ID: id, Player: p, Mode: ModeTeam, Category: category, Lang: lang, At: now, Sink: mb.Sink, team: e}
+		e.tickets = append(e.tickets, t)
+	}
+	e.rating = sum / float64(len(pt.Members))
+	if m.teams == nil {
+		m.teams = map[string][]*teamEntry{}
+	}
+	m.teams[e.key] = append(m.teams[e.key], e)
+	for _, t := range e.tickets {
+		m.byPlayer[t.Player.ID] = t
+	}
+	return e.tickets[0], nil
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return string(rune('0'+n/10)) + string(rune('0'+n%10))
+}
+
+// removeTeam drops a queued party and tells its members, but not the one
+// who asked (who gets the reply), match.cancelled. The caller holds mu.
+func (m *Matchmaker) removeTeam(e *teamEntry, asker string) {
+	q := m.teams[e.key]
+	for i, x := range q {
+		if x == e {
+			m.teams[e.key] = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	if len(m.teams[e.key]) == 0 {
+		delete(m.teams, e.key)
+	}
+	for _, t := range e.tickets {
+		delete(m.byPlayer, t.Player.ID)
+		if t.Player.ID != asker && t.Sink != nil {
+			t.Sink.Send(protocol.NewFrame(protocol.Encode("match.cancelled", "", protocol.TicketOnly{Ticket: t.ID})))
+		}
+	}
+}
+
+// decideTeams pairs queued parties of each queue (one size, category and
+// language) and times out those that waited MaxWait. The party that waited
+// longest is served first, against the party whose mean rating is nearest
+// its own within both parties' windows. The caller holds mu.
+func (m *Matchmaker) decideTeams(now time.Time) ([]group, []*Ticket) {
+	var groups []group
+	var expired []*Ticket
+	keys := make([]string, 0, len(m.teams))
+	for k := range m.teams {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		q := m.teams[key] // in order of arrival
+		taken := make([]bool, len(q))
+		for i, a := range q {
+			if taken[i] {
+				continue
+			}
+			wa := m.windowAt(a.at, now)
+			best, bestGap := -1, math.Inf(1)
+			for j := i + 1; j < len(q); j++ {
+				if taken[j] {
+					continue
+				}
+				b := q[j]
+				gap := math.Abs(a.rating - b.rating)
+				if gap <= wa && gap <= m.windowAt(b.at, now) && gap < bestGap {
+					best, bestGap = j, gap
+				}
+			}
+			if best < 0 {
+				continue
+			}
+			taken[i], taken[best] = true, true
+			b := q[best]
+			var ts []*Ticket
+			for _, t := range a.tickets {
+				t.Player.Team = TeamA
+				ts = append(ts, t)
+			}
+			for _, t := range b.tickets {
+				t.Player.Team = TeamB
+				ts = append(ts, t)
+			}
+			groups = append(groups, group{mode: ModeTeam, category: a.tickets[0].Category, tickets: ts})
+		}
+		rest := q[:0:0]
+		for i, e := range q {
+			if !taken[i] && now.Sub(e.at) >= m.cfg.MaxWait {
+				taken[i] = true
+				expired = append(expired, e.tickets...)
+			}
+			if taken[i] {
+				for _, t := range e.tickets {
+					delete(m.byPlayer, t.Player.ID)
+				}
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		if len(rest) == 0 {
+			delete(m.teams, key)
+		} else {
+			m.teams[key] = rest
+		}
+	}
+	return groups, expired
+}
+
+// windowAt is the rating gap accepted after waiting since at.
+func (m *Matchmaker) windowAt(at, now time.Time) float64 {
+	return math.Min(m.cfg.Window+m.cfg.WidenPerSecond*now.Sub(at).Seconds(), m.cfg.MaxWindow)
+}
+
+// dropTeams ends a team match that could not be claimed: its parties are
+// not put back (a member may be playing elsewhere); each member still
+// there is told to queue again. The caller holds mu.
+func (m *Matchmaker) dropTeams(g group, busy string) {
+	for _, t := range g.tickets {
+		if m.starting[t.Player.ID] == t {
+			delete(m.starting, t.Player.ID)
+		}
+		if m.playing[t.Player.ID] == "" {
+			delete(m.playing, t.Player.ID)
+		}
+		if t.gone || t.Sink == nil {
+			continue
+		}
+		msg := "could not start the team match; the leader may queue again"
+		if t.Player.ID == busy {
+			msg = "already playing elsewhere"
+		}
+		t.Sink.Send(protocol.NewFrame(protocol.ErrorMessage("", &protocol.Error{Code: protocol.CodeUnavailable, Message: msg})))
+	}
+}

@@ -68,13 +68,7 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 		day = s.day(now)
 		id := dailyRoomID(sess.id, day)
 		if r, ok := s.rooms.Get(id); ok {
-			// Started today and still running: take the player back to it.
-			sess.addRoom(id)
-			if err := r.Attach(ctx, sess.id, sess); err != nil {
-				return err
-			}
-			s.send(c, "solo.started", in.ID, SoloStarted{Room: id, Kind: d.Kind, Day: day, Resumed: true})
-			return nil
+			return s.soloRejoin(ctx, c, sess, in.ID, r, day)
 		}
 		qs, err := s.drawFor([]string{sess.id}, "", "", d.Lang, 0, DailyQuestions)
 		if err != nil {
@@ -107,6 +101,9 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 		s.send(c, "solo.started", in.ID, SoloStarted{Room: cfg.ID, Kind: cfg.Kind, Day: day})
 	})
 	if errors.Is(err, store.ErrExists) {
+		if r, ok := s.rooms.Get(cfg.ID); ok {
+			return s.soloRejoin(ctx, c, sess, in.ID, r, day) // started a moment ago from another device
+		}
 		return protocol.Errorf(protocol.CodeWrongPhase, "daily practice is done for today; come back tomorrow").
 			Because("daily_done", map[string]any{"day": day})
 	}
@@ -116,6 +113,13 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 	sess.probe()
 	s.expiry.markPlayed(sess.id)
 	return nil
+}
+
+// soloRejoin takes a member back to today's daily practice, still running.
+func (s *Server) soloRejoin(ctx context.Context, c *conn, sess *session, re string, r *room.Room, day string) error {
+	sess.addRoom(r.ID())
+	s.send(c, "solo.started", re, SoloStarted{Room: r.ID(), Kind: room.KindDaily, Day: day, Resumed: true})
+	return r.Attach(ctx, sess.id, sess)
 }
 
 func soloDrawErr(err error) error {

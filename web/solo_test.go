@@ -96,6 +96,11 @@ func TestDailyPracticeOncePerDay(t *testing.T) {
 		t.Fatalf("second day: room %q day %q", room2, day2)
 	}
 	a.expect("room.state")
+	// Asking again while it runs takes the member back to the same room.
+	if again, _ := soloStart(t, a, "daily"); again != room2 {
+		t.Fatalf("daily again: room %q, want %q", again, room2)
+	}
+	a.expect("room.state")
 	h.advance(3 * time.Second)
 	h.playQuestion(a, 0, true)
 	h.advance(3 * time.Second)
@@ -161,6 +166,19 @@ func TestChallengeEndsAtFirstMiss(t *testing.T) {
 		return err == nil && best.Best == 3
 	})
 	run(a, 1) // shorter: the best stands
+	// No answer at all: the run ends when the question's time is up.
+	soloStart(t, a, "challenge")
+	a.expect("room.state")
+	h.advance(3 * time.Second)
+	a.expect("question")
+	h.advance(16 * time.Second) // the 15 s limit and the grace
+	a.expectReveal(0)
+	h.advance(3 * time.Second)
+	var timedOut struct{ Standings []struct{ Score int64 } }
+	a.expect("room.finished").decode(t, &timedOut)
+	if len(timedOut.Standings) != 1 || timedOut.Standings[0].Score != 0 {
+		t.Fatalf("timed-out run: %+v", timedOut)
+	}
 	run(b, 2)
 	waitFor(t, "b's best", func() bool {
 		best, err := h.st.ChallengeBestOf(context.Background(), b.id)
@@ -172,7 +190,7 @@ func TestChallengeEndsAtFirstMiss(t *testing.T) {
 	// Points through the ledger, source challenge, one run a day paid
 	// (the default cap): the second run is recorded but pays nothing.
 	got := ledgerOf(t, h.st, a.id, store.SourceChallenge)
-	if len(got) != 2 || got[0].Paid+got[1].Paid != 3 {
+	if len(got) != 3 || got[0].Paid+got[1].Paid+got[2].Paid != 3 {
 		t.Fatalf("a's challenge awards %+v", got)
 	}
 

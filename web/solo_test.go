@@ -222,3 +222,47 @@ func TestChallengeEndsAtFirstMiss(t *testing.T) {
 		t.Fatalf("limit=0: %d", bad.StatusCode)
 	}
 }
+
+// A daily practice whose result did not reach the store (the award was
+// written, marking the room finished failed) is finished at the next start
+// without paying again, however many starts there are.
+func TestDailyPracticeFinishedAtRestartPaysOnce(t *testing.T) {
+	dir := t.TempDir()
+	clk := clock.NewFake(t0)
+	h, fs := startFaultyHarness(t, dir, clk, nil)
+	a := h.dial()
+	a.hello("甲")
+	roomID, _ := soloStart(t, a, "daily")
+	a.expect("room.state")
+	fs.fail("FinishRoom", true)
+	h.advance(3 * time.Second)
+	for i := 0; i < 5; i++ {
+		h.playQuestion(a, i, true)
+		h.advance(3 * time.Second)
+	}
+	a.expect("room.finished")
+	waitFor(t, "the daily award", func() bool { return len(ledgerOf(t, h.st, a.id, store.SourceDaily)) == 1 })
+	h.stop()
+	if _, err := h.st.Result(context.Background(), roomID); err == nil {
+		t.Fatal("the result was stored although the store failed")
+	}
+	for boot := 0; boot < 2; boot++ {
+		h2 := startHarness(t, dir, clk, nil)
+		waitFor(t, "the result stored at restart", func() bool {
+			_, err := h2.st.Result(context.Background(), roomID)
+			return err == nil
+		})
+		got := ledgerOf(t, h2.st, a.id, store.SourceDaily)
+		if len(got) != 1 || got[0].Paid != 5 {
+			t.Fatalf("boot %d: daily awards %+v, want one of 5", boot, got)
+		}
+		p, err := h2.st.Player(context.Background(), a.id)
+		if err != nil || p.Points != 5 {
+			t.Fatalf("boot %d: player %+v, %v; want 5 points", boot, p, err)
+		}
+		c := h2.dial()
+		c.welcomed(c.send("hello", map[string]any{"resume": a.resume}))
+		c.expectError(c.send("solo.start", map[string]any{"kind": "daily"}), "wrong_phase")
+		h2.stop()
+	}
+}

@@ -68,7 +68,9 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 		day = s.day(now)
 		id := dailyRoomID(sess.id, day)
 		if r, ok := s.rooms.Get(id); ok {
-			return s.soloRejoin(ctx, c, sess, in.ID, r, day)
+			if done, err := s.soloRejoin(ctx, c, sess, in.ID, r, day); done {
+				return err
+			}
 		}
 		qs, err := s.drawFor([]string{sess.id}, "", "", d.Lang, 0, DailyQuestions)
 		if err != nil {
@@ -76,6 +78,14 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 		}
 		cfg = room.Config{ID: id, Kind: room.KindDaily, Questions: qs, Scoring: room.Accuracy}
 	case room.KindChallenge:
+		// One run at a time: asking again while one runs rejoins it.
+		for _, id := range sess.roomIDs() {
+			if r, ok := s.rooms.Get(id); ok && strings.HasPrefix(id, "challenge-") {
+				if done, err := s.soloRejoin(ctx, c, sess, in.ID, r, ""); done {
+					return err
+				}
+			}
+		}
 		var qs []questionbank.Question
 		var err error
 		for n := ChallengeQuestions; n > 0; n-- {
@@ -101,8 +111,10 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 		s.send(c, "solo.started", in.ID, SoloStarted{Room: cfg.ID, Kind: cfg.Kind, Day: day})
 	})
 	if errors.Is(err, store.ErrExists) {
-		if r, ok := s.rooms.Get(cfg.ID); ok {
-			return s.soloRejoin(ctx, c, sess, in.ID, r, day) // started a moment ago from another device
+		if r, ok := s.rooms.Get(cfg.ID); ok { // started a moment ago from another device
+			if done, err := s.soloRejoin(ctx, c, sess, in.ID, r, day); done {
+				return err
+			}
 		}
 		return protocol.Errorf(protocol.CodeWrongPhase, "daily practice is done for today; come back tomorrow").
 			Because("daily_done", map[string]any{"day": day})
@@ -115,11 +127,20 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 	return nil
 }
 
-// soloRejoin takes a member back to today's daily practice, still running.
-func (s *Server) soloRejoin(ctx context.Context, c *conn, sess *session, re string, r *room.Room, day string) error {
+// soloRejoin takes a player back to a solo room still running: today's
+// daily practice or the challenge run under way.
+// It reports false when the room has just finished (it may still be
+// listed for a moment): the caller goes on as if it were not there.
+func (s *Server) soloRejoin(ctx context.Context, c *conn, sess *session, re string, r *room.Room, day string) (bool, error) {
+	if err := r.Attach(ctx, sess.id, sess); err != nil {
+		if errors.Is(err, room.ErrClosed) {
+			return false, nil
+		}
+		return true, err
+	}
 	sess.addRoom(r.ID())
-	s.send(c, "solo.started", re, SoloStarted{Room: r.ID(), Kind: room.KindDaily, Day: day, Resumed: true})
-	return r.Attach(ctx, sess.id, sess)
+	s.send(c, "solo.started", re, SoloStarted{Room: r.ID(), Kind: r.Config().Kind, Day: day, Resumed: true})
+	return true, nil
 }
 
 func soloDrawErr(err error) error {

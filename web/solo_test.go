@@ -160,7 +160,21 @@ func TestChallengeEndsAtFirstMiss(t *testing.T) {
 		}
 		return id
 	}
-	run(a, 3)
+	// Asking again while a run is under way rejoins it.
+	first, _ := soloStart(t, a, "challenge")
+	a.expect("room.state")
+	if again, _ := soloStart(t, a, "challenge"); again != first {
+		t.Fatalf("challenge again: room %q, want %q", again, first)
+	}
+	a.expect("room.state")
+	h.advance(3 * time.Second)
+	for i := 0; i < 3; i++ {
+		h.playQuestion(a, i, true)
+		h.advance(3 * time.Second)
+	}
+	h.playQuestion(a, 3, false)
+	h.advance(3 * time.Second)
+	a.expect("room.finished")
 	waitFor(t, "a's best", func() bool {
 		best, err := h.st.ChallengeBestOf(context.Background(), a.id)
 		return err == nil && best.Best == 3

@@ -31,6 +31,9 @@ const (
 	KindFour  = "four"
 	KindTeam  = "team"
 	KindEvent = "event"
+	// Solo formats: one player, no opponent.
+	KindDaily     = "daily"
+	KindChallenge = "challenge"
 )
 
 // Phases.
@@ -77,6 +80,9 @@ type Config struct {
 	Grace time.Duration `json:"grace"`
 	// TopN is the length of the scoreboard; 0 means 10.
 	TopN int `json:"top_n,omitempty"`
+	// EndOnMiss finishes the room after the first question that a player
+	// answered wrong or not at all (the challenge format).
+	EndOnMiss bool `json:"end_on_miss,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -538,7 +544,7 @@ func (r *Room) onTimer() {
 
 // advance goes from a reveal to the next question or the end.
 func (r *Room) advance() {
-	if r.st.raceWon() || r.st.index+1 >= len(r.cfg.Questions) {
+	if r.st.raceWon() || r.st.missed() || r.st.index+1 >= len(r.cfg.Questions) {
 		r.finish()
 		return
 	}

@@ -442,6 +442,23 @@ func (s *state) raceWon() bool {
 	return false
 }
 
+// missed reports whether, in a room that ends on a miss, a player still
+// in it answered the current question wrong or not at all.
+func (s *state) missed() bool {
+	if !s.cfg.EndOnMiss {
+		return false
+	}
+	for _, p := range s.order {
+		if p.left {
+			continue
+		}
+		if a, ok := p.answers[s.index]; !ok || !a.correct {
+			return true
+		}
+	}
+	return false
+}
+
 // active counts the players who can still answer: present and connected.
 func (s *state) active() int {
 	n := 0

@@ -248,6 +248,11 @@ type Store interface {
 	// Ledger returns a player's awards, newest first.
 	Ledger(ctx context.Context, player string, limit int) ([]Award, error)
 
+	// Challenge runs (solo format): a player's best, and the leaderboard.
+	RecordChallenge(ctx context.Context, run ChallengeBest) (int, error)
+	ChallengeBestOf(ctx context.Context, player string) (ChallengeBest, error)
+	ChallengeLeaderboard(ctx context.Context, limit int) ([]ChallengeBest, error)
+
 	// The organization tree (see Org).
 	AddOrgs(ctx context.Context, orgs []Org) error
 	Org(ctx context.Context, code string) (Org, error)

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/pins/{pin}", throttle(s.pinLookups, s.handlePIN))
 	m.HandleFunc("GET /api/v1/events/{id}/qr.png", s.handleQR)
 	m.HandleFunc("GET /api/v1/events/{id}/results", s.handleResults)
+	m.HandleFunc("GET /api/v1/challenge/leaderboard", s.handleChallengeLeaderboard)
 	s.tournamentRoutes(m)
 	s.orgRoutes(m)
 	s.pages(m)

@@ -145,6 +145,8 @@ func (s *Server) handle(c *conn, data []byte) {
 		if err = s.eventJoin(ctx, c, sess, in); err == nil {
 			c.probe() // the event may start in a moment
 		}
+	case "solo.start":
+		err = s.soloStart(ctx, c, sess, in)
 	case "host.control":
 		err = s.hostControl(ctx, c, sess, in)
 	case "watch":

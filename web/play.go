@@ -207,6 +207,8 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 		return s.finishMatch(ctx, res, result)
 	case room.KindTeam:
 		return s.finishTeamMatch(ctx, res, result)
+	case room.KindDaily, room.KindChallenge:
+		return s.soloFinished(ctx, res, result)
 	}
 	if err := s.store.FinishRoom(ctx, result); err != nil {
 		s.log.Error().Err(err).Str("room", res.Room).Msg("store result")

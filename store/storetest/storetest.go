@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TournamentEntrants", testTournamentEntrants},
 		{"TournamentCheckIns", testTournamentCheckIns},
 		{"TournamentFireOnce", testTournamentFireOnce},
+		{"ChallengeBest", testChallengeBest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -120,6 +120,8 @@ func TestBrowserOrgPages(t *testing.T) {
 	)
 	_ = get(t, page, "members of u1", chromedp.Poll[bool](`document.querySelectorAll("#members-body tr[data-member]").length === 2`))
 	screenshot(t, page, "org-admin")
+	_ = get(t, page, "scroll to the weekly ranking", chromedp.Evaluate[bool](`(document.getElementById("weekly").scrollIntoView(), true)`))
+	screenshot(t, page, "org-admin-weekly")
 	if href := get(t, page, "download", chromedp.Evaluate[bool](`!document.getElementById("weekly-xlsx").disabled`)); !href {
 		t.Error("the weekly XLSX download is disabled")
 	}

@@ -135,7 +135,9 @@
     $("weekly-week").textContent = I.t("week_of", { week: w.week });
     $("weekly-target").textContent = I.t("target", { pct: pct(w.target) });
     const list = (w.units || []).slice().sort((a, b) => a.participation_rank - b.participation_rank);
-    const change = (c) => c > 0 ? '<span class="up">▲' + c + "</span>" : c < 0 ? '<span class="down">▼' + (-c) + "</span>" : "–";
+    // With nothing earned last week every unit tied there: no change to show.
+    const lastWeek = list.some((u) => u.last_participation_rate > 0 || u.last_points_per_member > 0);
+    const change = (c) => !lastWeek ? "–" : c > 0 ? '<span class="up">▲' + c + "</span>" : c < 0 ? '<span class="down">▼' + (-c) + "</span>" : "–";
     $("weekly-body").innerHTML = list.length ? list.map((u) =>
       '<tr data-unit="' + L.esc(u.code) + '"' + (u.below_target ? ' class="below"' : "") + ">" +
       '<td class="num">' + u.participation_rank + "</td><td>" + L.esc(u.name) + "</td>" + rateCell(u.participation_rate, "part") +

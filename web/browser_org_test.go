@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,13 +137,28 @@ func TestBrowserOrgPages(t *testing.T) {
 		t.Errorf("the d2 admin sees %q, want d2,u3", rows)
 	}
 
-	// The leaderboard screen with the city's admin token in the fragment.
+	// The admin page issues a read-only screen token and shows the link.
+	run(t, page, "back to the city's page",
+		chromedp.Navigate(h.url("/org?token="+url.QueryEscape(adm.Token))),
+		chromedp.WaitVisible(chromedp.CSS(`#weekly-body tr[data-unit="u3"]`)),
+		chromedp.Click(chromedp.ID("board-open")),
+		chromedp.WaitVisible(chromedp.ID("board-url")),
+	)
+	link := get(t, page, "screen link", jsText("board-url"))
+	bu, err := url.Parse(link)
+	if err != nil || bu.Path != "/board" {
+		t.Fatalf("screen link %q", link)
+	}
+	frag, _ := url.ParseQuery(bu.Fragment)
+	if code := h.api("GET", "/api/v1/orgs", frag.Get("token"), nil, nil); code != 403 {
+		t.Fatalf("the screen's token read the tree: %d, want 403", code)
+	}
 	screen := browser(t, 1280, 720)
 	run(t, screen, "open the leaderboard screen",
-		chromedp.Navigate(h.url("/board#token="+url.QueryEscape(adm.Token))),
+		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.CSS(`#players .row[data-key="`+players["003"]+`"]`)),
 	)
-	if u := get(t, screen, "address bar", chromedp.Evaluate[string](`location.href`)); u != h.url("/board") {
+	if u := get(t, screen, "address bar", chromedp.Evaluate[string](`location.href`)); strings.Contains(u, "token") || !strings.HasPrefix(u, h.url("/board")) {
 		t.Fatalf("the token stayed in the address bar: %s", u)
 	}
 	order := func() string {

@@ -1,7 +1,8 @@
-// Leitai live leaderboard screen (/board#token=…): the top learners and the
-// top units of a token's subtree, polled every few seconds. Rows slide to
-// their new rank and a score that grew flashes and counts up. Read-only: it
-// only calls GET endpoints. The token travels in the URL fragment (never sent
+// Leitai live leaderboard screen (/board#token=…&title=…): the top learners
+// and the top units of a token's subtree, polled every few seconds. Rows
+// slide to their new rank and a score that grew flashes and counts up. It
+// only reads the leaderboards, so a read-only screen token (kind orgboard)
+// is enough. The token travels in the URL fragment (never sent
 // to the server or to another site) and is then taken out of the address bar.
 "use strict";
 
@@ -26,7 +27,7 @@
     }
   });
 
-  // Options come from the fragment (#token=…&period=day&org=u1&level=leaves)
+  // Options come from the fragment (#token=…&title=…&period=day&org=u1&level=leaves)
   // or, for links typed by hand, from the query; the token is then hidden.
   const opts = new URLSearchParams(location.hash.replace(/^#/, ""));
   new URLSearchParams(location.search).forEach((v, k) => { if (!opts.has(k)) opts.set(k, v); });
@@ -119,6 +120,7 @@
       ]);
       $("stale").hidden = true;
       (u.units || []).forEach((x) => { names[x.code] = x.name; });
+      await loadNames((p.players || []).map((x) => x.unit));
       players.update((p.players || []).map((x) => ({ key: x.player, rank: x.rank, name: x.name, unit: names[x.unit] || x.unit, score: x.points })));
       units.update((u.units || []).map((x) => ({ key: x.code, rank: x.rank, name: x.name, points: x.points,
         participation_rate: x.participation_rate, score: x.points_per_member })));
@@ -134,20 +136,21 @@
     timer = setTimeout(poll, POLL_MS);
   }
 
-  async function title() {
+  // The title is given in the link (the token may not read the tree); the
+  // names of the units come from the leaf units' board, fetched again at most
+  // once a minute when a learner's unit is not known yet.
+  function title() {
+    const name = opts.get("title");
+    $("title").textContent = name ? I.t("title_of", { name: name }) : I.t("title");
+  }
+  let namesAt = -Infinity;
+  async function loadNames(codes) {
+    if (codes.every((c) => names[c]) || performance.now() - namesAt < 60000) return;
+    namesAt = performance.now();
     try {
-      const code = scopeOrg || "";
-      if (code) {
-        const r = await api("/api/v1/orgs/" + encodeURIComponent(code));
-        $("title").textContent = I.t("title_of", { name: r.org.name });
-        return;
-      }
-      const r = await api("/api/v1/orgs?period=" + period);
-      const by = {};
-      (r.orgs || []).forEach((o) => { by[o.code] = o; names[o.code] = o.name; });
-      const tops = (r.orgs || []).filter((o) => !by[o.parent]);
-      $("title").textContent = tops.length === 1 ? I.t("title_of", { name: tops[0].name }) : I.t("title");
-    } catch (e) { $("title").textContent = I.t("title"); }
+      const r = await api("/api/v1/leaderboard/units" + q("&level=leaves"));
+      (r.units || []).forEach((x) => { names[x.code] = x.name; });
+    } catch (e) { /* the codes stay */ }
   }
 
   function tick() {
@@ -161,12 +164,11 @@
     $("period-label").textContent = I.t("p_" + period);
   }
 
-  $("lang").addEventListener("click", () => { I.set(I.lang === "zh" ? "en" : "zh"); applyLang(); title(); poll(); });
+  $("lang").addEventListener("click", () => { I.set(I.lang === "zh" ? "en" : "zh"); applyLang(); title(); });
   $("token-go").addEventListener("click", () => {
     token = $("board-token").value.trim();
     sessionStorage.setItem(KEY, token);
     $("need-token").hidden = true;
-    title();
     poll();
   });
   I.set(I.lang);
@@ -174,5 +176,6 @@
   tick();
   setInterval(tick, 10000);
   if (!token) { $("need-token").hidden = false; return; }
-  title().then(poll);
+  title();
+  poll();
 })();

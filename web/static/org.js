@@ -130,6 +130,7 @@
   async function loadWeekly() {
     const code = root;
     $("weekly-xlsx").disabled = !code;
+    $("board-open").disabled = !code;
     if (!code) { $("weekly-body").innerHTML = ""; return; }
     const w = await api("/api/v1/orgs/" + encodeURIComponent(code) + "/weekly");
     $("weekly-week").textContent = I.t("week_of", { week: w.week });
@@ -176,14 +177,26 @@
     I.apply();
     $("lang").textContent = I.lang === "zh" ? "English" : "中文";
     document.title = I.t("page_title");
-    // The screen gets the same token in its fragment, which is never sent.
-    $("board-link").href = "/board#token=" + encodeURIComponent(token);
   }
 
   $("lang").addEventListener("click", () => { I.set(I.lang === "zh" ? "en" : "zh"); applyLang(); load(); });
   $("refresh").addEventListener("click", load);
   $("period").addEventListener("change", load);
   $("weekly-xlsx").addEventListener("click", downloadWeekly);
+  // The leaderboard screen gets a read-only token of its own, in the link's
+  // fragment, which browsers never send to a server.
+  $("board-open").addEventListener("click", async () => {
+    const win = window.open("about:blank", "_blank");
+    try {
+      const res = await fetch("/api/v1/orgs/" + encodeURIComponent(root) + "/board-token", { method: "POST", headers: { Authorization: "Bearer " + token } });
+      const data = await res.json().catch(() => null);
+      if (!res.ok) throw { code: ((data && data.error) || {}).code || "http_" + res.status, message: res.statusText };
+      const url = "/board#token=" + encodeURIComponent(data.token) + "&title=" + encodeURIComponent(data.name) + "&period=" + $("period").value;
+      $("board-url").textContent = location.origin + url;
+      $("board-url").hidden = false;
+      if (win) win.location = location.origin + url;
+    } catch (e) { if (win) win.close(); fail(e); }
+  });
   $("token-save").addEventListener("click", () => {
     token = $("token").value.trim();
     sessionStorage.setItem(KEY, token);

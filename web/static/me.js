@@ -12,12 +12,12 @@
   const DICT = {
     zh: {
       me: "我的积分", join_title: "加入学习组织", invite: "邀请码", register: "注册", today: "今日积分", week: "本周积分",
-      unit_of: "单位排名 · 共{n}人", city_of: "全市排名 · 共{n}人", welcome: "欢迎，{name}！", bad_invite: "邀请码无效或已使用",
+      unit_of: "单位排名\n共 {n} 人", city_of: "全市排名\n共 {n} 人", welcome: "欢迎，{name}！", bad_invite: "邀请码无效或已使用",
       err: "出错了：{msg}"
     },
     en: {
       me: "My points", join_title: "Join your organization", invite: "Invitation code", register: "Register", today: "Today", week: "This week",
-      unit_of: "unit rank of {n}", city_of: "city rank of {n}", welcome: "Welcome, {name}!", bad_invite: "Unknown or used invitation",
+      unit_of: "in unit\nof {n}", city_of: "in city\nof {n}", welcome: "Welcome, {name}!", bad_invite: "Unknown or used invitation",
       err: "Error: {msg}"
     }
   };

@@ -55,6 +55,9 @@ const (
 	// TokenOrgAdmin is an organization admin's: Subject is the code of
 	// the node whose subtree it may see, rank, export and edit.
 	TokenOrgAdmin = "orgadmin"
+	// TokenOrgBoard is a leaderboard screen's: read-only, the leaderboards
+	// of the subtree under the node whose code is Subject.
+	TokenOrgBoard = "orgboard"
 )
 
 // Token is a bearer credential, stored by the SHA-256 hex of its secret only.

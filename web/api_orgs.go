@@ -38,6 +38,7 @@ func (s *Server) orgRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/leaderboard/players", s.scoped(s.handleBoardPlayers))
 	m.HandleFunc("GET /api/v1/leaderboard/units", s.scoped(s.handleBoardUnits))
 	m.HandleFunc("GET /api/v1/me", s.handleMe)
+	m.HandleFunc("POST /api/v1/orgs/{code}/board-token", s.scoped(s.handleBoardToken))
 }
 
 // scope is what a token may see: every node (root "") or one subtree.
@@ -60,7 +61,11 @@ func (s *Server) scoped(h http.HandlerFunc) http.HandlerFunc {
 		var sc scope
 		switch t.Kind {
 		case store.TokenOrganizer:
-		case store.TokenOrgAdmin:
+		case store.TokenOrgAdmin, store.TokenOrgBoard:
+			if t.Kind == store.TokenOrgBoard && !boardMayRead(r) {
+				httpError(w, protocol.Errorf(protocol.CodeForbidden, "a leaderboard screen token reads the leaderboards only"))
+				return
+			}
 			o, err := s.store.Org(r.Context(), t.Subject)
 			if err != nil {
 				httpError(w, protocol.Errorf(protocol.CodeForbidden, "this token's unit no longer exists"))

@@ -33,6 +33,8 @@ func (s *Server) pages(m *http.ServeMux) {
 	m.HandleFunc("GET /host", page("host.html"))
 	m.HandleFunc("GET /screen", page("screen.html"))
 	m.HandleFunc("GET /admin", page("admin.html"))
+	m.HandleFunc("GET /org", page("org.html"))
+	m.HandleFunc("GET /board", page("board.html"))
 	files := http.FileServerFS(sub)
 	m.HandleFunc("GET /static/{path...}", func(w http.ResponseWriter, r *http.Request) {
 		// Files only: a directory is not listed.

@@ -113,7 +113,8 @@
     var s = session = new L.Session({
       storageKey: "leitai.resume",
       i18n: I,
-      hello: function () { return { name: sessName }; },
+      // A registered member plays as their account (the token me.js keeps).
+      hello: function () { var mt = localStorage.getItem("leitai.member_token"); return mt ? { token: mt } : { name: sessName }; },
       onMessage: function (m) { if (s === session) onMessage(m); },
       onStatus: function (st, d) { if (s === session) onStatus(st, d); }
     });

@@ -1,0 +1,184 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/leitai/leitai/store"
+)
+
+// TestBrowserOrgPages: an organizer imports a tree and a roster through the
+// API; one member registers with the invitation link on the player page and
+// sees their points there, others register through the API; points land in
+// the ledger; the organization admin page shows each unit's registration and
+// participation rates and the weekly ranking with the unit under target
+// marked; the leaderboard screen moves a learner to the top when a new award
+// lands. Screenshots of every page are kept.
+func TestBrowserOrgPages(t *testing.T) {
+	h := newHarness(t, nil)
+	tok := h.orgToken()
+	if code := h.api("POST", "/api/v1/orgs/import?format=csv", tok, []byte(orgTree), nil); code != 201 {
+		t.Fatalf("tree import: %d", code)
+	}
+	var ro rosterReply
+	if code := h.api("POST", "/api/v1/members/import?format=csv", tok, []byte(orgRoster), &ro); code != 201 || len(ro.Members) != 4 {
+		t.Fatalf("roster import: %d %+v", code, ro)
+	}
+	invites := map[string]string{}
+	for _, m := range ro.Members {
+		invites[m.Number] = m.Invite
+	}
+
+	// An (001, u1) registers on the phone with the invitation link.
+	phone := browser(t, 390, 844)
+	run(t, phone, "open the invitation link",
+		chromedp.Navigate(h.url("/?invite="+url.QueryEscape(invites["001"]))),
+		chromedp.WaitVisible(chromedp.ID("me-stats")),
+	)
+	if u := get(t, phone, "address bar", chromedp.Evaluate[string](`location.href`)); u != h.url("/") {
+		t.Fatalf("the invitation stayed in the address bar: %s", u)
+	}
+	var member struct{ Player string }
+	for _, num := range []string{"001"} {
+		var list []struct{ ID, Number, Player string }
+		h.api("GET", "/api/v1/orgs/u1/members", tok, nil, &list)
+		for _, m := range list {
+			if m.Number == num {
+				member.Player = m.Player
+			}
+		}
+	}
+	if member.Player == "" {
+		t.Fatal("registering on the page did not register the member")
+	}
+	players := map[string]string{"001": member.Player}
+	// Bo (001, u1) and Ce (003, u2) register through the API; Di (004, u3) never does.
+	for _, num := range []string{"002", "003"} {
+		var reg struct{ ID string }
+		if code := h.api("POST", "/api/v1/members/register", "", map[string]string{"invite": invites[num]}, &reg); code != 201 {
+			t.Fatalf("register %s: %d", num, code)
+		}
+		players[num] = reg.ID
+	}
+
+	ctx := context.Background()
+	day := h.clk.Now().In(mustLoc(t)).Format(time.DateOnly)
+	seq := 0
+	award := func(num string, points int64) {
+		t.Helper()
+		seq++
+		_, err := h.st.Award(ctx, nil, []store.Award{{Ref: fmt.Sprintf("browser:%d", seq), Player: players[num], Source: store.SourceDuel, Points: points, Day: day, At: h.clk.Now()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	award("001", 5)
+	award("003", 6)
+
+	// The phone's "me" card: today's and this week's points, ranks.
+	run(t, phone, "reload the player page", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("me-stats")))
+	_ = get(t, phone, "today's points on the phone", chromedp.Poll[bool](`document.getElementById("me-today").textContent === "5"`))
+	if got := get(t, phone, "me card", chromedp.Evaluate[string](`["me-week","me-unit-rank","me-city-rank"].map(id => document.getElementById(id).textContent).join(" ")`)); got != "5 1 2" {
+		t.Fatalf("me card shows week/unit rank/city rank %q, want \"5 1 2\"", got)
+	}
+	screenshot(t, phone, "org-player-me")
+
+	// The organization admin page with the city's admin token.
+	var adm struct{ Token string }
+	if code := h.api("POST", "/api/v1/orgs/city/admin-token", tok, nil, &adm); code != 201 {
+		t.Fatalf("admin token: %d", code)
+	}
+	page := browser(t, 1280, 900)
+	run(t, page, "open the organization admin page",
+		chromedp.Navigate(h.url("/org?token="+url.QueryEscape(adm.Token))),
+		chromedp.WaitVisible(chromedp.CSS(`#units-body tr[data-unit="u3"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#weekly-body tr[data-unit="u3"]`)),
+	)
+	cell := func(table, unit, cls string) string {
+		return get(t, page, unit+" "+cls, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector('#%s tr[data-unit="%s"] td.%s') || {}).textContent || ""`, table, unit, cls)))
+	}
+	// u1: 2 of 4 registered, 1 of 2 active; u2: 1 of 2, 1 of 1; u3: none.
+	for _, c := range []struct{ unit, reg, part, ppm string }{{"u1", "50%", "50%", "2.5"}, {"u2", "50%", "100%", "6"}, {"u3", "0%", "0%", "0"}, {"city", "37.5%", "66.7%", "3.7"}} {
+		if r, p, m := cell("units-body", c.unit, "reg"), cell("units-body", c.unit, "part"), cell("units-body", c.unit, "ppm"); r != c.reg || p != c.part || m != c.ppm {
+			t.Errorf("%s: registration %q participation %q per member %q, want %q %q %q", c.unit, r, p, m, c.reg, c.part, c.ppm)
+		}
+	}
+	if below := get(t, page, "units under target", chromedp.Evaluate[string](`[...document.querySelectorAll("#weekly-body tr.below")].map(r => r.dataset.unit).join(",")`)); below != "u3" {
+		t.Errorf("units marked under the target: %q, want u3", below)
+	}
+	if order := get(t, page, "weekly order", chromedp.Evaluate[string](`[...document.querySelectorAll("#weekly-body tr")].map(r => r.dataset.unit).join(",")`)); order != "u2,u1,u3" {
+		t.Errorf("weekly ranking by participation: %q, want u2,u1,u3", order)
+	}
+	run(t, page, "show the members of u1",
+		chromedp.Click(chromedp.CSS(`#units-body button.show-members[data-unit="u1"]`)),
+		chromedp.WaitVisible(chromedp.ID("members-card")),
+	)
+	_ = get(t, page, "members of u1", chromedp.Poll[bool](`document.querySelectorAll("#members-body tr[data-member]").length === 2`))
+	screenshot(t, page, "org-admin")
+	_ = get(t, page, "scroll to the weekly ranking", chromedp.Evaluate[bool](`(document.getElementById("weekly").scrollIntoView(), true)`))
+	screenshot(t, page, "org-admin-weekly")
+	if href := get(t, page, "download", chromedp.Evaluate[bool](`!document.getElementById("weekly-xlsx").disabled`)); !href {
+		t.Error("the weekly XLSX download is disabled")
+	}
+	// A unit admin's page covers its subtree only.
+	var d2 struct{ Token string }
+	h.api("POST", "/api/v1/orgs/d2/admin-token", tok, nil, &d2)
+	run(t, page, "open the page as the d2 admin",
+		chromedp.Navigate(h.url("/org?token="+url.QueryEscape(d2.Token))),
+		chromedp.WaitVisible(chromedp.CSS(`#units-body tr[data-unit="u3"]`)),
+	)
+	if rows := get(t, page, "d2 units", chromedp.Evaluate[string](`[...document.querySelectorAll("#units-body tr")].map(r => r.dataset.unit).join(",")`)); rows != "d2,u3" {
+		t.Errorf("the d2 admin sees %q, want d2,u3", rows)
+	}
+
+	// The admin page issues a read-only screen token and shows the link.
+	run(t, page, "back to the city's page",
+		chromedp.Navigate(h.url("/org?token="+url.QueryEscape(adm.Token))),
+		chromedp.WaitVisible(chromedp.CSS(`#weekly-body tr[data-unit="u3"]`)),
+		chromedp.Click(chromedp.ID("board-open")),
+		chromedp.WaitVisible(chromedp.ID("board-url")),
+	)
+	link := get(t, page, "screen link", jsText("board-url"))
+	bu, err := url.Parse(link)
+	if err != nil || bu.Path != "/board" {
+		t.Fatalf("screen link %q", link)
+	}
+	frag, _ := url.ParseQuery(bu.Fragment)
+	if code := h.api("GET", "/api/v1/orgs", frag.Get("token"), nil, nil); code != 403 {
+		t.Fatalf("the screen's token read the tree: %d, want 403", code)
+	}
+	screen := browser(t, 1280, 720)
+	run(t, screen, "open the leaderboard screen",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`#players .row[data-key="`+players["003"]+`"]`)),
+	)
+	if u := get(t, screen, "address bar", chromedp.Evaluate[string](`location.href`)); strings.Contains(u, "token") || !strings.HasPrefix(u, h.url("/board")) {
+		t.Fatalf("the token stayed in the address bar: %s", u)
+	}
+	order := func() string {
+		return get(t, screen, "board order", chromedp.Evaluate[string](`[...document.querySelectorAll("#players .row")].sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top).map(r => r.querySelector(".name").textContent + ":" + r.dataset.score).join(" ")`))
+	}
+	_ = get(t, screen, "rows in place", chromedp.Poll[bool](`document.querySelectorAll("#players .row:not(.enter)").length === 2 && document.getAnimations().length === 0`))
+	if o := order(); o != "Ce:6 An:5" {
+		t.Fatalf("board before the award: %q", o)
+	}
+	screenshot(t, screen, "org-board-before")
+	award("002", 10)
+	_ = get(t, screen, "the new award on the screen", chromedp.Poll[bool](`(() => { const r = document.querySelector('#players .row[data-key="`+players["002"]+`"]'); return r && r.dataset.score === "10" && r.style.transform === "translateY(0%)"; })()`))
+	// Let the slide and the count-up finish before the picture.
+	_ = get(t, screen, "animation done", chromedp.Poll[bool](`[...document.querySelectorAll("#players .row .score")].every(s => s.textContent === s.closest(".row").dataset.score)`))
+	waitFor(t, "rows settled", func() bool {
+		return order() == "Bo:10 Ce:6 An:5" &&
+			get(t, screen, "transitions", chromedp.Evaluate[bool](`document.getAnimations().length === 0 && !document.querySelector(".row.enter")`))
+	})
+	if u := get(t, screen, "top unit", chromedp.Evaluate[string](`(() => { const r = [...document.querySelectorAll("#units .row")].find(r => r.style.transform === "translateY(0%)"); return r ? r.dataset.key : ""; })()`)); u != "d1" {
+		t.Errorf("top unit on the screen: %q, want d1", u)
+	}
+	screenshot(t, screen, "org-board-after")
+}

@@ -76,12 +76,17 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		cand = append(cand, i)
 	}
 	// The ledger rows: those that insert are new, the others replays.
+	// They go in in the order of their refs, as do the rows of every
+	// table below, so concurrent batches on PostgreSQL take their row
+	// locks in one order.
+	ordered := slices.Clone(cand)
+	slices.SortFunc(ordered, func(i, j int) int { return strings.Compare(out[i].Ref, out[j].Ref) })
 	inserted := map[string]bool{}
 	err = chunked(len(cand), awardChunk/8, func(lo, hi int) error {
 		var b strings.Builder
 		b.WriteString(`INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES `)
 		args := make([]any, 0, 7*(hi-lo))
-		for k, i := range cand[lo:hi] {
+		for k, i := range ordered[lo:hi] {
 			if k > 0 {
 				b.WriteString(", ")
 			}

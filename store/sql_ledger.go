@@ -20,6 +20,11 @@ func (s *SQL) Award(ctx context.Context, caps Caps, awards []Award) ([]Award, er
 	if err := checkAwards(awards); err != nil {
 		return nil, err
 	}
+	return s.awards.award(ctx, s, caps, awards)
+}
+
+// awardAlone writes one call's awards in a transaction of their own.
+func (s *SQL) awardAlone(ctx context.Context, caps Caps, awards []Award) ([]Award, error) {
 	out := make([]Award, len(awards))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		copy(out, awards)

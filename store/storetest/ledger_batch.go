@@ -159,4 +159,33 @@ func testLedgerBatchConcurrent(t *testing.T, s store.Store) {
 	if len(day) != 1 || day[0].Points != 6 || day[0].Active != 1 {
 		t.Fatalf("u2's day: %+v, want 6 points, 1 active", day)
 	}
+
+	// Many calls at once, one of them naming an unknown player: that one
+	// fails, alone, whichever calls end up committed together.
+	const many = 16
+	errs = make([]error, many)
+	for g := range many {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			player := "d"
+			if g == 5 {
+				player = "ghost"
+			}
+			_, errs[g] = s.Award(ctx, nil, []store.Award{{Ref: fmt.Sprintf("m%d", g), Player: player, Source: store.SourceFour, Points: 1, Day: "2026-12-04", At: t0}})
+		}()
+	}
+	wg.Wait()
+	for g, err := range errs {
+		if g == 5 {
+			wantErr(t, "the call with an unknown player", err, store.ErrNotFound)
+		} else {
+			must(t, err)
+		}
+	}
+	p, err = s.Player(ctx, "d")
+	must(t, err)
+	if p.Points != many-1 {
+		t.Fatalf("d has %d points after %d calls of 1, want %d", p.Points, many-1, many-1)
+	}
 }

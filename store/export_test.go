@@ -32,3 +32,27 @@ func MigrationCount() int {
 	}
 	return len(ms)
 }
+
+// HoldWrites takes the write slot until the returned func is called, so a
+// test can queue writes behind it.
+func HoldWrites(s *SQL) func() {
+	s.enter(context.Background())
+	return s.leave
+}
+
+// QueuedAwardCalls is how many Award calls wait for the next group.
+func QueuedAwardCalls(s *SQL) int {
+	s.awards.mu.Lock()
+	defer s.awards.mu.Unlock()
+	return len(s.awards.pending)
+}
+
+// GroupedAwardTxs counts transactions that held several Award calls.
+func GroupedAwardTxs(s *SQL) int64 { return s.awards.grouped.Load() }
+
+// AwardGroupRunning tells whether an Award call is leading a group.
+func AwardGroupRunning(s *SQL) bool {
+	s.awards.mu.Lock()
+	defer s.awards.mu.Unlock()
+	return s.awards.running
+}

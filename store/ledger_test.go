@@ -54,3 +54,82 @@ func TestAwardOnceAcrossRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestAwardCallsCommitTogether queues Award calls behind a held write
+// slot: once it is free, the first call commits alone and the ten that
+// queued meanwhile commit in one transaction, each told its own outcome
+// (a ref sent by two of them paid once, the cap counted across calls).
+func TestAwardCallsCommitTogether(t *testing.T) {
+	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "leitai.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	caps := store.Caps{store.SourceDuel: 5}
+	release := store.HoldWrites(s)
+	type result struct {
+		out []store.Award
+		err error
+	}
+	results := make([]chan result, 11)
+	call := func(i int, ref string) {
+		results[i] = make(chan result, 1)
+		go func() {
+			out, err := s.Award(ctx, caps, []store.Award{{Ref: ref, Player: "p", Source: store.SourceDuel, Points: 1, Day: "2026-12-04"}})
+			results[i] <- result{out, err}
+		}()
+	}
+	waitQueued := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for store.QueuedAwardCalls(s) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls queued, want %d", store.QueuedAwardCalls(s), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	call(0, "first") // leads, and waits for the write slot
+	for deadline := time.Now().Add(10 * time.Second); !store.AwardGroupRunning(s); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first call never started")
+		}
+	}
+	waitQueued(0)
+	for i := 1; i <= 10; i++ {
+		ref := "r" + string(rune('0'+i%10))
+		if i == 10 {
+			ref = "r1" // the same ref as call 1: a replay
+		}
+		call(i, ref)
+		waitQueued(i)
+	}
+	release()
+	paid := int64(0)
+	for i, ch := range results {
+		r := <-ch
+		if r.err != nil {
+			t.Fatalf("call %d: %v", i, r.err)
+		}
+		paid += r.out[0].Paid
+		if want := i == 10; r.out[0].Replay != want {
+			t.Fatalf("call %d: replay %v, want %v", i, r.out[0].Replay, want)
+		}
+	}
+	// Five duels a day: first, r1, r2, r3, r4 are paid; r5…r9 capped; the
+	// replay of r1 reports r1's 1.
+	if paid != 6 {
+		t.Fatalf("paid %d in all, want 6", paid)
+	}
+	if n := store.GroupedAwardTxs(s); n != 1 {
+		t.Fatalf("%d grouped transactions, want 1 (the ten queued calls)", n)
+	}
+	p, _ := s.Player(ctx, "p")
+	if p.Points != 5 {
+		t.Fatalf("player has %d points, want 5", p.Points)
+	}
+}

@@ -37,6 +37,8 @@ type SQL struct {
 	// load can starve the journal (and so every answer's ack) behind a
 	// queue of other writes. Waiters on a channel are served in order.
 	gate chan struct{}
+
+	awards awardGroup // concurrent Award calls, committed together
 }
 
 var _ Store = (*SQL)(nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -21,15 +20,15 @@ func (s *SQL) Award(ctx context.Context, caps Caps, awards []Award) ([]Award, er
 	if err := checkAwards(awards); err != nil {
 		return nil, err
 	}
+	return s.awards.award(ctx, s, caps, awards)
+}
+
+// awardAlone writes one call's awards in a transaction of their own.
+func (s *SQL) awardAlone(ctx context.Context, caps Caps, awards []Award) ([]Award, error) {
 	out := make([]Award, len(awards))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		copy(out, awards)
-		for i := range out {
-			if err := s.awardTx(ctx, tx, caps, &out[i]); err != nil {
-				return fmt.Errorf("award %s: %w", out[i].Ref, err)
-			}
-		}
-		return nil
+		return s.awardsTx(ctx, tx, caps, out)
 	})
 	if err != nil {
 		return nil, s.fail(err, "award")
@@ -52,150 +51,11 @@ func checkAwards(awards []Award) error {
 	return nil
 }
 
-// awardTx writes one award inside tx. The ledger insert comes first and
-// decides whether this is a replay; the cap counter is an upsert whose
-// RETURNING holds the row lock, so concurrent awards on PostgreSQL count
-// right.
-func (s *SQL) awardTx(ctx context.Context, tx *sql.Tx, caps Caps, a *Award) error {
-	keys, err := periodKeys(a.Day)
-	if err != nil {
-		return err
-	}
-	err = s.txStmt(ctx, tx, awardQueries[0]).QueryRowContext(ctx, a.Player).Scan(&a.Unit)
-	if err != nil && err != sql.ErrNoRows {
-		return err
-	}
-	res, err := s.txStmt(ctx, tx,
-		awardQueries[1]).ExecContext(ctx,
-		a.Ref, a.Player, a.Unit, a.Source, a.Points, a.Day, ms(a.At))
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		a.Replay = true
-		return s.txStmt(ctx, tx, awardQueries[2]).QueryRowContext(ctx, a.Ref).Scan(&a.Paid, &a.Unit)
-	}
-	var count int64
-	err = s.txStmt(ctx, tx,
-		awardQueries[3]).QueryRowContext(ctx, a.Player, a.Day, a.Source).Scan(&count)
-	if err != nil {
-		return err
-	}
-	a.Paid = a.Points
-	if c := caps[a.Source]; c > 0 && count > int64(c) {
-		a.Paid = 0
-		if _, err := s.txStmt(ctx, tx, awardQueries[4]).ExecContext(ctx, a.Ref); err != nil {
-			return err
-		}
-	}
-	// Run even when nothing is paid: it is what tells a missing player.
-	if err := mustAffect(s.txStmt(ctx, tx, awardQueries[5]).ExecContext(ctx, a.Paid, a.Player)); err != nil {
-		return fmt.Errorf("player %s: %w", a.Player, err)
-	}
-	if a.Unit == "" {
-		return nil
-	}
-	// Four periods per table, one statement each: the rollups are most
-	// of an award's writes.
-	prows, err := s.txStmt(ctx, tx, awardQueries[6]).QueryContext(ctx,
-		keys[0], keys[1], keys[2], keys[3], a.Player, a.Paid)
-	if err != nil {
-		return err
-	}
-	// The histogram moves the member from their old total to the new one
-	// (or adds them, on their first award of the period).
-	var hist []any
-	for prows.Next() {
-		var period string
-		var points, n int64
-		if err := prows.Scan(&period, &points, &n); err != nil {
-			prows.Close()
-			return err
-		}
-		if n > 1 && a.Paid == 0 {
-			continue
-		}
-		if n > 1 {
-			hist = append(hist, period, points-a.Paid, int64(-1))
-		}
-		hist = append(hist, period, points, int64(1))
-	}
-	prows.Close()
-	if err := prows.Err(); err != nil {
-		return err
-	}
-	if len(hist) > 0 {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO roll_hist (period, points, members) VALUES `)
-		for i := 0; i < len(hist); i += 3 {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "($%d, $%d, $%d)", i+1, i+2, i+3)
-		}
-		b.WriteString(` ON CONFLICT (period, points) DO UPDATE SET members = roll_hist.members + excluded.members`)
-		if _, err := s.txStmt(ctx, tx, b.String()).ExecContext(ctx, hist...); err != nil {
-			return err
-		}
-	}
-	rows, err := s.txStmt(ctx, tx,
-		awardQueries[7]).QueryContext(ctx,
-		keys[0], keys[1], keys[2], keys[3], a.Unit, a.Player, a.Paid)
-	if err != nil {
-		return err
-	}
-	// A member's first award in a unit and period makes them active there.
-	var active [4]int64
-	for rows.Next() {
-		var period string
-		var n int64
-		if err := rows.Scan(&period, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		for k := range keys {
-			if keys[k] == period && n == 1 {
-				active[k] = 1
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	_, err = s.txStmt(ctx, tx,
-		awardQueries[8]).ExecContext(ctx,
-		keys[0], keys[1], keys[2], keys[3], a.Unit, a.Paid, active[0], active[1], active[2], active[3])
-	return err
-}
-
 // awardQueries are the statements of an award, prepared when the store
 // opens (prepareAward) because inside a transaction on SQLite the write
 // pool has no connection to spare for preparing.
 var awardQueries = []string{
-	`SELECT unit FROM members WHERE player = $1 AND player <> ''`,
-	`INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
-		ON CONFLICT (ref) DO NOTHING`,
-	`SELECT points, unit FROM ledger WHERE ref = $1`,
-	`INSERT INTO ledger_days (player, day, source, awards) VALUES ($1, $2, $3, 1)
-		ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + 1
-		RETURNING awards`,
-	`UPDATE ledger SET points = 0 WHERE ref = $1`,
 	`UPDATE players SET points = points + $1 WHERE id = $2`,
-	`INSERT INTO roll_player (period, player, points, awards) VALUES ($1, $5, $6, 1), ($2, $5, $6, 1), ($3, $5, $6, 1), ($4, $5, $6, 1)
-		ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points, awards = roll_player.awards + 1
-		RETURNING period, points, awards`,
-	`INSERT INTO roll_member (period, unit, player, points, awards)
-		VALUES ($1, $5, $6, $7, 1), ($2, $5, $6, $7, 1), ($3, $5, $6, $7, 1), ($4, $5, $6, $7, 1)
-		ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
-			awards = roll_member.awards + 1
-		RETURNING period, awards`,
-	`INSERT INTO roll_unit (period, unit, points, active)
-		VALUES ($1, $5, $6, $7), ($2, $5, $6, $8), ($3, $5, $6, $9), ($4, $5, $6, $10)
-		ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
-			active = roll_unit.active + excluded.active`,
 }
 
 // FinishMatch stores a finished match in one transaction: the room's
@@ -219,15 +79,17 @@ func (s *SQL) FinishMatch(ctx context.Context, r Result, day string, caps Caps, 
 		if err := finishRoomTx(ctx, tx, r); err != nil {
 			return err
 		}
-		for i, p := range players {
+		for _, p := range players {
 			if err := mustAffect(tx.ExecContext(ctx, `UPDATE players SET rating = $1 WHERE id = $2`, p.Rating, p.Player)); err != nil {
 				return fmt.Errorf("player %s: %w", p.Player, err)
 			}
-			a := awards[i]
-			if err := s.awardTx(ctx, tx, caps, &a); err != nil {
-				return fmt.Errorf("player %s: %w", p.Player, err)
-			}
-			awarded[p.Player] = a.Paid
+		}
+		out := append([]Award(nil), awards...)
+		if err := s.awardsTx(ctx, tx, caps, out); err != nil {
+			return err
+		}
+		for _, a := range out {
+			awarded[a.Player] = a.Paid
 		}
 		return nil
 	})

@@ -39,6 +39,7 @@ func TestSQLitePragmas(t *testing.T) {
 		"journal_mode": "wal",
 		"synchronous":  "2", // FULL
 		"foreign_keys": "1",
+		"cache_size":   "-65536",
 	} {
 		got, err := store.WriterPragma(t.Context(), s, name)
 		if err != nil {

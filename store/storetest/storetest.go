@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FinishMatch", testFinishMatch},
 		{"OrgTree", testOrgTree},
 		{"LedgerPeriods", testLedgerPeriods},
+		{"LedgerBatch", testLedgerBatch},
+		{"LedgerBatchConcurrent", testLedgerBatchConcurrent},
 		{"EpochStale", testEpochStale},
 		{"EpochPerRoom", testEpochPerRoom},
 		{"EpochFenceConcurrent", testEpochFenceConcurrent},

@@ -1,0 +1,458 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// awardChunk bounds the rows of one multi-row statement, so the
+// placeholders stay well under SQLite's limit.
+const awardChunk = 400
+
+// awardsTx writes a batch of awards inside tx with a few multi-row
+// statements per table instead of several statements per award. The
+// outcome is the one of writing the awards one after another in order:
+// the first of a Ref pays (under its cap), a later one in the batch or
+// one already in the ledger is a Replay with the first's Paid; the n-th
+// new award of a player, day and source counts n on top of the awards
+// already stored. Rollup deltas are summed per row before they are
+// written, so each rollup row is updated once per batch.
+func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) error {
+	if len(out) == 0 {
+		return nil
+	}
+	// The members' units and which players exist.
+	type who struct {
+		unit   string
+		exists bool
+	}
+	players := map[string]*who{}
+	var ids []string
+	for _, a := range out {
+		if players[a.Player] == nil {
+			players[a.Player] = &who{}
+			ids = append(ids, a.Player)
+		}
+	}
+	err := chunked(len(ids), awardChunk, func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT p.id, COALESCE(m.unit, '') FROM players p
+			LEFT JOIN members m ON m.player = p.id AND m.player <> '' WHERE p.id IN (`+placeholders(1, len(args))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, unit string
+			if err := rows.Scan(&id, &unit); err != nil {
+				return err
+			}
+			if w := players[id]; w != nil {
+				w.unit, w.exists = unit, true
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	// The first of each Ref in the batch is a candidate; later ones copy
+	// its outcome at the end.
+	first := map[string]int{}
+	var cand []int
+	for i := range out {
+		out[i].Unit = players[out[i].Player].unit
+		out[i].Paid, out[i].Replay = 0, false
+		if _, ok := first[out[i].Ref]; ok {
+			continue
+		}
+		first[out[i].Ref] = i
+		cand = append(cand, i)
+	}
+	// The ledger rows: those that insert are new, the others replays.
+	// They go in in the order of their refs, as do the rows of every
+	// table below, so concurrent batches on PostgreSQL take their row
+	// locks in one order.
+	ordered := slices.Clone(cand)
+	slices.SortFunc(ordered, func(i, j int) int { return strings.Compare(out[i].Ref, out[j].Ref) })
+	inserted := map[string]bool{}
+	err = chunked(len(cand), awardChunk/8, func(lo, hi int) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES `)
+		args := make([]any, 0, 7*(hi-lo))
+		for k, i := range ordered[lo:hi] {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+5, n+6, n+7)
+			a := out[i]
+			args = append(args, a.Ref, a.Player, a.Unit, a.Source, a.Points, a.Day, ms(a.At))
+		}
+		b.WriteString(` ON CONFLICT (ref) DO NOTHING RETURNING ref`)
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ref string
+			if err := rows.Scan(&ref); err != nil {
+				return err
+			}
+			inserted[ref] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	var fresh, replays []int
+	for _, i := range cand {
+		if inserted[out[i].Ref] {
+			fresh = append(fresh, i)
+		} else {
+			replays = append(replays, i)
+		}
+	}
+	// A replay of an earlier batch: the Paid and the unit of the first time.
+	if len(replays) > 0 {
+		byRef := map[string]int{}
+		for _, i := range replays {
+			byRef[out[i].Ref] = i
+		}
+		err = chunked(len(replays), awardChunk, func(lo, hi int) error {
+			args := make([]any, 0, hi-lo)
+			for _, i := range replays[lo:hi] {
+				args = append(args, out[i].Ref)
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT ref, points, unit FROM ledger WHERE ref IN (`+placeholders(1, len(args))+`)`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var ref, unit string
+				var paid int64
+				if err := rows.Scan(&ref, &paid, &unit); err != nil {
+					return err
+				}
+				if i, ok := byRef[ref]; ok {
+					out[i].Paid, out[i].Unit, out[i].Replay = paid, unit, true
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, i := range fresh {
+		if !players[out[i].Player].exists {
+			return fmt.Errorf("award %s: player %s: %w", out[i].Ref, out[i].Player, ErrNotFound)
+		}
+	}
+	// The day's cap counters, one upsert per player, day and source.
+	type daySrc struct{ player, day, source string }
+	counts := map[daySrc]int64{}
+	var dkeys []daySrc
+	for _, i := range fresh {
+		k := daySrc{out[i].Player, out[i].Day, out[i].Source}
+		if counts[k] == 0 {
+			dkeys = append(dkeys, k)
+		}
+		counts[k]++
+	}
+	slices.SortFunc(dkeys, func(x, y daySrc) int {
+		return strings.Compare(x.player+"\x00"+x.day+"\x00"+x.source, y.player+"\x00"+y.day+"\x00"+y.source)
+	})
+	before := map[daySrc]int64{}
+	err = chunked(len(dkeys), awardChunk/4, func(lo, hi int) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO ledger_days (player, day, source, awards) VALUES `)
+		args := make([]any, 0, 4*(hi-lo))
+		for k, d := range dkeys[lo:hi] {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, d.player, d.day, d.source, counts[d])
+		}
+		b.WriteString(` ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + excluded.awards
+			RETURNING player, day, source, awards`)
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d daySrc
+			var n int64
+			if err := rows.Scan(&d.player, &d.day, &d.source, &n); err != nil {
+				return err
+			}
+			before[d] = n - counts[d]
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	var capped []any
+	for _, i := range fresh {
+		a := &out[i]
+		k := daySrc{a.Player, a.Day, a.Source}
+		before[k]++
+		a.Paid = a.Points
+		if c := caps[a.Source]; c > 0 && before[k] > int64(c) {
+			a.Paid = 0
+			capped = append(capped, a.Ref)
+		}
+	}
+	err = chunked(len(capped), awardChunk, func(lo, hi int) error {
+		_, err := tx.ExecContext(ctx, `UPDATE ledger SET points = 0 WHERE ref IN (`+placeholders(1, hi-lo)+`)`, capped[lo:hi]...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// The players' all-time points.
+	paid := map[string]int64{}
+	var payees []string
+	for _, i := range fresh {
+		a := out[i]
+		if _, ok := paid[a.Player]; !ok {
+			payees = append(payees, a.Player)
+		}
+		paid[a.Player] += a.Paid
+	}
+	slices.Sort(payees)
+	for _, p := range payees {
+		if paid[p] == 0 {
+			continue
+		}
+		if err := mustAffect(s.txStmt(ctx, tx, awardQueries[0]).ExecContext(ctx, paid[p], p)); err != nil {
+			return fmt.Errorf("player %s: %w", p, err)
+		}
+	}
+	// The rollups of members: per player and period, per unit, player and
+	// period, per unit and period.
+	type pp struct{ period, player string }
+	type upp struct{ period, unit, player string }
+	type up struct{ period, unit string }
+	type sum struct{ points, awards int64 }
+	byPlayer, byMember, byUnit := map[pp]*sum{}, map[upp]*sum{}, map[up]*sum{}
+	var pkeys []pp
+	var mkeys []upp
+	var ukeys []up
+	for _, i := range fresh {
+		a := out[i]
+		if a.Unit == "" {
+			continue
+		}
+		keys, err := periodKeys(a.Day)
+		if err != nil {
+			return err
+		}
+		for _, period := range keys {
+			k1 := pp{period, a.Player}
+			if byPlayer[k1] == nil {
+				byPlayer[k1] = &sum{}
+				pkeys = append(pkeys, k1)
+			}
+			byPlayer[k1].points += a.Paid
+			byPlayer[k1].awards++
+			k2 := upp{period, a.Unit, a.Player}
+			if byMember[k2] == nil {
+				byMember[k2] = &sum{}
+				mkeys = append(mkeys, k2)
+			}
+			byMember[k2].points += a.Paid
+			byMember[k2].awards++
+			k3 := up{period, a.Unit}
+			if byUnit[k3] == nil {
+				byUnit[k3] = &sum{}
+				ukeys = append(ukeys, k3)
+			}
+			byUnit[k3].points += a.Paid
+		}
+	}
+	slices.SortFunc(pkeys, func(x, y pp) int { return strings.Compare(x.period+"\x00"+x.player, y.period+"\x00"+y.player) })
+	slices.SortFunc(mkeys, func(x, y upp) int {
+		return strings.Compare(x.period+"\x00"+x.unit+"\x00"+x.player, y.period+"\x00"+y.unit+"\x00"+y.player)
+	})
+	slices.SortFunc(ukeys, func(x, y up) int { return strings.Compare(x.period+"\x00"+x.unit, y.period+"\x00"+y.unit) })
+	// The histogram moves each member from their old total to the new
+	// one (or adds them, on their first award of the period).
+	type hp struct {
+		period string
+		points int64
+	}
+	hist := map[hp]int64{}
+	err = chunked(len(pkeys), awardChunk/4, func(lo, hi int) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO roll_player (period, player, points, awards) VALUES `)
+		args := make([]any, 0, 4*(hi-lo))
+		for k, key := range pkeys[lo:hi] {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, key.period, key.player, byPlayer[key].points, byPlayer[key].awards)
+		}
+		b.WriteString(` ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points, awards = roll_player.awards + excluded.awards
+			RETURNING period, player, points, awards`)
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key pp
+			var points, n int64
+			if err := rows.Scan(&key.period, &key.player, &points, &n); err != nil {
+				return err
+			}
+			d := byPlayer[key]
+			if d == nil {
+				return fmt.Errorf("roll_player returned %v, not written", key)
+			}
+			isNew := n == d.awards
+			if !isNew && d.points == 0 {
+				continue
+			}
+			if !isNew {
+				hist[hp{key.period, points - d.points}]--
+			}
+			hist[hp{key.period, points}]++
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	var hkeys []hp
+	for k, n := range hist {
+		if n != 0 {
+			hkeys = append(hkeys, k)
+		}
+	}
+	slices.SortFunc(hkeys, func(x, y hp) int {
+		if c := strings.Compare(x.period, y.period); c != 0 {
+			return c
+		}
+		return int(x.points - y.points)
+	})
+	err = chunked(len(hkeys), awardChunk/3, func(lo, hi int) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO roll_hist (period, points, members) VALUES `)
+		args := make([]any, 0, 3*(hi-lo))
+		for k, key := range hkeys[lo:hi] {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d)", n+1, n+2, n+3)
+			args = append(args, key.period, key.points, hist[key])
+		}
+		b.WriteString(` ON CONFLICT (period, points) DO UPDATE SET members = roll_hist.members + excluded.members`)
+		_, err := tx.ExecContext(ctx, b.String(), args...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// A member's first award in a unit and period makes them active there.
+	active := map[up]int64{}
+	err = chunked(len(mkeys), awardChunk/5, func(lo, hi int) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO roll_member (period, unit, player, points, awards) VALUES `)
+		args := make([]any, 0, 5*(hi-lo))
+		for k, key := range mkeys[lo:hi] {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+			args = append(args, key.period, key.unit, key.player, byMember[key].points, byMember[key].awards)
+		}
+		b.WriteString(` ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
+			awards = roll_member.awards + excluded.awards RETURNING period, unit, player, awards`)
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key upp
+			var n int64
+			if err := rows.Scan(&key.period, &key.unit, &key.player, &n); err != nil {
+				return err
+			}
+			if d := byMember[key]; d != nil && n == d.awards {
+				active[up{key.period, key.unit}]++
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	err = chunked(len(ukeys), awardChunk/4, func(lo, hi int) error {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO roll_unit (period, unit, points, active) VALUES `)
+		args := make([]any, 0, 4*(hi-lo))
+		for k, key := range ukeys[lo:hi] {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, key.period, key.unit, byUnit[key].points, active[key])
+		}
+		b.WriteString(` ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
+			active = roll_unit.active + excluded.active`)
+		_, err := tx.ExecContext(ctx, b.String(), args...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Later awards of a Ref in the batch: replays of the first.
+	for i := range out {
+		if j := first[out[i].Ref]; j != i {
+			out[i].Paid, out[i].Unit, out[i].Replay = out[j].Paid, out[j].Unit, true
+		}
+	}
+	return nil
+}
+
+// chunked calls f on [lo, hi) ranges of at most size covering [0, n).
+func chunked(n, size int, f func(lo, hi int) error) error {
+	for lo := 0; lo < n; lo += size {
+		if err := f(lo, min(lo+size, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeholders returns "$from, $from+1, …", n of them.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}

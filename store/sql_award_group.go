@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"maps"
+	"sync"
+	"sync/atomic"
+)
+
+// awardGroup commits concurrent Award calls together: one transaction
+// (one fsync) for every call that arrived while the previous one was
+// being written, instead of one each. The caller that finds no commit
+// running leads: it takes everything queued, writes it, answers each call,
+// and hands the lead to the first call queued meanwhile. Each call is
+// answered only once its transaction has committed. The awards of a group
+// are written in the order the calls arrived, so a ref sent by two calls
+// is paid to the first and a replay for the second, as if they had been
+// sent one after the other. If the group's transaction fails, each call is
+// written again on its own, so one bad call (an unknown player) fails
+// alone.
+type awardGroup struct {
+	mu      sync.Mutex
+	pending []*awardCall
+	running bool
+
+	grouped atomic.Int64 // transactions that held more than one call, for tests
+}
+
+type awardCall struct {
+	caps   Caps
+	awards []Award
+	out    []Award
+	err    error
+	wake   chan bool // true: lead the next group; false: answered
+}
+
+func (g *awardGroup) award(ctx context.Context, s *SQL, caps Caps, awards []Award) ([]Award, error) {
+	c := &awardCall{caps: caps, awards: awards, wake: make(chan bool, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	if g.running {
+		g.mu.Unlock()
+		if lead := <-c.wake; !lead {
+			return c.out, c.err
+		}
+		g.mu.Lock()
+	}
+	g.running = true
+	batch := g.pending
+	g.pending = nil
+	g.mu.Unlock()
+
+	// Another caller's cancellation must not fail this one's group.
+	s.awardCalls(context.WithoutCancel(ctx), batch)
+	for _, o := range batch {
+		if o != c {
+			o.wake <- false
+		}
+	}
+	g.mu.Lock()
+	if len(g.pending) > 0 {
+		next := g.pending[0]
+		g.mu.Unlock()
+		next.wake <- true
+	} else {
+		g.running = false
+		g.mu.Unlock()
+	}
+	return c.out, c.err
+}
+
+// awardCalls writes calls in as few transactions as their caps allow
+// (one per run of calls with equal caps) and sets each call's outcome.
+func (s *SQL) awardCalls(ctx context.Context, calls []*awardCall) {
+	for lo := 0; lo < len(calls); {
+		hi := lo + 1
+		for hi < len(calls) && maps.Equal(calls[hi].caps, calls[lo].caps) {
+			hi++
+		}
+		group := calls[lo:hi]
+		lo = hi
+		if len(group) == 1 {
+			group[0].out, group[0].err = s.awardAlone(ctx, group[0].caps, group[0].awards)
+			continue
+		}
+		var all []Award
+		for _, c := range group {
+			all = append(all, c.awards...)
+		}
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			return s.awardsTx(ctx, tx, group[0].caps, all)
+		})
+		s.awards.grouped.Add(1)
+		if err != nil {
+			for _, c := range group {
+				c.out, c.err = s.awardAlone(ctx, c.caps, c.awards)
+			}
+			continue
+		}
+		for _, c := range group {
+			c.out, all = all[:len(c.awards):len(c.awards)], all[len(c.awards):]
+		}
+	}
+}

@@ -46,10 +46,10 @@ type serveFlags struct {
 	matchQuestions, dailyCap                                                 int
 	// expiry: guests who never played, unused tokens, ended events' tokens
 	expireGuests, expireTokens, expireEventTokens time.Duration
-	timeZone, pointCaps                                                      string
-	participation                                                            float64
-	loc                                                                      *time.Location
-	caps                                                                     store.Caps
+	timeZone, pointCaps                           string
+	participation                                 float64
+	loc                                           *time.Location
+	caps                                          store.Caps
 }
 
 func parseServe(args []string) (*serveFlags, error) {

@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/internal/clock"
-	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/web"
@@ -104,53 +100,12 @@ func (f *faultyStore) FinishRoom(ctx context.Context, r store.Result) error {
 // journal's) wrapped in a faultyStore; h.st is the real store beneath.
 func startFaultyHarness(t *testing.T, dir string, clk *clock.Fake, mod func(*web.Config)) (*harness, *faultyStore) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "leitai.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := &faultyStore{SQL: st, fails: map[string]bool{}}
-	bank := questionbank.NewBank()
-	sample, err := questionbank.Sample()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bank.Add("sample", sample)
-	if err := web.LoadQuestionSets(ctx, st, bank); err != nil {
-		t.Fatal(err)
-	}
-	answers := map[string]questionbank.Question{}
-	for _, q := range bank.Questions("") {
-		answers[q.ID] = q
-	}
-	committer := store.NewCommitter(fs, store.CommitterOptions{})
-	jctx, stopJ := context.WithCancel(ctx)
-	jdone := make(chan struct{})
-	go func() { _ = committer.Run(jctx); close(jdone) }()
-	cfg := web.Config{HelloTimeout: 2 * time.Second, IgnoreRTT: true}
-	if mod != nil {
-		mod(&cfg)
-	}
-	srv := web.New(cfg, web.Deps{Store: fs, Committer: committer, Bank: bank, Clock: clk, Log: zerolog.Nop()})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stopS := context.WithCancel(ctx)
-	sdone := make(chan struct{})
-	go func() { _ = srv.Run(sctx, ln); close(sdone) }()
-	h := &harness{t: t, srv: srv, st: st, clk: clk, addr: ln.Addr().String(), answers: answers, dir: dir}
-	var once sync.Once
-	h.stop = func() {
-		once.Do(func() {
-			stopS()
-			<-sdone
-			stopJ()
-			<-jdone
-			st.Close()
-		})
-	}
-	t.Cleanup(h.stop)
+	var fs *faultyStore
+	h := startHarnessWith(t, harnessOpts{dir: dir, clock: clk, cfg: mod, store: func(st *store.SQL) store.Store {
+		fs = &faultyStore{SQL: st, fails: map[string]bool{}}
+		return fs
+	}})
+	h.clk = clk
 	return h, fs
 }
 

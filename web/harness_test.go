@@ -64,6 +64,7 @@ type harnessOpts struct {
 	cfg   func(*web.Config)               // changes to the configuration
 	wrap  func(net.Listener) net.Listener // wraps the server's listener
 	rates clock.Clock                     // the per-connection rate limits' clock; nil means wall time
+	store func(*store.SQL) store.Store    // wraps the store the server and its journal use
 }
 
 // startHarnessWith starts a harness as o says. Its clk is nil unless the
@@ -92,7 +93,11 @@ func startHarnessWith(t *testing.T, o harnessOpts) *harness {
 	for _, q := range bank.Questions("") {
 		answers[q.ID] = q
 	}
-	committer := store.NewCommitter(st, store.CommitterOptions{})
+	var served store.Store = st
+	if o.store != nil {
+		served = o.store(st)
+	}
+	committer := store.NewCommitter(served, store.CommitterOptions{})
 	jctx, stopJ := context.WithCancel(ctx)
 	jdone := make(chan struct{})
 	go func() { _ = committer.Run(jctx); close(jdone) }()
@@ -100,7 +105,7 @@ func startHarnessWith(t *testing.T, o harnessOpts) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv := web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: zerolog.Nop()})
+	srv := web.New(cfg, web.Deps{Store: served, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: zerolog.Nop()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -178,11 +179,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		b.WriteString(`INSERT INTO ledger_days (player, day, source, awards) VALUES `)
 		args := make([]any, 0, 4*(hi-lo))
 		for k, d := range dkeys[lo:hi] {
-			if k > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			writeTuple(&b, k > 0, len(args), 4)
 			args = append(args, d.player, d.day, d.source, counts[d])
 		}
 		b.WriteString(` ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + excluded.awards
@@ -301,11 +298,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		b.WriteString(`INSERT INTO roll_player (period, player, points, awards) VALUES `)
 		args := make([]any, 0, 4*(hi-lo))
 		for k, key := range pkeys[lo:hi] {
-			if k > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			writeTuple(&b, k > 0, len(args), 4)
 			args = append(args, key.period, key.player, byPlayer[key].points, byPlayer[key].awards)
 		}
 		b.WriteString(` ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points, awards = roll_player.awards + excluded.awards
@@ -356,11 +349,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		b.WriteString(`INSERT INTO roll_hist (period, points, members) VALUES `)
 		args := make([]any, 0, 3*(hi-lo))
 		for k, key := range hkeys[lo:hi] {
-			if k > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d)", n+1, n+2, n+3)
+			writeTuple(&b, k > 0, len(args), 3)
 			args = append(args, key.period, key.points, hist[key])
 		}
 		b.WriteString(` ON CONFLICT (period, points) DO UPDATE SET members = roll_hist.members + excluded.members`)
@@ -377,11 +366,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		b.WriteString(`INSERT INTO roll_member (period, unit, player, points, awards) VALUES `)
 		args := make([]any, 0, 5*(hi-lo))
 		for k, key := range mkeys[lo:hi] {
-			if k > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+			writeTuple(&b, k > 0, len(args), 5)
 			args = append(args, key.period, key.unit, key.player, byMember[key].points, byMember[key].awards)
 		}
 		b.WriteString(` ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
@@ -411,11 +396,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		b.WriteString(`INSERT INTO roll_unit (period, unit, points, active) VALUES `)
 		args := make([]any, 0, 4*(hi-lo))
 		for k, key := range ukeys[lo:hi] {
-			if k > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			writeTuple(&b, k > 0, len(args), 4)
 			args = append(args, key.period, key.unit, byUnit[key].points, active[key])
 		}
 		b.WriteString(` ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
@@ -455,4 +436,22 @@ func placeholders(from, n int) string {
 		fmt.Fprintf(&b, "$%d", from+i)
 	}
 	return b.String()
+}
+
+// writeTuple writes one row of a multi-row VALUES list: ", " before all but
+// the first, then width placeholders numbered on from the n arguments
+// already given.
+func writeTuple(b *strings.Builder, more bool, n, width int) {
+	if more {
+		b.WriteString(", ")
+	}
+	b.WriteByte('(')
+	for i := 1; i <= width; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n + i))
+	}
+	b.WriteByte(')')
 }

@@ -209,6 +209,9 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	// is bounded (maxUpload and the questionbank limits), so one at a time
 	// bounds what imports can take from the contests running beside them.
 	if !s.importing.TryLock() {
+		// The upload is not wanted: closing the connection answers at once
+		// instead of first reading what is left of the body.
+		w.Header().Set("Connection", "close")
 		w.Header().Set("Retry-After", "5")
 		httpError(w, protocol.Errorf(protocol.CodeRateLimited, "another question bank is being imported; try again when it has finished"))
 		return

@@ -39,11 +39,18 @@ type fanout struct {
 // send sends out, now if it is small and nothing is queued before it,
 // otherwise on the fan-out goroutine. Runs on the journal's goroutine.
 func (f *fanout) send(out []delivery) {
+	var groups []relayGroup
+	for i := range out {
+		out[i] = out[i].relayOut(&groups)
+	}
+	for i := range groups {
+		groups[i].relay.Relay(groups[i].items)
+	}
 	f.mu.Lock()
 	if !f.sending && peersIn(out) <= inlinePeers {
 		f.mu.Unlock()
 		for i := range out {
-			out[i].run(0, len(out[i].peers))
+			out[i].run(0, out[i].size())
 		}
 		return
 	}
@@ -72,9 +79,9 @@ func (f *fanout) drain() {
 		f.queue[0] = delivery{}
 		f.queue = f.queue[1:]
 		f.mu.Unlock()
-		for lo := 0; lo < len(d.peers); lo += sliceSize {
-			d.run(lo, min(lo+sliceSize, len(d.peers)))
-			if len(d.peers) > sliceSize {
+		for n, lo := d.size(), 0; lo < n; lo += sliceSize {
+			d.run(lo, min(lo+sliceSize, n))
+			if n > sliceSize {
 				runtime.Gosched()
 			}
 		}
@@ -84,7 +91,7 @@ func (f *fanout) drain() {
 func peersIn(out []delivery) int {
 	n := 0
 	for i := range out {
-		n += len(out[i].peers)
+		n += out[i].size()
 	}
 	return n
 }

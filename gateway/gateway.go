@@ -91,6 +91,7 @@ type Gateway struct {
 	marks   Marks
 	metrics Metrics
 
+	rt       *router
 	matcher  *match.Matchmaker
 	parties  *match.Parties
 	hub      *hub
@@ -128,6 +129,7 @@ func New(cfg Config, deps Deps) *Gateway {
 		runCtx:  context.Background(),
 	}
 	s.parties = match.NewParties(s.matcher)
+	s.rt = newRouter(s, deps.Host)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
@@ -139,8 +141,12 @@ func New(cfg Config, deps Deps) *Gateway {
 	return s
 }
 
-// Begin has requests run under ctx from now on; its end stops them.
-func (s *Gateway) Begin(ctx context.Context) { s.runCtx = ctx }
+// Begin has requests run under ctx from now on; its end stops them. In a
+// cluster it also starts receiving replies and frames from other nodes.
+func (s *Gateway) Begin(ctx context.Context) error {
+	s.runCtx = ctx
+	return s.rt.start(ctx)
+}
 
 // ServeWS serves GET /ws.
 func (s *Gateway) ServeWS(w http.ResponseWriter, r *http.Request) { s.serveWS(w, r) }
@@ -492,14 +498,12 @@ func (s *Gateway) disconnected(c *conn) {
 	if !sess.detach(c, s.clock.Now()) {
 		return // replaced by a newer connection
 	}
+	op := roomhost.OpDetach
+	if sess.role != rolePlayer {
+		op = roomhost.OpUnwatch
+	}
 	for _, id := range sess.roomIDs() {
-		if r, ok := s.host.Rooms().Get(id); ok {
-			if sess.role == rolePlayer {
-				r.Detach(sess.id)
-			} else {
-				r.Unwatch(sess)
-			}
-		}
+		s.rt.tell(context.Background(), &roomhost.Command{Op: op, Room: id, Who: sess.id}, sess)
 	}
 }
 

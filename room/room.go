@@ -278,6 +278,17 @@ func (r *Room) fail(err error) {
 // its entries as written by a stale owner: another node owns it now.
 func (r *Room) Stale() bool { return r.stale.Load() }
 
+// Finished reports whether the room reached its end; meaningful once Done
+// is closed.
+func (r *Room) Finished() bool {
+	select {
+	case <-r.done:
+		return r.st.phase == PhaseFinished
+	default:
+		return false
+	}
+}
+
 // Epoch is the ownership epoch the room journals under.
 func (r *Room) Epoch() int64 { return r.opts.Epoch }
 

@@ -125,6 +125,9 @@ type Config struct {
 	// 300 ms) with room for jitter, and bounds what a client gains by
 	// holding back its pongs to inflate its round trip.
 	RTTCreditMax time.Duration
+	// LeaseTTL is how long a room's lease lasts unrenewed in a cluster;
+	// default 2 s (see roomhost.Cluster).
+	LeaseTTL time.Duration
 	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
 	// measured from when the question was written, nothing taken off. Tests
 	// that run rooms on a fake clock set it, as real round trips would
@@ -201,7 +204,12 @@ type Deps struct {
 	Bank      *questionbank.Bank
 	// Bus carries live state between nodes; nil means the in-process bus
 	// of a single node.
-	Bus   cluster.Bus
+	Bus cluster.Bus
+	// Leases, if not nil, make the node one of a cluster (see
+	// roomhost.Cluster): rooms are owned through these leases, and
+	// commands and frames for rooms on other nodes travel over Bus.
+	// Config.Node names the node.
+	Leases cluster.Leases
 	Clock clock.Clock
 	// RateClock is what the per-connection message limits run on; nil
 	// means wall time, like the sockets they protect. Tests inject a fake
@@ -274,6 +282,9 @@ func New(cfg Config, deps Deps) *Server {
 		Store: deps.Store, Journal: deps.Committer, Bank: deps.Bank, Bus: deps.Bus, Clock: deps.Clock, Log: deps.Log,
 		Marks: s.expiry, Metrics: roomhost.Metrics{Opened: s.metrics.rooms, Finished: s.metrics.finished},
 	})
+	if deps.Leases != nil {
+		s.host.SetCluster(roomhost.Cluster{Node: cfg.Node, Bus: deps.Bus, Leases: deps.Leases, LeaseTTL: cfg.LeaseTTL})
+	}
 	s.gw = gateway.New(gateway.Config{
 		PublicURL: cfg.PublicURL, MaxFrame: cfg.MaxFrame,
 		HelloTimeout: cfg.HelloTimeout, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait,
@@ -312,7 +323,9 @@ func (s *Server) Connected(player string) bool { return s.gw.Connected(player) }
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	roomCtx, stopRooms := context.WithCancel(context.Background())
 	defer stopRooms()
-	s.gw.Begin(roomCtx)
+	if err := s.gw.Begin(roomCtx); err != nil {
+		return err
+	}
 	defer s.serveMetrics()()
 	if err := s.host.Begin(roomCtx); err != nil {
 		return err

@@ -210,7 +210,7 @@ type Deps struct {
 	// commands and frames for rooms on other nodes travel over Bus.
 	// Config.Node names the node.
 	Leases cluster.Leases
-	Clock clock.Clock
+	Clock  clock.Clock
 	// RateClock is what the per-connection message limits run on; nil
 	// means wall time, like the sockets they protect. Tests inject a fake
 	// to show a connection forgiven after a quiet while.

@@ -35,6 +35,10 @@ type owned struct {
 	lease  cluster.Lease
 	room   *room.Room
 	cancel context.CancelFunc
+	// renewed is when the lease was last taken or renewed, on the host's
+	// clock: a lease not renewed for its TTL has lapsed, whatever the
+	// reason the renewals failed, and its room stops here.
+	renewed time.Time
 }
 
 // owner keeps this node's leases.
@@ -149,7 +153,7 @@ func (o *owner) start(r *room.Room, l cluster.Lease) error {
 		return err
 	}
 	o.mu.Lock()
-	o.held[r.ID()] = &owned{lease: l, room: r, cancel: cancel}
+	o.held[r.ID()] = &owned{lease: l, room: r, cancel: cancel, renewed: o.host.clock.Now()}
 	o.mu.Unlock()
 	actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer acancel()
@@ -230,15 +234,23 @@ func (o *owner) renew(ctx context.Context) {
 				_, err = o.cfg.Bus.Claim(rctx, h.lease.Key, o.cfg.Node, o.cfg.LeaseTTL)
 			}
 			cancel()
+			o.mu.Lock()
+			renewed := h.renewed
+			o.mu.Unlock()
 			switch {
 			case errors.Is(err, cluster.ErrLeaseLost):
+				o.lost(h.room.ID())
+			case err != nil && o.host.clock.Now().Sub(renewed) >= o.cfg.LeaseTTL:
+				// Unrenewed for a whole TTL: the lease has lapsed and another
+				// node may be taking the room; it must not run here too.
+				o.host.log.Error().Err(err).Str("room", h.room.ID()).Msg("lease not renewed in time")
 				o.lost(h.room.ID())
 			case err != nil:
 				o.host.log.Warn().Err(err).Str("room", h.room.ID()).Msg("renew a room's lease")
 			default:
 				o.mu.Lock()
 				if cur, ok := o.held[h.room.ID()]; ok && cur == h {
-					h.lease = l
+					h.lease, h.renewed = l, o.host.clock.Now()
 				}
 				o.mu.Unlock()
 			}

@@ -62,7 +62,6 @@ func Binary(t testing.TB) string {
 		build.bin = filepath.Join(build.dir, "leitai")
 		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 		cmd := exec.Command(goBin, "build", "-o", build.bin, "github.com/leitai/leitai/cmd/leitai")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			build.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

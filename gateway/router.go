@@ -155,9 +155,10 @@ func (rt *router) tell(ctx context.Context, cmd *roomhost.Command, peer room.Pee
 }
 
 // submit hands an answer to its room: done is called once with the
-// outcome (see room.Room.Submit). For a room on another node done sees only
-// whether the answer left; the room's refusal, or its ack, comes back as a
-// frame.
+// outcome (see room.Room.Submit). For a room on another node the reader
+// does not wait: the reply is awaited on a goroutine of its own, and done
+// sees the room's refusal, or unavailable if its owner does not answer; the
+// ack comes back as a frame once the answer is durable.
 func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.Peer, received time.Time, done func(error)) {
 	if rt.bus == nil {
 		rt.host.Submit(ctx, cmd, peer, received, done)
@@ -172,8 +173,14 @@ func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.P
 		rt.host.Submit(ctx, cmd, peer, received, done)
 		return
 	}
-	_, err = rt.ask(ctx, owner, cmd, true)
-	done(err)
+	c := *cmd
+	go func() {
+		rep, err := rt.ask(ctx, owner, &c, false)
+		if err == nil && rep.Err != nil {
+			err = rep.Err
+		}
+		done(err)
+	}()
 }
 
 // ask sends cmd to owner over the Bus and, unless noReply, waits for its

@@ -31,8 +31,8 @@ const OwnersChannel = "owners"
 type Request struct {
 	ID  uint64  `json:"id"`
 	Cmd Command `json:"cmd"`
-	// NoReply is set on commands whose sender does not wait: answers
-	// (their outcome comes as a frame) and detaches.
+	// NoReply is set on commands whose sender does not wait for the
+	// outcome: detaches and unwatches.
 	NoReply bool `json:"noreply,omitempty"`
 }
 
@@ -198,10 +198,14 @@ func (r *remote) serve(ctx context.Context, msg []byte) {
 	p := r.peer(ctx, cmd.Node, cmd.Who)
 	switch cmd.Op {
 	case OpAnswer:
+		// The reply says whether the room took the answer; its ack
+		// follows as a frame once the answer is durable.
 		r.host.Submit(ctx, cmd, p, time.Time{}, func(err error) {
+			var rep Reply
 			if err != nil {
-				p.Send(protocol.NewFrame(protocol.ErrorMessage(cmd.Re, ProtocolError(err))))
+				rep.Err = ProtocolError(err)
 			}
+			go r.reply(ctx, cmd.Node, req.ID, rep)
 		})
 		return
 	case OpJoin, OpAttach:
@@ -218,11 +222,18 @@ func (r *remote) serve(ctx context.Context, msg []byte) {
 	if req.NoReply {
 		return
 	}
-	out, err := json.Marshal(Response{ID: req.ID, Reply: rep})
+	r.reply(cctx, cmd.Node, req.ID, rep)
+}
+
+// reply sends a command's reply to the node that asked.
+func (r *remote) reply(ctx context.Context, node string, id uint64, rep Reply) {
+	out, err := json.Marshal(Response{ID: id, Reply: rep})
 	if err != nil {
 		return
 	}
-	if err := r.bus.Publish(cctx, ReplyChannel(cmd.Node), out); err != nil {
-		r.host.log.Warn().Err(err).Str("to", cmd.Node).Msg("reply to a room command")
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := r.bus.Publish(ctx, ReplyChannel(node), out); err != nil {
+		r.host.log.Warn().Err(err).Str("to", node).Msg("reply to a room command")
 	}
 }

@@ -63,6 +63,12 @@ type Metrics struct {
 	Finished prometheus.Counter // rooms finished
 }
 
+func inc(c prometheus.Counter) {
+	if c != nil {
+		c.Inc()
+	}
+}
+
 // Deps are the host's collaborators.
 type Deps struct {
 	Store   store.Store
@@ -113,12 +119,6 @@ func New(cfg Config, deps Deps) *Host {
 	}
 	if cfg.TimeZone == nil {
 		cfg.TimeZone = time.UTC
-	}
-	if deps.Metrics.Opened == nil {
-		deps.Metrics.Opened = prometheus.NewCounter(prometheus.CounterOpts{Name: "unused_opened"})
-	}
-	if deps.Metrics.Finished == nil {
-		deps.Metrics.Finished = prometheus.NewCounter(prometheus.CounterOpts{Name: "unused_finished"})
 	}
 	if deps.Bus == nil {
 		deps.Bus = cluster.NewLocal(deps.Clock)

@@ -175,7 +175,7 @@ func (s *Host) OpenRoom(ctx context.Context, cfg room.Config, seat func(*room.Ro
 	if err := s.start(r, lease); err != nil {
 		return nil, err
 	}
-	s.metrics.Opened.Inc()
+	inc(s.metrics.Opened)
 	return r, nil
 }
 
@@ -243,7 +243,7 @@ func (s *Host) Finished(ctx context.Context, res *room.Result) map[string]int64 
 	defer cancel()
 	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
 	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
-	s.metrics.Finished.Inc()
+	inc(s.metrics.Finished)
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)

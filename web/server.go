@@ -332,8 +332,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); _ = s.host.Matchmaker().Run(roomCtx) }()
+	go func() { defer wg.Done(); s.gw.Janitor(roomCtx) }()
 	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)
@@ -362,10 +363,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// janitor runs the gateway's session expiry and forgets idle addresses of
-// the HTTP limits, until ctx ends. Runs in its own goroutine.
+// janitor forgets idle addresses of the HTTP limits, until ctx ends. Runs
+// in its own goroutine.
 func (s *Server) janitor(ctx context.Context) {
-	go s.gw.Janitor(ctx)
 	t := s.clock.NewTicker(time.Second)
 	defer t.Stop()
 	for {

@@ -404,7 +404,19 @@ func (s *Host) eventByID(id string) (*liveEvent, bool) {
 	if ev, ok := s.events.byID(id); ok || s.cl == nil {
 		return ev, ok
 	}
-	return s.storedEvent(func(e store.Event) bool { return e.ID == id })
+	ctx, cancel := context.WithTimeout(s.runCtx, 5*time.Second)
+	defer cancel()
+	e, err := s.store.Event(ctx, id)
+	if err != nil || !e.EndedAt.IsZero() {
+		return nil, false
+	}
+	return storedLive(e), true
+}
+
+func storedLive(e store.Event) *liveEvent {
+	var c EventConfig
+	_ = json.Unmarshal(e.Config, &c)
+	return &liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c}
 }
 
 // storedEvent returns the live event in the store that match picks.
@@ -417,9 +429,7 @@ func (s *Host) storedEvent(match func(store.Event) bool) (*liveEvent, bool) {
 	}
 	for _, e := range evs {
 		if e.EndedAt.IsZero() && match(e) {
-			var c EventConfig
-			_ = json.Unmarshal(e.Config, &c)
-			return &liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c}, true
+			return storedLive(e), true
 		}
 	}
 	return nil, false
@@ -434,9 +444,7 @@ func (s *Host) registerEvent(ctx context.Context, roomID string) {
 	}
 	for _, e := range evs {
 		if e.Room == roomID && e.EndedAt.IsZero() {
-			var c EventConfig
-			_ = json.Unmarshal(e.Config, &c)
-			s.events.add(&liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c})
+			s.events.add(storedLive(e))
 		}
 	}
 }

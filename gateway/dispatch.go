@@ -339,7 +339,10 @@ func (s *Gateway) reattach(ctx context.Context, sess *session) {
 		}
 	}
 	for _, id := range ids {
-		if _, err := s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpAttach, Room: id, Who: sess.id}, sess); err != nil {
+		_, err := s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpAttach, Room: id, Who: sess.id}, sess)
+		if err != nil && ToProtocol(err).Code != protocol.CodeUnavailable {
+			// Gone for good. A room that is unavailable (moving to another
+			// node) stays listed: its new owner's announcement attaches it.
 			sess.dropRoom(id)
 		}
 	}

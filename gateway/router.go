@@ -262,6 +262,12 @@ func (rt *router) onFrames(msg []byte) {
 			if !ok {
 				continue
 			}
+			if it.Room != "" {
+				// A room elsewhere speaks to this player: list it, so that a
+				// dropped connection detaches from it and its next owner
+				// re-attaches the player.
+				sess.addRoom(it.Room)
+			}
 			switch {
 			case shared != nil:
 				sess.Send(shared)

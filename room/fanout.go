@@ -28,7 +28,8 @@ const (
 // already has the question, so no ack can overtake a broadcast its reader
 // has not seen.
 type fanout struct {
-	wg *sync.WaitGroup // Static after construction: counts sending goroutines.
+	wg   *sync.WaitGroup // Static after construction: counts sending goroutines.
+	room string          // Static after construction: the room's id, for relays.
 
 	// mu guards the following fields.
 	mu      sync.Mutex
@@ -41,7 +42,7 @@ type fanout struct {
 func (f *fanout) send(out []delivery) {
 	var groups []relayGroup
 	for i := range out {
-		out[i] = out[i].relayOut(&groups)
+		out[i] = out[i].relayOut(&groups, f.room)
 	}
 	for i := range groups {
 		groups[i].relay.Relay(groups[i].items)

@@ -44,7 +44,7 @@ func (d *delivery) run(lo, hi int) {
 // relayOut takes what goes to relayed peers (see Relayed) out of the
 // delivery, adding it to their relays' groups, and returns the delivery to
 // the others.
-func (d *delivery) relayOut(groups *[]relayGroup) delivery {
+func (d *delivery) relayOut(groups *[]relayGroup, roomID string) delivery {
 	var items []*RelayItem // this delivery's item per group, by group index
 	var local []int
 	for i, p := range d.peers {
@@ -71,7 +71,7 @@ func (d *delivery) relayOut(groups *[]relayGroup) delivery {
 		it := items[gi]
 		if it == nil {
 			g := &(*groups)[gi]
-			g.items = append(g.items, RelayItem{Frame: d.frame, Kick: d.kick})
+			g.items = append(g.items, RelayItem{Room: roomID, Frame: d.frame, Kick: d.kick})
 			it = &g.items[len(g.items)-1]
 			items[gi] = it
 		}

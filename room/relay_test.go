@@ -18,6 +18,7 @@ type countingRelay struct {
 }
 
 type relayCall struct {
+	room   string
 	typ    string
 	ids    []string
 	shared bool
@@ -32,7 +33,7 @@ func (c *countingRelay) Relay(items []RelayItem) {
 		}
 		m := map[string]any{}
 		_ = json.Unmarshal(f.Bytes(), &m)
-		call = append(call, relayCall{typ: m["type"].(string), ids: slices.Clone(it.IDs), shared: it.Frame != nil})
+		call = append(call, relayCall{room: it.Room, typ: m["type"].(string), ids: slices.Clone(it.IDs), shared: it.Frame != nil})
 	}
 	c.mu.Lock()
 	c.calls = append(c.calls, call)
@@ -107,6 +108,15 @@ func TestBroadcastRelaysOncePerNode(t *testing.T) {
 	}
 	g.control(ActReveal)
 	waitPhase(t, g, PhaseReveal)
+	nodeB.mu.Lock()
+	for _, call := range nodeB.calls {
+		for _, k := range call {
+			if k.room != "r-relay" {
+				t.Errorf("a %s relayed without its room (%q)", k.typ, k.room)
+			}
+		}
+	}
+	nodeB.mu.Unlock()
 	calls, ids, shared := nodeB.of("reveal")
 	if calls != 1 || len(ids) != 3 || shared {
 		t.Fatalf("reveal relayed in %d calls to %v (shared %v), want one call with three personal frames", calls, ids, shared)

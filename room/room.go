@@ -147,7 +147,10 @@ type Relay interface {
 
 // RelayItem is one thing the room says to some peers of one node.
 type RelayItem struct {
-	IDs []string
+	// Room is the room that says it; empty on a frame a peer is sent
+	// outside a broadcast (an ack).
+	Room string
+	IDs  []string
 	// Frame goes to every peer in IDs; when it is nil, Frames[i] goes to
 	// IDs[i].
 	Frame  *protocol.Frame
@@ -341,7 +344,7 @@ func New(cfg Config, opts Options) (*Room, error) {
 		log:     opts.Log.With().Str("room", cfg.ID).Logger(),
 		inbox:   make(chan command, inboxSize(cfg.Kind)),
 		done:    make(chan struct{}),
-		fan:     fanout{wg: new(sync.WaitGroup)},
+		fan:     fanout{wg: new(sync.WaitGroup), room: cfg.ID},
 		settled: make(chan map[string]int64, 1),
 	}
 	r.broken, r.rewindAfter = make(chan struct{}), -1

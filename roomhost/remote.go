@@ -57,6 +57,9 @@ type FrameBatch struct {
 // FrameItem is one frame for some players: Frame for all of IDs, or
 // Frames[i] for IDs[i].
 type FrameItem struct {
+	// Room is the room that says it, if the frame is a broadcast's: the
+	// edge lists it among its players' rooms.
+	Room   string            `json:"room,omitempty"`
 	IDs    []string          `json:"ids"`
 	Frame  json.RawMessage   `json:"f,omitempty"`
 	Frames []json.RawMessage `json:"fs,omitempty"`
@@ -125,7 +128,7 @@ func (n *nodeRelay) run(ctx context.Context) {
 func encodeBatch(items []room.RelayItem) FrameBatch {
 	b := FrameBatch{Items: make([]FrameItem, len(items))}
 	for i, it := range items {
-		fi := FrameItem{IDs: it.IDs, Kick: it.Kick}
+		fi := FrameItem{Room: it.Room, IDs: it.IDs, Kick: it.Kick}
 		f := it.Frame
 		if f != nil {
 			fi.Frame = f.Bytes()
@@ -170,6 +173,18 @@ func (p *remotePeer) Relayed() (room.Relay, string) { return p.relay, p.id }
 
 // peer returns the remote peer of id on node, the same one each time so
 // that a room recognises it (an unwatch finds its watch).
+// RemotePeer returns the peer through which a room here reaches player
+// (or watcher) id whose connection is on node: for seating players of a
+// match made across nodes. It is nil on a single node.
+func (s *Host) RemotePeer(node, id string) room.Peer {
+	if s.cl == nil {
+		return nil
+	}
+	p := s.cl.remote.peer(s.runCtx, node, id)
+	p.connected.Store(true)
+	return p
+}
+
 func (r *remote) peer(ctx context.Context, node, id string) *remotePeer {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -46,6 +46,9 @@ type Config struct {
 	BlockedWords                              []string
 	RTTCreditMax                              time.Duration
 	IgnoreRTT                                 bool
+	// ReplyWait bounds how long a command to a room on another node waits
+	// for its reply before it is unavailable; default 5 s.
+	ReplyWait time.Duration
 }
 
 // Marks notes what guest and token expiry must spare: players who joined a
@@ -117,6 +120,9 @@ type Gateway struct {
 
 // New makes a gateway in front of host; it tells host about its sessions.
 func New(cfg Config, deps Deps) *Gateway {
+	if cfg.ReplyWait <= 0 {
+		cfg.ReplyWait = 5 * time.Second
+	}
 	s := &Gateway{
 		cfg: cfg, store: deps.Store, host: deps.Host, clock: deps.Clock, rates: deps.RateClock, log: deps.Log,
 		marks: deps.Marks, metrics: deps.Metrics,

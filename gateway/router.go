@@ -36,9 +36,6 @@ type router struct {
 	owners  map[string]string // room → owning node, as last announced or looked up
 }
 
-// replyWait bounds how long a command waits for another node's reply.
-const replyWait = 5 * time.Second
-
 var errMoving = protocol.Errorf(protocol.CodeUnavailable, "the room is moving to another server; try again")
 
 func newRouter(gw *Gateway, host *roomhost.Host) *router {
@@ -204,7 +201,7 @@ func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, 
 			rt.mu.Unlock()
 		}()
 	}
-	pctx, cancel := context.WithTimeout(ctx, replyWait)
+	pctx, cancel := context.WithTimeout(ctx, rt.gw.cfg.ReplyWait)
 	defer cancel()
 	if err := rt.bus.Publish(pctx, roomhost.RequestChannel(owner), msg); err != nil {
 		rt.forget(cmd.Room)

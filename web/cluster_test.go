@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -13,18 +14,52 @@ import (
 // in-process bus hub (each node its own end of it), one fake clock.
 func clusterPair(t *testing.T) (a, b *harness) {
 	t.Helper()
+	a, b, _, _ = clusterPairBuses(t, nil)
+	return a, b
+}
+
+// clusterPairBuses is clusterPair with mod applied to both nodes' config,
+// returning each node's end of the bus too.
+func clusterPairBuses(t *testing.T, mod func(*web.Config)) (a, b *harness, busA, busB *cluster.Local) {
+	t.Helper()
 	dir := t.TempDir()
 	clk := clock.NewFake(t0)
 	hub := cluster.NewLocalHub(clk)
-	start := func(node string) *harness {
+	start := func(node string) (*harness, *cluster.Local) {
 		bus := hub.Node()
 		// Leases long enough that the fake clock's jumps do not lapse them.
 		h := startHarnessWith(t, harnessOpts{dir: dir, clock: clk, node: node, bus: bus, leases: bus,
-			cfg: func(c *web.Config) { c.LeaseTTL = time.Hour }})
+			cfg: func(c *web.Config) {
+				c.LeaseTTL = time.Hour
+				if mod != nil {
+					mod(c)
+				}
+			}})
 		h.clk = clk
-		return h
+		return h, bus
 	}
-	return start("node-a"), start("node-b")
+	a, busA = start("node-a")
+	b, busB = start("node-b")
+	return a, b, busA, busB
+}
+
+// TestClusterSilentOwnerIsUnavailable: a command for a room whose node
+// does not answer is refused with unavailable once the reply wait is over,
+// and changes nothing.
+func TestClusterSilentOwnerIsUnavailable(t *testing.T) {
+	a, b, busA, _ := clusterPairBuses(t, func(c *web.Config) { c.ReplyWait = 300 * time.Millisecond })
+	ev := a.createEvent(map[string]any{"title": "无应答", "count": 2, "time_limit_ms": 20000, "lang": "zh"})
+	p := b.dial()
+	p.hello("丙")
+	if m := p.reply(p.send("event.join", map[string]any{"pin": ev.PIN})); m.Type != "room.state" {
+		t.Fatalf("join while the owner answers: %s", m.raw)
+	}
+	busA.Close() // the owner hears nothing more
+	p.expectError(p.send("room.leave", map[string]any{"room": ev.Room}), "unavailable")
+	snap, err := a.srv.Rooms().All()[0].Snapshot(context.Background())
+	if err != nil || snap.Players != 1 {
+		t.Fatalf("the room after an unanswered leave: %+v, %v; want its one player still in", snap, err)
+	}
 }
 
 // TestClusterEventAcrossNodes: a stage event whose room runs on node A is

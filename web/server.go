@@ -126,8 +126,10 @@ type Config struct {
 	// holding back its pongs to inflate its round trip.
 	RTTCreditMax time.Duration
 	// LeaseTTL is how long a room's lease lasts unrenewed in a cluster;
-	// default 2 s (see roomhost.Cluster).
-	LeaseTTL time.Duration
+	// default 2 s (see roomhost.Cluster). ReplyWait is how long a command
+	// to a room on another node waits for its reply before it is
+	// unavailable; default 5 s.
+	LeaseTTL, ReplyWait time.Duration
 	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
 	// measured from when the question was written, nothing taken off. Tests
 	// that run rooms on a fake clock set it, as real round trips would
@@ -293,7 +295,7 @@ func New(cfg Config, deps Deps) *Server {
 		MessagesPerSecond: cfg.MessagesPerSecond, MessageBurst: cfg.MessageBurst,
 		JoinsPerSecondPerAddr: cfg.JoinsPerSecondPerAddr, JoinBurstPerAddr: cfg.JoinBurstPerAddr,
 		MatchTimeLimit: cfg.MatchTimeLimit, RevealFor: cfg.RevealFor, MatchCountdown: cfg.MatchCountdown,
-		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT,
+		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT, ReplyWait: cfg.ReplyWait,
 	}, gateway.Deps{
 		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
 		Marks: s.expiry, Metrics: s.metrics.gateway,

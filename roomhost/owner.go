@@ -30,6 +30,11 @@ type Cluster struct {
 // leaseKey names a room's lease, and its routing entry on the Bus.
 func leaseKey(roomID string) string { return "room:" + roomID }
 
+// nodeKey names a node's own lease: held while the node lives, renewed
+// with its rooms' leases. When it lapses the node is dead, and the rooms
+// here stop counting its players as connected.
+func nodeKey(node string) string { return "node:" + node }
+
 // owned is a room this node runs under a lease.
 type owned struct {
 	lease  cluster.Lease
@@ -47,9 +52,10 @@ type owner struct {
 	host   *Host
 	remote *remote
 
-	// mu guards held.
-	mu   sync.Mutex
-	held map[string]*owned
+	// mu guards held and alive.
+	mu    sync.Mutex
+	held  map[string]*owned
+	alive cluster.Lease // this node's own lease, see nodeKey
 	// taking holds the rooms being taken over, so that two watchers of
 	// one node do not both try.
 	taking sync.Map
@@ -114,10 +120,18 @@ func (o *owner) run(ctx context.Context) error {
 		unsub()
 		unsubOwners()
 	}()
+	if l, ok, err := o.cfg.Leases.TakeLease(ctx, nodeKey(o.cfg.Node), o.cfg.Node, o.cfg.LeaseTTL); err == nil && ok {
+		o.mu.Lock()
+		o.alive = l
+		o.mu.Unlock()
+	}
 	go o.renew(ctx)
 	go cluster.WatchLapsed(ctx, o.cfg.Leases, o.host.clock, o.cfg.LeaseTTL/3, func(l cluster.Lease) {
 		if id, ok := cutPrefix(l.Key, "room:"); ok {
 			go o.takeOver(ctx, id, l.Epoch)
+		}
+		if node, ok := cutPrefix(l.Key, "node:"); ok && node != o.cfg.Node {
+			go o.nodeDied(ctx, node, l)
 		}
 	}, func(err error) { o.host.log.Warn().Err(err).Msg("list lapsed leases") })
 	go o.adoptOrphans(ctx)
@@ -226,7 +240,9 @@ func (o *owner) renew(ctx context.Context) {
 		for _, h := range o.held {
 			rooms = append(rooms, h)
 		}
+		alive := o.alive
 		o.mu.Unlock()
+		o.renewAlive(ctx, alive)
 		for _, h := range rooms {
 			rctx, cancel := context.WithTimeout(ctx, o.cfg.LeaseTTL/3)
 			l, err := o.cfg.Leases.RenewLease(rctx, h.lease, o.cfg.LeaseTTL)
@@ -255,6 +271,44 @@ func (o *owner) renew(ctx context.Context) {
 				o.mu.Unlock()
 			}
 		}
+	}
+}
+
+// renewAlive renews this node's own lease, or takes it afresh if it was
+// lost (say, Redis lost its data).
+func (o *owner) renewAlive(ctx context.Context, l cluster.Lease) {
+	rctx, cancel := context.WithTimeout(ctx, o.cfg.LeaseTTL/3)
+	defer cancel()
+	var err error
+	if l.Key != "" {
+		l, err = o.cfg.Leases.RenewLease(rctx, l, o.cfg.LeaseTTL)
+	}
+	if l.Key == "" || errors.Is(err, cluster.ErrLeaseLost) {
+		var ok bool
+		l, ok, err = o.cfg.Leases.TakeLease(rctx, nodeKey(o.cfg.Node), o.cfg.Node, o.cfg.LeaseTTL)
+		if err == nil && !ok {
+			return
+		}
+	}
+	if err == nil {
+		o.mu.Lock()
+		o.alive = l
+		o.mu.Unlock()
+	}
+}
+
+// nodeDied notes that node's lease lapsed: its players' connections are
+// gone, so the rooms here stop waiting for their answers. One node clears
+// the lapsed lease (takes and releases it) so it is reported once.
+func (o *owner) nodeDied(ctx context.Context, node string, l cluster.Lease) {
+	n := o.remote.disconnectNode(node)
+	if n > 0 {
+		o.host.log.Warn().Str("dead", node).Int("players", n).Msg("a node's lease lapsed: its players count as disconnected")
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if took, ok, err := o.cfg.Leases.TakeLease(lctx, l.Key, o.cfg.Node, o.cfg.LeaseTTL); err == nil && ok {
+		_ = o.cfg.Leases.ReleaseLease(lctx, took)
 	}
 }
 
@@ -360,6 +414,12 @@ func (o *owner) handOver(flush func()) {
 	for _, h := range rooms {
 		o.release(h)
 		o.announce(ctx, h.room.ID(), "")
+	}
+	o.mu.Lock()
+	alive := o.alive
+	o.mu.Unlock()
+	if alive.Key != "" {
+		_ = o.cfg.Leases.ReleaseLease(ctx, alive) // leaving, not dead: no one need mark it so
 	}
 	if len(rooms) > 0 {
 		o.host.log.Info().Int("rooms", len(rooms)).Msg("rooms handed over")

@@ -161,3 +161,38 @@ func passLease(t *testing.T, h *Host, bus *cluster.Local, roomID string) cluster
 	}
 	return l2
 }
+
+// TestDeadNodesPlayersDisconnect: when another node's own lease lapses (it
+// died), the players this node's rooms reach through it stop counting as
+// connected, so no question waits for them.
+func TestDeadNodesPlayersDisconnect(t *testing.T) {
+	h, _, bus := clusterHost(t, 300*time.Millisecond)
+	p := h.RemotePeer("n9", "p-far")
+	if !p.Connected() {
+		t.Fatal("a seated remote player starts disconnected")
+	}
+	if _, ok, err := bus.TakeLease(context.Background(), nodeKey("n9"), "n9", 50*time.Millisecond); err != nil || !ok {
+		t.Fatalf("n9 takes its lease: %v %v", ok, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("the dead node's player still counts as connected")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The lapsed lease is cleared: reported once, not on every watch.
+	for {
+		lapsed, err := bus.LapsedLeases(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lapsed) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lapsed leases left: %+v", lapsed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

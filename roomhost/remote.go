@@ -252,3 +252,17 @@ func (r *remote) reply(ctx context.Context, node string, id uint64, rep Reply) {
 		r.host.log.Warn().Err(err).Str("to", node).Msg("reply to a room command")
 	}
 }
+
+// disconnectNode marks every remote peer on node disconnected and returns
+// how many there were.
+func (r *remote) disconnectNode(node string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for k, p := range r.peers {
+		if k.node == node && p.connected.Swap(false) {
+			n++
+		}
+	}
+	return n
+}

@@ -33,7 +33,7 @@ type metrics struct {
 	rateLimited prometheus.Counter
 }
 
-func newMetrics(journal *store.Committer, node string) *metrics {
+func newMetrics(journal *store.Committer, node string, extra []prometheus.Collector) *metrics {
 	m := &metrics{
 		reg:      prometheus.NewRegistry(),
 		conns:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_connections", Help: "Open WebSocket connections."}),
@@ -50,10 +50,6 @@ func newMetrics(journal *store.Committer, node string) *metrics {
 		}),
 	}
 	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rate_limited_total", Help: "Messages refused by a rate limit (at most one rate_limited reply a second)."})
-	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_batches_total", Help: "Journal batches written, each one transaction and one fsync."},
-		func() float64 { b, _ := journal.Stats(); return float64(b) })
-	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
-		func() float64 { _, e := journal.Stats(); return float64(e) })
 	v := version.Get()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_build_info", Help: "Always 1; the labels say which build is running.",
 		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.GoVersion}})
@@ -62,8 +58,18 @@ func newMetrics(journal *store.Committer, node string) *metrics {
 	if node != "" {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, m.reg)
 	}
-	reg.MustRegister(build, m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
+	reg.MustRegister(build, m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	// The journal's metrics are the committer's own, labelled with its
+	// backend (sqlite or postgres): batches, entries, commit time, failed
+	// and stale entries.
+	if journal != nil {
+		reg.MustRegister(journal.Collector())
+	}
+	// Collectors of other parts (the bus's) carry their own node label.
+	for _, c := range extra {
+		m.reg.MustRegister(c)
+	}
 	return m
 }
 

@@ -35,11 +35,18 @@ type readyBody struct {
 // readyServer serves a node over st and bus (nil: the in-process bus).
 func readyServer(t *testing.T, st *store.SQL, bus cluster.Bus) string {
 	t.Helper()
+	return clusterServer(t, st, web.Config{}, web.Deps{Bus: bus})
+}
+
+// clusterServer serves a node over st with deps (a bus, collectors).
+func clusterServer(t *testing.T, st *store.SQL, cfg web.Config, deps web.Deps) string {
+	t.Helper()
 	committer := store.NewCommitter(st, store.CommitterOptions{})
 	jctx, stopJ := context.WithCancel(context.Background())
 	jdone := make(chan struct{})
 	go func() { _ = committer.Run(jctx); close(jdone) }()
-	srv := web.New(web.Config{}, web.Deps{Store: st, Committer: committer, Bank: questionbank.NewBank(), Bus: bus, Log: zerolog.Nop()})
+	deps.Store, deps.Committer, deps.Bank, deps.Log = st, committer, questionbank.NewBank(), zerolog.Nop()
+	srv := web.New(cfg, deps)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); stopJ(); <-jdone })
 	return hs.URL

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/cluster"
@@ -208,6 +209,11 @@ type Deps struct {
 	RateClock clock.Clock
 	Log       zerolog.Logger
 
+	// Collectors are added to /metrics as they are, for the parts a node
+	// runs beside the server: the bus's metrics (cluster.Metrics, which
+	// carry their own node label).
+	Collectors []prometheus.Collector
+
 	// MetricsListener, if set, is where GET /metrics is served, and then
 	// only there: the main listener does not serve it. Run serves it and
 	// closes it when it returns.
@@ -287,7 +293,7 @@ func New(cfg Config, deps Deps) *Server {
 		history: questionbank.NewHistory(200),
 		hub:     newHub(),
 		events:  newEventDir(),
-		metrics: newMetrics(deps.Committer, cfg.Node),
+		metrics: newMetrics(deps.Committer, cfg.Node, deps.Collectors),
 		addrs:   map[string]int{},
 		joins:   newAddrLimits(cfg.JoinsPerSecondPerAddr, cfg.JoinBurstPerAddr),
 		live:    map[*conn]struct{}{},

@@ -189,13 +189,13 @@ func (m *monitor) mark(ctx context.Context, name string) {
 // serverSummary is what the run cost the server. Negative values were not
 // measured.
 type serverSummary struct {
-	Source         string  `json:"source"`
-	RSSIdleMiB     float64 `json:"rss_idle_mib"`
-	RSSPeakMiB     float64 `json:"rss_peak_mib"`
-	PeakConns      float64 `json:"peak_connections"`
-	KiBPerConn     float64 `json:"kib_per_connection"`
-	CPUCores       float64 `json:"cpu_cores"`
-	CPUMsPerMatch  float64 `json:"cpu_ms_per_match"`
+	Source        string  `json:"source"`
+	RSSIdleMiB    float64 `json:"rss_idle_mib"`
+	RSSPeakMiB    float64 `json:"rss_peak_mib"`
+	PeakConns     float64 `json:"peak_connections"`
+	KiBPerConn    float64 `json:"kib_per_connection"`
+	CPUCores      float64 `json:"cpu_cores"`
+	CPUMsPerMatch float64 `json:"cpu_ms_per_match"`
 	// Nodes is how many servers the figures add up.
 	Nodes int `json:"nodes"`
 	// RedisCores and RedisCPUMsPerMatch are the cluster's Redis's CPU
@@ -203,8 +203,8 @@ type serverSummary struct {
 	RedisCores         float64 `json:"redis_cpu_cores"`
 	RedisCPUMsPerMatch float64 `json:"redis_cpu_ms_per_match"`
 	RoomsFinished      float64 `json:"rooms_finished"`
-	SlowDisconnect float64 `json:"slow_disconnects"`
-	Refused        float64 `json:"refused_connections"`
+	SlowDisconnect     float64 `json:"slow_disconnects"`
+	Refused            float64 `json:"refused_connections"`
 }
 
 func (m *monitor) summary(res *loadgen.Result) serverSummary {

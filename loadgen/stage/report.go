@@ -14,12 +14,12 @@ import (
 // Report is what a run measured. Latencies are in milliseconds; a negative
 // figure was not measured.
 type Report struct {
-	Date           string  `json:"date"`
-	CPUs           int     `json:"cpus"`
-	MemTotalGiB    float64 `json:"mem_total_gib"`
-	URL            string  `json:"url"`
+	Date        string  `json:"date"`
+	CPUs        int     `json:"cpus"`
+	MemTotalGiB float64 `json:"mem_total_gib"`
+	URL         string  `json:"url"`
 	// Nodes is how many nodes the contestants were spread over.
-	Nodes int `json:"nodes"`
+	Nodes          int     `json:"nodes"`
 	Contestants    int     `json:"contestants"`
 	Workers        int     `json:"workers"`
 	Questions      int     `json:"questions"`
@@ -55,8 +55,8 @@ type Report struct {
 	// its answering span over the answers written, in µs; only with
 	// Config.RedisURL, -1 where unknown.
 	RedisCPUPerAnswerUS []float64 `json:"redis_cpu_per_answer_us,omitempty"`
-	Checks         Checks    `json:"checks"`
-	Ratios         *Ratios   `json:"ratios,omitempty"`
+	Checks              Checks    `json:"checks"`
+	Ratios              *Ratios   `json:"ratios,omitempty"`
 	// RatiosAnswering are Leitai's figures over the answering bare run's.
 	RatiosAnswering *Ratios  `json:"ratios_answering,omitempty"`
 	Targets         []Target `json:"targets"`

@@ -332,8 +332,11 @@ func (r benchReport) print(w io.Writer) {
 	if s.Nodes > 1 {
 		p("", "(the sum over %d nodes)", s.Nodes)
 	}
-	if s.RedisCores >= 0 {
+	switch {
+	case s.RedisCores >= 0 && s.RedisCPUMsPerMatch >= 0:
 		p("redis CPU", "%.2f cores over the window, %.2f ms per finished match", s.RedisCores, s.RedisCPUMsPerMatch)
+	case s.RedisCores >= 0:
+		p("redis CPU", "%.2f cores over the window", s.RedisCores)
 	}
 	if s.RoomsFinished >= 0 {
 		p("server says", "%.0f rooms finished in the window, %.0f slow disconnects, %.0f connections refused",

@@ -151,8 +151,10 @@ func TestDuelsSpreadOverNodeURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Connected != 20 || res.MatchesFinished == 0 || len(res.Violations) != 0 {
-		t.Fatalf("connected %d, finished %d, violations %v", res.Connected, res.MatchesFinished, res.Violations)
+	// Matches finished in the window, or while draining: a loaded machine
+	// may stretch a match past the short window.
+	if done := res.MatchesWarmup + res.MatchesFinished + res.MatchesDrain; res.Connected != 20 || done == 0 || len(res.Violations) != 0 {
+		t.Fatalf("connected %d, finished %d, violations %v", res.Connected, done, res.Violations)
 	}
 	if n := count(); n != 10 {
 		t.Fatalf("%d of 20 players came through the second URL; want every other one, 10", n)

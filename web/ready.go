@@ -52,7 +52,7 @@ func (s *Server) readyChecks() map[string]func(context.Context) error {
 //	 "redis":{"ok":true,"ms":0.2}},"rooms":3,"sessions":120}
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	select {
-	case <-s.stopped:
+	case <-s.gw.Stopped():
 		httpError(w, protocol.Errorf(protocol.CodeUnavailable, "shutting down"))
 		return
 	default:
@@ -85,7 +85,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			parts["store"] = st
 		}
 	}
-	body := map[string]any{"status": "ready", "parts": parts, "rooms": s.rooms.Len(), "sessions": s.hub.len()}
+	body := map[string]any{"status": "ready", "parts": parts, "rooms": s.host.Rooms().Len(), "sessions": s.gw.Sessions()}
 	for _, name := range []string{"store", "redis"} {
 		if p, ok := parts[name]; ok && !p.OK {
 			body["status"] = "unavailable"

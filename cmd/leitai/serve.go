@@ -101,9 +101,6 @@ func parseServe(args []string) (*serveFlags, error) {
 	if f.rttCreditMax <= 0 || f.rttCreditMax > 2*time.Second {
 		return nil, fmt.Errorf("--rtt-credit-max must be more than 0 and at most 2s, not %v", f.rttCreditMax)
 	}
-	if f.maxConns <= 0 {
-		return nil, fmt.Errorf("--addr-max-conns must be at least 1, not %d", f.maxConns)
-	}
 	if f.redis != "" {
 		return nil, errors.New("--redis (cluster mode) is not available in this version; run without it for a single node")
 	}
@@ -117,6 +114,9 @@ func parseServe(args []string) (*serveFlags, error) {
 	}
 	if f.participation <= 0 || f.participation > 1 {
 		return nil, fmt.Errorf("--participation-target %v: want a rate above 0 and at most 1", f.participation)
+	}
+	if f.maxConns <= 0 {
+		return nil, fmt.Errorf("--addr-max-conns must be at least 1, not %d", f.maxConns)
 	}
 	if f.db != "" && !store.IsPostgresURL(f.db) {
 		return nil, errors.New("--db wants a PostgreSQL URL, postgres://… or postgresql://…; leave it out to use SQLite in the data directory")

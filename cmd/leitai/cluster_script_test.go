@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/leitai/leitai/internal/pgtest"
 	"github.com/leitai/leitai/internal/redistest"
 )
@@ -146,6 +148,29 @@ func TestClusterScriptStartsAndStops(t *testing.T) {
 	}
 	if code, body := httpGet(t, e["PROXY_URL"]+"/readyz"); code != 200 {
 		t.Errorf("through the proxy: %d %s", code, body)
+	}
+	// Players through the proxy, as a browser opens the page there: each
+	// is welcomed by a node.
+	proxyHost := strings.TrimPrefix(e["PROXY_URL"], "http://")
+	for i := range 3 {
+		ws, resp, err := websocket.DefaultDialer.Dial("ws://"+proxyHost+"/ws", http.Header{"Origin": {e["PROXY_URL"]}})
+		if err != nil {
+			t.Fatalf("player %d through the proxy: %v (%v)", i, err, resp)
+		}
+		if err := ws.WriteJSON(map[string]any{"type": "hello", "id": "h", "data": map[string]string{"name": "p" + strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(waitTimeout))
+		for welcomed := false; !welcomed; {
+			var m struct {
+				Type string `json:"type"`
+			}
+			if err := ws.ReadJSON(&m); err != nil {
+				t.Fatalf("player %d: no welcome through the proxy: %v", i, err)
+			}
+			welcomed = m.Type == "welcome"
+		}
+		ws.Close()
 	}
 	if out, _ := exec.Command("redis-cli", "-u", e["REDIS_URL"], "config", "get", "appendonly").Output(); !strings.Contains(string(out), "yes") {
 		t.Errorf("redis is not append-only: %q", out)

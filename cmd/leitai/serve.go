@@ -309,12 +309,14 @@ func serve(ctx context.Context, args []string) error {
 	cfg.Expiry = web.ExpiryConfig{Guests: never(f.expireGuests), UnusedTokens: never(f.expireTokens), EventTokens: never(f.expireEventTokens)}
 	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
 	if f.redis != "" {
-		bus, err := cluster.NewRedisBus(ctx, cluster.RedisConfig{URL: f.redis})
+		bm := cluster.NewMetrics(node)
+		bus, err := cluster.NewRedisBus(ctx, cluster.RedisConfig{URL: f.redis, Metrics: bm})
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
 		defer bus.Close()
 		deps.Bus, deps.Leases = bus, bus
+		deps.Collectors = append(deps.Collectors, bm.Collectors()...)
 		log.Info().Msg("cluster mode: live state in Redis, records in PostgreSQL")
 	}
 	if f.metricsAddr != "" {

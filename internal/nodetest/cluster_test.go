@@ -103,6 +103,13 @@ func TestEventAcrossThreeNodes(t *testing.T) {
 			players = append(players, contestant(t, n, ev, fmt.Sprintf("选手%d%d", i+1, k)))
 		}
 	}
+	// The owner's lease, and the Bus's traffic, are on its /metrics.
+	if held, ok := c.Nodes[0].Metric(`leitai_leases_held{node="node1"}`); !ok || held < 1 {
+		t.Fatalf("node1's leitai_leases_held = %v (found %v), want the event room's lease counted", held, ok)
+	}
+	if pub, ok := c.Nodes[1].Metric(`leitai_bus_published_total{node="node2"}`); !ok || pub < 1 {
+		t.Fatalf("node2's leitai_bus_published_total = %v (found %v): its commands went over the Bus", pub, ok)
+	}
 	control(t, host, ev, "start")
 	var order []string
 	for i := 0; i < 3; i++ {

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -259,4 +260,25 @@ func (n *Node) CreateEvent(body map[string]any) Event {
 		t.Fatalf("create event on %s: %d %+v", n.ID, code, ev)
 	}
 	return ev
+}
+
+// Metric returns the value of the sample named name (with its labels, as
+// /metrics prints it, e.g. `leitai_leases_held{node="node1"}`) on the node,
+// and whether it is there.
+func (n *Node) Metric(name string) (float64, bool) {
+	t := n.c.t
+	t.Helper()
+	resp, err := http.Get(n.URL("/metrics"))
+	if err != nil {
+		t.Fatalf("metrics of %s: %v", n.ID, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }

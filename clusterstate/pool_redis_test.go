@@ -26,7 +26,9 @@ func uniquePrefix() string {
 }
 
 // openBus opens one node's RedisBus.
-func openBus(t *testing.T, url, prefix string) *cluster.RedisBus {
+func openBus(t *testing.T, url, prefix string) *cluster.RedisBus { return openBusB(t, url, prefix) }
+
+func openBusB(t testing.TB, url, prefix string) *cluster.RedisBus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -286,3 +286,8 @@ func runState(t *testing.T, open openState) {
 		}
 	})
 }
+
+func TestRedisSentinelState(t *testing.T) {
+	s := redistest.StartSentinel(t, "leitai")
+	runState(t, redisState(s.URL()))
+}

@@ -132,3 +132,9 @@ func (allowClaims) Release(context.Context, string, string) error { return nil }
 type nopSink struct{}
 
 func (nopSink) Send(*protocol.Frame) bool { return true }
+
+func TestRedisSentinelPool(t *testing.T) {
+	s := redistest.StartSentinel(t, "leitai")
+	pooltest.Run(t, redisPools(s.URL()))
+	pooltest.RunMatchmakers(t, redisPools(s.URL()))
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/clusterstate"
+	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/internal/redistest"
 	"github.com/leitai/leitai/questionbank"
 )
@@ -290,4 +291,37 @@ func runState(t *testing.T, open openState) {
 func TestRedisSentinelState(t *testing.T) {
 	s := redistest.StartSentinel(t, "leitai")
 	runState(t, redisState(s.URL()))
+}
+
+// TestPINsComeBackAfterRedisLosesThem flushes Redis under a live event: the
+// node running it puts it back at its next round, on the injected clock.
+func TestPINsComeBackAfterRedisLosesThem(t *testing.T) {
+	srv := redistest.StartServer(t)
+	s := redisState(srv.URL())(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := clusterstate.Event{ID: "ev-1", Room: "r-1", PIN: "654321", Title: "Quiz night"}
+	if err := s.pins[0].Put(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Unix(0, 0))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		clusterstate.KeepPINs(ctx, s.pins[0], clk, 30*time.Second, func() []clusterstate.Event { return []clusterstate.Event{e} }, nil)
+	}()
+	if _, err := srv.Do("FLUSHALL"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.pins[1].ByPIN(ctx, "654321"); ok {
+		t.Fatal("the flush left the PIN")
+	}
+	eventually(t, "the keeper's ticker", func() bool { return clk.Timers() == 1 })
+	clk.Advance(30 * time.Second)
+	eventually(t, "the PIN to resolve again", func() bool {
+		got, ok, _ := s.pins[1].ByPIN(ctx, "654321")
+		return ok && got.ID == "ev-1"
+	})
+	cancel()
+	<-done
 }

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leitai/leitai/internal/clock"
 )
 
 // ErrPINTaken is returned by PINs.Put when another live event holds the PIN.
@@ -178,4 +181,29 @@ func (r *RedisPINs) Remove(ctx context.Context, e Event) error {
 		return unavailable(err)
 	}
 	return unavailable(r.client.Del(ctx, r.idKey(e.ID)).Err())
+}
+
+// KeepPINs puts the events live lists back in the directory every interval
+// until ctx ends, so a directory that lost its data (Redis flushed or
+// restarted without persistence) resolves them again within interval. The
+// node running an event's room lists it. A failed Put is passed to onErr (if
+// not nil) and tried at the next round. Runs in the caller's goroutine.
+func KeepPINs(ctx context.Context, pins PINs, clk clock.Clock, interval time.Duration, live func() []Event, onErr func(error)) {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	t := clk.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		for _, e := range live() {
+			if err := pins.Put(ctx, e); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
 }

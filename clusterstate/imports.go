@@ -60,6 +60,12 @@ func (b *Banks) Bank() *questionbank.Bank { return b.bank }
 // stored: the others find it through Ensure, or at their next start.
 func (b *Banks) Imported(ctx context.Context, id string, qs []questionbank.Question) error {
 	b.bank.Add(id, qs)
+	return b.Announce(ctx, id)
+}
+
+// Announce tells the other nodes that this node stored set id (and added
+// it to its bank). A single node's Banks does nothing.
+func (b *Banks) Announce(ctx context.Context, id string) error {
 	if b.bus == nil {
 		return nil
 	}

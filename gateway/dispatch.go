@@ -140,6 +140,7 @@ func (s *Gateway) handle(c *conn, data []byte) {
 			if r, err = s.roomOf(d.Room); err == nil {
 				if err = r.Leave(ctx, sess.id); err == nil {
 					sess.dropRoom(d.Room)
+					s.indexRoom(sess.id, d.Room, false)
 					s.reply(c, in.ID, nil)
 				}
 			}
@@ -340,6 +341,7 @@ func (s *Gateway) adopt(sess *session, c *conn) {
 	if old := sess.attach(c); old != nil && old != c {
 		old.closeWith(reasonReplaced, "replaced by a newer connection")
 	}
+	s.register(sess, c) // and one on another node
 }
 
 // reattach sends a resumed player the state of each room it is in, and its
@@ -347,7 +349,12 @@ func (s *Gateway) adopt(sess *session, c *conn) {
 // asking each one.
 func (s *Gateway) reattach(ctx context.Context, sess *session) {
 	ids := sess.roomIDs()
-	if len(ids) == 0 {
+	if len(ids) == 0 && s.dir != nil {
+		ids = s.roomsOf(ctx, sess.id)
+		for _, id := range ids {
+			sess.addRoomLocal(id)
+		}
+	} else if len(ids) == 0 {
 		for _, r := range s.host.Rooms().All() {
 			if r.IsMember(ctx, sess.id) {
 				sess.addRoom(r.ID())

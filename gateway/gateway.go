@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/internal/addrlimit"
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/internal/wsbuf"
@@ -78,6 +79,8 @@ type Deps struct {
 	Log       zerolog.Logger
 	Marks     Marks
 	Metrics   Metrics
+	// Directory is the cluster's session directory; nil on a single node.
+	Directory clusterstate.Sessions
 }
 
 // Gateway is one node's connections and sessions.
@@ -94,6 +97,7 @@ type Gateway struct {
 	matcher  *match.Matchmaker
 	parties  *match.Parties
 	hub      *hub
+	dir      clusterstate.Sessions // Static after construction; nil on a single node.
 	upgrader websocket.Upgrader
 
 	// runCtx is what requests run under; set by Begin.
@@ -121,6 +125,7 @@ func New(cfg Config, deps Deps) *Gateway {
 		marks: deps.Marks, metrics: deps.Metrics,
 		matcher: deps.Host.Matchmaker(),
 		hub:     newHub(),
+		dir:     deps.Directory,
 		addrs:   map[string]int{},
 		joins:   addrlimit.New(cfg.JoinsPerSecondPerAddr, cfg.JoinBurstPerAddr),
 		live:    map[*conn]struct{}{},
@@ -140,7 +145,10 @@ func New(cfg Config, deps Deps) *Gateway {
 }
 
 // Begin has requests run under ctx from now on; its end stops them.
-func (s *Gateway) Begin(ctx context.Context) { s.runCtx = ctx }
+func (s *Gateway) Begin(ctx context.Context) {
+	s.runCtx = ctx
+	s.watchDirectory(ctx)
+}
 
 // ServeWS serves GET /ws.
 func (s *Gateway) ServeWS(w http.ResponseWriter, r *http.Request) { s.serveWS(w, r) }
@@ -344,6 +352,7 @@ func (s *Gateway) serveConn(ws *websocket.Conn, ip string) {
 	defer s.conns.Done()
 	defer s.releaseAddr(ip)
 	c := newConn(s, ws, ip)
+	c.id = s.connID()
 	s.track(c)
 	defer s.untrack(c)
 	s.metrics.Conns.Inc()
@@ -492,6 +501,7 @@ func (s *Gateway) disconnected(c *conn) {
 	if !sess.detach(c, s.clock.Now()) {
 		return // replaced by a newer connection
 	}
+	s.unregister(sess, c)
 	for _, id := range sess.roomIDs() {
 		if r, ok := s.host.Rooms().Get(id); ok {
 			if sess.role == rolePlayer {

@@ -20,7 +20,18 @@ var _ room.Finisher = (*Host)(nil)
 
 // drawFor draws n questions for players, avoiding what they saw lately.
 func (s *Host) drawFor(players []string, setID, category, lang string, difficulty, n int) ([]questionbank.Question, error) {
-	recent := s.history.Recent(players...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	recent, err := s.history.Recent(ctx, players...)
+	if err != nil {
+		// Shared history out of reach: a repeat is better than no match.
+		s.log.Warn().Err(err).Msg("read question history; drawn without it")
+	}
+	if setID != "" {
+		if _, err := s.banks.Ensure(ctx, setID); err != nil {
+			return nil, err
+		}
+	}
 	pool := s.bank.Questions(setID)
 	qs, err := questionbank.Draw(pool, n, questionbank.DrawOptions{
 		Category: category, Lang: lang, Difficulty: difficulty,
@@ -30,7 +41,9 @@ func (s *Host) drawFor(players []string, setID, category, lang string, difficult
 	if err != nil {
 		return nil, err
 	}
-	s.history.Seen(players, ids(qs))
+	if err := s.history.Seen(ctx, players, ids(qs)); err != nil {
+		s.log.Warn().Err(err).Msg("record question history")
+	}
 	return qs, nil
 }
 
@@ -201,6 +214,14 @@ func (s *Host) Finished(ctx context.Context, res *room.Result) map[string]int64 
 	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
 	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
 	s.metrics.Finished.Inc()
+	if s.dir != nil {
+		for _, st := range res.Standings {
+			if err := s.dir.RemoveRoom(ctx, st.ID, res.Room); err != nil {
+				s.log.Warn().Err(err).Str("player", st.ID).Msg("drop a finished room from the player's rooms")
+				break // the entries lapse on their own
+			}
+		}
+	}
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)

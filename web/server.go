@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/gateway"
 	"github.com/leitai/leitai/internal/addrlimit"
 	"github.com/leitai/leitai/internal/clock"
@@ -201,7 +202,10 @@ type Deps struct {
 	Bank      *questionbank.Bank
 	// Bus carries live state between nodes; nil means the in-process bus
 	// of a single node.
-	Bus   cluster.Bus
+	Bus cluster.Bus
+	// State is what a cluster node shares with the others through Redis
+	// (clusterstate.Redis); nil on a single node, which keeps it in memory.
+	State *clusterstate.State
 	Clock clock.Clock
 	// RateClock is what the per-connection message limits run on; nil
 	// means wall time, like the sockets they protect. Tests inject a fake
@@ -273,7 +277,12 @@ func New(cfg Config, deps Deps) *Server {
 	}, roomhost.Deps{
 		Store: deps.Store, Journal: deps.Committer, Bank: deps.Bank, Bus: deps.Bus, Clock: deps.Clock, Log: deps.Log,
 		Marks: s.expiry, Metrics: roomhost.Metrics{Opened: s.metrics.rooms, Finished: s.metrics.finished},
+		State: deps.State,
 	})
+	var dir clusterstate.Sessions
+	if deps.State != nil {
+		dir = deps.State.Sessions
+	}
 	s.gw = gateway.New(gateway.Config{
 		PublicURL: cfg.PublicURL, MaxFrame: cfg.MaxFrame,
 		HelloTimeout: cfg.HelloTimeout, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait,
@@ -285,7 +294,7 @@ func New(cfg Config, deps Deps) *Server {
 		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT,
 	}, gateway.Deps{
 		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
-		Marks: s.expiry, Metrics: s.metrics.gateway,
+		Marks: s.expiry, Metrics: s.metrics.gateway, Directory: dir,
 	})
 	s.routes()
 	return s

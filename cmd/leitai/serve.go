@@ -59,7 +59,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.addr, "addr", env("LEITAI_ADDR", ":8080"), "listen address (LEITAI_ADDR)")
 	fs.StringVar(&f.data, "data", env("LEITAI_DATA", "./data"), "data directory for the SQLite file (unless --db) and the admin token (LEITAI_DATA)")
 	fs.StringVar(&f.adminToken, "admin-token", env("LEITAI_ADMIN_TOKEN", ""), "organizer token; generated and stored in the data directory when empty (LEITAI_ADMIN_TOKEN)")
-	fs.StringVar(&f.redis, "redis", env("LEITAI_REDIS", ""), "Redis URL for cluster mode — not available yet (LEITAI_REDIS)")
+	fs.StringVar(&f.redis, "redis", env("LEITAI_REDIS", ""), "Redis URL for cluster mode, with --db (LEITAI_REDIS); see docs/operations.md for one Redis, Sentinel or Redis Cluster")
 	fs.StringVar(&f.db, "db", env("LEITAI_DB", ""), "PostgreSQL URL (postgres://user:pass@host:5432/db) to keep records in instead of SQLite (LEITAI_DB)")
 	fs.StringVar(&f.publicURL, "public-url", env("LEITAI_PUBLIC_URL", ""), "base URL in join links and QR codes; default: the request's host (LEITAI_PUBLIC_URL)")
 	fs.StringVar(&f.origins, "allowed-origins", env("LEITAI_ALLOWED_ORIGINS", ""), "comma-separated extra Origins accepted on /ws, or * (LEITAI_ALLOWED_ORIGINS)")
@@ -101,7 +101,12 @@ func parseServe(args []string) (*serveFlags, error) {
 		return nil, fmt.Errorf("--rtt-credit-max must be more than 0 and at most 2s, not %v", f.rttCreditMax)
 	}
 	if f.redis != "" {
-		return nil, errors.New("--redis (cluster mode) is not available in this version; run without it for a single node")
+		if _, _, err := cluster.ParseRedisURL(f.redis); err != nil {
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		if f.db == "" {
+			return nil, errors.New("--redis (cluster mode) needs --db: every node keeps its records in the same PostgreSQL")
+		}
 	}
 	loc, err := time.LoadLocation(f.timeZone)
 	if err != nil {
@@ -299,6 +304,15 @@ func serve(ctx context.Context, args []string) error {
 	}
 	cfg.Expiry = web.ExpiryConfig{Guests: never(f.expireGuests), UnusedTokens: never(f.expireTokens), EventTokens: never(f.expireEventTokens)}
 	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
+	if f.redis != "" {
+		bus, state, err := clusterState(ctx, f.redis, node, st, bank, log)
+		if err != nil {
+			return err
+		}
+		defer bus.Close()
+		deps.Bus, deps.State = bus, state
+		log.Info().Msg("cluster mode: queues, sessions, PINs, imports and question history are shared through Redis")
+	}
 	if f.metricsAddr != "" {
 		mln, err := net.Listen("tcp", f.metricsAddr)
 		if err != nil {

@@ -18,13 +18,20 @@ import (
 	"github.com/leitai/leitai/web"
 )
 
-func TestClusterFlagsAreRefused(t *testing.T) {
-	if _, err := parseServe([]string{"--redis", "redis://127.0.0.1:6379"}); err == nil || !strings.Contains(err.Error(), "not available") {
-		t.Fatalf("--redis: err = %v", err)
+func TestRedisFlag(t *testing.T) {
+	if _, err := parseServe([]string{"--redis", "redis://127.0.0.1:6379"}); err == nil || !strings.Contains(err.Error(), "needs --db") {
+		t.Fatalf("--redis without --db: err = %v", err)
+	}
+	if _, err := parseServe([]string{"--redis", "http://127.0.0.1:6379", "--db", "postgres://u@db/leitai"}); err == nil || !strings.Contains(err.Error(), "redis://") {
+		t.Fatalf("a bad --redis URL: err = %v", err)
+	}
+	f, err := parseServe([]string{"--redis", "redis://a:1,b:2?cluster=true", "--db", "postgres://u@db/leitai"})
+	if err != nil || f.redis != "redis://a:1,b:2?cluster=true" {
+		t.Fatalf("--redis with --db: %+v, %v", f, err)
 	}
 	t.Setenv("LEITAI_REDIS", "redis://127.0.0.1:6379")
 	if _, err := parseServe(nil); err == nil {
-		t.Fatal("LEITAI_REDIS was silently ignored")
+		t.Fatal("LEITAI_REDIS without a database was silently accepted")
 	}
 }
 

@@ -107,4 +107,3 @@ func (s *Gateway) indexRoom(player, room string, in bool) {
 		s.log.Warn().Err(err).Str("player", player).Str("room", room).Msg("update the player's rooms in the session directory")
 	}
 }
-

@@ -24,7 +24,9 @@ func clusterState(ctx context.Context, url string, node cluster.NodeID, st store
 	if err != nil {
 		return nil, nil, fmt.Errorf("redis: %w", err)
 	}
-	load := func(ctx context.Context, id string) ([]questionbank.Question, error) { return web.LoadQuestionSet(ctx, st, id) }
+	load := func(ctx context.Context, id string) ([]questionbank.Question, error) {
+		return web.LoadQuestionSet(ctx, st, id)
+	}
 	state := clusterstate.Redis(bus, string(node), bank, load, questionbank.DefaultHistorySize, log)
 	return bus, &state, nil
 }

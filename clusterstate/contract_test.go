@@ -156,6 +156,21 @@ func runState(t *testing.T, open openState) {
 		if rs, err := s.sessions[0].Rooms(ctx, "nobody"); err != nil || len(rs) != 0 {
 			t.Fatalf("nobody's rooms %v %v", rs, err)
 		}
+		var many []string
+		for i := 0; i < 50; i++ {
+			many = append(many, fmt.Sprint("m", i))
+		}
+		if err := s.sessions[0].Seat(ctx, "r9", append(many, "bob")); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range many {
+			if rs, _ := s.sessions[1].Rooms(ctx, p); !slices.Equal(rs, []string{"r9"}) {
+				t.Fatalf("%s seated in r9 has rooms %v", p, rs)
+			}
+		}
+		if rs, _ := s.sessions[1].Rooms(ctx, "bob"); !slices.Equal(sorted(rs), []string{"r2", "r9"}) {
+			t.Fatalf("bob's rooms after the seating %v", rs)
+		}
 	})
 
 	t.Run("PINsResolveOnEveryNode", func(t *testing.T) {

@@ -32,6 +32,9 @@ type Sessions interface {
 	Holder(ctx context.Context, player string) (node, conn string, err error)
 	// AddRoom records that player is in room; RemoveRoom that it left.
 	AddRoom(ctx context.Context, player, room string) error
+	// Seat records that each of players is in room, as AddRoom does for
+	// one (a restored room lists its members at once).
+	Seat(ctx context.Context, room string, players []string) error
 	RemoveRoom(ctx context.Context, player, room string) error
 	// Rooms lists the rooms player is in, in no particular order.
 	Rooms(ctx context.Context, player string) ([]string, error)
@@ -110,6 +113,14 @@ func (l *LocalSessions) AddRoom(_ context.Context, player, room string) error {
 	defer h.mu.Unlock()
 	if !slices.Contains(h.rooms[player], room) {
 		h.rooms[player] = append(h.rooms[player], room)
+	}
+	return nil
+}
+
+// Seat implements Sessions.
+func (l *LocalSessions) Seat(ctx context.Context, room string, players []string) error {
+	for _, p := range players {
+		_ = l.AddRoom(ctx, p, room)
 	}
 	return nil
 }
@@ -235,6 +246,23 @@ func (r *RedisSessions) AddRoom(ctx context.Context, player, room string) error 
 	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, k, room)
 		p.PExpire(ctx, k, r.ttl)
+		return nil
+	})
+	return unavailable(err)
+}
+
+// Seat implements Sessions: one pipeline (split by slot on a Redis
+// Cluster) for every player.
+func (r *RedisSessions) Seat(ctx context.Context, room string, players []string) error {
+	if len(players) == 0 {
+		return nil
+	}
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, pl := range players {
+			k := r.key(pl) + ":rooms"
+			p.SAdd(ctx, k, room)
+			p.PExpire(ctx, k, r.ttl)
+		}
 		return nil
 	})
 	return unavailable(err)

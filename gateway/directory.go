@@ -7,28 +7,20 @@ import (
 	"github.com/google/uuid"
 )
 
-// The session directory: on a cluster, one connection per player across
-// every node, and each player's rooms by key. On a single node s.dir is nil
-// and none of this runs: the hub is the whole directory.
+// The session directory: one connection per player across every node, and
+// each player's rooms by key. A single node's is in memory
+// (clusterstate.LocalSessions), where Watch never fires.
 
 // dirTimeout bounds each directory call, so a slow Redis cannot hold a
 // hello or a seat for long; a failed call is logged and the request goes on.
 const dirTimeout = 2 * time.Second
 
-// connID names a connection in the directory; "" on a single node.
-func (s *Gateway) connID() string {
-	if s.dir == nil {
-		return ""
-	}
-	return uuid.NewString()
-}
+// connID names a connection in the directory.
+func (s *Gateway) connID() string { return uuid.NewString() }
 
 // watchDirectory closes, with 4001, each connection of this node that a
 // newer one on another node replaced. Called by Begin.
 func (s *Gateway) watchDirectory(ctx context.Context) {
-	if s.dir == nil {
-		return
-	}
 	cancel, err := s.dir.Watch(ctx, s.replacedElsewhere)
 	if err != nil {
 		s.log.Error().Err(err).Msg("follow the session directory: a second connection on another node will not close this node's")
@@ -55,9 +47,6 @@ func (s *Gateway) replacedElsewhere(player, connID string) {
 // register makes c the player's connection in the directory, which closes
 // one the player has on another node.
 func (s *Gateway) register(sess *session, c *conn) {
-	if s.dir == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(s.runCtx, dirTimeout)
 	defer cancel()
 	if err := s.dir.Register(ctx, sess.id, c.id); err != nil {
@@ -67,9 +56,6 @@ func (s *Gateway) register(sess *session, c *conn) {
 
 // unregister forgets c in the directory, if it is still the player's.
 func (s *Gateway) unregister(sess *session, c *conn) {
-	if s.dir == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
 	defer cancel()
 	if err := s.dir.Unregister(ctx, sess.id, c.id); err != nil {
@@ -92,9 +78,6 @@ func (s *Gateway) roomsOf(ctx context.Context, player string) []string {
 // indexRoom records in the directory that player is in room, or (in false)
 // that it left.
 func (s *Gateway) indexRoom(player, room string, in bool) {
-	if s.dir == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(s.runCtx, dirTimeout)
 	defer cancel()
 	var err error

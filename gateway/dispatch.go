@@ -345,21 +345,14 @@ func (s *Gateway) adopt(sess *session, c *conn) {
 }
 
 // reattach sends a resumed player the state of each room it is in, and its
-// place in a queue. After a restart the session is new, so rooms are found by
-// asking each one.
+// place in a queue. A session new to this node (after a restart, or coming
+// from another node) finds its rooms by key in the session directory.
 func (s *Gateway) reattach(ctx context.Context, sess *session) {
 	ids := sess.roomIDs()
-	if len(ids) == 0 && s.dir != nil {
+	if len(ids) == 0 {
 		ids = s.roomsOf(ctx, sess.id)
 		for _, id := range ids {
 			sess.addRoomLocal(id)
-		}
-	} else if len(ids) == 0 {
-		for _, r := range s.host.Rooms().All() {
-			if r.IsMember(ctx, sess.id) {
-				sess.addRoom(r.ID())
-				ids = append(ids, r.ID())
-			}
 		}
 	}
 	for _, id := range ids {

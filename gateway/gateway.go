@@ -79,7 +79,9 @@ type Deps struct {
 	Log       zerolog.Logger
 	Marks     Marks
 	Metrics   Metrics
-	// Directory is the cluster's session directory; nil on a single node.
+	// Directory is the session directory: one connection per player and
+	// each player's rooms, across the cluster's nodes. Nil means a single
+	// node's own (clusterstate.LocalSessions).
 	Directory clusterstate.Sessions
 }
 
@@ -97,7 +99,7 @@ type Gateway struct {
 	matcher  *match.Matchmaker
 	parties  *match.Parties
 	hub      *hub
-	dir      clusterstate.Sessions // Static after construction; nil on a single node.
+	dir      clusterstate.Sessions // Static after construction.
 	upgrader websocket.Upgrader
 
 	// runCtx is what requests run under; set by Begin.
@@ -120,6 +122,9 @@ type Gateway struct {
 
 // New makes a gateway in front of host; it tells host about its sessions.
 func New(cfg Config, deps Deps) *Gateway {
+	if deps.Directory == nil {
+		deps.Directory = clusterstate.NewLocalSessionHub().Node("local")
+	}
 	s := &Gateway{
 		cfg: cfg, store: deps.Store, host: deps.Host, clock: deps.Clock, rates: deps.RateClock, log: deps.Log,
 		marks: deps.Marks, metrics: deps.Metrics,

@@ -76,8 +76,10 @@ type Deps struct {
 	Metrics Metrics
 
 	// State is what this node shares with the others (question history,
-	// the PIN directory, imports, the quick-match pool); nil on a single
-	// node, which keeps them in memory as clusterstate.Local does.
+	// the PIN directory, imports, the quick-match pool, the session
+	// directory whose rooms index it fills). Nil, or a nil field, keeps
+	// that piece in memory as a single node does; a nil PINs or Sharing
+	// means this node's events and queues are the only ones.
 	State *clusterstate.State
 }
 
@@ -103,8 +105,8 @@ type Host struct {
 	pins clusterstate.PINs
 	// sharing is the cluster's quick-match pool; nil on a single node.
 	sharing *match.Sharing
-	// dir is the cluster's session directory, for the rooms index; nil on
-	// a single node.
+	// dir is the session directory, whose rooms index the host fills for
+	// restored rooms and empties for finished ones; nil: none.
 	dir clusterstate.Sessions
 
 	// runCtx is the context rooms run under; set by Begin.
@@ -145,7 +147,13 @@ func New(cfg Config, deps Deps) *Host {
 		runCtx:  context.Background(),
 	}
 	if st := deps.State; st != nil {
-		s.history, s.banks, s.pins, s.sharing, s.dir = st.History, st.Banks, st.PINs, st.Sharing, st.Sessions
+		if st.History != nil {
+			s.history = st.History
+		}
+		if st.Banks != nil {
+			s.banks = st.Banks
+		}
+		s.pins, s.sharing, s.dir = st.PINs, st.Sharing, st.Sessions
 	}
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
 	return s

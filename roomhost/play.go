@@ -317,6 +317,12 @@ func (s *Host) Restore(ctx context.Context) error {
 		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour || cfg.Kind == room.KindTeam {
 			s.matcher.Occupy(ctx, rec.ID, r.Members())
 		}
+		if s.dir != nil {
+			// Its players find it by key when they come back.
+			if err := s.dir.Seat(ctx, rec.ID, r.Members()); err != nil {
+				s.log.Warn().Err(err).Str("room", rec.ID).Msg("restore: list the room under its players")
+			}
+		}
 		if err := s.rooms.Start(s.runCtx, r); err != nil {
 			return err
 		}

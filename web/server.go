@@ -270,6 +270,12 @@ func New(cfg Config, deps Deps) *Server {
 	s.registers = addrlimit.New(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
 	s.pinLookups = addrlimit.New(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
 	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
+	state := deps.State
+	if state == nil {
+		// A single node: its own session directory (players' rooms by
+		// key), everything else in the host's memory.
+		state = &clusterstate.State{Node: cfg.Node, Sessions: clusterstate.NewLocalSessionHub().Node(cfg.Node)}
+	}
 	s.host = roomhost.New(roomhost.Config{
 		Match: cfg.Match, MatchQuestions: cfg.MatchQuestions, MatchTimeLimit: cfg.MatchTimeLimit,
 		RevealFor: cfg.RevealFor, MatchCountdown: cfg.MatchCountdown,
@@ -277,12 +283,8 @@ func New(cfg Config, deps Deps) *Server {
 	}, roomhost.Deps{
 		Store: deps.Store, Journal: deps.Committer, Bank: deps.Bank, Bus: deps.Bus, Clock: deps.Clock, Log: deps.Log,
 		Marks: s.expiry, Metrics: roomhost.Metrics{Opened: s.metrics.rooms, Finished: s.metrics.finished},
-		State: deps.State,
+		State: state,
 	})
-	var dir clusterstate.Sessions
-	if deps.State != nil {
-		dir = deps.State.Sessions
-	}
 	s.gw = gateway.New(gateway.Config{
 		PublicURL: cfg.PublicURL, MaxFrame: cfg.MaxFrame,
 		HelloTimeout: cfg.HelloTimeout, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait,
@@ -294,7 +296,7 @@ func New(cfg Config, deps Deps) *Server {
 		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT,
 	}, gateway.Deps{
 		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
-		Marks: s.expiry, Metrics: s.metrics.gateway, Directory: dir,
+		Marks: s.expiry, Metrics: s.metrics.gateway, Directory: state.Sessions,
 	})
 	s.routes()
 	return s

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -14,19 +12,13 @@ import (
 	"github.com/leitai/leitai/web"
 )
 
-// clusterState connects a cluster node to its Redis: the Bus, and the
-// shared quick-match pool, session and PIN directories, question history
-// and import notices on it. Sets imported on other nodes are read from st.
-func clusterState(ctx context.Context, url string, node cluster.NodeID, st store.Store, bank *questionbank.Bank, log zerolog.Logger) (*cluster.RedisBus, *clusterstate.State, error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	bus, err := cluster.NewRedisBus(cctx, cluster.RedisConfig{URL: url})
-	if err != nil {
-		return nil, nil, fmt.Errorf("redis: %w", err)
-	}
+// clusterState is what a cluster node shares with the others on bus's
+// Redis: the quick-match pool, the session and PIN directories, question
+// history and import notices. Sets imported on other nodes are read from st.
+func clusterState(bus *cluster.RedisBus, node cluster.NodeID, st store.Store, bank *questionbank.Bank, log zerolog.Logger) *clusterstate.State {
 	load := func(ctx context.Context, id string) ([]questionbank.Question, error) {
 		return web.LoadQuestionSet(ctx, st, id)
 	}
 	state := clusterstate.Redis(bus, string(node), bank, load, questionbank.DefaultHistorySize, log)
-	return bus, &state, nil
+	return &state
 }

@@ -195,6 +195,11 @@ func (m *Matchmaker) publish(ctx context.Context, t *Ticket) error {
 	return err
 }
 
+// Node is the node holding the connection of the ticket's player, as the
+// shared pool says: "" for this node's own tickets (and always on a single
+// node). A Starter seats a player of another node through that node.
+func (t *Ticket) Node() string { return t.node }
+
 func (t *Ticket) poolTicket(node string) PoolTicket {
 	return PoolTicket{ID: t.ID, Player: t.Player, Mode: t.Mode, Category: t.Category, Lang: t.Lang, At: t.At, Seq: t.seq, Node: node}
 }

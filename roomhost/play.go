@@ -196,6 +196,13 @@ func (s *Host) StartMatch(ctx context.Context, roomID, mode, category string, ti
 		s.sessions.Seated(id, roomID) // the first question is a countdown away
 		s.marks.MarkPlayed(id)
 	}
+	if s.dir != nil && s.sharing != nil {
+		// Players of other nodes find the room by key when they come back;
+		// this node's were listed as they were seated.
+		if err := s.dir.Seat(ctx, roomID, humans); err != nil {
+			s.log.Warn().Err(err).Str("room", roomID).Msg("list the match under its players")
+		}
+	}
 	for _, b := range bots {
 		go b.Run(s.runCtx, r, r.Done())
 	}

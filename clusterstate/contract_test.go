@@ -16,6 +16,8 @@ import (
 	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/internal/redistest"
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 )
 
@@ -339,4 +341,48 @@ func TestPINsComeBackAfterRedisLosesThem(t *testing.T) {
 	})
 	cancel()
 	<-done
+}
+
+// TestRedisDownIsUnavailable stops Redis under every piece: each call fails
+// with cluster.ErrUnavailable, which callers answer as `unavailable`.
+func TestRedisDownIsUnavailable(t *testing.T) {
+	srv := redistest.StartServer(t)
+	bus := openBus(t, srv.URL()+"?timeout=200ms", uniquePrefix())
+	c, p := bus.Client(), bus.Prefix()
+	pool := clusterstate.NewRedisPool(c, p)
+	sess := clusterstate.NewRedisSessions(c, p, bus, "n0")
+	pins := clusterstate.NewRedisPINs(c, p)
+	hist := clusterstate.NewRedisHistory(c, p, 5)
+	banks := clusterstate.NewBusBanks(questionbank.NewBank(), bus, "n0", func(context.Context, string) ([]questionbank.Question, error) { return nil, nil }, zerolog.Nop())
+	srv.Stop(t)
+	ctx := context.Background()
+	at := time.Now()
+	calls := map[string]func() error{
+		"pool add": func() error {
+			_, err := pool.Add(ctx, match.PoolTicket{ID: "t", Player: protocol.PlayerInfo{ID: "p"}}, time.Minute)
+			return err
+		},
+		"pool snapshot": func() error { _, err := pool.Snapshot(ctx); return err },
+		"pool take":     func() error { _, err := pool.Take(ctx, []string{"t"}, time.Minute); return err },
+		"register":      func() error { return sess.Register(ctx, "p", "c") },
+		"rooms":         func() error { _, err := sess.Rooms(ctx, "p"); return err },
+		"seat":          func() error { return sess.Seat(ctx, "r", []string{"p", "q"}) },
+		"pin put":       func() error { return pins.Put(ctx, clusterstate.Event{ID: "e", PIN: "111111"}) },
+		"pin lookup":    func() error { _, _, err := pins.ByPIN(ctx, "111111"); return err },
+		"history seen":  func() error { return hist.Seen(ctx, []string{"p"}, []string{"q1"}) },
+		"history read":  func() error { _, err := hist.Recent(ctx, "p"); return err },
+		"announce":      func() error { return banks.Announce(ctx, "qs-1") },
+	}
+	var wg sync.WaitGroup
+	for name, call := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := call(); !errors.Is(err, cluster.ErrUnavailable) {
+				t.Errorf("%s with Redis down: %v, want ErrUnavailable", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d calls failed in %v", len(calls), time.Since(at).Round(time.Millisecond))
 }

@@ -129,6 +129,11 @@ func runState(t *testing.T, open openState) {
 		if n, c, err := s.sessions[1].Holder(ctx, "alice"); err != nil || n != "n0" || c != "c4" {
 			t.Fatalf("holder %q %q %v", n, c, err)
 		}
+		_ = s.sessions[1].Register(ctx, "bob", "b1")
+		hs, err := s.sessions[0].Holders(ctx, []string{"bob", "nobody", "alice"})
+		if err != nil || !slices.Equal(hs, []clusterstate.Holding{{Node: "n1", Conn: "b1"}, {}, {Node: "n0", Conn: "c4"}}) {
+			t.Fatalf("holders %+v %v", hs, err)
+		}
 		// A stale unregister (the replaced connection closing) changes
 		// nothing; the holder's own does.
 		_ = s.sessions[1].Unregister(ctx, "alice", "c3")

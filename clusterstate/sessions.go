@@ -30,6 +30,8 @@ type Sessions interface {
 	// Holder returns the node and connection holding the player's
 	// connection, or "", "" if none is registered.
 	Holder(ctx context.Context, player string) (node, conn string, err error)
+	// Holders is Holder for many players at once, in order.
+	Holders(ctx context.Context, players []string) ([]Holding, error)
 	// AddRoom records that player is in room; RemoveRoom that it left.
 	AddRoom(ctx context.Context, player, room string) error
 	// Seat records that each of players is in room, as AddRoom does for
@@ -43,6 +45,10 @@ type Sessions interface {
 	// must not block.
 	Watch(ctx context.Context, replaced func(player, conn string)) (cancel func(), err error)
 }
+
+// Holding is where a player's connection is: its node and connection id,
+// both "" if none is registered.
+type Holding struct{ Node, Conn string }
 
 // LocalSessionHub is the in-process session directory: a single node's
 // (one Node), or several nodes' in tests.
@@ -104,6 +110,19 @@ func (l *LocalSessions) Holder(_ context.Context, player string) (string, string
 	defer h.mu.Unlock()
 	x := h.holders[player]
 	return x.node, x.conn, nil
+}
+
+// Holders implements Sessions.
+func (l *LocalSessions) Holders(_ context.Context, players []string) ([]Holding, error) {
+	h := l.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Holding, len(players))
+	for i, p := range players {
+		x := h.holders[p]
+		out[i] = Holding{Node: x.node, Conn: x.conn}
+	}
+	return out, nil
 }
 
 // AddRoom implements Sessions.
@@ -238,6 +257,29 @@ func (r *RedisSessions) Holder(ctx context.Context, player string) (string, stri
 	node, _ := v[0].(string)
 	conn, _ := v[1].(string)
 	return node, conn, nil
+}
+
+// Holders implements Sessions: one pipeline for every player.
+func (r *RedisSessions) Holders(ctx context.Context, players []string) ([]Holding, error) {
+	cmds := make([]*redis.SliceCmd, len(players))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, pl := range players {
+			cmds[i] = p.HMGet(ctx, r.key(pl), "node", "conn")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]Holding, len(players))
+	for i, c := range cmds {
+		v := c.Val()
+		if len(v) == 2 {
+			out[i].Node, _ = v[0].(string)
+			out[i].Conn, _ = v[1].(string)
+		}
+	}
+	return out, nil
 }
 
 // AddRoom implements Sessions.

@@ -21,12 +21,79 @@ func (s *Gateway) connID() string { return uuid.NewString() }
 // watchDirectory closes, with 4001, each connection of this node that a
 // newer one on another node replaced. Called by Begin.
 func (s *Gateway) watchDirectory(ctx context.Context) {
+	go s.sweepDirectory(ctx)
 	cancel, err := s.dir.Watch(ctx, s.replacedElsewhere)
 	if err != nil {
-		s.log.Error().Err(err).Msg("follow the session directory: a second connection on another node will not close this node's")
+		s.log.Error().Err(err).Msg("follow the session directory: this node's connections replaced elsewhere are closed by the sweep only")
 		return
 	}
 	context.AfterFunc(ctx, cancel)
+}
+
+// sweepEvery is how often the gateway checks its connections against the
+// directory: a notice lost in transit (pub/sub is not durable) leaves a
+// replaced connection open no longer than this.
+const sweepEvery = 30 * time.Second
+
+// sweepDirectory closes, every sweepEvery until ctx ends, this node's
+// connections that the directory says were replaced elsewhere. Runs in its
+// own goroutine.
+func (s *Gateway) sweepDirectory(ctx context.Context) {
+	t := s.clock.NewTicker(sweepEvery)
+	defer t.Stop()
+	suspects := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			suspects = s.sweepOnce(ctx, suspects)
+		}
+	}
+}
+
+// sweepOnce checks every connected session once. A connection the directory
+// does not name is closed only when two sweeps in a row find it so (it is
+// in suspects, returned for the next sweep): one just adopted may not be
+// registered yet.
+func (s *Gateway) sweepOnce(ctx context.Context, suspects map[string]bool) map[string]bool {
+	next := map[string]bool{}
+	var sessions []*session
+	var conns []*conn
+	var ids []string
+	s.hub.mu.Lock()
+	for id, sess := range s.hub.sessions {
+		sess.mu.Lock()
+		c := sess.conn
+		sess.mu.Unlock()
+		if c != nil {
+			sessions, conns, ids = append(sessions, sess), append(conns, c), append(ids, id)
+		}
+	}
+	s.hub.mu.Unlock()
+	if len(ids) == 0 {
+		return next
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	hs, err := s.dir.Holders(ctx, ids)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("sweep the session directory")
+		return suspects
+	}
+	for i, h := range hs {
+		// A connection that another one replaced is closed; one the
+		// directory lost (Redis lost its data) is registered again.
+		switch c := conns[i]; {
+		case h.Node == "" && h.Conn == "":
+			s.register(sessions[i], c)
+		case h.Conn != c.id && suspects[c.id]:
+			s.replacedElsewhere(ids[i], c.id)
+		case h.Conn != c.id:
+			next[c.id] = true
+		}
+	}
+	return next
 }
 
 // replacedElsewhere closes the player's connection here if it is still the

@@ -47,6 +47,9 @@ type Config struct {
 	BlockedWords                              []string
 	RTTCreditMax                              time.Duration
 	IgnoreRTT                                 bool
+	// ReplyWait bounds how long a command to a room on another node waits
+	// for its reply before it is unavailable; default 5 s.
+	ReplyWait time.Duration
 }
 
 // Marks notes what guest and token expiry must spare: players who joined a
@@ -96,6 +99,7 @@ type Gateway struct {
 	marks   Marks
 	metrics Metrics
 
+	rt       *router
 	matcher  *match.Matchmaker
 	parties  *match.Parties
 	hub      *hub
@@ -125,6 +129,9 @@ func New(cfg Config, deps Deps) *Gateway {
 	if deps.Directory == nil {
 		deps.Directory = clusterstate.NewLocalSessionHub().Node("local")
 	}
+	if cfg.ReplyWait <= 0 {
+		cfg.ReplyWait = 5 * time.Second
+	}
 	s := &Gateway{
 		cfg: cfg, store: deps.Store, host: deps.Host, clock: deps.Clock, rates: deps.RateClock, log: deps.Log,
 		marks: deps.Marks, metrics: deps.Metrics,
@@ -138,6 +145,7 @@ func New(cfg Config, deps Deps) *Gateway {
 		runCtx:  context.Background(),
 	}
 	s.parties = match.NewParties(s.matcher)
+	s.rt = newRouter(s, deps.Host)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
@@ -149,10 +157,12 @@ func New(cfg Config, deps Deps) *Gateway {
 	return s
 }
 
-// Begin has requests run under ctx from now on; its end stops them.
-func (s *Gateway) Begin(ctx context.Context) {
+// Begin has requests run under ctx from now on; its end stops them. In a
+// cluster it also starts receiving replies and frames from other nodes.
+func (s *Gateway) Begin(ctx context.Context) error {
 	s.runCtx = ctx
 	s.watchDirectory(ctx)
+	return s.rt.start(ctx)
 }
 
 // ServeWS serves GET /ws.
@@ -507,14 +517,12 @@ func (s *Gateway) disconnected(c *conn) {
 		return // replaced by a newer connection
 	}
 	s.unregister(sess, c)
+	op := roomhost.OpDetach
+	if sess.role != rolePlayer {
+		op = roomhost.OpUnwatch
+	}
 	for _, id := range sess.roomIDs() {
-		if r, ok := s.host.Rooms().Get(id); ok {
-			if sess.role == rolePlayer {
-				r.Detach(sess.id)
-			} else {
-				r.Unwatch(sess)
-			}
-		}
+		s.rt.tell(context.Background(), &roomhost.Command{Op: op, Room: id, Who: sess.id}, sess)
 	}
 }
 

@@ -127,6 +127,11 @@ type Config struct {
 	// 300 ms) with room for jitter, and bounds what a client gains by
 	// holding back its pongs to inflate its round trip.
 	RTTCreditMax time.Duration
+	// LeaseTTL is how long a room's lease lasts unrenewed in a cluster;
+	// default 2 s (see roomhost.Cluster). ReplyWait is how long a command
+	// to a room on another node waits for its reply before it is
+	// unavailable; default 5 s.
+	LeaseTTL, ReplyWait time.Duration
 	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
 	// measured from when the question was written, nothing taken off. Tests
 	// that run rooms on a fake clock set it, as real round trips would
@@ -204,6 +209,11 @@ type Deps struct {
 	// Bus carries live state between nodes; nil means the in-process bus
 	// of a single node.
 	Bus cluster.Bus
+	// Leases, if not nil, make the node one of a cluster (see
+	// roomhost.Cluster): rooms are owned through these leases, and
+	// commands and frames for rooms on other nodes travel over Bus.
+	// Config.Node names the node.
+	Leases cluster.Leases
 	// State is what a cluster node shares with the others through Redis
 	// (clusterstate.Redis); nil on a single node, which keeps it in memory.
 	State *clusterstate.State
@@ -293,6 +303,9 @@ func New(cfg Config, deps Deps) *Server {
 		Marks: s.expiry, Metrics: roomhost.Metrics{Opened: s.metrics.rooms, Finished: s.metrics.finished},
 		State: state,
 	})
+	if deps.Leases != nil {
+		s.host.SetCluster(roomhost.Cluster{Node: cfg.Node, Bus: deps.Bus, Leases: deps.Leases, LeaseTTL: cfg.LeaseTTL})
+	}
 	s.gw = gateway.New(gateway.Config{
 		PublicURL: cfg.PublicURL, MaxFrame: cfg.MaxFrame,
 		HelloTimeout: cfg.HelloTimeout, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait,
@@ -301,7 +314,7 @@ func New(cfg Config, deps Deps) *Server {
 		MessagesPerSecond: cfg.MessagesPerSecond, MessageBurst: cfg.MessageBurst,
 		JoinsPerSecondPerAddr: cfg.JoinsPerSecondPerAddr, JoinBurstPerAddr: cfg.JoinBurstPerAddr,
 		MatchTimeLimit: cfg.MatchTimeLimit, RevealFor: cfg.RevealFor, MatchCountdown: cfg.MatchCountdown,
-		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT,
+		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT, ReplyWait: cfg.ReplyWait,
 	}, gateway.Deps{
 		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
 		Marks: s.expiry, Metrics: s.metrics.gateway, Directory: state.Sessions,
@@ -331,15 +344,18 @@ func (s *Server) Connected(player string) bool { return s.gw.Connected(player) }
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	roomCtx, stopRooms := context.WithCancel(context.Background())
 	defer stopRooms()
-	s.gw.Begin(roomCtx)
+	if err := s.gw.Begin(roomCtx); err != nil {
+		return err
+	}
 	defer s.serveMetrics()()
 	if err := s.host.Begin(roomCtx); err != nil {
 		return err
 	}
 	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); _ = s.host.Matchmaker().Run(roomCtx) }()
+	go func() { defer wg.Done(); s.gw.Janitor(roomCtx) }()
 	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)
@@ -368,10 +384,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// janitor runs the gateway's session expiry and forgets idle addresses of
-// the HTTP limits, until ctx ends. Runs in its own goroutine.
+// janitor forgets idle addresses of the HTTP limits, until ctx ends. Runs
+// in its own goroutine.
 func (s *Server) janitor(ctx context.Context) {
-	go s.gw.Janitor(ctx)
 	t := s.clock.NewTicker(time.Second)
 	defer t.Stop()
 	for {

@@ -314,7 +314,7 @@ func serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("redis: %w", err)
 		}
 		defer bus.Close()
-		deps.Bus, deps.State = bus, clusterState(bus, node, st, bank, log)
+		deps.Bus, deps.Leases, deps.State = bus, bus, clusterState(bus, node, st, bank, log)
 		log.Info().Msg("cluster mode: live state in Redis, records in PostgreSQL")
 	}
 	if f.metricsAddr != "" {

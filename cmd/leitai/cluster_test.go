@@ -15,7 +15,8 @@ import (
 // TestClusterNodesShareState runs two nodes (real processes) on one Redis
 // and one PostgreSQL, and shows what they share: a player's second
 // connection on the other node closes the first with 4001; a PIN created
-// on one node resolves on the other, and the event's host link works there;
+// on one node resolves and is joined on the other, and the event's host
+// link works there;
 // a question bank imported on one node is usable on the other at once; two
 // players queued on different nodes are matched exactly once, with each
 // other.
@@ -61,6 +62,13 @@ func TestClusterNodesShareState(t *testing.T) {
 		decode(t, m, &w)
 		if m.Type != "welcome" || w.Event == nil || w.Event.PIN != ev.PIN || w.Event.Room != ev.Room {
 			t.Fatalf("host hello on the other node: %s", m.raw)
+		}
+		// A player on the other node joins by the PIN: the room runs on
+		// the first node and is reached through it.
+		p := dial(t, n2.addr, "远方")
+		p.hello("远方")
+		if m := p.reply(p.send("event.join", map[string]any{"pin": ev.PIN})); m.Type != "room.state" {
+			t.Fatalf("join by PIN on the other node: %s", m.raw)
 		}
 		if resp, err := http.Get("http://" + n2.addr + "/api/v1/pins/000000"); err != nil || resp.StatusCode != 404 {
 			t.Fatalf("an unknown PIN: %v %v", resp, err)
@@ -125,6 +133,13 @@ func TestClusterNodesShareState(t *testing.T) {
 		}
 		if len(found[0].Players) != 2 || !ids[a.id] || !ids[b.id] {
 			t.Fatalf("the match seats %+v, want %s and %s", found[0].Players, a.id, b.id)
+		}
+		// The duel plays: its first question reaches both, whichever node
+		// runs the room.
+		for _, c := range []*wsClient{a, b} {
+			if q := c.question(0); q.Room != found[0].Room {
+				t.Fatalf("%s: question of room %s, want %s", c.name, q.Room, found[0].Room)
+			}
 		}
 		// Both tickets left the shared pool through one take: none is live,
 		// both are held as taken.

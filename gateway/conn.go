@@ -63,6 +63,7 @@ type conn struct {
 	srv  *Gateway
 	ws   *websocket.Conn
 	addr string // remote IP, for per-address limits
+	id   string // Static once served: the connection's name in the session directory
 
 	out  chan *protocol.Frame
 	quit chan struct{} // closed once, by closeWith

@@ -126,6 +126,7 @@ func (s *Gateway) handle(c *conn, data []byte) {
 		if err = decode(in, &d); err == nil {
 			if _, err = s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpLeave, Room: d.Room, Who: sess.id}, sess); err == nil {
 				sess.dropRoom(d.Room)
+				s.indexRoom(sess.id, d.Room, false)
 				s.reply(c, in.ID, nil)
 			}
 		}
@@ -323,19 +324,18 @@ func (s *Gateway) adopt(sess *session, c *conn) {
 	if old := sess.attach(c); old != nil && old != c {
 		old.closeWith(reasonReplaced, "replaced by a newer connection")
 	}
+	s.register(sess, c) // and one on another node
 }
 
 // reattach sends a resumed player the state of each room it is in, and its
-// place in a queue. After a restart the session is new, so rooms are found by
-// asking each one.
+// place in a queue. A session new to this node (after a restart, or coming
+// from another node) finds its rooms by key in the session directory.
 func (s *Gateway) reattach(ctx context.Context, sess *session) {
 	ids := sess.roomIDs()
 	if len(ids) == 0 {
-		for _, r := range s.host.Rooms().All() {
-			if r.IsMember(ctx, sess.id) {
-				sess.addRoom(r.ID())
-				ids = append(ids, r.ID())
-			}
+		ids = s.roomsOf(ctx, sess.id)
+		for _, id := range ids {
+			sess.addRoomLocal(id)
 		}
 	}
 	for _, id := range ids {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/internal/addrlimit"
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/internal/wsbuf"
@@ -81,6 +82,10 @@ type Deps struct {
 	Log       zerolog.Logger
 	Marks     Marks
 	Metrics   Metrics
+	// Directory is the session directory: one connection per player and
+	// each player's rooms, across the cluster's nodes. Nil means a single
+	// node's own (clusterstate.LocalSessions).
+	Directory clusterstate.Sessions
 }
 
 // Gateway is one node's connections and sessions.
@@ -98,6 +103,7 @@ type Gateway struct {
 	matcher  *match.Matchmaker
 	parties  *match.Parties
 	hub      *hub
+	dir      clusterstate.Sessions // Static after construction.
 	upgrader websocket.Upgrader
 
 	// runCtx is what requests run under; set by Begin.
@@ -120,6 +126,9 @@ type Gateway struct {
 
 // New makes a gateway in front of host; it tells host about its sessions.
 func New(cfg Config, deps Deps) *Gateway {
+	if deps.Directory == nil {
+		deps.Directory = clusterstate.NewLocalSessionHub().Node("local")
+	}
 	if cfg.ReplyWait <= 0 {
 		cfg.ReplyWait = 5 * time.Second
 	}
@@ -128,6 +137,7 @@ func New(cfg Config, deps Deps) *Gateway {
 		marks: deps.Marks, metrics: deps.Metrics,
 		matcher: deps.Host.Matchmaker(),
 		hub:     newHub(),
+		dir:     deps.Directory,
 		addrs:   map[string]int{},
 		joins:   addrlimit.New(cfg.JoinsPerSecondPerAddr, cfg.JoinBurstPerAddr),
 		live:    map[*conn]struct{}{},
@@ -151,6 +161,7 @@ func New(cfg Config, deps Deps) *Gateway {
 // cluster it also starts receiving replies and frames from other nodes.
 func (s *Gateway) Begin(ctx context.Context) error {
 	s.runCtx = ctx
+	s.watchDirectory(ctx)
 	return s.rt.start(ctx)
 }
 
@@ -356,6 +367,7 @@ func (s *Gateway) serveConn(ws *websocket.Conn, ip string) {
 	defer s.conns.Done()
 	defer s.releaseAddr(ip)
 	c := newConn(s, ws, ip)
+	c.id = s.connID()
 	s.track(c)
 	defer s.untrack(c)
 	s.metrics.Conns.Inc()
@@ -504,6 +516,7 @@ func (s *Gateway) disconnected(c *conn) {
 	if !sess.detach(c, s.clock.Now()) {
 		return // replaced by a newer connection
 	}
+	s.unregister(sess, c)
 	op := roomhost.OpDetach
 	if sess.role != rolePlayer {
 		op = roomhost.OpUnwatch

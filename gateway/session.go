@@ -147,11 +147,21 @@ func (s *session) getRating() float64 {
 }
 
 func (s *session) addRoom(id string) {
-	s.mu.Lock()
-	if !slices.Contains(s.rooms, id) {
-		s.rooms = append(s.rooms, id)
+	if s.addRoomLocal(id) {
+		s.srv.indexRoom(s.id, id, true)
 	}
-	s.mu.Unlock()
+}
+
+// addRoomLocal lists the room in the session only, and reports whether it
+// was new there.
+func (s *session) addRoomLocal(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.Contains(s.rooms, id) {
+		return false
+	}
+	s.rooms = append(s.rooms, id)
+	return true
 }
 
 func (s *session) dropRoom(id string) {

@@ -72,6 +72,13 @@ type Ticket struct {
 
 	// team is the queued party of a team match ticket, nil for the others.
 	team *teamEntry
+
+	// For a shared matchmaker (see Share): seq is the ticket's number in
+	// the pool, pooled whether it is there, node the node holding another
+	// node's ticket ("" for this node's).
+	seq    int64
+	pooled bool
+	node   string
 }
 
 // queue is the key of the ticket's queue: players wait with those who want
@@ -162,6 +169,9 @@ type Matchmaker struct {
 	past     map[string]*pastMatch   // match rooms by id, for rematches
 	offerOf  map[string]*pastMatch   // players of a pending rematch offer
 	teams    map[string][]*teamEntry // queued parties by size, category, language
+
+	share     *Sharing                   // nil on a single node; set before Run
+	cancelled map[string]cancelledTicket // pooled tickets cancelled here, by id
 }
 
 // New makes a matchmaker.
@@ -173,7 +183,7 @@ func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolo
 	return &Matchmaker{
 		cfg: cfg, clock: clk, starter: starter, claims: claims, log: log,
 		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, starting: map[string]*Ticket{}, playing: map[string]string{},
-		past: map[string]*pastMatch{}, offerOf: map[string]*pastMatch{},
+		past: map[string]*pastMatch{}, offerOf: map[string]*pastMatch{}, cancelled: map[string]cancelledTicket{},
 	}
 }
 
@@ -210,33 +220,50 @@ func (m *Matchmaker) FindLang(p protocol.PlayerInfo, mode, category, lang string
 	key := t.queue()
 	m.queues[key] = append(m.queues[key], t)
 	m.byPlayer[p.ID] = t
+	if m.share == nil {
+		return t, nil
+	}
+	m.mu.Unlock()
+	defer m.mu.Lock()
+	// Shared: the ticket is in every node's queue at once. Should the pool
+	// be out of reach, it stays queued here and the next tick adds it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.publish(ctx, t); errors.Is(err, ErrBusy) {
+		return nil, ErrBusy
+	}
 	return t, nil
 }
 
 // Cancel takes a player's ticket out of its queue.
 func (m *Matchmaker) Cancel(player, ticket string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if t, ok := m.starting[player]; ok && (ticket == "" || t.ID == ticket) {
 		t.gone = true // its match is being started; it is not requeued
+		m.mu.Unlock()
 		return nil
 	}
 	t, ok := m.byPlayer[player]
 	if !ok || (ticket != "" && t.ID != ticket) {
+		m.mu.Unlock()
 		return ErrNoTicket
 	}
 	if t.team != nil {
 		m.removeTeam(t.team, player) // any member cancels the whole party
+		m.mu.Unlock()
 		return nil
 	}
 	m.remove(t)
+	unpool := m.unpool(t)
+	m.mu.Unlock()
+	unpool()
 	return nil
 }
 
 // Leave takes the player out of any queue (its connection is gone for good).
 func (m *Matchmaker) Leave(player string) {
+	unpool := func() {}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if t, ok := m.starting[player]; ok {
 		t.gone = true
 	}
@@ -245,11 +272,14 @@ func (m *Matchmaker) Leave(player string) {
 			m.removeTeam(t.team, player)
 		} else {
 			m.remove(t)
+			unpool = m.unpool(t)
 		}
 	}
 	if pm, ok := m.offerOf[player]; ok {
 		m.failOffer(pm, ReasonLeft)
 	}
+	m.mu.Unlock()
+	unpool()
 }
 
 // remove drops t from its queue. The caller holds mu.
@@ -376,6 +406,10 @@ type group struct {
 // too long, and starts the rooms. Tests call it directly.
 func (m *Matchmaker) Process(ctx context.Context) {
 	m.expireRematches(m.clock.Now())
+	if m.share != nil {
+		m.processShared(ctx, m.clock.Now())
+		return
+	}
 	groups, expired := m.decide(m.clock.Now())
 	for _, t := range expired {
 		t.Sink.Send(protocol.NewFrame(protocol.Encode("match.timeout", "", protocol.TicketOnly{Ticket: t.ID})))
@@ -559,7 +593,11 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 		if who == "" {
 			m.log.Warn().Err(err).Str("mode", g.mode).Msg("claim players; the match is tried again")
 		}
-		m.requeue(g, who)
+		if m.share != nil && g.mode != ModeTeam {
+			m.requeueShared(ctx, g, who)
+		} else {
+			m.requeue(g, who)
+		}
 		return
 	}
 	m.mu.Lock()

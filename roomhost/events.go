@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/internal/names"
 	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/protocol"
@@ -48,8 +49,8 @@ func (d *eventDir) add(e *liveEvent) {
 	d.mu.Unlock()
 }
 
-// removeRoom retires the live event played in room and returns its id.
-func (d *eventDir) removeRoom(room string) (string, bool) {
+// removeRoom retires the live event played in room and returns it.
+func (d *eventDir) removeRoom(room string) (*liveEvent, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for id, e := range d.ids {
@@ -60,9 +61,9 @@ func (d *eventDir) removeRoom(room string) (string, bool) {
 		if d.byPIN[e.pin] == e {
 			delete(d.byPIN, e.pin)
 		}
-		return id, true
+		return e, true
 	}
-	return "", false
+	return nil, false
 }
 
 func (d *eventDir) pinTaken(pin string) bool {
@@ -192,8 +193,14 @@ func (s *Host) CreateEvent(ctx context.Context, base string, c EventConfig) (*Ev
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	if c.QuestionSet != "" && len(s.bank.Questions(c.QuestionSet)) == 0 {
-		return nil, protocol.Errorf(protocol.CodeNotFound, "no question set %q", c.QuestionSet)
+	if c.QuestionSet != "" {
+		// A set imported on another node may not have reached this one's
+		// bank yet: Ensure loads it from the store.
+		if ok, err := s.banks.Ensure(ctx, c.QuestionSet); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no question set %q", c.QuestionSet)
+		}
 	}
 	qs, err := s.drawFor(nil, c.QuestionSet, c.Category, c.Lang, c.Difficulty, c.Count)
 	if err != nil {
@@ -240,6 +247,7 @@ func (s *Host) CreateEvent(ctx context.Context, base string, c EventConfig) (*Ev
 		return nil, err
 	}
 	s.events.add(ev)
+	s.putPIN(ctx, ev)
 	return &EventCreated{
 		ID: ev.id, Room: ev.roomID, PIN: ev.pin, HostToken: host, ScreenToken: screen,
 		JoinURL: base + "/?pin=" + ev.pin, HostURL: base + "/host?token=" + host, ScreenURL: base + "/screen?token=" + screen,
@@ -309,17 +317,100 @@ func (s *Host) restoreEvents(ctx context.Context) error {
 		}
 		var c EventConfig
 		_ = json.Unmarshal(e.Config, &c)
-		s.events.add(&liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c})
+		ev := &liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c}
+		s.events.add(ev)
+		s.putPIN(ctx, ev)
 	}
 	return nil
+}
+
+// putPIN lists a live event of this node in the cluster's PIN directory. A
+// failure is logged: KeepPINs lists it again on its next round.
+func (s *Host) putPIN(ctx context.Context, ev *liveEvent) {
+	if s.pins == nil {
+		return
+	}
+	if err := s.pins.Put(ctx, ev.entry()); err != nil {
+		s.log.Warn().Err(err).Str("event", ev.id).Msg("list the event's PIN in the cluster's directory")
+	}
+}
+
+func (e *liveEvent) entry() clusterstate.Event {
+	raw, _ := json.Marshal(e.cfg)
+	return clusterstate.Event{ID: e.id, Room: e.roomID, PIN: e.pin, Title: e.title, Config: raw}
+}
+
+// liveEvents lists this node's live events for the PIN directory.
+func (s *Host) liveEvents() []clusterstate.Event {
+	s.events.mu.Lock()
+	evs := make([]*liveEvent, 0, len(s.events.ids))
+	for _, e := range s.events.ids {
+		evs = append(evs, e)
+	}
+	s.events.mu.Unlock()
+	out := make([]clusterstate.Event, len(evs))
+	for i, e := range evs {
+		out[i] = e.entry()
+	}
+	return out
+}
+
+// lookupPIN finds a live event by PIN: this node's, or through the
+// cluster's directory one another node runs.
+func (s *Host) lookupPIN(pin string) (*liveEvent, bool) {
+	if ev, ok := s.events.byCode(pin); ok || s.pins == nil {
+		if !ok {
+			return s.eventByPIN(pin)
+		}
+		return ev, ok
+	}
+	if ev, ok := s.remoteEvent(func(ctx context.Context) (clusterstate.Event, bool, error) { return s.pins.ByPIN(ctx, pin) }); ok {
+		return ev, ok
+	}
+	return s.eventByPIN(pin) // the directory lost it (Redis lost its data): the store has it
+}
+
+// lookupEvent finds a live event by id, like lookupPIN.
+func (s *Host) lookupEvent(id string) (*liveEvent, bool) {
+	if ev, ok := s.events.byID(id); ok || s.pins == nil {
+		if !ok {
+			return s.eventByID(id)
+		}
+		return ev, ok
+	}
+	if ev, ok := s.remoteEvent(func(ctx context.Context) (clusterstate.Event, bool, error) { return s.pins.ByID(ctx, id) }); ok {
+		return ev, ok
+	}
+	return s.eventByID(id)
+}
+
+func (s *Host) remoteEvent(find func(context.Context) (clusterstate.Event, bool, error)) (*liveEvent, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	e, ok, err := find(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("look up an event in the cluster's PIN directory")
+	}
+	if !ok || err != nil {
+		return nil, false
+	}
+	ev := &liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title}
+	_ = json.Unmarshal(e.Config, &ev.cfg)
+	return ev, true
 }
 
 // eventFinished retires an event's PIN.
 func (s *Host) eventFinished(ctx context.Context, res *room.Result) {
 	s.awardEvent(ctx, res)
-	id, ok := s.events.removeRoom(res.Room)
+	ev, ok := s.events.removeRoom(res.Room)
 	if !ok {
 		return
+	}
+	id := ev.id
+	if s.pins != nil {
+		if err := s.pins.Remove(ctx, ev.entry()); err != nil {
+			s.log.Warn().Err(err).Str("event", id).Msg("retire the event's PIN from the cluster's directory")
+		}
 	}
 	if err := s.store.EndEvent(ctx, id, res.At); err != nil {
 		s.log.Error().Err(err).Str("event", id).Msg("end event")
@@ -336,7 +427,7 @@ type PINInfo struct {
 
 // EventByPIN returns what a PIN tells before joining.
 func (s *Host) EventByPIN(pin string) (PINInfo, bool) {
-	ev, ok := s.eventByPIN(pin)
+	ev, ok := s.lookupPIN(pin)
 	if !ok {
 		return PINInfo{}, false
 	}
@@ -345,7 +436,7 @@ func (s *Host) EventByPIN(pin string) (PINInfo, bool) {
 
 // EventRoom returns the room of the live event with this PIN.
 func (s *Host) EventRoom(pin string) (string, bool) {
-	ev, ok := s.eventByPIN(pin)
+	ev, ok := s.lookupPIN(pin)
 	if !ok {
 		return "", false
 	}
@@ -354,7 +445,7 @@ func (s *Host) EventRoom(pin string) (string, bool) {
 
 // Event returns the room and the public description of a live event.
 func (s *Host) Event(id string) (string, *protocol.EventInfo, bool) {
-	ev, ok := s.eventByID(id)
+	ev, ok := s.lookupEvent(id)
 	if !ok {
 		return "", nil, false
 	}

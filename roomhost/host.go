@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/match"
 	"github.com/leitai/leitai/protocol"
@@ -79,6 +80,13 @@ type Deps struct {
 	Log     zerolog.Logger
 	Marks   Marks
 	Metrics Metrics
+
+	// State is what this node shares with the others (question history,
+	// the PIN directory, imports, the quick-match pool, the session
+	// directory whose rooms index it fills). Nil, or a nil field, keeps
+	// that piece in memory as a single node does; a nil PINs or Sharing
+	// means this node's events and queues are the only ones.
+	State *clusterstate.State
 }
 
 // Host runs this node's rooms.
@@ -95,8 +103,17 @@ type Host struct {
 
 	rooms   *room.Registry
 	matcher *match.Matchmaker
-	history *questionbank.History
+	history clusterstate.History
 	events  *eventDir
+	banks   *clusterstate.Banks
+	// pins is the cluster's PIN directory; nil on a single node, where
+	// events (this node's live events) is the whole directory.
+	pins clusterstate.PINs
+	// sharing is the cluster's quick-match pool; nil on a single node.
+	sharing *match.Sharing
+	// dir is the session directory, whose rooms index the host fills for
+	// restored rooms and empties for finished ones; nil: none.
+	dir clusterstate.Sessions
 
 	// runCtx is the context rooms run under; set by Begin.
 	runCtx context.Context
@@ -127,9 +144,19 @@ func New(cfg Config, deps Deps) *Host {
 		cfg: cfg, store: deps.Store, journal: deps.Journal, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
 		marks: deps.Marks, metrics: deps.Metrics,
 		rooms:   room.NewRegistry(),
-		history: questionbank.NewHistory(200),
+		history: clusterstate.NewLocalHistory(200),
 		events:  newEventDir(),
+		banks:   clusterstate.NewLocalBanks(deps.Bank),
 		runCtx:  context.Background(),
+	}
+	if st := deps.State; st != nil {
+		if st.History != nil {
+			s.history = st.History
+		}
+		if st.Banks != nil {
+			s.banks = st.Banks
+		}
+		s.pins, s.sharing, s.dir = st.PINs, st.Sharing, st.Sessions
 	}
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
 	return s
@@ -153,11 +180,33 @@ func (s *Host) Rooms() *room.Registry { return s.rooms }
 // their leases.
 func (s *Host) Begin(ctx context.Context) error {
 	s.runCtx = ctx
+	if s.sharing != nil {
+		if _, err := s.matcher.Share(ctx, *s.sharing); err != nil {
+			return err
+		}
+	}
+	cancel, err := s.banks.Watch(ctx)
+	if err != nil {
+		return err
+	}
+	context.AfterFunc(ctx, cancel)
+	if s.pins != nil {
+		go clusterstate.KeepPINs(ctx, s.pins, s.clock, pinKeep, s.liveEvents, func(err error) {
+			s.log.Warn().Err(err).Msg("put a live event back in the PIN directory")
+		})
+	}
 	if s.cl != nil {
 		return s.cl.run(ctx)
 	}
 	return s.Restore(ctx)
 }
+
+// pinKeep is how often the PIN directory is given this node's live events
+// again, should it have lost them.
+const pinKeep = 30 * time.Second
+
+// Banks keeps this node's question bank in step with the others'.
+func (s *Host) Banks() *clusterstate.Banks { return s.banks }
 
 // Stop ends the rooms at shutdown: no room opens from now on, the rooms
 // end once stop (the cancel of Begin's context) is called, their results

@@ -21,7 +21,18 @@ var _ room.Finisher = (*Host)(nil)
 
 // drawFor draws n questions for players, avoiding what they saw lately.
 func (s *Host) drawFor(players []string, setID, category, lang string, difficulty, n int) ([]questionbank.Question, error) {
-	recent := s.history.Recent(players...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	recent, err := s.history.Recent(ctx, players...)
+	if err != nil {
+		// Shared history out of reach: a repeat is better than no match.
+		s.log.Warn().Err(err).Msg("read question history; drawn without it")
+	}
+	if setID != "" {
+		if _, err := s.banks.Ensure(ctx, setID); err != nil {
+			return nil, err
+		}
+	}
 	pool := s.bank.Questions(setID)
 	qs, err := questionbank.Draw(pool, n, questionbank.DrawOptions{
 		Category: category, Lang: lang, Difficulty: difficulty,
@@ -31,7 +42,9 @@ func (s *Host) drawFor(players []string, setID, category, lang string, difficult
 	if err != nil {
 		return nil, err
 	}
-	s.history.Seen(players, ids(qs))
+	if err := s.history.Seen(ctx, players, ids(qs)); err != nil {
+		s.log.Warn().Err(err).Msg("record question history")
+	}
 	return qs, nil
 }
 
@@ -213,6 +226,11 @@ func (s *Host) StartMatch(ctx context.Context, roomID, mode, category string, ti
 			continue
 		}
 		peer, ok := s.sessions.Peer(t.Player.ID)
+		if !ok && t.Node() != "" {
+			// Matched from the shared pool: the player is on another node.
+			peer = s.RemotePeer(t.Node(), t.Player.ID)
+			ok = peer != nil
+		}
 		if !ok {
 			return fmt.Errorf("player %s has no session", t.Player.ID)
 		}
@@ -225,6 +243,13 @@ func (s *Host) StartMatch(ctx context.Context, roomID, mode, category string, ti
 	for _, id := range humans {
 		s.sessions.Seated(id, roomID) // the first question is a countdown away
 		s.marks.MarkPlayed(id)
+	}
+	if s.dir != nil && s.sharing != nil {
+		// Players of other nodes find the room by key when they come back;
+		// this node's were listed as they were seated.
+		if err := s.dir.Seat(ctx, roomID, humans); err != nil {
+			s.log.Warn().Err(err).Str("room", roomID).Msg("list the match under its players")
+		}
 	}
 	for _, b := range bots {
 		go b.Run(s.runCtx, r, r.Done())
@@ -244,6 +269,14 @@ func (s *Host) Finished(ctx context.Context, res *room.Result) map[string]int64 
 	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
 	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
 	inc(s.metrics.Finished)
+	if s.dir != nil {
+		for _, st := range res.Standings {
+			if err := s.dir.RemoveRoom(ctx, st.ID, res.Room); err != nil {
+				s.log.Warn().Err(err).Str("player", st.ID).Msg("drop a finished room from the player's rooms")
+				break // the entries lapse on their own
+			}
+		}
+	}
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)
@@ -338,6 +371,12 @@ func (s *Host) Restore(ctx context.Context) error {
 		}
 		if cfg.Kind == room.KindDuel || cfg.Kind == room.KindFour || cfg.Kind == room.KindTeam {
 			s.matcher.Occupy(ctx, rec.ID, r.Members())
+		}
+		if s.dir != nil {
+			// Its players find it by key when they come back.
+			if err := s.dir.Seat(ctx, rec.ID, r.Members()); err != nil {
+				s.log.Warn().Err(err).Str("room", rec.ID).Msg("restore: list the room under its players")
+			}
 		}
 		if err := s.rooms.Start(s.runCtx, r); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -213,6 +214,10 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
+	// The other nodes load it now; one asked for it first loads it then.
+	if err := s.host.Banks().Announce(r.Context(), id); err != nil {
+		s.log.Warn().Err(err).Str("set", id).Msg("announce an imported question set to the other nodes")
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "name": name, "imported": n})
 }
 
@@ -248,17 +253,30 @@ func LoadQuestionSets(ctx context.Context, st store.Store, bank *questionbank.Ba
 		return err
 	}
 	for _, meta := range sets {
-		set, err := st.QuestionSet(ctx, meta.ID)
+		qs, err := LoadQuestionSet(ctx, st, meta.ID)
 		if err != nil {
 			return err
-		}
-		var qs []questionbank.Question
-		if err := json.Unmarshal(set.Questions, &qs); err != nil {
-			return fmt.Errorf("question set %s: %w", meta.ID, err)
 		}
 		bank.Add(meta.ID, qs)
 	}
 	return nil
+}
+
+// LoadQuestionSet reads one stored set; an unknown set has no questions.
+// A cluster node loads a set another node imported with it.
+func LoadQuestionSet(ctx context.Context, st store.Store, id string) ([]questionbank.Question, error) {
+	set, err := st.QuestionSet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var qs []questionbank.Question
+	if err := json.Unmarshal(set.Questions, &qs); err != nil {
+		return nil, fmt.Errorf("question set %s: %w", id, err)
+	}
+	return qs, nil
 }
 
 type setInfo struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/gateway"
 	"github.com/leitai/leitai/internal/addrlimit"
 	"github.com/leitai/leitai/internal/clock"
@@ -213,7 +214,10 @@ type Deps struct {
 	// commands and frames for rooms on other nodes travel over Bus.
 	// Config.Node names the node.
 	Leases cluster.Leases
-	Clock  clock.Clock
+	// State is what a cluster node shares with the others through Redis
+	// (clusterstate.Redis); nil on a single node, which keeps it in memory.
+	State *clusterstate.State
+	Clock clock.Clock
 	// RateClock is what the per-connection message limits run on; nil
 	// means wall time, like the sockets they protect. Tests inject a fake
 	// to show a connection forgiven after a quiet while.
@@ -284,6 +288,12 @@ func New(cfg Config, deps Deps) *Server {
 	s.registers = addrlimit.New(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
 	s.pinLookups = addrlimit.New(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
 	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
+	state := deps.State
+	if state == nil {
+		// A single node: its own session directory (players' rooms by
+		// key), everything else in the host's memory.
+		state = &clusterstate.State{Node: cfg.Node, Sessions: clusterstate.NewLocalSessionHub().Node(cfg.Node)}
+	}
 	s.host = roomhost.New(roomhost.Config{
 		Match: cfg.Match, MatchQuestions: cfg.MatchQuestions, MatchTimeLimit: cfg.MatchTimeLimit,
 		RevealFor: cfg.RevealFor, MatchCountdown: cfg.MatchCountdown,
@@ -291,6 +301,7 @@ func New(cfg Config, deps Deps) *Server {
 	}, roomhost.Deps{
 		Store: deps.Store, Journal: deps.Committer, Bank: deps.Bank, Bus: deps.Bus, Clock: deps.Clock, Log: deps.Log,
 		Marks: s.expiry, Metrics: roomhost.Metrics{Opened: s.metrics.rooms, Finished: s.metrics.finished},
+		State: state,
 	})
 	if deps.Leases != nil {
 		s.host.SetCluster(roomhost.Cluster{Node: cfg.Node, Bus: deps.Bus, Leases: deps.Leases, LeaseTTL: cfg.LeaseTTL})
@@ -306,7 +317,7 @@ func New(cfg Config, deps Deps) *Server {
 		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT, ReplyWait: cfg.ReplyWait,
 	}, gateway.Deps{
 		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
-		Marks: s.expiry, Metrics: s.metrics.gateway,
+		Marks: s.expiry, Metrics: s.metrics.gateway, Directory: state.Sessions,
 	})
 	s.routes()
 	return s

@@ -315,7 +315,7 @@ func serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("redis: %w", err)
 		}
 		defer bus.Close()
-		deps.Bus, deps.Leases = bus, bus
+		deps.Bus, deps.Leases, deps.State = bus, bus, clusterState(bus, node, st, bank, log)
 		deps.Collectors = append(deps.Collectors, bm.Collectors()...)
 		log.Info().Msg("cluster mode: live state in Redis, records in PostgreSQL")
 	}

@@ -73,6 +73,15 @@ type TournamentMatch struct {
 	Outcome    json.RawMessage
 }
 
+// TournamentTeam is a unit's team in a team tournament: the players its
+// admin picked.
+type TournamentTeam struct {
+	Tournament string
+	Unit       string
+	Players    []string
+	SetAt      time.Time
+}
+
 // Tournaments is the durable record of tournaments. *SQL implements it on
 // both backends; storetest holds its contract.
 type Tournaments interface {
@@ -80,6 +89,16 @@ type Tournaments interface {
 	// in one transaction. ErrExists if the id is taken.
 	CreateTournament(ctx context.Context, t Tournament, rounds []TournamentRound) error
 	Tournament(ctx context.Context, id string) (Tournament, error)
+	// ListTournaments lists every tournament, newest first.
+	ListTournaments(ctx context.Context) ([]Tournament, error)
+	// UpdateTournament replaces a tournament's title, config and round
+	// times while none of its rounds has fired; false (and nothing
+	// written) once one has. ErrNotFound if there is no such tournament.
+	UpdateTournament(ctx context.Context, t Tournament, rounds []TournamentRound) (bool, error)
+	// SetTeam stores (or replaces) a unit's team.
+	SetTeam(ctx context.Context, t TournamentTeam) error
+	// Teams lists a tournament's teams by unit.
+	Teams(ctx context.Context, tournament string) ([]TournamentTeam, error)
 	// TournamentRounds lists a tournament's rounds by number.
 	TournamentRounds(ctx context.Context, tournament string) ([]TournamentRound, error)
 	// PendingRounds lists, over every tournament, the rounds that are

@@ -40,6 +40,7 @@ type Scheduler struct {
 	lease   Lease
 	node    string
 	tick    time.Duration
+	poke    chan struct{}
 	// OnFire, if set, is told of each round this scheduler fires and how
 	// late it fired (0 if on time).
 	OnFire func(r store.TournamentRound, delay time.Duration)
@@ -52,8 +53,20 @@ type Scheduler struct {
 // tick by clk. lease may be nil (a single node); node names this node as
 // the lease's owner.
 func NewScheduler(svc *Service, starter RoundStarter, clk clock.Clock, tick time.Duration, lease Lease, node string) *Scheduler {
-	return &Scheduler{svc: svc, st: svc.st, starter: starter, clock: clk, lease: lease, node: node, tick: tick}
+	return &Scheduler{svc: svc, st: svc.st, starter: starter, clock: clk, lease: lease, node: node, tick: tick, poke: make(chan struct{}, 1)}
 }
+
+// Poke asks for a tick now rather than at the next: the room layer pokes
+// when a match's room finishes, so winners advance without waiting.
+func (s *Scheduler) Poke() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Process runs one tick's work at now, as Run does on each tick.
+func (s *Scheduler) Process(ctx context.Context, now time.Time) error { return s.process(ctx, now) }
 
 // Run ticks until ctx ends, then gives up the lease. A tick that fails is
 // retried on the next; Run returns only ctx's error.
@@ -71,6 +84,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C():
+		case <-s.poke:
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 func (s *Server) tournamentRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/v1/tournaments", s.organizer(s.handleCreateTournament))
 	m.HandleFunc("GET /api/v1/tournaments/{id}/bracket", s.organizer(s.handleBracket))
+	s.tournamentRunRoutes(m)
 }
 
 // tournamentIDs are what an organizer may name a tournament.

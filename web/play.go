@@ -202,6 +202,9 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
 	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
 	s.metrics.finished.Inc()
+	if s.tournamentFinished(ctx, res, result) {
+		return nil
+	}
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)

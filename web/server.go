@@ -25,6 +25,7 @@ import (
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
 	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/tournament"
 )
 
 // Config is the gateway's configuration. Zero values mean the defaults
@@ -129,6 +130,9 @@ type Config struct {
 	// that run rooms on a fake clock set it, as real round trips would
 	// make their timings wobble.
 	IgnoreRTT bool
+	// TournamentTick is how often the tournament scheduler looks for due
+	// rounds and matches to move on; default 1 s.
+	TournamentTick time.Duration
 }
 
 func (c *Config) defaults() {
@@ -145,6 +149,7 @@ func (c *Config) defaults() {
 	def(&c.PongWait, 40*time.Second)
 	def(&c.WriteWait, 10*time.Second)
 	def(&c.Grace, 60*time.Second)
+	def(&c.TournamentTick, time.Second)
 	def(&c.ReadHeaderTimeout, 10*time.Second)
 	def(&c.ReadTimeout, 30*time.Second)
 	def(&c.WriteTimeout, 30*time.Second)
@@ -212,6 +217,11 @@ type Deps struct {
 	// only there: the main listener does not serve it. Run serves it and
 	// closes it when it returns.
 	MetricsListener net.Listener
+
+	// TournamentLease lets one node of a cluster run the tournament
+	// scheduler at a time; nil means a lease over Bus if it keeps
+	// cluster.Leases (the in-process bus does), else none.
+	TournamentLease tournament.Lease
 }
 
 // Server is one Leitai node's gateway and API.
@@ -270,6 +280,9 @@ type Server struct {
 	// reopening holds the ids of rooms being restored after a journal
 	// failure: requests to them are unavailable, not not_found.
 	reopening sync.Map
+
+	// tour runs tournaments; nil if the store keeps none.
+	tour *tourRun
 }
 
 // New makes a server. Call Run, or use Handler with Start for tests.
@@ -304,6 +317,12 @@ func New(cfg Config, deps Deps) *Server {
 	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
 	s.parties = match.NewParties(s.matcher)
+	if deps.TournamentLease == nil {
+		if l, ok := deps.Bus.(cluster.Leases); ok {
+			deps.TournamentLease = TournamentLease(l)
+		}
+	}
+	s.tour = newTourRun(s, deps.TournamentLease)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
@@ -337,8 +356,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
+	go func() {
+		defer wg.Done()
+		if s.tour != nil {
+			_ = s.tour.sched.Run(roomCtx)
+		}
+	}()
 	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)

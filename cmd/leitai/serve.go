@@ -297,7 +297,10 @@ func serve(ctx context.Context, args []string) error {
 		return d
 	}
 	cfg.Expiry = web.ExpiryConfig{Guests: never(f.expireGuests), UnusedTokens: never(f.expireTokens), EventTokens: never(f.expireEventTokens)}
-	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
+	// One node: the in-process bus, whose leases also let the tournament
+	// scheduler run on one node at a time once the bus is shared.
+	bus := cluster.NewLocal(nil)
+	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log, Bus: bus, TournamentLease: web.TournamentLease(bus)}
 	if f.metricsAddr != "" {
 		mln, err := net.Listen("tcp", f.metricsAddr)
 		if err != nil {

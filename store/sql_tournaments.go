@@ -107,8 +107,18 @@ func (s *SQL) RecordAttempt(ctx context.Context, a Attempt, limit int) (int, err
 
 // Attempts implements Tournaments.
 func (s *SQL) Attempts(ctx context.Context, tournament string) ([]Attempt, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT player, num, score, total_ms, finished_at FROM tournament_attempts
+	return s.attempts(ctx, tournament, `SELECT player, num, score, total_ms, finished_at FROM tournament_attempts
 		WHERE tournament = $1 ORDER BY player, num`, tournament)
+}
+
+// PlayerAttempts implements Tournaments.
+func (s *SQL) PlayerAttempts(ctx context.Context, tournament, player string) ([]Attempt, error) {
+	return s.attempts(ctx, tournament, `SELECT player, num, score, total_ms, finished_at FROM tournament_attempts
+		WHERE tournament = $1 AND player = $2 ORDER BY num`, tournament, player)
+}
+
+func (s *SQL) attempts(ctx context.Context, tournament, query string, args ...any) ([]Attempt, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.fail(err, "attempts of %s", tournament)
 	}

@@ -112,6 +112,8 @@ type Tournaments interface {
 	RecordAttempt(ctx context.Context, a Attempt, limit int) (int, error)
 	// Attempts lists a tournament's attempts by player and number.
 	Attempts(ctx context.Context, tournament string) ([]Attempt, error)
+	// PlayerAttempts lists one player's attempts by number.
+	PlayerAttempts(ctx context.Context, tournament, player string) ([]Attempt, error)
 
 	// SetEntrants stores the seeded field in one transaction. ErrExists
 	// if the tournament is seeded already (or a seed or player repeats).

@@ -21,7 +21,7 @@ import (
 // tournament's JSON config.
 type Config struct {
 	Format    string    `json:"format"` // FormatDuel or FormatFour
-	Field     int       `json:"field"`  // how many qualifiers enter the bracket (2..4096)
+	Field     int       `json:"field"`  // how many qualifiers enter the bracket (2..8192)
 	Pool      Pool      `json:"pool"`
 	Qualifier Qualifier `json:"qualifier"`
 	// Rounds are the knockout rounds' start times, in order; the last is
@@ -98,8 +98,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Format != FormatDuel && c.Format != FormatFour:
 		return fmt.Errorf("format %q: want %q or %q", c.Format, FormatDuel, FormatFour)
-	case c.Field < 2 || c.Field > 4096:
-		return fmt.Errorf("field %d: want 2..4096", c.Field)
+	case c.Field < 2 || c.Field > 8192:
+		return fmt.Errorf("field %d: want 2..8192", c.Field)
 	case len(c.Pool.Sets) == 0:
 		return errors.New("pool: no question sets")
 	case c.Qualifier.Opens.IsZero() || !c.Qualifier.Closes.After(c.Qualifier.Opens):
@@ -312,17 +312,8 @@ func (s *Service) AttemptsOf(ctx context.Context, id, player string) (int, error
 	if _, err := s.st.Tournament(ctx, id); err != nil {
 		return 0, err
 	}
-	as, err := s.st.Attempts(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, a := range as {
-		if a.Player == player {
-			n++
-		}
-	}
-	return n, nil
+	as, err := s.st.PlayerAttempts(ctx, id, player)
+	return len(as), err
 }
 
 // Playing returns who plays a match (its players who checked in) and,

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/store"
@@ -210,14 +212,86 @@ func (s *Server) handleTournamentView(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
+// rankCache keeps each tournament's ranking as last computed: a new
+// attempt marks it stale, and a stale ranking is computed again by one
+// reader at a time, at most every rankEvery, the others reading the last
+// one meanwhile. So a flood of attempts and readers costs one ranking at a
+// time, and a reader sees an attempt within rankEvery of its end.
+type rankCache struct {
+	mu      sync.Mutex
+	entries map[string]*rankEntry // tournament + "/" + by
+}
+
+type rankEntry struct {
+	rows    []rankRow // nil until first computed
+	at      time.Time // wall time of the last computation
+	stale   bool
+	running chan struct{} // closed when the computation under way ends; nil if none
+}
+
+const rankEvery = 250 * time.Millisecond
+
+// staleRanking marks a tournament's rankings stale.
+func (c *rankCache) staleRanking(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if strings.HasPrefix(k, id+"/") {
+			e.stale = true
+		}
+	}
+}
+
 // ranking is the qualifier's ranking by person (each member's best
 // attempt) or by unit (units ordered by their members' mean best score,
 // then mean time, counting the members who made an attempt), its first
 // limit rows and how many rows there are.
 func (s *Server) ranking(ctx context.Context, svc *tournament.Service, id, by string, limit int) ([]rankRow, int, error) {
+	c := &s.tour.ranks
+	key := id + "/" + by
+	for {
+		c.mu.Lock()
+		if c.entries == nil {
+			c.entries = map[string]*rankEntry{}
+		}
+		e := c.entries[key]
+		if e == nil {
+			e = &rankEntry{stale: true}
+			c.entries[key] = e
+		}
+		if e.running == nil && (e.rows == nil || (e.stale && time.Since(e.at) >= rankEvery)) {
+			done := make(chan struct{})
+			e.running, e.stale = done, false
+			c.mu.Unlock()
+			rows, err := s.computeRanking(ctx, svc, id, by)
+			c.mu.Lock()
+			e.running = nil
+			close(done)
+			if err != nil {
+				e.stale = true
+				c.mu.Unlock()
+				return nil, 0, err
+			}
+			e.rows, e.at = rows, time.Now()
+		}
+		if rows := e.rows; rows != nil {
+			c.mu.Unlock()
+			return rows[:min(len(rows), limit)], len(rows), nil
+		}
+		wait := e.running
+		c.mu.Unlock()
+		select { // the first computation is under way
+		case <-wait:
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		}
+	}
+}
+
+func (s *Server) computeRanking(ctx context.Context, svc *tournament.Service, id, by string) ([]rankRow, error) {
 	ranked, err := svc.Ranking(ctx, id)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if by == "unit" {
 		type acc struct {
@@ -253,8 +327,6 @@ func (s *Server) ranking(ctx context.Context, svc *tournament.Service, id, by st
 			}
 			return a.ID < b.ID
 		})
-		n := len(rows)
-		rows = rows[:min(n, limit)]
 		var ids []string
 		for i := range rows {
 			rows[i].Rank = i + 1
@@ -264,10 +336,8 @@ func (s *Server) ranking(ctx context.Context, svc *tournament.Service, id, by st
 		for i := range rows {
 			rows[i].Name = names[rows[i].ID]
 		}
-		return rows, n, nil
+		return rows, nil
 	}
-	n := len(ranked)
-	ranked = ranked[:min(n, limit)]
 	rows := make([]rankRow, len(ranked))
 	var ids []string
 	for i, rk := range ranked {
@@ -279,7 +349,7 @@ func (s *Server) ranking(ctx context.Context, svc *tournament.Service, id, by st
 	for i := range rows {
 		rows[i].Name = names[rows[i].ID]
 	}
-	return rows, n, nil
+	return rows, nil
 }
 
 // handleTournamentRanking serves the live qualifier ranking:

@@ -58,6 +58,7 @@ type tourRun struct {
 	srv   *Server
 	svc   *tournament.Service
 	sched *tournament.Scheduler
+	ranks rankCache
 }
 
 // newTourRun wires tournaments to the server if its store keeps them.
@@ -354,6 +355,7 @@ func (s *Server) tournamentFinished(ctx context.Context, res *room.Result, resul
 		err = t.reportMatch(ctx, m[1], round, slot, m[4] != "", res)
 	} else if m := attemptRoomRE.FindStringSubmatch(res.Room); m != nil && res.Kind == KindQualifier {
 		err = t.recordAttempt(ctx, m[1], res)
+		t.ranks.staleRanking(m[1])
 	} else {
 		return false
 	}

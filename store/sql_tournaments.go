@@ -288,6 +288,39 @@ func (s *SQL) UpdateMatch(ctx context.Context, m TournamentMatch, from string) (
 	return n > 0, s.fail(err, "update match %s/%d/%d", m.Tournament, m.Round, m.Slot)
 }
 
+// UpdateMatches implements Tournaments.
+func (s *SQL) UpdateMatches(ctx context.Context, ms []TournamentMatch, from string) ([]bool, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	var done []bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		done = make([]bool, len(ms))
+		stmt, err := tx.PrepareContext(ctx, `UPDATE tournament_matches SET state = $1, room = $2, outcome = $3
+			WHERE tournament = $4 AND round = $5 AND slot = $6 AND state = $7`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, m := range ms {
+			res, err := stmt.ExecContext(ctx, m.State, m.Room, jsonArg(m.Outcome), m.Tournament, m.Round, m.Slot, from)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			done[i] = n > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(err, "update %d matches of %s", len(ms), ms[0].Tournament)
+	}
+	return done, nil
+}
+
 // ListTournaments implements Tournaments.
 func (s *SQL) ListTournaments(ctx context.Context) ([]Tournament, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, title, config, created_at FROM tournaments ORDER BY created_at DESC, id`)

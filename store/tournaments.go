@@ -138,6 +138,9 @@ type Tournaments interface {
 	// UpdateMatch writes m's state, room and outcome if the match is in
 	// state from; false (and nothing written) if it is not.
 	UpdateMatch(ctx context.Context, m TournamentMatch, from string) (bool, error)
+	// UpdateMatches is UpdateMatch for many matches in one transaction:
+	// each is written if it is in state from; it reports which were.
+	UpdateMatches(ctx context.Context, ms []TournamentMatch, from string) ([]bool, error)
 }
 
 var _ Tournaments = (*SQL)(nil)

@@ -1,15 +1,18 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/store"
 )
 
 // questionIn waits for question index of room.
@@ -391,7 +394,39 @@ func TestTournamentThroughRooms(t *testing.T) {
 		}
 	}
 	h.stop()
+	// As if the server had stopped between opening 1 v 4's room and
+	// recording it: the restarted scheduler asks for the room again, gets
+	// the restored one, opens nothing and tells nobody twice.
+	{
+		st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "leitai.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := st.Matches(context.Background(), "city", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Room == roomA {
+				m.Room = ""
+				if ok, err := st.UpdateMatch(context.Background(), m, m.State); !ok || err != nil {
+					t.Fatalf("forget the room: %v %v", ok, err)
+				}
+			}
+		}
+		st.Close()
+	}
 	h = startHarness(t, dir, clk, nil)
+	waitFor(t, "the room asked for again and recorded", func() bool {
+		for _, rd := range view().Rounds {
+			for _, m := range rd.Matches {
+				if rd.Num == 2 && m.Slot == 0 && m.Room == roomA {
+					return true
+				}
+			}
+		}
+		return false
+	})
 	for _, s := range []int{1, 2, 4, 6} {
 		old := bySeed(s)
 		c := h.dial()
@@ -412,6 +447,14 @@ func TestTournamentThroughRooms(t *testing.T) {
 		}
 	}
 	h.advance(3 * time.Second)
+	for _, m := range bySeed(1).all() {
+		if m.Type == "tournament.match" {
+			t.Fatalf("told of a match again after the restart: %s", m.raw)
+		}
+	}
+	if n := len(h.srv.Rooms().All()); n != 2 {
+		t.Fatalf("%d rooms after the restart, want the 2 of round 2", n)
+	}
 	sudden := matchReady(bySeed(2), 2)
 	if sudden == roomB || matchReady(bySeed(6), 2) != sudden {
 		t.Fatalf("sudden death room %s", sudden)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/org"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/store"
@@ -193,7 +194,7 @@ func (s *Server) periodOf(r *http.Request) (kind, key string, err error) {
 	}
 	day := r.URL.Query().Get("date")
 	if day == "" {
-		day = s.day(s.clock.Now())
+		day = s.host.Day(s.clock.Now())
 	}
 	key, err = store.PeriodKey(kind, day)
 	if err != nil {
@@ -365,7 +366,7 @@ func (s *Server) handleOrgToken(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	secret, hash := NewToken()
+	secret, hash := token.New()
 	if err := s.store.PutToken(r.Context(), store.Token{Hash: hash, Kind: store.TokenOrgAdmin, Subject: o.Code, CreatedAt: s.clock.Now()}); err != nil {
 		httpError(w, err)
 		return
@@ -446,7 +447,7 @@ func (s *Server) handleRosterImport(w http.ResponseWriter, r *http.Request) {
 	out := make([]memberInfo, len(rows))
 	for i, row := range rows {
 		code := shortCode()
-		ms[i] = store.Member{ID: "m-" + uuid.NewString(), Name: row.Name, Number: row.Number, Unit: row.Unit, Invite: HashToken(code), CreatedAt: now}
+		ms[i] = store.Member{ID: "m-" + uuid.NewString(), Name: row.Name, Number: row.Number, Unit: row.Unit, Invite: token.Hash(code), CreatedAt: now}
 		out[i] = infoOf(ms[i])
 		out[i].Invite = code
 	}
@@ -472,13 +473,13 @@ func (s *Server) handleMemberRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, now := r.Context(), s.clock.Now()
-	secret, hash := NewToken()
+	secret, hash := token.New()
 	p := store.Player{ID: "p-" + uuid.NewString(), Rating: 1500, CreatedAt: now}
 	tok := store.Token{Hash: hash, Kind: store.TokenPlayer, Subject: p.ID, CreatedAt: now}
 	var m store.Member
 	switch {
 	case body.Invite != "":
-		pending, err := s.store.MemberByInvite(ctx, HashToken(strings.TrimSpace(body.Invite)))
+		pending, err := s.store.MemberByInvite(ctx, token.Hash(strings.TrimSpace(body.Invite)))
 		if err != nil {
 			httpError(w, protocol.Errorf(protocol.CodeNotFound, "unknown or used invitation"))
 			return
@@ -742,7 +743,7 @@ func (s *Server) handleWeekly(w http.ResponseWriter, r *http.Request) {
 	}
 	day := r.URL.Query().Get("date")
 	if day == "" {
-		day = s.day(s.clock.Now())
+		day = s.host.Day(s.clock.Now())
 	}
 	week, err := store.PeriodKey(store.PeriodWeek, day)
 	if err != nil {

@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leitai/leitai/gateway"
 	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/roomhost"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/tournament"
 )
@@ -30,11 +32,12 @@ func (s *Server) tournamentRunRoutes(m *http.ServeMux) {
 }
 
 func (s *Server) tourSvc(w http.ResponseWriter) (*tournament.Service, bool) {
-	if s.tour == nil {
+	svc := s.host.Tournaments()
+	if svc == nil {
 		httpError(w, protocol.Errorf(protocol.CodeUnavailable, "this server's store does not keep tournaments"))
 		return nil, false
 	}
-	return s.tour.svc, true
+	return svc, true
 }
 
 type tournamentSummary struct {
@@ -53,7 +56,7 @@ func (s *Server) handleTournaments(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := ts.ListTournaments(r.Context())
 	if err != nil {
-		httpError(w, storeUnavailable(err))
+		httpError(w, gateway.StoreUnavailable(err))
 		return
 	}
 	out := []tournamentSummary{}
@@ -87,12 +90,12 @@ func (s *Server) handleEditTournament(w http.ResponseWriter, r *http.Request) {
 			httpError(w, protocol.Errorf(protocol.CodeWrongPhase, "%s", strings.TrimPrefix(err.Error(), tournament.ErrBadInput.Error()+": ")))
 			return
 		}
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	v, err := svc.Bracket(r.Context(), id)
 	if err != nil {
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -169,7 +172,7 @@ func (s *Server) handleTournamentView(w http.ResponseWriter, r *http.Request) {
 	ctx, id := r.Context(), r.PathValue("id")
 	b, err := svc.Bracket(ctx, id)
 	if err != nil {
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	b.Config.Pool = tournament.Pool{} // what the questions are drawn from is the organizer's
@@ -186,7 +189,7 @@ func (s *Server) handleTournamentView(w http.ResponseWriter, r *http.Request) {
 	v.Names = s.names(ctx, ids, b.Config.Teams != nil)
 	rows, n, err := s.ranking(ctx, svc, id, "person", 10)
 	if err != nil {
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	v.Ranking, v.Qualified = rows, n
@@ -195,8 +198,8 @@ func (s *Server) handleTournamentView(w http.ResponseWriter, r *http.Request) {
 		for _, m := range last.Matches {
 			if m.Room != "" {
 				v.Final = &finalInfo{Event: "ev-" + m.Room, Room: m.Room}
-				if ev, ok := s.events.byID("ev-" + m.Room); ok {
-					v.Final.PIN = ev.pin
+				if _, info, ok := s.host.Event("ev-" + m.Room); ok {
+					v.Final.PIN = info.PIN
 				}
 			}
 		}
@@ -247,7 +250,7 @@ func (c *rankCache) staleRanking(id string) {
 // then mean time, counting the members who made an attempt), its first
 // limit rows and how many rows there are.
 func (s *Server) ranking(ctx context.Context, svc *tournament.Service, id, by string, limit int) ([]rankRow, int, error) {
-	c := &s.tour.ranks
+	c := &s.ranks
 	key := id + "/" + by
 	for {
 		c.mu.Lock()
@@ -379,12 +382,12 @@ func (s *Server) handleTournamentRanking(w http.ResponseWriter, r *http.Request)
 	}
 	id := r.PathValue("id")
 	if _, err := svc.Title(r.Context(), id); err != nil {
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	rows, n, err := s.ranking(r.Context(), svc, id, by, limit)
 	if err != nil {
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"by": by, "rows": rows, "of": n})
@@ -404,7 +407,7 @@ func (s *Server) handleTournamentMe(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := svc.Next(r.Context(), r.PathValue("id"), t.Subject, s.clock.Now())
 	if err != nil {
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -454,7 +457,7 @@ func (s *Server) handleSetTeam(w http.ResponseWriter, r *http.Request) {
 		players = append(players, m.Player)
 	}
 	if err := svc.SetTeam(r.Context(), r.PathValue("id"), unit.Code, players, s.clock.Now()); err != nil {
-		httpError(w, tourErr(err))
+		httpError(w, roomhost.TournamentError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tournament": r.PathValue("id"), "unit": unit.Code, "players": players})

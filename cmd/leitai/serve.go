@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/web"
@@ -200,7 +201,7 @@ func organizerToken(ctx context.Context, st store.Store, data, given string) (to
 	case kept != "":
 		tok = kept
 	default:
-		tok, _ = web.NewToken()
+		tok, _ = token.New()
 		created = true
 	}
 	if tok != kept {
@@ -208,7 +209,7 @@ func organizerToken(ctx context.Context, st store.Store, data, given string) (to
 			return "", false, 0, err
 		}
 	}
-	revoked, err = st.ReplaceTokens(ctx, store.Token{Hash: web.HashToken(tok), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()})
+	revoked, err = st.ReplaceTokens(ctx, store.Token{Hash: token.Hash(tok), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()})
 	if err != nil {
 		return "", false, 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -279,7 +280,17 @@ func (s *Server) ranking(ctx context.Context, svc *tournament.Service, id, by st
 		}
 		if rows := e.rows; rows != nil {
 			c.mu.Unlock()
-			return rows[:min(len(rows), limit)], len(rows), nil
+			// Names are looked up for the rows read, not for the whole field.
+			out := slices.Clone(rows[:min(len(rows), limit)])
+			ids := make([]string, len(out))
+			for i := range out {
+				ids[i] = out[i].ID
+			}
+			names := s.names(ctx, ids, by == "unit")
+			for i := range out {
+				out[i].Name = names[out[i].ID]
+			}
+			return out, len(rows), nil
 		}
 		wait := e.running
 		c.mu.Unlock()
@@ -330,27 +341,15 @@ func (s *Server) computeRanking(ctx context.Context, svc *tournament.Service, id
 			}
 			return a.ID < b.ID
 		})
-		var ids []string
 		for i := range rows {
 			rows[i].Rank = i + 1
-			ids = append(ids, rows[i].ID)
-		}
-		names := s.names(ctx, ids, true)
-		for i := range rows {
-			rows[i].Name = names[rows[i].ID]
 		}
 		return rows, nil
 	}
 	rows := make([]rankRow, len(ranked))
-	var ids []string
 	for i, rk := range ranked {
 		rows[i] = rankRow{Rank: rk.Rank, ID: rk.Player, Score: rk.Best.Score, TotalMS: rk.Best.Total.Milliseconds(),
 			Finished: rk.Best.FinishedAt.UnixMilli(), Attempts: rk.Attempts}
-		ids = append(ids, rk.Player)
-	}
-	names := s.names(ctx, ids, false)
-	for i := range rows {
-		rows[i].Name = names[rows[i].ID]
 	}
 	return rows, nil
 }

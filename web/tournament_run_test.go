@@ -354,10 +354,22 @@ func TestTournamentThroughRooms(t *testing.T) {
 	if nv.State != "waiting" || nv.Round != 1 || nv.SecondsTo != 300 || nv.Seed != 4 {
 		t.Fatalf("seed 4's next match before round 1: %+v", nv)
 	}
+	// Seed 3 is away when the round fires: on their next visit they are
+	// taken to their room, and "my next match" names it.
+	away := bySeed(3)
+	away.ws.Close()
 	clk.Set(rounds[0])
-	room := matchReady(bySeed(3), 1)
-	if matchReady(bySeed(6), 1) != room {
-		t.Fatal("seeds 3 and 6 told different rooms")
+	room := matchReady(bySeed(6), 1)
+	back := h.dial()
+	back.welcomed(back.send("hello", map[string]any{"resume": away.resume}))
+	cs[seeds[2]] = back
+	// (playRoom below waits for the room's state on the returned socket.)
+	waitFor(t, "seed 3's next match names the room", func() bool { // recorded once the round's rooms are open
+		back.reply(back.send("tournament.next", map[string]any{"tournament": "city"})).decode(t, &nv)
+		return nv.Room != ""
+	})
+	if nv.State != "playing" || nv.Room != room || nv.Round != 1 {
+		t.Fatalf("seed 3's next match on return: %+v", nv)
 	}
 	h.playRoom(room, []*client{bySeed(6), bySeed(3)}, [][]step{
 		{{true, 0}, {true, 2 * time.Second}}, // seed 3 answers 2 s later

@@ -132,22 +132,6 @@ func (s *Server) upload(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-s.gw.Stopped():
-		httpError(w, protocol.Errorf(protocol.CodeUnavailable, "shutting down"))
-		return
-	default:
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := s.store.QuestionSets(ctx); err != nil {
-		httpError(w, protocol.Errorf(protocol.CodeUnavailable, "store: %v", err))
-		return
-	}
-	writeJSON(w, 200, map[string]any{"status": "ready", "rooms": s.host.Rooms().Len(), "sessions": s.gw.Sessions()})
-}
-
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name string `json:"name"`

@@ -24,7 +24,7 @@ type metrics struct {
 	gateway gateway.Metrics
 }
 
-func newMetrics(journal *store.Committer, node string) *metrics {
+func newMetrics(journal *store.Committer, node string, extra []prometheus.Collector) *metrics {
 	m := &metrics{
 		reg:      prometheus.NewRegistry(),
 		rooms:    prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_opened_total", Help: "Rooms opened."}),
@@ -44,10 +44,6 @@ func newMetrics(journal *store.Committer, node string) *metrics {
 		}),
 	}
 	g.RateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rate_limited_total", Help: "Messages refused by a rate limit (at most one rate_limited reply a second)."})
-	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_batches_total", Help: "Journal batches written, each one transaction and one fsync."},
-		func() float64 { b, _ := journal.Stats(); return float64(b) })
-	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
-		func() float64 { _, e := journal.Stats(); return float64(e) })
 	v := version.Get()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_build_info", Help: "Always 1; the labels say which build is running.",
 		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.GoVersion}})
@@ -56,8 +52,18 @@ func newMetrics(journal *store.Committer, node string) *metrics {
 	if node != "" {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, m.reg)
 	}
-	reg.MustRegister(build, g.Conns, g.Messages, g.Answers, g.Slow, g.Refused, g.RateLimited, m.rooms, m.finished, g.AckLatency, batches, entries,
+	reg.MustRegister(build, g.Conns, g.Messages, g.Answers, g.Slow, g.Refused, g.RateLimited, m.rooms, m.finished, g.AckLatency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	// The journal's metrics are the committer's own, labelled with its
+	// backend (sqlite or postgres): batches, entries, commit time, failed
+	// and stale entries.
+	if journal != nil {
+		reg.MustRegister(journal.Collector())
+	}
+	// Collectors of other parts (the bus's) carry their own node label.
+	for _, c := range extra {
+		m.reg.MustRegister(c)
+	}
 	return m
 }
 

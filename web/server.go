@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/cluster"
@@ -214,6 +215,11 @@ type Deps struct {
 	RateClock clock.Clock
 	Log       zerolog.Logger
 
+	// Collectors are added to /metrics as they are, for the parts a node
+	// runs beside the server: the bus's metrics (cluster.Metrics, which
+	// carry their own node label).
+	Collectors []prometheus.Collector
+
 	// MetricsListener, if set, is where GET /metrics is served, and then
 	// only there: the main listener does not serve it. Run serves it and
 	// closes it when it returns.
@@ -237,6 +243,7 @@ type Server struct {
 
 	host    *roomhost.Host
 	gw      *gateway.Gateway
+	bus     cluster.Bus // /readyz pings it when it can be (Redis)
 	metrics *metrics
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the security headers
@@ -275,7 +282,8 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
-		metrics: newMetrics(deps.Committer, cfg.Node),
+		metrics: newMetrics(deps.Committer, cfg.Node, deps.Collectors),
+		bus:     deps.Bus,
 	}
 	s.metricsLn = deps.MetricsListener
 	s.registers = addrlimit.New(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)

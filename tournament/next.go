@@ -69,18 +69,23 @@ func (s *Service) Next(ctx context.Context, id, player string, now time.Time) (N
 	q := c.Qualifier
 	v := NextView{Tournament: id, Player: player, Attempts: []AttemptView{},
 		Qualifier: &QualifierView{Opens: q.Opens, Closes: q.Closes, Questions: q.Questions, Minutes: q.Minutes, Attempts: q.Attempts}}
-	as, err := s.st.Attempts(ctx, id)
+	as, err := s.st.PlayerAttempts(ctx, id, player)
 	if err != nil {
 		return NextView{}, err
 	}
 	for _, a := range as {
-		if a.Player == player {
-			v.Attempts = append(v.Attempts, AttemptView{Num: a.Num, Score: a.Score, TotalMS: a.Total.Milliseconds(), Finished: a.FinishedAt})
-		}
+		v.Attempts = append(v.Attempts, AttemptView{Num: a.Num, Score: a.Score, TotalMS: a.Total.Milliseconds(), Finished: a.FinishedAt})
 	}
-	for _, r := range Rank(as) {
-		if r.Player == player {
-			v.Rank = r.Rank
+	if len(as) > 0 {
+		ranked, err := s.Ranking(ctx, id)
+		if err != nil {
+			return NextView{}, err
+		}
+		for _, r := range ranked {
+			if r.Player == player {
+				v.Rank = r.Rank
+				break
+			}
 		}
 	}
 	es, err := s.st.Entrants(ctx, id)

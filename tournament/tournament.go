@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/leitai/leitai/store"
@@ -149,7 +150,23 @@ type Store = store.Tournaments
 // Service is the tournament API the web and room layers call.
 type Service struct {
 	st Store
+
+	// rankMu guards ranks: each tournament's ranking as last computed,
+	// by wall time. An attempt recorded through this service drops its
+	// tournament's; others (recorded on another node) show within
+	// rankFresh.
+	rankMu sync.Mutex
+	ranks  map[string]rankedAt
 }
+
+type rankedAt struct {
+	ranked []Ranked
+	at     time.Time
+}
+
+// rankFresh is how long a computed ranking is read before it is computed
+// again.
+const rankFresh = 250 * time.Millisecond
 
 // NewService returns a service over st.
 func NewService(st Store) *Service { return &Service{st: st} }
@@ -213,6 +230,7 @@ func (s *Service) RecordAttempt(ctx context.Context, id, player string, score in
 		return 0, bad("time %s outside 0..%d minutes", total, q.Minutes)
 	}
 	n, err := s.st.RecordAttempt(ctx, store.Attempt{Tournament: id, Player: player, Score: score, Total: ms(total), FinishedAt: finished}, q.Attempts)
+	s.dropRanking(id)
 	if errors.Is(err, store.ErrInvalid) {
 		return 0, bad("%v", err)
 	}
@@ -220,12 +238,32 @@ func (s *Service) RecordAttempt(ctx context.Context, id, player string, score in
 }
 
 // Ranking is the qualifier's ranking so far.
+// It is computed from every attempt at most every rankFresh (one caller
+// computes, the others wait for it), and again after an attempt recorded
+// here; callers must not change it.
 func (s *Service) Ranking(ctx context.Context, id string) ([]Ranked, error) {
+	s.rankMu.Lock()
+	defer s.rankMu.Unlock()
+	if r, ok := s.ranks[id]; ok && time.Since(r.at) < rankFresh {
+		return r.ranked, nil
+	}
 	as, err := s.st.Attempts(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return Rank(as), nil
+	ranked := Rank(as)
+	if s.ranks == nil {
+		s.ranks = map[string]rankedAt{}
+	}
+	s.ranks[id] = rankedAt{ranked: ranked, at: time.Now()}
+	return ranked, nil
+}
+
+// dropRanking forgets a tournament's computed ranking.
+func (s *Service) dropRanking(id string) {
+	s.rankMu.Lock()
+	delete(s.ranks, id)
+	s.rankMu.Unlock()
 }
 
 // Seed enters the top Field of the qualifier into the bracket, seeded by
@@ -249,11 +287,13 @@ func (s *Service) Seed(ctx context.Context, id string, now time.Time) ([]store.E
 			return nil, err
 		}
 	} else {
-		ranked, err := s.Ranking(ctx, id)
+		// Read afresh, not from the live ranking's cache: the field is
+		// drawn once, from every attempt.
+		as, err := s.st.Attempts(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range ranked {
+		for _, r := range Rank(as) {
 			field = append(field, r.Player)
 		}
 	}

@@ -114,6 +114,27 @@ func TestBrowserTournament(t *testing.T) {
 	if code := h.api("GET", "/api/v1/tournaments/city/bracket", org, nil, &b); code != 200 || len(b.Rounds) != 2 || !b.Rounds[0].StartsAt.Equal(first) {
 		t.Fatalf("created from the page: %d %+v", code, b)
 	}
+	// Edited on the page before it begins: a new title, the rest kept.
+	run(t, desk, "edit it",
+		chromedp.Click(chromedp.CSS(`#t-list tr[data-id="city"] button.edit-btn`)),
+		chromedp.WaitVisible(chromedp.ID("f-new")),
+		chromedp.SetValue(chromedp.ID("f-title"), "城市答题挑战赛·秋季"),
+		chromedp.Click(chromedp.ID("f-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#watch-title`)),
+	)
+	var edited struct {
+		Title  string
+		Rounds []struct {
+			StartsAt time.Time `json:"starts_at"`
+		}
+	}
+	waitFor(t, "the edit stored", func() bool {
+		h.api("GET", "/api/v1/tournaments/city/bracket", org, nil, &edited)
+		return edited.Title == "城市答题挑战赛·秋季"
+	})
+	if len(edited.Rounds) != 2 || !edited.Rounds[0].StartsAt.Equal(first) {
+		t.Fatalf("the edit changed the rounds: %+v", edited.Rounds)
+	}
 
 	// The projector.
 	screen := browser(t, 1280, 720)

@@ -235,7 +235,8 @@ func TestBrowserTournament(t *testing.T) {
 	final := ready(cs[0], 2)
 	ready(cs[1], 2)
 	run(t, screen, "the final's PIN", chromedp.WaitVisible(chromedp.ID("final-pin")))
-	run(t, desk, "the organizer watches", chromedp.WaitVisible(chromedp.ID("final-host")), chromedp.WaitVisible(chromedp.CSS(`#watch-body .rd[data-round="2"]`)))
+	run(t, desk, "the organizer watches", chromedp.WaitVisible(chromedp.ID("final-host")), chromedp.WaitVisible(chromedp.CSS(`#watch-body .rd[data-round="2"]`)),
+		chromedp.ScrollIntoView(chromedp.ID("watch")))
 	screenshot(t, desk, "tournament-organizer-watch")
 	var v viewReply
 	h.api("GET", "/api/v1/tournaments/city/view", "", nil, &v)

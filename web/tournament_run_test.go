@@ -480,9 +480,26 @@ func TestTournamentThroughRooms(t *testing.T) {
 	// room and PIN, the organizer takes its host link, the host starts it.
 	clk.Set(rounds[2].Add(-5 * time.Minute))
 	checkIn(3, 1, 6)
+	// Seed 6 goes away long enough for their session to end: the final is
+	// opened with them seated absent, and their next visit takes them in.
+	gone := bySeed(6)
+	sessions := h.srv.Sessions()
+	gone.ws.Close()
+	waitFor(t, "seed 6 disconnected", func() bool { return !h.srv.Connected(gone.id) })
+	clk.Set(rounds[2].Add(-2 * time.Minute))
+	waitFor(t, "seed 6's session ended", func() bool { return h.srv.Sessions() == sessions-1 })
 	clk.Set(rounds[2])
 	final := matchReady(bySeed(1), 3)
-	matchReady(bySeed(6), 3)
+	back6 := h.dial()
+	if w := back6.welcomed(back6.send("hello", map[string]any{"resume": gone.resume})); w.Player.ID != gone.id {
+		t.Fatalf("seed 6 came back as %s", w.Player.ID)
+	}
+	cs[seeds[5]] = back6
+	back6.expectFn("the final's state on return", func(m msg) bool {
+		var d struct{ Room, Phase string }
+		_ = json.Unmarshal(m.Data, &d)
+		return m.Type == "room.state" && d.Room == final && d.Phase == "lobby"
+	})
 	var v viewReply
 	waitFor(t, "the final's room recorded", func() bool { v = view(); return v.Final != nil })
 	if v.Final == nil || v.Final.Room != final || v.Final.PIN == "" {

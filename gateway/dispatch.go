@@ -117,6 +117,8 @@ func (s *Gateway) handle(c *conn, data []byte) {
 		}
 	case "solo.start":
 		err = s.soloStart(ctx, c, sess, in)
+	case "tournament.checkin", "tournament.attempt", "tournament.next":
+		err = s.tournamentMessage(ctx, c, sess, in)
 	case "host.control":
 		err = s.hostControl(ctx, c, sess, in)
 	case "watch":

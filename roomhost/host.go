@@ -127,6 +127,8 @@ type Host struct {
 
 	// cl is the node's part in a cluster; nil on a single node.
 	cl *owner
+	// tour runs tournaments; nil if the store keeps none.
+	tour *tours
 }
 
 // New makes a host. Call SetSessions, then Begin.
@@ -159,6 +161,7 @@ func New(cfg Config, deps Deps) *Host {
 		s.pins, s.sharing, s.dir = st.PINs, st.Sharing, st.Sessions
 	}
 	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
+	s.tour = newTours(s)
 	return s
 }
 

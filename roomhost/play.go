@@ -277,6 +277,9 @@ func (s *Host) Finished(ctx context.Context, res *room.Result) map[string]int64 
 			}
 		}
 	}
+	if s.tournamentFinished(ctx, res, result) {
+		return nil
+	}
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)

@@ -107,8 +107,18 @@ func (s *SQL) RecordAttempt(ctx context.Context, a Attempt, limit int) (int, err
 
 // Attempts implements Tournaments.
 func (s *SQL) Attempts(ctx context.Context, tournament string) ([]Attempt, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT player, num, score, total_ms, finished_at FROM tournament_attempts
+	return s.attempts(ctx, tournament, `SELECT player, num, score, total_ms, finished_at FROM tournament_attempts
 		WHERE tournament = $1 ORDER BY player, num`, tournament)
+}
+
+// PlayerAttempts implements Tournaments.
+func (s *SQL) PlayerAttempts(ctx context.Context, tournament, player string) ([]Attempt, error) {
+	return s.attempts(ctx, tournament, `SELECT player, num, score, total_ms, finished_at FROM tournament_attempts
+		WHERE tournament = $1 AND player = $2 ORDER BY num`, tournament, player)
+}
+
+func (s *SQL) attempts(ctx context.Context, tournament, query string, args ...any) ([]Attempt, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.fail(err, "attempts of %s", tournament)
 	}
@@ -276,4 +286,136 @@ func (s *SQL) UpdateMatch(ctx context.Context, m TournamentMatch, from string) (
 	}
 	n, err := res.RowsAffected()
 	return n > 0, s.fail(err, "update match %s/%d/%d", m.Tournament, m.Round, m.Slot)
+}
+
+// UpdateMatches implements Tournaments.
+func (s *SQL) UpdateMatches(ctx context.Context, ms []TournamentMatch, from string) ([]bool, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	var done []bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		done = make([]bool, len(ms))
+		stmt, err := tx.PrepareContext(ctx, `UPDATE tournament_matches SET state = $1, room = $2, outcome = $3
+			WHERE tournament = $4 AND round = $5 AND slot = $6 AND state = $7`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, m := range ms {
+			res, err := stmt.ExecContext(ctx, m.State, m.Room, jsonArg(m.Outcome), m.Tournament, m.Round, m.Slot, from)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			done[i] = n > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(err, "update %d matches of %s", len(ms), ms[0].Tournament)
+	}
+	return done, nil
+}
+
+// ListTournaments implements Tournaments.
+func (s *SQL) ListTournaments(ctx context.Context) ([]Tournament, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, title, config, created_at FROM tournaments ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, s.fail(err, "list tournaments")
+	}
+	defer rows.Close()
+	var ts []Tournament
+	for rows.Next() {
+		var t Tournament
+		var config sql.NullString
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Title, &config, &created); err != nil {
+			return nil, s.fail(err, "list tournaments")
+		}
+		t.Config, t.CreatedAt = fromJSON(config), fromMS(created)
+		ts = append(ts, t)
+	}
+	return ts, s.fail(rows.Err(), "list tournaments")
+}
+
+// UpdateTournament implements Tournaments.
+func (s *SQL) UpdateTournament(ctx context.Context, t Tournament, rounds []TournamentRound) (bool, error) {
+	ok := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ok = false
+		var n, fired int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tournaments WHERE id = $1`, t.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("tournament %s: %w", t.ID, ErrNotFound)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tournament_rounds WHERE tournament = $1 AND state <> $2`,
+			t.ID, RoundScheduled).Scan(&fired); err != nil {
+			return err
+		}
+		if fired > 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tournaments SET title = $1, config = $2 WHERE id = $3`,
+			t.Title, jsonArg(t.Config), t.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tournament_rounds WHERE tournament = $1`, t.ID); err != nil {
+			return err
+		}
+		for _, r := range rounds {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO tournament_rounds (tournament, num, starts_at, state) VALUES ($1, $2, $3, $4)`,
+				t.ID, r.Num, ms(r.StartsAt), RoundScheduled); err != nil {
+				return err
+			}
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return false, s.fail(err, "update tournament %s", t.ID)
+	}
+	return ok, nil
+}
+
+// SetTeam implements Tournaments.
+func (s *SQL) SetTeam(ctx context.Context, t TournamentTeam) error {
+	raw, err := json.Marshal(t.Players)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, `INSERT INTO tournament_teams (tournament, unit, players, set_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tournament, unit) DO UPDATE SET players = excluded.players, set_at = excluded.set_at`,
+		t.Tournament, t.Unit, string(raw), ms(t.SetAt))
+	return s.fail(err, "set team of %s in %s", t.Unit, t.Tournament)
+}
+
+// Teams implements Tournaments.
+func (s *SQL) Teams(ctx context.Context, tournament string) ([]TournamentTeam, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT unit, players, set_at FROM tournament_teams WHERE tournament = $1 ORDER BY unit`, tournament)
+	if err != nil {
+		return nil, s.fail(err, "teams of %s", tournament)
+	}
+	defer rows.Close()
+	var ts []TournamentTeam
+	for rows.Next() {
+		t := TournamentTeam{Tournament: tournament}
+		var raw string
+		var at int64
+		if err := rows.Scan(&t.Unit, &raw, &at); err != nil {
+			return nil, s.fail(err, "teams of %s", tournament)
+		}
+		if err := json.Unmarshal([]byte(raw), &t.Players); err != nil {
+			return nil, fmt.Errorf("team of %s in %s: %w", t.Unit, tournament, err)
+		}
+		t.SetAt = fromMS(at)
+		ts = append(ts, t)
+	}
+	return ts, s.fail(rows.Err(), "teams of %s", tournament)
 }

@@ -73,6 +73,15 @@ type TournamentMatch struct {
 	Outcome    json.RawMessage
 }
 
+// TournamentTeam is a unit's team in a team tournament: the players its
+// admin picked.
+type TournamentTeam struct {
+	Tournament string
+	Unit       string
+	Players    []string
+	SetAt      time.Time
+}
+
 // Tournaments is the durable record of tournaments. *SQL implements it on
 // both backends; storetest holds its contract.
 type Tournaments interface {
@@ -80,6 +89,16 @@ type Tournaments interface {
 	// in one transaction. ErrExists if the id is taken.
 	CreateTournament(ctx context.Context, t Tournament, rounds []TournamentRound) error
 	Tournament(ctx context.Context, id string) (Tournament, error)
+	// ListTournaments lists every tournament, newest first.
+	ListTournaments(ctx context.Context) ([]Tournament, error)
+	// UpdateTournament replaces a tournament's title, config and round
+	// times while none of its rounds has fired; false (and nothing
+	// written) once one has. ErrNotFound if there is no such tournament.
+	UpdateTournament(ctx context.Context, t Tournament, rounds []TournamentRound) (bool, error)
+	// SetTeam stores (or replaces) a unit's team.
+	SetTeam(ctx context.Context, t TournamentTeam) error
+	// Teams lists a tournament's teams by unit.
+	Teams(ctx context.Context, tournament string) ([]TournamentTeam, error)
 	// TournamentRounds lists a tournament's rounds by number.
 	TournamentRounds(ctx context.Context, tournament string) ([]TournamentRound, error)
 	// PendingRounds lists, over every tournament, the rounds that are
@@ -93,6 +112,8 @@ type Tournaments interface {
 	RecordAttempt(ctx context.Context, a Attempt, limit int) (int, error)
 	// Attempts lists a tournament's attempts by player and number.
 	Attempts(ctx context.Context, tournament string) ([]Attempt, error)
+	// PlayerAttempts lists one player's attempts by number.
+	PlayerAttempts(ctx context.Context, tournament, player string) ([]Attempt, error)
 
 	// SetEntrants stores the seeded field in one transaction. ErrExists
 	// if the tournament is seeded already (or a seed or player repeats).
@@ -117,6 +138,9 @@ type Tournaments interface {
 	// UpdateMatch writes m's state, room and outcome if the match is in
 	// state from; false (and nothing written) if it is not.
 	UpdateMatch(ctx context.Context, m TournamentMatch, from string) (bool, error)
+	// UpdateMatches is UpdateMatch for many matches in one transaction:
+	// each is written if it is in state from; it reports which were.
+	UpdateMatches(ctx context.Context, ms []TournamentMatch, from string) ([]bool, error)
 }
 
 var _ Tournaments = (*SQL)(nil)

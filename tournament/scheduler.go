@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/leitai/leitai/internal/clock"
@@ -40,6 +41,7 @@ type Scheduler struct {
 	lease   Lease
 	node    string
 	tick    time.Duration
+	poke    chan struct{}
 	// OnFire, if set, is told of each round this scheduler fires and how
 	// late it fired (0 if on time).
 	OnFire func(r store.TournamentRound, delay time.Duration)
@@ -52,8 +54,20 @@ type Scheduler struct {
 // tick by clk. lease may be nil (a single node); node names this node as
 // the lease's owner.
 func NewScheduler(svc *Service, starter RoundStarter, clk clock.Clock, tick time.Duration, lease Lease, node string) *Scheduler {
-	return &Scheduler{svc: svc, st: svc.st, starter: starter, clock: clk, lease: lease, node: node, tick: tick}
+	return &Scheduler{svc: svc, st: svc.st, starter: starter, clock: clk, lease: lease, node: node, tick: tick, poke: make(chan struct{}, 1)}
 }
+
+// Poke asks for a tick now rather than at the next: the room layer pokes
+// when a match's room finishes, so winners advance without waiting.
+func (s *Scheduler) Poke() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Process runs one tick's work at now, as Run does on each tick.
+func (s *Scheduler) Process(ctx context.Context, now time.Time) error { return s.process(ctx, now) }
 
 // Run ticks until ctx ends, then gives up the lease. A tick that fails is
 // retried on the next; Run returns only ctx's error.
@@ -71,6 +85,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C():
+		case <-s.poke:
 		}
 	}
 }
@@ -188,8 +203,15 @@ func occupied(seats []string) []string {
 	return out
 }
 
+// startWorkers bounds the rooms a tick asks for at once.
+const startWorkers = 16
+
 // run moves a started round's matches on and finishes the round when
-// every match is decided.
+// every match is decided. The matches that change state together (the
+// waiting ones whose players are all in, or whose grace is over) are
+// written in one transaction, their rooms are asked for side by side, and
+// the rooms recorded in one transaction more: a round of thousands of
+// rooms starts in a few writes, not three per room.
 func (s *Scheduler) run(ctx context.Context, c Config, r store.TournamentRound, now time.Time) error {
 	ms, err := s.st.Matches(ctx, r.Tournament, r.Num)
 	if err != nil {
@@ -206,12 +228,12 @@ func (s *Scheduler) run(ctx context.Context, c Config, r store.TournamentRound, 
 	graceOver := !now.Before(r.StartsAt.Add(c.grace()))
 	decided := 0
 	var errs []error
+	var walkovers, playing, toStart []store.TournamentMatch
 	for _, m := range ms {
 		o, err := outcomeOf(m)
 		if err != nil {
 			return err
 		}
-		mm := Match{Tournament: r.Tournament, Round: r.Num, Slot: m.Slot, Final: r.Num == len(c.Rounds), Config: c}
 		switch m.State {
 		case StateDecided:
 			decided++
@@ -231,37 +253,18 @@ func (s *Scheduler) run(ctx context.Context, c Config, r store.TournamentRound, 
 			o = Outcome{Present: present, Forfeits: absent}
 			if len(present) <= cut(c, r.Num) {
 				o.Advance, o.By = present, ByWalkover
-				if _, err := s.st.UpdateMatch(ctx, withOutcome(m, o, StateDecided), StateWaiting); err != nil {
-					errs = append(errs, err)
-				}
-				decided++
+				walkovers = append(walkovers, withOutcome(m, o, StateDecided))
 				continue
 			}
-			ok, err := s.st.UpdateMatch(ctx, withOutcome(m, o, StatePlaying), StateWaiting)
-			if err != nil || !ok {
-				errs = append(errs, err)
-				continue
-			}
-			m = withOutcome(m, o, StatePlaying)
-			fallthrough
+			playing = append(playing, withOutcome(m, o, StatePlaying))
 		case StatePlaying:
-			if m.Room != "" {
-				continue
-			}
-			mm.Players = o.Present
-			room, err := s.starter.StartMatch(ctx, mm)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			m.Room = room
-			if _, err := s.st.UpdateMatch(ctx, m, StatePlaying); err != nil {
-				errs = append(errs, err)
+			if m.Room == "" {
+				toStart = append(toStart, m)
 			}
 		case StateTiebreak:
 			// Asked before it is recorded, like a room: after a crash
 			// in between it is asked again, under the same key.
-			mm.Players = o.Present
+			mm := Match{Tournament: r.Tournament, Round: r.Num, Slot: m.Slot, Final: r.Num == len(c.Rounds), Config: c, Players: o.Present}
 			if err := s.starter.SuddenDeath(ctx, mm, slices.Clone(o.Tied)); err != nil {
 				errs = append(errs, err)
 				continue
@@ -273,10 +276,70 @@ func (s *Scheduler) run(ctx context.Context, c Config, r store.TournamentRound, 
 			}
 		}
 	}
+	if done, err := s.st.UpdateMatches(ctx, walkovers, StateWaiting); err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, ok := range done {
+			if ok {
+				decided++
+			}
+		}
+	}
+	if done, err := s.st.UpdateMatches(ctx, playing, StateWaiting); err != nil {
+		errs = append(errs, err)
+	} else {
+		for i, ok := range done {
+			if ok {
+				toStart = append(toStart, playing[i])
+			}
+		}
+	}
+	started, err := s.start(ctx, c, r, toStart)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := s.st.UpdateMatches(ctx, started, StatePlaying); err != nil {
+		errs = append(errs, err)
+	}
 	if decided == len(ms) && r.State != store.RoundFinished {
 		if _, err := s.st.FinishRound(ctx, r.Tournament, r.Num, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// start asks for the rooms of playing matches, up to startWorkers at a
+// time, and returns the matches whose room it got, with the room set.
+func (s *Scheduler) start(ctx context.Context, c Config, r store.TournamentRound, ms []store.TournamentMatch) ([]store.TournamentMatch, error) {
+	var (
+		mu      sync.Mutex
+		started []store.TournamentMatch
+		errs    []error
+		wg      sync.WaitGroup
+	)
+	slots := make(chan struct{}, startWorkers)
+	for _, m := range ms {
+		o, err := outcomeOf(m)
+		if err != nil {
+			return nil, err
+		}
+		mm := Match{Tournament: r.Tournament, Round: r.Num, Slot: m.Slot, Final: r.Num == len(c.Rounds), Config: c, Players: o.Present}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			room, err := s.starter.StartMatch(ctx, mm)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			m.Room = room
+			started = append(started, m)
+		}()
+	}
+	wg.Wait()
+	return started, errors.Join(errs...)
 }

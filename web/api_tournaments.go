@@ -19,19 +19,21 @@ import (
 func (s *Server) tournamentRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/v1/tournaments", s.organizer(s.handleCreateTournament))
 	m.HandleFunc("GET /api/v1/tournaments/{id}/bracket", s.organizer(s.handleBracket))
+	s.tournamentRunRoutes(m)
 }
 
 // tournamentIDs are what an organizer may name a tournament.
 var tournamentIDs = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// tournaments returns the tournament service over the server's store, or
-// an error if the store does not keep tournaments.
+// tournaments returns the room host's tournament service (the one whose
+// rankings the rooms keep fresh), or an error if the store does not keep
+// tournaments.
 func (s *Server) tournaments() (*tournament.Service, error) {
-	ts, ok := s.store.(store.Tournaments)
-	if !ok {
+	svc := s.host.Tournaments()
+	if svc == nil {
 		return nil, protocol.Errorf(protocol.CodeUnavailable, "this server's store does not keep tournaments")
 	}
-	return tournament.NewService(ts), nil
+	return svc, nil
 }
 
 type createTournament struct {

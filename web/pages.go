@@ -35,6 +35,9 @@ func (s *Server) pages(m *http.ServeMux) {
 	m.HandleFunc("GET /admin", page("admin.html"))
 	m.HandleFunc("GET /org", page("org.html"))
 	m.HandleFunc("GET /board", page("board.html"))
+	m.HandleFunc("GET /bracket", page("bracket.html"))
+	m.HandleFunc("GET /tournament", page("tournament.html"))
+	m.HandleFunc("GET /tournaments", page("tournaments.html"))
 	files := http.FileServerFS(sub)
 	m.HandleFunc("GET /static/{path...}", func(w http.ResponseWriter, r *http.Request) {
 		// Files only: a directory is not listed.

@@ -28,6 +28,7 @@ import (
 	"github.com/leitai/leitai/room"
 	"github.com/leitai/leitai/roomhost"
 	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/tournament"
 )
 
 // Config is the gateway's configuration. Zero values mean the defaults
@@ -137,6 +138,9 @@ type Config struct {
 	// that run rooms on a fake clock set it, as real round trips would
 	// make their timings wobble.
 	IgnoreRTT bool
+	// TournamentTick is how often the tournament scheduler looks for due
+	// rounds and matches to move on; default 1 s.
+	TournamentTick time.Duration
 }
 
 func (c *Config) defaults() {
@@ -153,6 +157,7 @@ func (c *Config) defaults() {
 	def(&c.PongWait, 40*time.Second)
 	def(&c.WriteWait, 10*time.Second)
 	def(&c.Grace, 60*time.Second)
+	def(&c.TournamentTick, time.Second)
 	def(&c.ReadHeaderTimeout, 10*time.Second)
 	def(&c.ReadTimeout, 30*time.Second)
 	def(&c.WriteTimeout, 30*time.Second)
@@ -233,6 +238,11 @@ type Deps struct {
 	// only there: the main listener does not serve it. Run serves it and
 	// closes it when it returns.
 	MetricsListener net.Listener
+
+	// TournamentLease lets one node of a cluster run the tournament
+	// scheduler at a time; nil means a lease over Bus if it keeps
+	// cluster.Leases (the in-process bus does), else none.
+	TournamentLease tournament.Lease
 }
 
 // Server is one Leitai node: its gateway (package gateway), the rooms it
@@ -265,6 +275,11 @@ type Server struct {
 	// Static after construction: HTTP requests per address.
 	registers  *addrlimit.Limits // POST /api/v1/players
 	pinLookups *addrlimit.Limits // GET /api/v1/pins/{pin}
+
+	// lease lets one node at a time run the tournament scheduler.
+	lease tournament.Lease
+	// ranks keeps the live qualifier rankings (api_tournament_run.go).
+	ranks rankCache
 }
 
 // New makes a server. Call Run, or use Handler with Start for tests.
@@ -319,6 +334,13 @@ func New(cfg Config, deps Deps) *Server {
 		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
 		Marks: s.expiry, Metrics: s.metrics.gateway, Directory: state.Sessions,
 	})
+	if deps.TournamentLease == nil {
+		if l, ok := deps.Bus.(cluster.Leases); ok {
+			deps.TournamentLease = TournamentLease(l)
+		}
+	}
+	s.lease = deps.TournamentLease
+	s.host.OnAttempt(s.ranks.staleRanking)
 	s.routes()
 	return s
 }
@@ -356,6 +378,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	wg.Add(5)
 	go func() { defer wg.Done(); _ = s.host.Matchmaker().Run(roomCtx) }()
 	go func() { defer wg.Done(); s.gw.Janitor(roomCtx) }()
+	go func() { defer wg.Done(); s.host.RunTournaments(roomCtx, s.lease, s.cfg.TournamentTick, s.cfg.Node) }()
 	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TournamentEntrants", testTournamentEntrants},
 		{"TournamentCheckIns", testTournamentCheckIns},
 		{"TournamentFireOnce", testTournamentFireOnce},
+		{"TournamentRun", testTournamentRun},
 		{"ChallengeBest", testChallengeBest},
 	}
 	for _, tt := range tests {

@@ -180,3 +180,72 @@ func testTournamentFireOnce(t *testing.T, s store.Store) {
 	must(t, err)
 	equal(t, "pending after finishing", len(pending), 0)
 }
+
+// testTournamentRun covers what running a tournament adds: the list, an
+// edit until the first round fires, a player's attempts by key, many
+// matches updated in one write (each only from the state named), and the
+// units' teams.
+func testTournamentRun(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 2)
+	list, err := ts.ListTournaments(ctx)
+	must(t, err)
+	equal(t, "list", len(list), 1)
+	edited := store.Tournament{ID: "t1", Title: "改名", Config: json.RawMessage(`{"room_size":4}`)}
+	ok, err := ts.UpdateTournament(ctx, edited, []store.TournamentRound{{Num: 1, StartsAt: t0.Add(3 * time.Hour)}})
+	must(t, err)
+	equal(t, "edited", ok, true)
+	got, err := ts.Tournament(ctx, "t1")
+	must(t, err)
+	equal(t, "edited title", got.Title, "改名")
+	rs, err := ts.TournamentRounds(ctx, "t1")
+	must(t, err)
+	equal(t, "edited rounds", rs, []store.TournamentRound{{Tournament: "t1", Num: 1, StartsAt: t0.Add(3 * time.Hour), State: store.RoundScheduled}})
+	_, err = ts.UpdateTournament(ctx, store.Tournament{ID: "nope", Title: "x"}, nil)
+	wantErr(t, "edit a missing tournament", err, store.ErrNotFound)
+
+	for _, p := range []string{"p2", "p1", "p2"} {
+		_, err := ts.RecordAttempt(ctx, store.Attempt{Tournament: "t1", Player: p, Score: 1, FinishedAt: t0}, 5)
+		must(t, err)
+	}
+	as, err := ts.PlayerAttempts(ctx, "t1", "p2")
+	must(t, err)
+	equal(t, "p2's attempts", len(as), 2)
+	equal(t, "p2's second", as[1].Num, 2)
+
+	ms := []store.TournamentMatch{
+		{Tournament: "t1", Round: 1, Slot: 0, Seats: []string{"a", "b"}, State: "waiting"},
+		{Tournament: "t1", Round: 1, Slot: 1, Seats: []string{"c", "d"}, State: "waiting"},
+		{Tournament: "t1", Round: 1, Slot: 2, Seats: []string{"e", ""}, State: "decided"},
+	}
+	fired, err := ts.FireRound(ctx, "t1", 1, t0.Add(3*time.Hour), ms)
+	must(t, err)
+	equal(t, "fired", fired, true)
+	ok, err = ts.UpdateTournament(ctx, edited, nil)
+	must(t, err)
+	equal(t, "edit after firing", ok, false)
+	upd := []store.TournamentMatch{ms[0], ms[1], ms[2]}
+	for i := range upd {
+		upd[i].State, upd[i].Room = "playing", "r"
+	}
+	done, err := ts.UpdateMatches(ctx, upd, "waiting")
+	must(t, err)
+	equal(t, "updated from waiting", done, []bool{true, true, false})
+	after, err := ts.Matches(ctx, "t1", 1)
+	must(t, err)
+	equal(t, "states", []string{after[0].State + after[0].Room, after[1].State, after[2].State}, []string{"playingr", "playing", "decided"})
+	done, err = ts.UpdateMatches(ctx, nil, "waiting")
+	must(t, err)
+	equal(t, "nothing to update", len(done), 0)
+
+	must(t, ts.SetTeam(ctx, store.TournamentTeam{Tournament: "t1", Unit: "u2", Players: []string{"a", "b"}, SetAt: t0}))
+	must(t, ts.SetTeam(ctx, store.TournamentTeam{Tournament: "t1", Unit: "u1", Players: []string{"c"}, SetAt: t0}))
+	must(t, ts.SetTeam(ctx, store.TournamentTeam{Tournament: "t1", Unit: "u1", Players: []string{"c", "d", "e"}, SetAt: t0.Add(time.Minute)}))
+	teams, err := ts.Teams(ctx, "t1")
+	must(t, err)
+	equal(t, "teams", teams, []store.TournamentTeam{
+		{Tournament: "t1", Unit: "u1", Players: []string{"c", "d", "e"}, SetAt: t0.Add(time.Minute)},
+		{Tournament: "t1", Unit: "u2", Players: []string{"a", "b"}, SetAt: t0},
+	})
+	wantErr(t, "a team of a missing tournament", ts.SetTeam(ctx, store.TournamentTeam{Tournament: "nope", Unit: "u1", Players: []string{"a"}, SetAt: t0}), store.ErrNotFound)
+}

@@ -375,7 +375,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
 	go func() { defer wg.Done(); _ = s.host.Matchmaker().Run(roomCtx) }()
 	go func() { defer wg.Done(); s.gw.Janitor(roomCtx) }()
 	go func() { defer wg.Done(); s.host.RunTournaments(roomCtx, s.lease, s.cfg.TournamentTick, s.cfg.Node) }()

@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +134,51 @@ func TestAwardCallsCommitTogether(t *testing.T) {
 	p, _ := s.Player(ctx, "p")
 	if p.Points != 5 {
 		t.Fatalf("player has %d points, want 5", p.Points)
+	}
+}
+
+// TestBackgroundCheckpoint: the SQLite writer leaves its WAL to the
+// background checkpointer (its own checkpoint waits for 32,768 pages), and
+// the checkpointer copies what commits wrote into the database file soon
+// after, without another write to prompt it.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "leitai.db")
+	s, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := store.WriterPragma(ctx, s, "wal_autocheckpoint"); err != nil || v != "32768" {
+		t.Fatalf("writer wal_autocheckpoint %q %v, want the 32768-page backstop", v, err)
+	}
+	if v, err := store.WriterPragma(ctx, s, "mmap_size"); err != nil || v == "0" {
+		t.Fatalf("writer mmap_size %q %v, want the file mapped", v, err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	i := 0
+	n, err := store.BulkInsert(ctx, s, "players", []string{"id", "name", "org", "rating", "points", "created_at"}, func() []any {
+		if i == 20000 {
+			return nil
+		}
+		i++
+		return []any{fmt.Sprintf("p%d", i), strings.Repeat("n", 60), "", 1500.0, int64(0), int64(0)}
+	})
+	if err != nil || n != 20000 {
+		t.Fatal(n, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size() < before+1<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is still %d bytes (%d before the writes): nothing checkpointed", size(), before)
+		}
+		time.Sleep(20 * time.Millisecond) // real time: the checkpointer runs on a real ticker
 	}
 }

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/leitai/leitai/store"
 )
@@ -38,22 +36,8 @@ func TestBrowserOrgPages(t *testing.T) {
 		}
 		return p
 	}
-	// The good tree as a workbook, the same rows as orgTree.
-	wb := excelize.NewFile()
-	for i, line := range strings.Split(strings.TrimSpace(orgTree), "\n") {
-		for j, v := range strings.Split(line, ",") {
-			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
-			if err := wb.SetCellValue("Sheet1", cell, v); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	var xb bytes.Buffer
-	if err := wb.Write(&xb); err != nil {
-		t.Fatal(err)
-	}
 	badTree := file("bad-tree.csv", []byte("code,name,parent,expected\ncity,City,,0\nd1,District 1,nowhere,0\nu1,,city,x\n"))
-	goodTree := file("tree.xlsx", xb.Bytes())
+	goodTree := file("tree.xlsx", xlsxOf(t, orgTree)) // the same rows as orgTree, as a workbook
 	roster := file("roster.csv", []byte(orgRoster))
 
 	organizer := browser(t, 1280, 900)

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -233,5 +234,91 @@ func TestOrgAdminScope(t *testing.T) {
 	// A player token is no admin token.
 	if code := h.api("GET", "/api/v1/orgs", "nonsense", nil, nil); code != 401 {
 		t.Errorf("unknown token: %d", code)
+	}
+}
+
+// xlsxOf builds a one-sheet workbook from comma-separated lines.
+func xlsxOf(t *testing.T, text string) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		for j, v := range strings.Split(line, ",") {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			if err := f.SetCellValue("Sheet1", cell, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestOrgImportXLSXReportsEveryBadRow: a tree and a roster as XLSX with
+// several bad rows are refused whole, each bad row named, and nothing is
+// stored; the same files corrected import.
+func TestOrgImportXLSXReportsEveryBadRow(t *testing.T) {
+	h := newHarness(t, nil)
+	tok := h.orgToken()
+	type rowErrs struct {
+		Imported int
+		Errors   []struct {
+			Row     int
+			Column  string
+			Message string
+		}
+	}
+	got := func(out rowErrs) map[string]bool {
+		m := map[string]bool{}
+		for _, e := range out.Errors {
+			m[fmt.Sprintf("%d:%s", e.Row, e.Column)] = true
+		}
+		return m
+	}
+	// Row 3 an unknown parent, row 4 no name and a bad count, row 5 a
+	// duplicate code, rows 6 and 7 a cycle.
+	bad := "code,name,parent,expected\ncity,City,,0\nd1,District,nowhere,0\nu1,,city,many\ncity,Again,,0\nx,X,y,1\ny,Y,x,1\n"
+	var out rowErrs
+	if code := h.api("POST", "/api/v1/orgs/import?format=xlsx", tok, xlsxOf(t, bad), &out); code != 422 || out.Imported != 0 {
+		t.Fatalf("bad tree: %d %+v", code, out)
+	}
+	for _, want := range []string{"3:parent", "4:name", "4:expected", "5:code", "6:parent", "7:parent"} {
+		if !got(out)[want] {
+			t.Errorf("no error for %s in %+v", want, out.Errors)
+		}
+	}
+	if len(out.Errors) != 6 {
+		t.Errorf("%d errors, want 6: %+v", len(out.Errors), out.Errors)
+	}
+	if orgs, _ := h.st.Orgs(context.Background(), ""); len(orgs) != 0 {
+		t.Fatalf("a refused tree stored %d units", len(orgs))
+	}
+	if code := h.api("POST", "/api/v1/orgs/import?format=xlsx", tok, xlsxOf(t, orgTree), nil); code != 201 {
+		t.Fatalf("good tree: %d", code)
+	}
+	// Roster: row 3 repeats a number, row 4 names no unit known, row 5 has no name.
+	badRoster := "name,number,unit\nAn,001,u1\nBo,001,u1\nCe,003,nowhere\n,004,u3\n"
+	out = rowErrs{}
+	if code := h.api("POST", "/api/v1/members/import?format=xlsx", tok, xlsxOf(t, badRoster), &out); code != 422 || out.Imported != 0 {
+		t.Fatalf("bad roster: %d %+v", code, out)
+	}
+	for _, want := range []string{"3:number", "4:unit", "5:name"} {
+		if !got(out)[want] {
+			t.Errorf("no error for %s in %+v", want, out.Errors)
+		}
+	}
+	if len(out.Errors) != 3 {
+		t.Errorf("%d errors, want 3: %+v", len(out.Errors), out.Errors)
+	}
+	for _, u := range []string{"u1", "u2", "u3"} {
+		if ms, _ := h.st.Members(context.Background(), u); len(ms) != 0 {
+			t.Fatalf("a refused roster stored %d members in %s", len(ms), u)
+		}
+	}
+	var ro rosterReply
+	if code := h.api("POST", "/api/v1/members/import?format=xlsx", tok, xlsxOf(t, orgRoster), &ro); code != 201 || len(ro.Members) != 4 {
+		t.Fatalf("good roster: %d %+v", code, ro)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/store"
 )
 
@@ -320,5 +321,65 @@ func TestOrgImportXLSXReportsEveryBadRow(t *testing.T) {
 	var ro rosterReply
 	if code := h.api("POST", "/api/v1/members/import?format=xlsx", tok, xlsxOf(t, orgRoster), &ro); code != 201 || len(ro.Members) != 4 {
 		t.Fatalf("good roster: %d %+v", code, ro)
+	}
+}
+
+// TestOrgReadsAgreeOnEveryNode: two servers on one database, as nodes of a
+// cluster share theirs. Points paid through one (a daily practice played
+// there, and an award) are read the same from the other: leaderboards,
+// ranks, the weekly ranking and the "me" card come from the store, not from
+// what a node saw.
+func TestOrgReadsAgreeOnEveryNode(t *testing.T) {
+	dir := t.TempDir()
+	a := startHarness(t, dir, clock.NewFake(t0), nil)
+	tok, _, players, tokens := orgSetup(t, a)
+	b := startHarness(t, dir, a.clk, nil)
+	b.orgToken()
+
+	// An plays today's practice on node a, all right.
+	c := a.dial()
+	c.welcomed(c.send("hello", map[string]any{"token": tokens["001"]}))
+	soloStart(t, c, "daily")
+	c.expect("room.state")
+	a.advance(3 * time.Second)
+	for i := 0; i < 5; i++ {
+		a.playQuestion(c, i, true)
+		a.advance(3 * time.Second)
+	}
+	c.expect("room.finished")
+	day := a.clk.Now().In(mustLoc(t)).Format(time.DateOnly)
+	if _, err := a.st.Award(context.Background(), nil, []store.Award{{Ref: "t:003", Player: players["003"], Source: store.SourceDuel, Points: 2, Day: day, At: a.clk.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		"/api/v1/leaderboard/players?period=day",
+		"/api/v1/leaderboard/players?period=week&org=d1",
+		"/api/v1/leaderboard/units?period=week&by=points",
+		"/api/v1/orgs?period=week",
+		"/api/v1/orgs/city/weekly",
+	} {
+		var fromA, fromB []byte
+		if code := a.api("GET", path, tok, nil, &fromA); code != 200 {
+			t.Fatalf("%s on a: %d", path, code)
+		}
+		if code := b.api("GET", path, tok, nil, &fromB); code != 200 || !bytes.Equal(fromA, fromB) {
+			t.Errorf("%s: node b answers %d %s, node a %s", path, code, fromB, fromA)
+		}
+	}
+	var me struct {
+		Points        int64
+		UnitRank      int64 `json:"unit_rank"`
+		ChallengeBest int   `json:"challenge_best"`
+		Daily         struct{ Day, State string }
+	}
+	if code := b.api("GET", "/api/v1/me?period=day", tokens["001"], nil, &me); code != 200 || me.Points != 5 || me.UnitRank != 1 || me.Daily.State != "done" || me.Daily.Day != day {
+		t.Fatalf("An's card on node b: %d %+v", code, me)
+	}
+	if code := b.api("GET", "/api/v1/me?period=day", tokens["002"], nil, &me); code != 200 || me.Points != 0 || me.Daily.State != "todo" {
+		t.Fatalf("Bo's card on node b: %d %+v", code, me)
+	}
+	var led []struct{ Source string }
+	if code := b.api("GET", "/api/v1/me/ledger", tokens["001"], nil, &led); code != 200 || len(led) != 1 || led[0].Source != store.SourceDaily {
+		t.Fatalf("An's history on node b: %d %+v", code, led)
 	}
 }

@@ -290,6 +290,28 @@ func TestBrowserOrgPages(t *testing.T) {
 		t.Errorf("d2 shows %s points after u2 moved in, want 6", p)
 	}
 	screenshot(t, organizer, "org-moved-unit")
+
+	// An tries the challenge from the card: one right, then a miss ends it.
+	run(t, phone, "start a challenge",
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`#me-challenge[data-best="0"]`)),
+		chromedp.Click(chromedp.ID("me-challenge")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-phase="countdown"]`)),
+	)
+	h.advance(3 * time.Second)
+	for i, right := range []bool{true, false} {
+		sel := fmt.Sprintf(`#question[data-index="%d"]`, i)
+		run(t, phone, "challenge question", chromedp.WaitVisible(chromedp.CSS(sel+` .qtext`)))
+		q := h.pageQuestion(t, get(t, phone, "question text", chromedp.Evaluate[string](`document.querySelector('`+sel+` .qtext').textContent`)), i)
+		h.clickAnswer(t, phone, q, right)
+		run(t, phone, "reveal shown", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#reveal[data-correct="%t"]`, right))))
+		h.advance(3 * time.Second)
+	}
+	run(t, phone, "the run's end", chromedp.WaitVisible(chromedp.CSS(`#solo-final[data-kind="challenge"][data-score="1"]`)))
+	screenshot(t, phone, "org-player-challenge-final")
+	run(t, phone, "back to the card", chromedp.Click(chromedp.ID("btn-back")),
+		chromedp.WaitVisible(chromedp.CSS(`#me-challenge[data-best="1"]`)))
+	screenshot(t, phone, "org-player-me-after")
 }
 
 // pageQuestion finds the bank question the page shows by its text.

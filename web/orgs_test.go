@@ -383,3 +383,39 @@ func TestOrgReadsAgreeOnEveryNode(t *testing.T) {
 		t.Fatalf("An's history on node b: %d %+v", code, led)
 	}
 }
+
+// TestOrgJoinByUnitCode: a member without an invitation picks their unit
+// with its join code; a wrong code or a missing name is refused and
+// registers no one.
+func TestOrgJoinByUnitCode(t *testing.T) {
+	h := newHarness(t, nil)
+	tok, _, _, _ := orgSetup(t, h)
+	var u3 struct {
+		Org struct {
+			JoinCode   string `json:"join_code"`
+			Registered int64
+		}
+	}
+	if code := h.api("GET", "/api/v1/orgs/u3", tok, nil, &u3); code != 200 || u3.Org.JoinCode == "" {
+		t.Fatalf("u3: %d %+v", code, u3)
+	}
+	before := u3.Org.Registered
+	if code := h.api("POST", "/api/v1/members/register", "", map[string]string{"join_code": "NOSUCH", "name": "Ed"}, nil); code != 404 {
+		t.Fatalf("unknown join code: %d", code)
+	}
+	if code := h.api("POST", "/api/v1/members/register", "", map[string]string{"join_code": u3.Org.JoinCode}, nil); code != 400 {
+		t.Fatalf("join without a name: %d", code)
+	}
+	var reg struct{ ID, Member, Unit, Token string }
+	if code := h.api("POST", "/api/v1/members/register", "", map[string]string{"join_code": u3.Org.JoinCode, "name": "Ed", "number": "005"}, &reg); code != 201 || reg.Unit != "u3" || reg.Token == "" {
+		t.Fatalf("join u3: %d %+v", code, reg)
+	}
+	if code := h.api("GET", "/api/v1/orgs/u3", tok, nil, &u3); code != 200 || u3.Org.Registered != before+1 {
+		t.Fatalf("u3 registered %d after one join, was %d", u3.Org.Registered, before)
+	}
+	// The player token plays as the new member.
+	c := h.dial()
+	if w := c.welcomed(c.send("hello", map[string]any{"token": reg.Token})); w.Player.ID != reg.ID {
+		t.Fatalf("hello with the joined member's token played as %s, want %s", w.Player.ID, reg.ID)
+	}
+}

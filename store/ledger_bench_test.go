@@ -67,6 +67,9 @@ func BenchmarkLedger(b *testing.B) {
 	units := envInt("LEITAI_BENCH_UNITS", 3_000)
 	awards := envInt("LEITAI_BENCH_AWARDS", 2_000_000)
 	rate := envInt("LEITAI_BENCH_RATE", 2_000)
+	// LEITAI_BENCH_BATCH bounds the awards of one transaction (default:
+	// a second's worth). Store.Award's own group commit has no bound.
+	maxBatch := envInt("LEITAI_BENCH_BATCH", rate)
 	seconds := envInt("LEITAI_BENCH_SECONDS", 20)
 	const districts = 30
 	var s *store.SQL
@@ -82,7 +85,9 @@ func BenchmarkLedger(b *testing.B) {
 	} else {
 		path = filepath.Join(b.TempDir(), "bench.db")
 		if keep != "" {
-			kept = filepath.Join(keep, fmt.Sprintf("ledger-%d-%d-%d.db", members, units, awards))
+			// The schema's version is in the name: a database loaded under an
+			// older schema is loaded again rather than migrated.
+			kept = filepath.Join(keep, fmt.Sprintf("ledger-%d-%d-%d-m%d.db", members, units, awards, store.MigrationCount()))
 			if _, err := os.Stat(kept); err == nil {
 				t := time.Now()
 				if err := copyFile(kept, path); err != nil {
@@ -117,7 +122,7 @@ func BenchmarkLedger(b *testing.B) {
 			logf("kept the loaded database as %s (%v)", kept, time.Since(t).Round(time.Millisecond))
 		}
 	}
-	runLedgerReads(ctx, b, s, members, units, rate, seconds, districts)
+	runLedgerReads(ctx, b, s, members, units, rate, maxBatch, seconds, districts)
 }
 
 // copyFile copies the file at from to a new file at to.
@@ -318,7 +323,7 @@ func loadLedger(ctx context.Context, b *testing.B, s *store.SQL, members, units,
 
 // runLedgerReads measures the reads alone, then again while awards arrive
 // at rate per second for seconds.
-func runLedgerReads(ctx context.Context, b *testing.B, s *store.SQL, members, units, rate, seconds, districts int) {
+func runLedgerReads(ctx context.Context, b *testing.B, s *store.SQL, members, units, rate, maxBatch, seconds, districts int) {
 
 	week, _ := store.PeriodKey(store.PeriodWeek, "2026-11-30")
 	lastWeek, _ := store.PeriodKey(store.PeriodWeek, "2026-11-23")
@@ -381,8 +386,9 @@ func runLedgerReads(ctx context.Context, b *testing.B, s *store.SQL, members, un
 	var batches []int
 	wg.Go(func() {
 		// Awards fall due at rate per second; each transaction takes all
-		// that are due (at most a second's worth), as a group commit does,
-		// so the rate holds while a commit waits for its fsync.
+		// that are due (at most maxBatch: by default a second's worth), as
+		// a group commit does, so the rate holds while a commit waits for
+		// its fsync.
 		wr := rand.New(rand.NewPCG(9, 9))
 		seq, begin := 0, time.Now()
 		for {
@@ -396,7 +402,7 @@ func runLedgerReads(ctx context.Context, b *testing.B, s *store.SQL, members, un
 				time.Sleep(time.Millisecond)
 				continue
 			}
-			batch := make([]store.Award, min(due, rate))
+			batch := make([]store.Award, min(due, maxBatch))
 			for j := range batch {
 				seq++
 				p := fmt.Sprintf("p%d", wr.IntN(members))

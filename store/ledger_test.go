@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -180,5 +181,65 @@ func TestBackgroundCheckpoint(t *testing.T) {
 			t.Fatalf("the database file is still %d bytes (%d before the writes): nothing checkpointed", size(), before)
 		}
 		time.Sleep(20 * time.Millisecond) // real time: the checkpointer runs on a real ticker
+	}
+}
+
+// TestRollupsWithoutRowidMigration: a database from before migration 0020
+// keeps every rollup and day counter row when its tables become WITHOUT
+// ROWID, and awards and leaderboards work on them after.
+func TestRollupsWithoutRowidMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := store.CreateOldSQLite(ctx, path, 6); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ('a', 'A', 'u1', 1500, 7, 0), ('b', 'B', 'u1', 1500, 3, 0)`,
+		`INSERT INTO orgs (code, name, parent, path, expected, join_code, created_at) VALUES ('u1', 'U1', '', 'u1/', 2, '', 0)`,
+		`INSERT INTO members (id, name, number, unit, invite, player, registered_at, created_at) VALUES ('m-a', 'A', '1', 'u1', '', 'a', 1, 0), ('m-b', 'B', '2', 'u1', '', 'b', 1, 0)`,
+		`INSERT INTO roll_player VALUES ('all', 'a', 7, 2), ('all', 'b', 3, 1), ('w2026-11-30', 'a', 7, 2)`,
+		`INSERT INTO roll_member VALUES ('all', 'u1', 'a', 7, 2), ('all', 'u1', 'b', 3, 1)`,
+		`INSERT INTO roll_unit VALUES ('all', 'u1', 10, 2)`,
+		`INSERT INTO roll_hist VALUES ('all', 7, 1), ('all', 3, 1)`,
+		`INSERT INTO ledger_days VALUES ('a', '2026-12-01', 'duel', 2)`,
+	} {
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	s, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for table, want := range map[string]int{"roll_player": 3, "roll_member": 2, "roll_unit": 1, "roll_hist": 2, "ledger_days": 1} {
+		var n int
+		if err := store.QueryRow(ctx, s, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d rows (%v), want %d", table, n, err, want)
+		}
+		if err := store.QueryRow(ctx, s, "SELECT rowid FROM "+table).Scan(new(int64)); err == nil {
+			t.Errorf("%s still has a rowid", table)
+		}
+	}
+	r, err := s.Rank(ctx, "all", "b")
+	if err != nil || r.Points != 3 || r.CityRank != 2 || r.UnitRank != 2 {
+		t.Fatalf("rank of b after the migration: %+v %v", r, err)
+	}
+	out, err := s.Award(ctx, store.Caps{store.SourceDuel: 2}, []store.Award{
+		{Ref: "x", Player: "a", Source: store.SourceDuel, Points: 5, Day: "2026-12-01", At: time.Unix(0, 0)},
+		{Ref: "y", Player: "b", Source: store.SourceDuel, Points: 5, Day: "2026-12-01", At: time.Unix(0, 0)},
+	})
+	if err != nil || out[0].Paid != 0 || out[1].Paid != 5 {
+		t.Fatalf("awards after the migration (a is at the day's cap): %+v %v", out, err)
+	}
+	top, err := s.TopPlayers(ctx, "all", "", 0, 10)
+	if err != nil || len(top) != 2 || top[0].Player != "b" || top[0].Points != 8 {
+		t.Fatalf("all-time board after the migration: %+v %v", top, err)
 	}
 }

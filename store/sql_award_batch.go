@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -171,7 +172,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		counts[k]++
 	}
 	slices.SortFunc(dkeys, func(x, y daySrc) int {
-		return strings.Compare(x.player+"\x00"+x.day+"\x00"+x.source, y.player+"\x00"+y.day+"\x00"+y.source)
+		return cmp.Or(strings.Compare(x.player, y.player), strings.Compare(x.day, y.day), strings.Compare(x.source, y.source))
 	})
 	before := map[daySrc]int64{}
 	err = chunked(len(dkeys), awardChunk/4, func(lo, hi int) error {
@@ -281,11 +282,16 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 			byUnit[k3].points += a.Paid
 		}
 	}
-	slices.SortFunc(pkeys, func(x, y pp) int { return strings.Compare(x.period+"\x00"+x.player, y.period+"\x00"+y.player) })
-	slices.SortFunc(mkeys, func(x, y upp) int {
-		return strings.Compare(x.period+"\x00"+x.unit+"\x00"+x.player, y.period+"\x00"+y.unit+"\x00"+y.player)
+	// Sorted field by field, without building a key string per comparison.
+	slices.SortFunc(pkeys, func(x, y pp) int {
+		return cmp.Or(strings.Compare(x.period, y.period), strings.Compare(x.player, y.player))
 	})
-	slices.SortFunc(ukeys, func(x, y up) int { return strings.Compare(x.period+"\x00"+x.unit, y.period+"\x00"+y.unit) })
+	slices.SortFunc(mkeys, func(x, y upp) int {
+		return cmp.Or(strings.Compare(x.period, y.period), strings.Compare(x.unit, y.unit), strings.Compare(x.player, y.player))
+	})
+	slices.SortFunc(ukeys, func(x, y up) int {
+		return cmp.Or(strings.Compare(x.period, y.period), strings.Compare(x.unit, y.unit))
+	})
 	// The histogram moves each member from their old total to the new
 	// one (or adds them, on their first award of the period).
 	type hp struct {

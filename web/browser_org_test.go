@@ -41,8 +41,10 @@ func TestBrowserOrgPages(t *testing.T) {
 	roster := file("roster.csv", []byte(orgRoster))
 
 	organizer := browser(t, 1280, 900)
-	run(t, organizer, "open the organization page as the organizer",
-		chromedp.Navigate(h.url("/org?token="+url.QueryEscape(tok))),
+	run(t, organizer, "from the organizer page to the organization page",
+		chromedp.Navigate(h.url("/admin?token="+url.QueryEscape(tok))),
+		chromedp.WaitVisible(chromedp.ID("orgs-link")),
+		chromedp.Click(chromedp.ID("orgs-link")),
 		chromedp.WaitVisible(chromedp.ID("tree-import")),
 		chromedp.SetUploadFiles(chromedp.ID("tree-file"), []string{badTree}),
 		chromedp.Click(chromedp.ID("tree-import")),

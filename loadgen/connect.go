@@ -82,7 +82,7 @@ func (g *gen) connectAll(ctx context.Context) {
 // connect opens player i's connection and says hello.
 func (g *gen) connect(ctx context.Context, i int, seed uint64) {
 	d := g.dialers[i%len(g.dialers)]
-	ws, resp, err := d.DialContext(ctx, g.cfg.URL, nil)
+	ws, resp, err := d.DialContext(ctx, g.cfg.URLs[i%len(g.cfg.URLs)], nil)
 	if err != nil {
 		g.stats.dialFailed.Add(1)
 		code := "dial:" + errClass(err)

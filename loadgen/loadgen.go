@@ -54,6 +54,10 @@ type Config struct {
 	// URL is the server's WebSocket endpoint; default ws://127.0.0.1:8080/ws.
 	// Its host must be a loopback address (or localhost).
 	URL string
+	// URLs, when set, are the nodes of a cluster: player i connects to
+	// URLs[i % len(URLs)], so the players of one match are on different
+	// nodes. URL is then URLs[0].
+	URLs []string
 	// Mode is "duel" (default) or "four".
 	Mode string
 	// Rooms is how many rooms play at once; there are Rooms × the mode's
@@ -111,8 +115,19 @@ func (c Config) WithDefaults() (Config, error) {
 			*d = v
 		}
 	}
+	if len(c.URLs) > 0 {
+		c.URL = c.URLs[0]
+	}
 	if c.URL == "" {
 		c.URL = "ws://127.0.0.1:8080/ws"
+	}
+	if len(c.URLs) == 0 {
+		c.URLs = []string{c.URL}
+	}
+	for _, u := range c.URLs[1:] {
+		if err := CheckLoopback(u); err != nil {
+			return c, err
+		}
 	}
 	if c.Mode == "" {
 		c.Mode = "duel"

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -164,7 +165,7 @@ func (g *gen) result(connect, cpuWindow, cpuAll time.Duration) *Result {
 	s := &g.stats
 	window := time.Duration(g.windowEnd.Load() - g.windowStart.Load())
 	r := &Result{
-		URL: g.cfg.URL, Mode: g.cfg.Mode, Rooms: g.cfg.Rooms, Players: g.cfg.Players(), Addrs: g.cfg.Addrs,
+		URL: strings.Join(g.cfg.URLs, ","), Mode: g.cfg.Mode, Rooms: g.cfg.Rooms, Players: g.cfg.Players(), Addrs: g.cfg.Addrs,
 		Connected: s.welcomed.Load(), DialFailed: s.dialFailed.Load(), PeakConnections: s.peakOpen.Load(),
 		Lost: s.lost.Load(), ConnectSeconds: connect.Seconds(), WindowSeconds: window.Seconds(),
 		MatchesFound: s.matchesFound.Load(), MatchesFinished: s.finishedWindow.Load(),

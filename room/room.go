@@ -147,10 +147,13 @@ type Result struct {
 	At        time.Time
 }
 
-// Finisher stores a finished room's result and awards profile points; it
-// returns the points awarded per player id. It runs on the room goroutine.
+// Finisher stores a finished room's result and awards profile points. The
+// room hands it the result and goes on: Finish must not block, and does
+// its store work elsewhere than on the room's goroutine. It calls done
+// once, from any goroutine, with the points awarded per player id; the
+// room then tells its players the result, points included.
 type Finisher interface {
-	Finished(ctx context.Context, r *Result) map[string]int64
+	Finish(r *Result, done func(awarded map[string]int64))
 }
 
 // Options are a room's collaborators. Zero values are not allowed for
@@ -190,7 +193,6 @@ type Room struct {
 	progressTimer clock.Timer
 	progressC     <-chan time.Time
 	lastProgress  int
-	ctx           context.Context
 	restored      bool // Static after construction: rebuilt from a journal.
 	// rewindAfter, for a room rebuilt from a journal with a gap, is the
 	// last entry folded; Run records a rewind entry naming it first. -1
@@ -199,6 +201,10 @@ type Room struct {
 	// adopted is set when the room took over the peers of the room it was
 	// restored for (see Adopt): Run sends each of them the state.
 	adopted bool
+	// settling is the result handed to the Finisher, until its points come
+	// back on settled; owned by run. The room ends once it is told them.
+	settling *Result
+	settled  chan map[string]int64
 
 	// onEntry is the callback of entries recorded without one of their own.
 	onEntry func(error) // Static after construction.
@@ -273,12 +279,13 @@ func New(cfg Config, opts Options) (*Room, error) {
 		opts.ProgressEvery = 250 * time.Millisecond
 	}
 	r := &Room{
-		cfg:   cfg,
-		opts:  opts,
-		log:   opts.Log.With().Str("room", cfg.ID).Logger(),
-		inbox: make(chan command, inboxSize(cfg.Kind)),
-		done:  make(chan struct{}),
-		fan:   fanout{wg: new(sync.WaitGroup)},
+		cfg:     cfg,
+		opts:    opts,
+		log:     opts.Log.With().Str("room", cfg.ID).Logger(),
+		inbox:   make(chan command, inboxSize(cfg.Kind)),
+		done:    make(chan struct{}),
+		fan:     fanout{wg: new(sync.WaitGroup)},
+		settled: make(chan map[string]int64, 1),
 	}
 	r.broken, r.rewindAfter = make(chan struct{}), -1
 	r.onEntry = func(err error) {
@@ -317,7 +324,6 @@ func (r *Room) Run(ctx context.Context) error {
 			r.opts.OnJournalFailure(r)
 		}
 	}()
-	r.ctx = ctx
 	if r.restored {
 		r.resumeAfterRestore()
 	} else if r.st.phase == PhaseLobby && r.cfg.AutoStart {
@@ -329,7 +335,7 @@ func (r *Room) Run(ctx context.Context) error {
 	r.arm()
 	for {
 		r.flush()
-		if r.st.phase == PhaseFinished {
+		if r.st.phase == PhaseFinished && r.settling == nil {
 			return nil
 		}
 		if r.failed.Load() {
@@ -337,7 +343,15 @@ func (r *Room) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			if r.settling != nil {
+				// The result is being stored: wait for it, so that its
+				// players are told it before the room ends.
+				r.sayFinished(r.settling, <-r.settled)
+				r.flush()
+			}
 			return ctx.Err()
+		case awarded := <-r.settled:
+			r.sayFinished(r.settling, awarded)
 		case <-r.broken:
 			return errRestoring
 		case c := <-r.inbox:

@@ -234,15 +234,26 @@ func (r *Room) scoreboard() protocol.Scoreboard {
 	return protocol.Scoreboard{Room: r.cfg.ID, Index: r.st.index, Players: r.st.present(), Top: r.standings(r.cfg.TopN), Teams: r.teams()}
 }
 
-// broadcastFinished stores the result, then tells everyone.
+// broadcastFinished hands the result to the Finisher to be stored; once
+// it is (see Run), sayFinished tells everyone.
 func (r *Room) broadcastFinished() {
 	s := r.st
 	s.rankAll()
 	res := &Result{Room: r.cfg.ID, Kind: r.cfg.Kind, Config: &r.cfg, Standings: r.standings(0), Teams: r.teams(), At: r.now()}
-	var awarded map[string]int64
-	if r.opts.Finisher != nil {
-		awarded = r.opts.Finisher.Finished(r.ctx, res)
+	if r.opts.Finisher == nil {
+		r.sayFinished(res, nil)
+		return
 	}
+	r.settling = res
+	settled := r.settled
+	r.opts.Finisher.Finish(res, func(awarded map[string]int64) { settled <- awarded })
+}
+
+// sayFinished tells everyone the result and each player the points it was
+// awarded.
+func (r *Room) sayFinished(res *Result, awarded map[string]int64) {
+	s := r.st
+	r.settling = nil
 	top := res.Standings
 	if len(top) > smallRoom {
 		top = top[:smallRoom]

@@ -16,10 +16,13 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/leitai/leitai/gateway"
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/internal/version"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/roomhost"
 	"github.com/leitai/leitai/store"
 )
 
@@ -28,7 +31,7 @@ const maxUpload = 32 << 20
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /ws", s.serveWS)
+	m.HandleFunc("GET /ws", s.gw.ServeWS)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		v := version.Get()
 		writeJSON(w, 200, map[string]string{"status": "ok", "version": v.Version, "commit": v.Commit})
@@ -68,7 +71,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // httpError writes err with the status its code implies.
 func httpError(w http.ResponseWriter, err error) {
-	pe := toProtocol(err)
+	pe := gateway.ToProtocol(err)
 	status := http.StatusInternalServerError
 	switch pe.Code {
 	case protocol.CodeBadRequest:
@@ -96,11 +99,11 @@ func (s *Server) bearer(r *http.Request) (store.Token, bool) {
 	if !ok || secret == "" {
 		return store.Token{}, false
 	}
-	t, err := s.store.Token(r.Context(), HashToken(strings.TrimSpace(secret)))
+	t, err := s.store.Token(r.Context(), token.Hash(strings.TrimSpace(secret)))
 	if err != nil || (!t.ExpiresAt.IsZero() && s.clock.Now().After(t.ExpiresAt)) {
 		return store.Token{}, false
 	}
-	s.expiry.markUsed(t.Hash)
+	s.expiry.MarkUsed(t.Hash)
 	return t, true
 }
 
@@ -129,22 +132,6 @@ func (s *Server) upload(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-s.stopped:
-		httpError(w, protocol.Errorf(protocol.CodeUnavailable, "shutting down"))
-		return
-	default:
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := s.store.QuestionSets(ctx); err != nil {
-		httpError(w, protocol.Errorf(protocol.CodeUnavailable, "store: %v", err))
-		return
-	}
-	writeJSON(w, 200, map[string]any{"status": "ready", "rooms": s.rooms.Len(), "sessions": s.hub.len()})
-}
-
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name string `json:"name"`
@@ -169,7 +156,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	secret, hash := NewToken()
+	secret, hash := token.New()
 	if err := s.store.PutToken(r.Context(), store.Token{Hash: hash, Kind: store.TokenPlayer, Subject: p.ID, CreatedAt: now}); err != nil {
 		httpError(w, err)
 		return
@@ -324,13 +311,13 @@ func (s *Server) baseURL(r *http.Request) string {
 }
 
 func (s *Server) handleCreateEvent(w http.ResponseWriter, r *http.Request) {
-	var c eventConfig
+	var c roomhost.EventConfig
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	if err := dec.Decode(&c); err != nil {
 		httpError(w, protocol.Errorf(protocol.CodeBadRequest, "body must be a JSON event: %v", err))
 		return
 	}
-	out, err := s.createEvent(r.Context(), s.baseURL(r), c)
+	out, err := s.host.CreateEvent(r.Context(), s.baseURL(r), c)
 	if err != nil {
 		httpError(w, err)
 		return
@@ -349,7 +336,7 @@ func (s *Server) handleReissueLink(w http.ResponseWriter, r *http.Request) {
 		httpError(w, protocol.Errorf(protocol.CodeBadRequest, "body must be {\"role\": \"host\" or \"screen\"}: %v", err))
 		return
 	}
-	out, err := s.reissueLink(r.Context(), s.baseURL(r), r.PathValue("id"), body.Role)
+	out, err := s.host.ReissueLink(r.Context(), s.baseURL(r), r.PathValue("id"), body.Role)
 	if err != nil {
 		httpError(w, err)
 		return
@@ -418,7 +405,7 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	rep, err := s.eventReport(r.Context(), ev)
+	rep, err := s.host.EventReport(r.Context(), ev)
 	if err != nil {
 		httpError(w, err)
 		return

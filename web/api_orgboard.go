@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/store"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) handleBoardToken(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	secret, hash := NewToken()
+	secret, hash := token.New()
 	if err := s.store.PutToken(r.Context(), store.Token{Hash: hash, Kind: store.TokenOrgBoard, Subject: o.Code, CreatedAt: s.clock.Now()}); err != nil {
 		httpError(w, err)
 		return

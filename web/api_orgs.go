@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/leitai/leitai/gateway"
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/org"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/store"
@@ -195,7 +197,7 @@ func (s *Server) periodOf(r *http.Request) (kind, key string, err error) {
 	}
 	day := r.URL.Query().Get("date")
 	if day == "" {
-		day = s.day(s.clock.Now())
+		day = s.host.Day(s.clock.Now())
 	}
 	key, err = store.PeriodKey(kind, day)
 	if err != nil {
@@ -367,7 +369,7 @@ func (s *Server) handleOrgToken(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	secret, hash := NewToken()
+	secret, hash := token.New()
 	if err := s.store.PutToken(r.Context(), store.Token{Hash: hash, Kind: store.TokenOrgAdmin, Subject: o.Code, CreatedAt: s.clock.Now()}); err != nil {
 		httpError(w, err)
 		return
@@ -448,7 +450,7 @@ func (s *Server) handleRosterImport(w http.ResponseWriter, r *http.Request) {
 	out := make([]memberInfo, len(rows))
 	for i, row := range rows {
 		code := shortCode()
-		ms[i] = store.Member{ID: "m-" + uuid.NewString(), Name: row.Name, Number: row.Number, Unit: row.Unit, Invite: HashToken(code), CreatedAt: now}
+		ms[i] = store.Member{ID: "m-" + uuid.NewString(), Name: row.Name, Number: row.Number, Unit: row.Unit, Invite: token.Hash(code), CreatedAt: now}
 		out[i] = infoOf(ms[i])
 		out[i].Invite = code
 	}
@@ -474,13 +476,13 @@ func (s *Server) handleMemberRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, now := r.Context(), s.clock.Now()
-	secret, hash := NewToken()
+	secret, hash := token.New()
 	p := store.Player{ID: "p-" + uuid.NewString(), Rating: 1500, CreatedAt: now}
 	tok := store.Token{Hash: hash, Kind: store.TokenPlayer, Subject: p.ID, CreatedAt: now}
 	var m store.Member
 	switch {
 	case body.Invite != "":
-		pending, err := s.store.MemberByInvite(ctx, HashToken(strings.TrimSpace(body.Invite)))
+		pending, err := s.store.MemberByInvite(ctx, token.Hash(strings.TrimSpace(body.Invite)))
 		if err != nil {
 			httpError(w, protocol.Errorf(protocol.CodeNotFound, "unknown or used invitation"))
 			return
@@ -591,9 +593,9 @@ func (s *Server) rankOf(r *http.Request, m store.Member) (map[string]any, error)
 // practice ("todo", "started" or "done", read from the store so any node
 // answers alike) and their best challenge run (0 before the first).
 func (s *Server) soloOf(ctx context.Context, player string) (map[string]any, error) {
-	day := s.day(s.clock.Now())
+	day := s.host.Day(s.clock.Now())
 	state := "todo"
-	rm, err := s.store.Room(ctx, dailyRoomID(player, day))
+	rm, err := s.store.Room(ctx, gateway.DailyRoomID(player, day))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -671,7 +673,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	}
 	solo, err := s.soloOf(r.Context(), t.Subject)
 	if err != nil {
-		httpError(w, storeUnavailable(err))
+		httpError(w, gateway.StoreUnavailable(err))
 		return
 	}
 	maps.Copy(out, solo)
@@ -801,7 +803,7 @@ func (s *Server) handleWeekly(w http.ResponseWriter, r *http.Request) {
 	}
 	day := r.URL.Query().Get("date")
 	if day == "" {
-		day = s.day(s.clock.Now())
+		day = s.host.Day(s.clock.Now())
 	}
 	week, err := store.PeriodKey(store.PeriodWeek, day)
 	if err != nil {

@@ -15,15 +15,16 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/leitai/leitai/internal/token"
+	"github.com/leitai/leitai/roomhost"
 	"github.com/leitai/leitai/store"
-	"github.com/leitai/leitai/web"
 )
 
 // orgToken installs an organizer token and returns it.
 func (h *harness) orgToken() string {
 	h.t.Helper()
 	const tok = "test-organizer-token"
-	sum := web.HashToken(tok)
+	sum := token.Hash(tok)
 	if _, err := h.st.Token(context.Background(), sum); err == nil {
 		return tok
 	}
@@ -413,7 +414,7 @@ func TestStageEventEndToEnd(t *testing.T) {
 	// Each ranked player was paid through the points ledger, once, by rank.
 	for _, s := range res.Standings {
 		led, err := h.st.Ledger(context.Background(), s.ID, 10)
-		if err != nil || len(led) != 1 || led[0].Source != store.SourceEvent || led[0].Paid != web.EventPoints[min(s.Rank, len(web.EventPoints))-1] {
+		if err != nil || len(led) != 1 || led[0].Source != store.SourceEvent || led[0].Paid != roomhost.EventPoints[min(s.Rank, len(roomhost.EventPoints))-1] {
 			t.Fatalf("ledger of %s (rank %d): %+v %v", s.ID, s.Rank, led, err)
 		}
 	}

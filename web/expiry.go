@@ -69,8 +69,8 @@ func newExpirer(cfg ExpiryConfig, st store.Store, clk clock.Clock, log zerolog.L
 	return &expirer{cfg: cfg, store: st, clock: clk, log: log, played: map[string]struct{}{}, used: map[string]struct{}{}}
 }
 
-// markPlayed notes that a player joined a room.
-func (e *expirer) markPlayed(id string) {
+// MarkPlayed notes that a player joined a room.
+func (e *expirer) MarkPlayed(id string) {
 	e.mu.Lock()
 	if len(e.played) < maxMarks {
 		e.played[id] = struct{}{}
@@ -78,8 +78,8 @@ func (e *expirer) markPlayed(id string) {
 	e.mu.Unlock()
 }
 
-// markUsed notes that the token with this hash was presented.
-func (e *expirer) markUsed(hash string) {
+// MarkUsed notes that the token with this hash was presented.
+func (e *expirer) MarkUsed(hash string) {
 	e.mu.Lock()
 	if len(e.used) < maxMarks {
 		e.used[hash] = struct{}{}
@@ -97,10 +97,10 @@ func (e *expirer) flush(ctx context.Context) error {
 	now := e.clock.Now()
 	err := e.store.MarkPlayed(ctx, now, keys(played))
 	if err != nil {
-		e.keep(played, e.markPlayed)
+		e.keep(played, e.MarkPlayed)
 	}
 	if uerr := e.store.MarkTokensUsed(ctx, now, keys(used)); uerr != nil {
-		e.keep(used, e.markUsed)
+		e.keep(used, e.MarkUsed)
 		if err == nil {
 			err = uerr
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/web"
 )
@@ -26,7 +27,7 @@ func TestGuestsAndTokensExpire(t *testing.T) {
 		return errors.Is(err, store.ErrNotFound)
 	}
 	tokenGone := func(secret string) bool {
-		_, err := h.st.Token(ctx, web.HashToken(secret))
+		_, err := h.st.Token(ctx, token.Hash(secret))
 		return errors.Is(err, store.ErrNotFound)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/leitai/leitai/gateway"
 	"github.com/leitai/leitai/internal/version"
 	"github.com/leitai/leitai/store"
 )
@@ -17,43 +18,32 @@ import (
 // several servers can live in one test process.
 type metrics struct {
 	reg      *prometheus.Registry
-	conns    prometheus.Gauge
-	messages prometheus.Counter
-	answers  prometheus.Counter
-	slow     prometheus.Counter
-	refused  prometheus.Counter
 	rooms    prometheus.Counter
 	finished prometheus.Counter
-	// ackLatency is from reading an answer to writing its ack: what the
-	// server adds to the latency a contestant feels.
-	ackLatency prometheus.Histogram
-
-	// rateLimited counts messages refused by a connection's rate limit,
-	// answered with rate_limited or not.
-	rateLimited prometheus.Counter
+	// gateway are the connections' instruments, see gateway.Metrics.
+	gateway gateway.Metrics
 }
 
-func newMetrics(journal *store.Committer, node string) *metrics {
+func newMetrics(journal *store.Committer, node string, extra []prometheus.Collector) *metrics {
 	m := &metrics{
 		reg:      prometheus.NewRegistry(),
-		conns:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_connections", Help: "Open WebSocket connections."}),
-		messages: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_messages_total", Help: "Inbound WebSocket messages."}),
-		answers:  prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_answers_total", Help: "Answers accepted."}),
-		slow:     prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_slow_disconnects_total", Help: "Connections closed because their send queue filled."}),
-		refused:  prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_refused_connections_total", Help: "Connections refused by the per-address limit."}),
 		rooms:    prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_opened_total", Help: "Rooms opened."}),
 		finished: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rooms_finished_total", Help: "Rooms finished."}),
-		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+	}
+	g := &m.gateway
+	*g = gateway.Metrics{
+		Conns:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_connections", Help: "Open WebSocket connections."}),
+		Messages: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_messages_total", Help: "Inbound WebSocket messages."}),
+		Answers:  prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_answers_total", Help: "Answers accepted."}),
+		Slow:     prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_slow_disconnects_total", Help: "Connections closed because their send queue filled."}),
+		Refused:  prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_refused_connections_total", Help: "Connections refused by the per-address limit."}),
+		AckLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "leitai_answer_ack_seconds",
 			Help:    "From reading an answer to writing its ack to the socket: durable write included.",
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .15, .2, .3, .5, 1, 2, 5},
 		}),
 	}
-	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rate_limited_total", Help: "Messages refused by a rate limit (at most one rate_limited reply a second)."})
-	batches := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_batches_total", Help: "Journal batches written, each one transaction and one fsync."},
-		func() float64 { b, _ := journal.Stats(); return float64(b) })
-	entries := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "leitai_journal_entries_total", Help: "Journal entries written in those batches."},
-		func() float64 { _, e := journal.Stats(); return float64(e) })
+	g.RateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rate_limited_total", Help: "Messages refused by a rate limit (at most one rate_limited reply a second)."})
 	v := version.Get()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_build_info", Help: "Always 1; the labels say which build is running.",
 		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.GoVersion}})
@@ -62,8 +52,18 @@ func newMetrics(journal *store.Committer, node string) *metrics {
 	if node != "" {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, m.reg)
 	}
-	reg.MustRegister(build, m.conns, m.messages, m.answers, m.slow, m.refused, m.rateLimited, m.rooms, m.finished, m.ackLatency, batches, entries,
+	reg.MustRegister(build, g.Conns, g.Messages, g.Answers, g.Slow, g.Refused, g.RateLimited, m.rooms, m.finished, g.AckLatency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	// The journal's metrics are the committer's own, labelled with its
+	// backend (sqlite or postgres): batches, entries, commit time, failed
+	// and stale entries.
+	if journal != nil {
+		reg.MustRegister(journal.Collector())
+	}
+	// Collectors of other parts (the bus's) carry their own node label.
+	for _, c := range extra {
+		m.reg.MustRegister(c)
+	}
 	return m
 }
 

@@ -1,8 +1,9 @@
-// Package web is Leitai's front door: the HTTP API, the WebSocket gateway
-// (one reader and one writer goroutine per connection), and the embedded
-// pages — player, host console, projected scoreboard and organizer. It wires
-// rooms, matchmaking, the question bank and the store together; nothing
-// imports it but the binary and tests.
+// Package web is Leitai's front door over HTTP: the API and the embedded
+// pages — player, host console, projected scoreboard and organizer. It
+// wires a node together: the gateway (connections and sessions, package
+// gateway) serves /ws, the room host (package roomhost) runs the rooms,
+// beside matchmaking, the question bank and the store. Nothing imports it
+// but the binary and tests.
 package web
 
 import (
@@ -10,20 +11,21 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/gateway"
+	"github.com/leitai/leitai/internal/addrlimit"
 	"github.com/leitai/leitai/internal/clock"
-	"github.com/leitai/leitai/internal/wsbuf"
 	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/org"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/roomhost"
 	"github.com/leitai/leitai/store"
 )
 
@@ -208,46 +210,36 @@ type Deps struct {
 	RateClock clock.Clock
 	Log       zerolog.Logger
 
+	// Collectors are added to /metrics as they are, for the parts a node
+	// runs beside the server: the bus's metrics (cluster.Metrics, which
+	// carry their own node label).
+	Collectors []prometheus.Collector
+
 	// MetricsListener, if set, is where GET /metrics is served, and then
 	// only there: the main listener does not serve it. Run serves it and
 	// closes it when it returns.
 	MetricsListener net.Listener
 }
 
-// Server is one Leitai node's gateway and API.
+// Server is one Leitai node: its gateway (package gateway), the rooms it
+// runs (package roomhost), and the HTTP API and pages in front of them.
 type Server struct {
 	cfg     Config // Static after construction.
 	store   store.Store
 	journal *store.Committer
 	bank    *questionbank.Bank
 	clock   clock.Clock
-	rates   clock.Clock // the per-connection message limits' clock
 	log     zerolog.Logger
 
-	bus      cluster.Bus
-	rooms    *room.Registry
-	matcher  *match.Matchmaker
-	parties  *match.Parties
-	history  *questionbank.History
-	hub      *hub
-	events   *eventDir
-	metrics  *metrics
-	upgrader websocket.Upgrader
-	mux      *http.ServeMux
-	handler  http.Handler // mux behind the security headers
+	host    *roomhost.Host
+	gw      *gateway.Gateway
+	bus     cluster.Bus // /readyz pings it when it can be (Redis)
+	metrics *metrics
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the security headers
 
 	// metricsLn serves /metrics apart; nil serves it on the main handler.
 	metricsLn net.Listener
-
-	// runCtx is the context rooms run under; set by Run before serving.
-	runCtx  context.Context
-	stopped chan struct{}
-
-	// addrMu guards addrs: open connections per remote IP.
-	addrMu sync.Mutex
-	addrs  map[string]int
-
-	joins *addrLimits // hellos and event joins per address
 
 	expiry *expirer // removes guests and tokens nobody uses
 
@@ -257,19 +249,8 @@ type Server struct {
 	importing sync.Mutex
 
 	// Static after construction: HTTP requests per address.
-	registers  *addrLimits // POST /api/v1/players
-	pinLookups *addrLimits // GET /api/v1/pins/{pin}
-
-	// liveMu guards live: every open connection, welcomed or not, so that
-	// a shutdown closes each one with 1001.
-	liveMu sync.Mutex
-	live   map[*conn]struct{}
-
-	conns sync.WaitGroup
-
-	// reopening holds the ids of rooms being restored after a journal
-	// failure: requests to them are unavailable, not not_found.
-	reopening sync.Map
+	registers  *addrlimit.Limits // POST /api/v1/players
+	pinLookups *addrlimit.Limits // GET /api/v1/pins/{pin}
 }
 
 // New makes a server. Call Run, or use Handler with Start for tests.
@@ -281,36 +262,39 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.RateClock == nil {
 		deps.RateClock = clock.Real{}
 	}
-	s := &Server{
-		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, rates: deps.RateClock, log: deps.Log,
-		rooms:   room.NewRegistry(),
-		history: questionbank.NewHistory(200),
-		hub:     newHub(),
-		events:  newEventDir(),
-		metrics: newMetrics(deps.Committer, cfg.Node),
-		addrs:   map[string]int{},
-		joins:   newAddrLimits(cfg.JoinsPerSecondPerAddr, cfg.JoinBurstPerAddr),
-		live:    map[*conn]struct{}{},
-		stopped: make(chan struct{}),
-		runCtx:  context.Background(),
-	}
-	s.metricsLn = deps.MetricsListener
-	s.registers = newAddrLimits(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
-	s.pinLookups = newAddrLimits(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
 	if deps.Bus == nil {
 		deps.Bus = cluster.NewLocal(deps.Clock)
 	}
-	s.bus = deps.Bus
-	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
-	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
-	s.parties = match.NewParties(s.matcher)
-	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:   1024,
-		WriteBufferSize:  1024,
-		WriteBufferPool:  &sync.Pool{},
-		HandshakeTimeout: cfg.WriteWait,
-		CheckOrigin:      s.checkOrigin,
+	s := &Server{
+		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
+		metrics: newMetrics(deps.Committer, cfg.Node, deps.Collectors),
+		bus:     deps.Bus,
 	}
+	s.metricsLn = deps.MetricsListener
+	s.registers = addrlimit.New(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)
+	s.pinLookups = addrlimit.New(cfg.PINLookupsPerSecondPerAddr, cfg.PINLookupBurstPerAddr)
+	s.expiry = newExpirer(cfg.Expiry, deps.Store, deps.Clock, deps.Log.With().Str("part", "expiry").Logger())
+	s.host = roomhost.New(roomhost.Config{
+		Match: cfg.Match, MatchQuestions: cfg.MatchQuestions, MatchTimeLimit: cfg.MatchTimeLimit,
+		RevealFor: cfg.RevealFor, MatchCountdown: cfg.MatchCountdown,
+		PointCaps: cfg.PointCaps, TimeZone: cfg.TimeZone,
+	}, roomhost.Deps{
+		Store: deps.Store, Journal: deps.Committer, Bank: deps.Bank, Bus: deps.Bus, Clock: deps.Clock, Log: deps.Log,
+		Marks: s.expiry, Metrics: roomhost.Metrics{Opened: s.metrics.rooms, Finished: s.metrics.finished},
+	})
+	s.gw = gateway.New(gateway.Config{
+		PublicURL: cfg.PublicURL, MaxFrame: cfg.MaxFrame,
+		HelloTimeout: cfg.HelloTimeout, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait,
+		WriteWait: cfg.WriteWait, Grace: cfg.Grace, SendQueue: cfg.SendQueue,
+		AllowedOrigins: cfg.AllowedOrigins, MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+		MessagesPerSecond: cfg.MessagesPerSecond, MessageBurst: cfg.MessageBurst,
+		JoinsPerSecondPerAddr: cfg.JoinsPerSecondPerAddr, JoinBurstPerAddr: cfg.JoinBurstPerAddr,
+		MatchTimeLimit: cfg.MatchTimeLimit, RevealFor: cfg.RevealFor, MatchCountdown: cfg.MatchCountdown,
+		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT,
+	}, gateway.Deps{
+		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
+		Marks: s.expiry, Metrics: s.metrics.gateway,
+	})
 	s.routes()
 	return s
 }
@@ -319,10 +303,16 @@ func New(cfg Config, deps Deps) *Server {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Matchmaker exposes the matchmaker (tests drive its Process directly).
-func (s *Server) Matchmaker() *match.Matchmaker { return s.matcher }
+func (s *Server) Matchmaker() *match.Matchmaker { return s.host.Matchmaker() }
 
 // Rooms exposes the room registry.
-func (s *Server) Rooms() *room.Registry { return s.rooms }
+func (s *Server) Rooms() *room.Registry { return s.host.Rooms() }
+
+// Sessions counts this node's sessions (live or within their grace window).
+func (s *Server) Sessions() int { return s.gw.Sessions() }
+
+// Connected reports whether a player has a live connection to this node.
+func (s *Server) Connected(player string) bool { return s.gw.Connected(player) }
 
 // Run serves on ln until ctx ends, then shuts down gracefully: it stops
 // accepting, lets the journal finish its writes, and closes every
@@ -330,15 +320,15 @@ func (s *Server) Rooms() *room.Registry { return s.rooms }
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	roomCtx, stopRooms := context.WithCancel(context.Background())
 	defer stopRooms()
-	s.runCtx = roomCtx
+	s.gw.Begin(roomCtx)
 	defer s.serveMetrics()()
-	if err := s.Restore(roomCtx); err != nil {
+	if err := s.host.Begin(roomCtx); err != nil {
 		return err
 	}
 	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
 	wg.Add(4)
-	go func() { defer wg.Done(); _ = s.matcher.Run(roomCtx) }()
+	go func() { defer wg.Done(); _ = s.host.Matchmaker().Run(roomCtx) }()
 	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)
@@ -353,38 +343,35 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	// Under liveMu, as serveWS checks stopped and adds to conns: no Add
-	// can follow, and so none can race the Wait below.
-	s.liveMu.Lock()
-	close(s.stopped)
-	s.liveMu.Unlock()
+	s.gw.BeginShutdown()
 	// Stop accepting; hijacked WebSocket connections are not touched by this.
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = srv.Shutdown(shutCtx)
 	cancel()
 	// Stop the rooms and the matchmaker, then make every accepted answer
-	// durable (its ack is queued to its connection when it is).
-	s.rooms.Close() // a match or event opened from now on is refused
-	stopRooms()
-	s.rooms.Wait()
-	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if ferr := s.journal.Flush(flushCtx); ferr != nil {
-		s.log.Error().Err(ferr).Msg("journal flush at shutdown")
-	}
-	cancel()
-	s.rooms.WaitSent()
-	for _, c := range s.liveConns() {
-		c.closeWith(reasonGoingAway, "server shutting down")
-	}
-	done := make(chan struct{})
-	go func() { s.conns.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.log.Warn().Msg("connections still open after 10 s")
-	}
+	// durable (its ack is queued to its connection when it is), and close
+	// the connections with 1001.
+	s.host.Stop(stopRooms)
+	s.gw.CloseAll()
 	wg.Wait()
 	return err
+}
+
+// janitor runs the gateway's session expiry and forgets idle addresses of
+// the HTTP limits, until ctx ends. Runs in its own goroutine.
+func (s *Server) janitor(ctx context.Context) {
+	go s.gw.Janitor(ctx)
+	t := s.clock.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			s.registers.Sweep()
+			s.pinLookups.Sweep()
+		}
+	}
 }
 
 // httpServer serves h with the configured timeouts, so that a body that
@@ -410,306 +397,27 @@ func (s *Server) transfer(w http.ResponseWriter) {
 	_ = rc.SetWriteDeadline(until)
 }
 
-// stopping reports whether a shutdown has begun.
-func (s *Server) stopping() bool {
-	select {
-	case <-s.stopped:
-		return true
-	default:
-		return false
-	}
-}
+// DefaultTimeZone is where ledger days begin unless configured.
+const DefaultTimeZone = "Asia/Shanghai"
 
-// janitor expires sessions whose grace window has passed. Runs in its own
-// goroutine; the work is in expire so tests can call it.
-func (s *Server) janitor(ctx context.Context) {
-	t := s.clock.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-			s.expire()
-		}
+// pointDefaults fills the ledger's settings.
+func (c *Config) pointDefaults() {
+	caps := store.Caps{
+		store.SourceDuel: c.PointsDailyCap, store.SourceFour: c.PointsDailyCap, store.SourceTeam: c.PointsDailyCap,
+		store.SourceEvent: 3, store.SourceDaily: 1, store.SourceChallenge: 1, store.SourceQualifier: 1,
 	}
-}
-
-// expire takes players whose connection has been gone longer than the
-// grace window out of their queues.
-func (s *Server) expire() {
-	for _, sess := range s.hub.expired(s.clock.Now(), s.cfg.Grace) {
-		s.matcher.Leave(sess.id)
-		s.partyGone(sess.id)
+	for k, v := range c.PointCaps {
+		caps[k] = v
 	}
-	s.joins.sweep()
-	s.registers.sweep()
-	s.pinLookups.sweep()
-}
-
-// checkOrigin accepts requests with no Origin (non-browser clients), from the
-// server's own host, or from an allowed origin.
-func (s *Server) checkOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, a := range s.cfg.AllowedOrigins {
-		if a == "*" || strings.EqualFold(a, origin) {
-			return true
-		}
-	}
-	return false
-}
-
-// acquireAddr counts a connection against its address's limit.
-func (s *Server) acquireAddr(ip string) bool {
-	s.addrMu.Lock()
-	defer s.addrMu.Unlock()
-	if s.addrs[ip] >= s.cfg.MaxConnsPerAddr {
-		return false
-	}
-	s.addrs[ip]++
-	return true
-}
-
-func (s *Server) releaseAddr(ip string) {
-	s.addrMu.Lock()
-	defer s.addrMu.Unlock()
-	if s.addrs[ip]--; s.addrs[ip] <= 0 {
-		delete(s.addrs, ip)
-	}
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// serveWS upgrades a connection and hands it to a reader goroutine of its
-// own. The handler returns at once: net/http holds the request and its
-// buffered reader and writer (about 10 KiB) for as long as the handler
-// runs, which for a WebSocket would be the connection's whole life.
-func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-s.stopped:
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	default:
-	}
-	ip := remoteIP(r)
-	if !s.acquireAddr(ip) {
-		s.metrics.refused.Inc()
-		http.Error(w, "too many connections from your address", http.StatusTooManyRequests)
-		return
-	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		s.releaseAddr(ip)
-		return // the upgrader has answered
-	}
-	if !s.addConn() {
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(reasonGoingAway.code(), "server shutting down"), time.Now().Add(time.Second))
-		ws.Close()
-		s.releaseAddr(ip)
-		return
-	}
-	go s.serveConn(ws, ip)
-}
-
-// addConn counts a new connection unless a shutdown has begun. The check
-// and the Add are under liveMu, as is the start of a shutdown, so Add never
-// races the shutdown's Wait.
-func (s *Server) addConn() bool {
-	s.liveMu.Lock()
-	defer s.liveMu.Unlock()
-	if s.stopping() {
-		return false
-	}
-	s.conns.Add(1)
-	return true
-}
-
-// serveConn runs one upgraded connection; its goroutine is the connection's
-// reader. Runs in its own goroutine.
-func (s *Server) serveConn(ws *websocket.Conn, ip string) {
-	defer s.conns.Done()
-	defer s.releaseAddr(ip)
-	c := newConn(s, ws, ip)
-	s.track(c)
-	defer s.untrack(c)
-	s.metrics.conns.Inc()
-	defer s.metrics.conns.Dec()
-	ws.SetReadLimit(s.cfg.MaxFrame)
-	_ = ws.SetReadDeadline(time.Now().Add(s.cfg.HelloTimeout))
-	ws.SetPongHandler(c.onPong)
-	s.readLoop(c)
-	c.closeWith(reasonGone, "")
-	if c.reason != reasonGone {
-		// We are closing: read (and drop) until the client's close reply, so
-		// unread input does not turn our close frame into a reset.
-		_ = ws.SetReadDeadline(time.Now().Add(2 * closeWait))
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				break
-			}
-		}
-	}
-	<-c.writerDone
-	ws.Close()
-	s.disconnected(c)
-}
-
-// track adds c to the live connections. One that arrives after a shutdown
-// began is closed at once, as the shutdown may have passed it by.
-func (s *Server) track(c *conn) {
-	s.liveMu.Lock()
-	s.live[c] = struct{}{}
-	s.liveMu.Unlock()
-	select {
-	case <-s.stopped:
-		c.closeWith(reasonGoingAway, "server shutting down")
-	default:
-	}
-}
-
-func (s *Server) untrack(c *conn) {
-	s.liveMu.Lock()
-	delete(s.live, c)
-	s.liveMu.Unlock()
-}
-
-// liveConns returns every open connection.
-func (s *Server) liveConns() []*conn {
-	s.liveMu.Lock()
-	defer s.liveMu.Unlock()
-	out := make([]*conn, 0, len(s.live))
-	for c := range s.live {
-		out = append(out, c)
-	}
-	return out
-}
-
-// readLoop reads and handles messages until the connection ends.
-func (s *Server) readLoop(c *conn) {
-	for {
-		// Nothing keeps a message's bytes after handle returns (decoding
-		// copies what it keeps), so they go back to the pool.
-		buf, err := wsbuf.Read(c.ws)
-		c.received = time.Now()
-		if err == nil && c.sess.Load() != nil {
-			// A message shows the peer is alive, as a pong does. Moving
-			// the deadline resets a runtime timer, so a busy connection
-			// moves it only every sixteenth of the wait.
-			c.heardAt.Store(c.received.UnixNano())
-			if c.received.Sub(c.deadlineMoved) >= s.cfg.PongWait/16 {
-				c.deadlineMoved = c.received
-				err = c.ws.SetReadDeadline(c.received.Add(s.cfg.PongWait))
-			}
-		}
+	c.PointCaps = caps
+	if c.TimeZone == nil {
+		loc, err := time.LoadLocation(DefaultTimeZone)
 		if err != nil {
-			if buf != nil {
-				wsbuf.Put(buf)
-			}
-			var ne net.Error
-			switch {
-			case errors.Is(err, websocket.ErrReadLimit):
-				c.closeWith(reasonTooBig, "frame too big")
-			case errors.As(err, &ne) && ne.Timeout() && c.sess.Load() == nil:
-				c.closeWith(reasonPolicy, "no hello in time")
-			}
-			return
+			loc = time.FixedZone("CST", 8*3600) // Shanghai has had no DST since 1991
 		}
-		goOn := s.handleRead(c, buf.Bytes())
-		wsbuf.Put(buf)
-		if !goOn {
-			return
-		}
+		c.TimeZone = loc
 	}
-}
-
-// handleRead handles one message read by readLoop, within the rate limit,
-// and reports whether to go on reading.
-func (s *Server) handleRead(c *conn, data []byte) bool {
-	if c.closing() {
-		return false
+	if c.ParticipationTarget <= 0 {
+		c.ParticipationTarget = org.DefaultTarget
 	}
-	s.metrics.messages.Inc()
-	if !c.limiter.AllowN(s.rates.Now(), 1) {
-		return s.strike(c, "")
-	}
-	s.handle(c, data)
-	return true
-}
-
-// rateWindow is how often a connection over a rate limit is told so: the
-// first refused request in a window gets rate_limited, the others in it
-// no reply at all, so a flood cannot fill its own send queue with
-// refusals and be mistaken for a slow reader.
-const rateWindow = time.Second
-
-// strike refuses a request over a rate limit. Each refusal adds a strike;
-// strikes drain at a quarter of the message rate, so a client a little
-// too fast, or one that flooded for a moment and then behaved, is
-// forgiven in time, while one that keeps flooding (more strikes than twice
-// the burst) is closed with 1008. It reports whether the connection is
-// still open. Runs on the connection's reader.
-func (s *Server) strike(c *conn, re string) bool {
-	s.metrics.rateLimited.Inc()
-	now := s.rates.Now()
-	if !c.struckAt.IsZero() {
-		drained := now.Sub(c.struckAt).Seconds() * s.cfg.MessagesPerSecond / 4
-		c.strikes = max(0, c.strikes-drained)
-	}
-	c.strikes++
-	c.struckAt = now
-	if c.strikes > float64(2*s.cfg.MessageBurst) {
-		c.closeWith(reasonPolicy, "flood")
-		return false
-	}
-	if c.toldAt.IsZero() || now.Sub(c.toldAt) >= rateWindow {
-		c.toldAt = now
-		s.reply(c, re, errRateLimited)
-	}
-	return true
-}
-
-// disconnected cleans up after a connection: its session stays for the
-// grace window, and its rooms stop waiting for it.
-func (s *Server) disconnected(c *conn) {
-	sess := c.sess.Load()
-	if sess == nil {
-		return
-	}
-	if !sess.detach(c, s.clock.Now()) {
-		return // replaced by a newer connection
-	}
-	for _, id := range sess.roomIDs() {
-		if r, ok := s.rooms.Get(id); ok {
-			if sess.role == rolePlayer {
-				r.Detach(sess.id)
-			} else {
-				r.Unwatch(sess)
-			}
-		}
-	}
-}
-
-// Sessions counts this node's sessions (live or within their grace window).
-func (s *Server) Sessions() int { return s.hub.len() }
-
-// Connected reports whether a player has a live connection to this node.
-func (s *Server) Connected(player string) bool {
-	sess, ok := s.hub.get(player)
-	return ok && sess.Connected()
 }

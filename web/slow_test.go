@@ -42,7 +42,13 @@ func (h *harness) metric(name string) float64 {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+		// The series of name, with or without labels (the journal's
+		// carry its backend): the first one.
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, name+"{"); ok {
+			line = name + rest[strings.Index(rest, "}")+1:]
+		}
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				h.t.Fatalf("metric %s: %v", name, err)

@@ -29,7 +29,7 @@ func benchCmd(ctx context.Context, args []string) error {
 		fs.PrintDefaults()
 	}
 	var cfg loadgen.Config
-	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:8080/ws", "the server's WebSocket URL; loopback hosts only")
+	urls := fs.String("url", "ws://127.0.0.1:8080/ws", "the server's WebSocket URL, or the nodes' comma-separated (players spread over them in turn); loopback hosts only")
 	fs.StringVar(&cfg.Mode, "mode", "duel", "duel or four")
 	fs.IntVar(&cfg.Rooms, "rooms", 100, "rooms playing at once; players = rooms × 2 (duel) or × 4 (four)")
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "measured window, after every player has connected (at most 2h)")
@@ -40,7 +40,8 @@ func benchCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.Drain, "drain", 60*time.Second, "how long matches in flight at the end may take to finish")
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "connection attempts in flight")
 	fs.BoolVar(&cfg.Idle, "idle", false, "players only connect and say hello, then hold their connections: measures memory per connection")
-	pid := fs.Int("server-pid", 0, "the server's process id: read its RSS and CPU from /proc (default: from its /metrics)")
+	pids := fs.String("server-pid", "", "the server's process id, or the nodes' comma-separated in --url's order: read RSS and CPU from /proc (default: from each node's /metrics)")
+	redisURL := fs.String("redis-url", "", "the cluster's Redis (a --redis URL): report the CPU it used beside the nodes'")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout (the text report goes to stderr)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -51,13 +52,29 @@ func benchCmd(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
-	cfg, err := cfg.WithDefaults()
+	var err error
+	if cfg.URLs, err = loadgen.ParseURLs(*urls); err != nil {
+		return err
+	}
+	cfg, err = cfg.WithDefaults()
 	if err != nil {
 		return err
 	}
-	probe := &loadgen.Probe{PID: *pid, MetricsURL: loadgen.MetricsURLFor(cfg.URL)}
-	mon := newMonitor(probe)
-	if _, err := probe.Sample(ctx); err != nil {
+	serverPIDs, err := loadgen.ParsePIDs(*pids)
+	if err != nil {
+		return err
+	}
+	mon := newMonitor(loadgen.NewProbes(cfg.URLs, serverPIDs))
+	if *redisURL != "" {
+		if mon.redis, err = loadgen.NewRedisCPU(*redisURL); err != nil {
+			return err
+		}
+		defer mon.redis.Close()
+		if _, err := mon.redis.Seconds(ctx); err != nil {
+			return err
+		}
+	}
+	if _, err := mon.probe.Sample(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: cannot read the server's resource use (%v); reporting the generator's side only\n", err)
 	}
 	mon.mark(ctx, "idle")
@@ -102,21 +119,25 @@ func benchCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// monitor samples the server every second during a run, and at its marks.
+// monitor samples the server (every node of a cluster, summed) every
+// second during a run, and at its marks.
 type monitor struct {
-	probe *loadgen.Probe
+	probe loadgen.Probes
+	// redis, if set, reads the cluster's Redis's CPU at the marks.
+	redis *loadgen.RedisCPU
 	quit  chan struct{}
 	once  sync.Once
 
 	// mu guards the following fields.
-	mu       sync.Mutex
-	marks    map[string]loadgen.ServerSample
-	peakRSS  float64
-	peakConn float64
+	mu         sync.Mutex
+	marks      map[string]loadgen.ServerSample
+	redisMarks map[string]float64
+	peakRSS    float64
+	peakConn   float64
 }
 
-func newMonitor(p *loadgen.Probe) *monitor {
-	return &monitor{probe: p, quit: make(chan struct{}), marks: map[string]loadgen.ServerSample{}, peakRSS: -1, peakConn: -1}
+func newMonitor(p loadgen.Probes) *monitor {
+	return &monitor{probe: p, quit: make(chan struct{}), marks: map[string]loadgen.ServerSample{}, redisMarks: map[string]float64{}, peakRSS: -1, peakConn: -1}
 }
 
 // run samples until stop. Runs in its own goroutine.
@@ -156,28 +177,41 @@ func (m *monitor) mark(ctx context.Context, name string) {
 		m.marks[name] = s
 		m.mu.Unlock()
 	}
+	if m.redis != nil {
+		if v, err := m.redis.Seconds(ctx); err == nil {
+			m.mu.Lock()
+			m.redisMarks[name] = v
+			m.mu.Unlock()
+		}
+	}
 }
 
 // serverSummary is what the run cost the server. Negative values were not
 // measured.
 type serverSummary struct {
-	Source         string  `json:"source"`
-	RSSIdleMiB     float64 `json:"rss_idle_mib"`
-	RSSPeakMiB     float64 `json:"rss_peak_mib"`
-	PeakConns      float64 `json:"peak_connections"`
-	KiBPerConn     float64 `json:"kib_per_connection"`
-	CPUCores       float64 `json:"cpu_cores"`
-	CPUMsPerMatch  float64 `json:"cpu_ms_per_match"`
-	RoomsFinished  float64 `json:"rooms_finished"`
-	SlowDisconnect float64 `json:"slow_disconnects"`
-	Refused        float64 `json:"refused_connections"`
+	Source        string  `json:"source"`
+	RSSIdleMiB    float64 `json:"rss_idle_mib"`
+	RSSPeakMiB    float64 `json:"rss_peak_mib"`
+	PeakConns     float64 `json:"peak_connections"`
+	KiBPerConn    float64 `json:"kib_per_connection"`
+	CPUCores      float64 `json:"cpu_cores"`
+	CPUMsPerMatch float64 `json:"cpu_ms_per_match"`
+	// Nodes is how many servers the figures add up.
+	Nodes int `json:"nodes"`
+	// RedisCores and RedisCPUMsPerMatch are the cluster's Redis's CPU
+	// (INFO cpu) over the window; -1 when not measured.
+	RedisCores         float64 `json:"redis_cpu_cores"`
+	RedisCPUMsPerMatch float64 `json:"redis_cpu_ms_per_match"`
+	RoomsFinished      float64 `json:"rooms_finished"`
+	SlowDisconnect     float64 `json:"slow_disconnects"`
+	Refused            float64 `json:"refused_connections"`
 }
 
 func (m *monitor) summary(res *loadgen.Result) serverSummary {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := serverSummary{RSSIdleMiB: -1, RSSPeakMiB: -1, PeakConns: m.peakConn, KiBPerConn: -1, CPUCores: -1, CPUMsPerMatch: -1,
-		RoomsFinished: -1, SlowDisconnect: -1, Refused: -1}
+		RoomsFinished: -1, SlowDisconnect: -1, Refused: -1, Nodes: len(m.probe), RedisCores: -1, RedisCPUMsPerMatch: -1}
 	idle, okIdle := m.marks["idle"]
 	start, okStart := m.marks["start"]
 	end, okEnd := m.marks["end"]
@@ -200,6 +234,16 @@ func (m *monitor) summary(res *loadgen.Result) serverSummary {
 		}
 		if res.MatchesFinished > 0 {
 			s.CPUMsPerMatch = cpu * 1000 / float64(res.MatchesFinished)
+		}
+	}
+	rStart, okRS := m.redisMarks["start"]
+	rEnd, okRE := m.redisMarks["end"]
+	if okStart && okEnd && okRS && okRE {
+		if w := end.At.Sub(start.At).Seconds(); w > 0 {
+			s.RedisCores = (rEnd - rStart) / w
+		}
+		if res.MatchesFinished > 0 {
+			s.RedisCPUMsPerMatch = (rEnd - rStart) * 1000 / float64(res.MatchesFinished)
 		}
 	}
 	if okStart && okEnd && start.Counters != nil && end.Counters != nil {
@@ -284,6 +328,15 @@ func (r benchReport) print(w io.Writer) {
 		p("server CPU", "%.2f cores over the window", s.CPUCores)
 	default:
 		p("server CPU", "not measured")
+	}
+	if s.Nodes > 1 {
+		p("", "(the sum over %d nodes)", s.Nodes)
+	}
+	switch {
+	case s.RedisCores >= 0 && s.RedisCPUMsPerMatch >= 0:
+		p("redis CPU", "%.2f cores over the window, %.2f ms per finished match", s.RedisCores, s.RedisCPUMsPerMatch)
+	case s.RedisCores >= 0:
+		p("redis CPU", "%.2f cores over the window", s.RedisCores)
 	}
 	if s.RoomsFinished >= 0 {
 		p("server says", "%.0f rooms finished in the window, %.0f slow disconnects, %.0f connections refused",

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/leitai/leitai/loadgen"
 	"github.com/leitai/leitai/loadgen/stage"
 )
 
@@ -53,9 +54,10 @@ Flags:`)
 		fs.PrintDefaults()
 	}
 	var cfg stage.Config
-	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:8080/ws", "the server's WebSocket URL; loopback hosts only")
+	urls := fs.String("url", "ws://127.0.0.1:8080/ws", "the server's WebSocket URL, or a cluster's nodes' comma-separated (contestants spread over them in turn; the event is created and hosted on the first); loopback hosts only")
 	fs.StringVar(&cfg.AdminToken, "admin-token", env("LEITAI_ADMIN_TOKEN", ""), "organizer token of the server (LEITAI_ADMIN_TOKEN)")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "the server's process id, to read its RSS and CPU from /proc")
+	pids := fs.String("server-pid", "", "the server's process id, or the nodes' comma-separated: their RSS and CPU from /proc, summed")
+	fs.StringVar(&cfg.RedisURL, "redis-url", "", "the cluster's Redis (a --redis URL): report its CPU (INFO cpu) beside the nodes'")
 	fs.IntVar(&cfg.Contestants, "contestants", 2000, "contestants in the event")
 	fs.IntVar(&cfg.Workers, "workers", 0, fmt.Sprintf("worker processes; 0: one per %d contestants", stage.MaxContestantsPerWorker))
 	fs.IntVar(&cfg.Questions, "questions", 5, "questions in the event (question 0 is not timed)")
@@ -79,6 +81,13 @@ Flags:`)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench event: unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if cfg.URLs, err = loadgen.ParseURLs(*urls); err != nil {
+		return err
+	}
+	if cfg.ServerPIDs, err = loadgen.ParsePIDs(*pids); err != nil {
+		return err
 	}
 	if *inProc {
 		cfg.Spawn, cfg.StartBare = stage.InProcessWorkers(), stage.InProcessBare()

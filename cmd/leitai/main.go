@@ -3,6 +3,7 @@
 //	leitai serve     run a node (default: SQLite in ./data, port 8080)
 //	leitai import    import a question bank file (CSV, JSON, XLSX)
 //	leitai bench     play many concurrent matches against a running server
+//	leitai proxy     spread requests over several nodes (a local cluster's one URL)
 //	leitai version   print the version and commit of this build
 package main
 
@@ -38,12 +39,14 @@ func run(ctx context.Context, args []string) error {
 		return importCmd(ctx, args)
 	case "bench":
 		return benchCmd(ctx, args)
+	case "proxy":
+		return proxyCmd(ctx, args)
 	case "version", "-version", "--version":
 		fmt.Println(version.Get())
 		return nil
 	case "help", "-h", "--help":
-		fmt.Println("usage: leitai [serve|import|bench|version] [flags]; leitai CMD -h for the flags")
+		fmt.Println("usage: leitai [serve|import|bench|proxy|version] [flags]; leitai CMD -h for the flags")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (serve, import, bench, version)", cmd)
+	return fmt.Errorf("unknown command %q (serve, import, bench, proxy, version)", cmd)
 }

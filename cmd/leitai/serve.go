@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
 	"github.com/leitai/leitai/web"
@@ -35,7 +36,7 @@ type serveFlags struct {
 	addr, data, adminToken, redis, db, publicURL, origins, blocked, logLevel string
 	pprofAddr, metricsAddr, nodeID                                           string
 	joinRate                                                                 float64
-	joinBurst                                                                int
+	joinBurst, maxConns                                                      int
 	registerRate, pinRate                                                    float64
 	registerBurst, pinBurst                                                  int
 	readHeaderTimeout, readTimeout, writeTimeout                             time.Duration
@@ -77,6 +78,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.Float64Var(&f.participation, "participation-target", floatEnv("LEITAI_PARTICIPATION_TARGET", 0.4), "weekly participation rate a unit should reach, 0.4 = 40 % (LEITAI_PARTICIPATION_TARGET)")
 	fs.Float64Var(&f.joinRate, "addr-join-rate", floatEnv("LEITAI_ADDR_JOIN_RATE", 200), "hellos and event joins per second allowed from one IP address (LEITAI_ADDR_JOIN_RATE)")
 	fs.IntVar(&f.joinBurst, "addr-join-burst", intEnv("LEITAI_ADDR_JOIN_BURST", 5000), "burst of hellos and event joins allowed from one IP address (LEITAI_ADDR_JOIN_BURST)")
+	fs.IntVar(&f.maxConns, "addr-max-conns", intEnv("LEITAI_ADDR_MAX_CONNS", 2000), "WebSocket connections open at once from one IP address; behind a load balancer every player is its address (LEITAI_ADDR_MAX_CONNS)")
 	fs.Float64Var(&f.registerRate, "addr-register-rate", floatEnv("LEITAI_ADDR_REGISTER_RATE", 5), "POST /api/v1/players per second allowed from one IP address (LEITAI_ADDR_REGISTER_RATE)")
 	fs.IntVar(&f.registerBurst, "addr-register-burst", intEnv("LEITAI_ADDR_REGISTER_BURST", 100), "burst of POST /api/v1/players allowed from one IP address (LEITAI_ADDR_REGISTER_BURST)")
 	fs.Float64Var(&f.pinRate, "addr-pin-rate", floatEnv("LEITAI_ADDR_PIN_RATE", 10), "PIN lookups per second allowed from one IP address (LEITAI_ADDR_PIN_RATE)")
@@ -112,6 +114,9 @@ func parseServe(args []string) (*serveFlags, error) {
 	}
 	if f.participation <= 0 || f.participation > 1 {
 		return nil, fmt.Errorf("--participation-target %v: want a rate above 0 and at most 1", f.participation)
+	}
+	if f.maxConns <= 0 {
+		return nil, fmt.Errorf("--addr-max-conns must be at least 1, not %d", f.maxConns)
 	}
 	if f.db != "" && !store.IsPostgresURL(f.db) {
 		return nil, errors.New("--db wants a PostgreSQL URL, postgres://… or postgresql://…; leave it out to use SQLite in the data directory")
@@ -200,7 +205,7 @@ func organizerToken(ctx context.Context, st store.Store, data, given string) (to
 	case kept != "":
 		tok = kept
 	default:
-		tok, _ = web.NewToken()
+		tok, _ = token.New()
 		created = true
 	}
 	if tok != kept {
@@ -208,7 +213,7 @@ func organizerToken(ctx context.Context, st store.Store, data, given string) (to
 			return "", false, 0, err
 		}
 	}
-	revoked, err = st.ReplaceTokens(ctx, store.Token{Hash: web.HashToken(tok), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()})
+	revoked, err = st.ReplaceTokens(ctx, store.Token{Hash: token.Hash(tok), Kind: store.TokenOrganizer, Subject: "organizer", CreatedAt: time.Now()})
 	if err != nil {
 		return "", false, 0, err
 	}
@@ -281,7 +286,7 @@ func serve(ctx context.Context, args []string) error {
 		RevealFor: f.matchReveal, MatchCountdown: f.matchCountdown, PointsDailyCap: f.dailyCap,
 		PointCaps: f.caps, TimeZone: f.loc, ParticipationTarget: f.participation,
 		AllowedOrigins: splitList(f.origins), BlockedWords: splitList(f.blocked),
-		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst,
+		JoinsPerSecondPerAddr: f.joinRate, JoinBurstPerAddr: f.joinBurst, MaxConnsPerAddr: f.maxConns,
 		RegistersPerSecondPerAddr: f.registerRate, RegisterBurstPerAddr: f.registerBurst,
 		PINLookupsPerSecondPerAddr: f.pinRate, PINLookupBurstPerAddr: f.pinBurst,
 		ReadHeaderTimeout: f.readHeaderTimeout, ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,

@@ -270,3 +270,19 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("stored sets %+v (the bad file must have stored nothing)", sets)
 	}
 }
+
+func TestAddrMaxConnsFlag(t *testing.T) {
+	f, err := parseServe(nil)
+	if err != nil || f.maxConns != 2000 {
+		t.Fatalf("default: %v, %v", f, err)
+	}
+	t.Setenv("LEITAI_ADDR_MAX_CONNS", "50000")
+	if f, err = parseServe(nil); err != nil || f.maxConns != 50000 {
+		t.Fatalf("from the environment: %v, %v", f, err)
+	}
+	for _, bad := range []string{"0", "-1"} {
+		if _, err := parseServe([]string{"--addr-max-conns", bad}); err == nil || !strings.Contains(err.Error(), "addr-max-conns") {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}

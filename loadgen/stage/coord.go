@@ -118,7 +118,7 @@ func (c *coord) resetPhase() {
 func (c *coord) sendAll(op command) error {
 	for i, p := range c.procs {
 		cmd := c.plan[i]
-		cmd.Op, cmd.URL, cmd.PIN, cmd.Answers = op.Op, op.URL, op.PIN, op.Answers
+		cmd.Op, cmd.URL, cmd.URLs, cmd.PIN, cmd.Answers = op.Op, op.URL, op.URLs, op.PIN, op.Answers
 		b, _ := json.Marshal(cmd)
 		if _, err := p.in.Write(append(b, '\n')); err != nil {
 			return fmt.Errorf("stage: worker %d: %w", i, err)
@@ -212,9 +212,11 @@ func (c *coord) collect(ctx context.Context) ([]*workerReport, error) {
 	return out, err
 }
 
-// sampler reads a server's resource use; a nil sampler reads nothing.
+// sampler reads a server's resource use (the sum over a cluster's nodes)
+// and, when it has one, its Redis's CPU; a nil sampler reads nothing.
 type sampler struct {
-	probe *loadgen.Probe
+	probe loadgen.Probes // none: nothing but Redis
+	redis *loadgen.RedisCPU
 
 	mu   sync.Mutex
 	peak float64
@@ -222,16 +224,23 @@ type sampler struct {
 	wg   sync.WaitGroup
 }
 
-func newSampler(pid int) *sampler {
-	if pid <= 0 {
+// newSampler reads the processes pids from /proc; nil without any.
+func newSampler(pids ...int) *sampler {
+	var ps loadgen.Probes
+	for _, pid := range pids {
+		if pid > 0 {
+			ps = append(ps, &loadgen.Probe{PID: pid})
+		}
+	}
+	if len(ps) == 0 {
 		return nil
 	}
-	return &sampler{probe: &loadgen.Probe{PID: pid}, peak: -1}
+	return &sampler{probe: ps, peak: -1}
 }
 
 // sample returns RSS (bytes) and CPU (seconds), or -1s.
 func (s *sampler) sample() (rss, cpu float64) {
-	if s == nil {
+	if s == nil || len(s.probe) == 0 {
 		return -1, -1
 	}
 	v, err := s.probe.Sample(context.Background())

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/leitai/leitai/loadgen"
 )
 
 // countdown is the event room's countdown before question 0.
@@ -27,7 +29,18 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (c *coord) runLeitai(ctx context.Context) (*side, error) {
 	cfg := c.cfg
 	s := &side{name: "leitai"}
-	smp := newSampler(cfg.ServerPID)
+	smp := newSampler(cfg.ServerPIDs...)
+	if cfg.RedisURL != "" {
+		r, err := loadgen.NewRedisCPU(cfg.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		if smp == nil {
+			smp = &sampler{peak: -1}
+		}
+		smp.redis = r
+	}
 	s.rssIdle, _ = smp.sample()
 	ev, err := createEvent(ctx, cfg.URL, cfg.AdminToken, cfg.Questions, cfg.TimeLimit)
 	if err != nil {
@@ -55,7 +68,7 @@ func (c *coord) runLeitai(ctx context.Context) (*side, error) {
 	}
 
 	c.logf("connecting %d contestants through %d workers…", cfg.Contestants, len(c.procs))
-	if err := c.connectSide(ctx, s, smp, command{Op: opJoin, URL: cfg.URL, PIN: ev.PIN}, "joined"); err != nil {
+	if err := c.connectSide(ctx, s, smp, command{Op: opJoin, URL: cfg.URL, URLs: cfg.URLs, PIN: ev.PIN}, "joined"); err != nil {
 		return nil, err
 	}
 	smp.watch()

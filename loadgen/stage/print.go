@@ -95,6 +95,12 @@ func (r *Report) Print(w io.Writer) {
 		if i < len(r.CPUPerAnswerUS) && r.CPUPerAnswerUS[i] >= 0 {
 			per = fmt.Sprintf("; %.0f µs of server CPU per answer", r.CPUPerAnswerUS[i])
 		}
+		if w.RedisCores >= 0 {
+			per += fmt.Sprintf("; redis %.2f cores", w.RedisCores)
+			if i < len(r.RedisCPUPerAnswerUS) && r.RedisCPUPerAnswerUS[i] >= 0 {
+				per += fmt.Sprintf(", %.0f µs per answer", r.RedisCPUPerAnswerUS[i])
+			}
+		}
 		p("  question %d: last ack %.2f s after asking; server %s cores, machine %s busy%s", i, w.Seconds,
 			orDash(w.ServerCores, "%.2f"), orDash(100*w.MachineBusy, "%.0f%%"), per)
 	}

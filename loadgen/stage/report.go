@@ -14,10 +14,12 @@ import (
 // Report is what a run measured. Latencies are in milliseconds; a negative
 // figure was not measured.
 type Report struct {
-	Date           string  `json:"date"`
-	CPUs           int     `json:"cpus"`
-	MemTotalGiB    float64 `json:"mem_total_gib"`
-	URL            string  `json:"url"`
+	Date        string  `json:"date"`
+	CPUs        int     `json:"cpus"`
+	MemTotalGiB float64 `json:"mem_total_gib"`
+	URL         string  `json:"url"`
+	// Nodes is how many nodes the contestants were spread over.
+	Nodes          int     `json:"nodes"`
 	Contestants    int     `json:"contestants"`
 	Workers        int     `json:"workers"`
 	Questions      int     `json:"questions"`
@@ -49,8 +51,12 @@ type Report struct {
 	// than the fan-out times, so the figure to watch when the answer path
 	// changes.
 	CPUPerAnswerUS []float64 `json:"cpu_per_answer_us"`
-	Checks         Checks    `json:"checks"`
-	Ratios         *Ratios   `json:"ratios,omitempty"`
+	// RedisCPUPerAnswerUS is, per question, the cluster's Redis's CPU over
+	// its answering span over the answers written, in µs; only with
+	// Config.RedisURL, -1 where unknown.
+	RedisCPUPerAnswerUS []float64 `json:"redis_cpu_per_answer_us,omitempty"`
+	Checks              Checks    `json:"checks"`
+	Ratios              *Ratios   `json:"ratios,omitempty"`
 	// RatiosAnswering are Leitai's figures over the answering bare run's.
 	RatiosAnswering *Ratios  `json:"ratios_answering,omitempty"`
 	Targets         []Target `json:"targets"`
@@ -279,7 +285,7 @@ func ratio(a, b float64) float64 {
 // buildReport puts the two sides together and checks the targets.
 func buildReport(cfg Config, lei, bare, answering *side, took time.Duration) *Report {
 	r := &Report{
-		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), MemTotalGiB: memTotalGiB(), URL: cfg.URL,
+		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), MemTotalGiB: memTotalGiB(), URL: strings.Join(cfg.URLs, ","), Nodes: len(cfg.URLs),
 		Contestants: cfg.Contestants, Workers: cfg.Workers, Questions: cfg.Questions,
 		AnswerWithinMS: cfg.AnswerWithin.Milliseconds(), AnswerAfterMS: cfg.AnswerAfter.Milliseconds(),
 		DurationS: took.Seconds(),
@@ -301,6 +307,9 @@ func buildReport(cfg Config, lei, bare, answering *side, took time.Duration) *Re
 	r.Ack, r.AckWhileAsking, r.AckAfter = acks(lei.reports, lastAsked)
 	r.Answering = lei.answering
 	r.CPUPerAnswerUS = cpuPerAnswer(lei.answering, r.Leitai.Broadcasts, lei.reports)
+	if cfg.RedisURL != "" {
+		r.RedisCPUPerAnswerUS = redisPerAnswer(lei.answering, lei.reports)
+	}
 	r.Answers.Expected = int64(ready * cfg.Questions)
 	r.Answers.Unacked = r.Answers.Sent - r.Answers.Acked
 	r.Checks.JoinFailed = cfg.Contestants - ready
@@ -323,21 +332,39 @@ func buildReport(cfg Config, lei, bare, answering *side, took time.Duration) *Re
 	return r
 }
 
+// answersTo counts the answers written to question i.
+func answersTo(reports []*workerReport, i int) int {
+	answers := 0
+	for _, rep := range reports {
+		if i < len(rep.AnswerAt) {
+			for _, at := range rep.AnswerAt[i] {
+				if at > 0 {
+					answers++
+				}
+			}
+		}
+	}
+	return answers
+}
+
+// redisPerAnswer works out Report.RedisCPUPerAnswerUS.
+func redisPerAnswer(spans []window, reports []*workerReport) []float64 {
+	out := make([]float64, len(spans))
+	for i, w := range spans {
+		out[i] = -1
+		if n := answersTo(reports, i); w.RedisCores >= 0 && n > 0 {
+			out[i] = w.RedisCores * w.Seconds / float64(n) * 1e6
+		}
+	}
+	return out
+}
+
 // cpuPerAnswer works out Report.CPUPerAnswerUS.
 func cpuPerAnswer(spans []window, casts []Broadcast, reports []*workerReport) []float64 {
 	out := make([]float64, len(spans))
 	for i, w := range spans {
 		out[i] = -1
-		answers := 0
-		for _, rep := range reports {
-			if i < len(rep.AnswerAt) {
-				for _, at := range rep.AnswerAt[i] {
-					if at > 0 {
-						answers++
-					}
-				}
-			}
-		}
+		answers := answersTo(reports, i)
 		if w.ServerCores < 0 || answers == 0 {
 			continue
 		}

@@ -40,9 +40,19 @@ type Config struct {
 	URL string
 	// AdminToken is the organizer token the event is created with.
 	AdminToken string
+	// URLs, when set, are the nodes of a cluster: each worker spreads its
+	// contestants over them in turn. The event is created, and the host
+	// and the sentinel connect, on the first; URL is then URLs[0].
+	URLs []string
 	// ServerPID is the Leitai server's process id, for its RSS and CPU
 	// from /proc; 0 leaves them unmeasured.
 	ServerPID int
+	// ServerPIDs are the process ids of a cluster's nodes, read in place
+	// of ServerPID: their RSS and CPU are the sums over them.
+	ServerPIDs []int
+	// RedisURL, if set, is the cluster's Redis: its CPU (INFO cpu) is
+	// reported beside the nodes'.
+	RedisURL string
 	// Contestants is how many contestants join; default 2000.
 	Contestants int
 	// Workers is how many worker processes hold them; default enough for
@@ -101,8 +111,22 @@ func (c Config) withDefaults() (Config, error) {
 			*d = v
 		}
 	}
+	if len(c.URLs) > 0 {
+		c.URL = c.URLs[0]
+	}
 	if c.URL == "" {
 		c.URL = "ws://127.0.0.1:8080/ws"
+	}
+	if len(c.URLs) == 0 {
+		c.URLs = []string{c.URL}
+	}
+	for _, u := range c.URLs[1:] {
+		if err := loadgen.CheckLoopback(u); err != nil {
+			return c, err
+		}
+	}
+	if c.ServerPID > 0 && len(c.ServerPIDs) == 0 {
+		c.ServerPIDs = []int{c.ServerPID}
 	}
 	if c.Contestants <= 0 {
 		c.Contestants = 2000

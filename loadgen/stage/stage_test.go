@@ -24,6 +24,13 @@ const organizerToken = "stage-test-organizer"
 // store and an organizer token, and returns its /ws URL.
 func startServer(t *testing.T) string {
 	t.Helper()
+	url, _ := startWebServer(t)
+	return url
+}
+
+// startWebServer is startServer that also returns the server.
+func startWebServer(t *testing.T) (string, *web.Server) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "leitai.db"))
 	if err != nil {
@@ -58,7 +65,7 @@ func startServer(t *testing.T) string {
 		<-jdone
 		st.Close()
 	})
-	return "ws://" + ln.Addr().String() + "/ws"
+	return "ws://" + ln.Addr().String() + "/ws", srv
 }
 
 // tinyRun runs the whole benchmark on n contestants in two in-process

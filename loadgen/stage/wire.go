@@ -45,10 +45,13 @@ const (
 
 // command is one instruction to a worker.
 type command struct {
-	Op    string `json:"op"`
-	URL   string `json:"url,omitempty"`
-	PIN   string `json:"pin,omitempty"`
-	Count int    `json:"count,omitempty"`
+	Op  string `json:"op"`
+	URL string `json:"url,omitempty"`
+	// URLs, when set, are the nodes contestant k dials in turn:
+	// URLs[k % len(URLs)].
+	URLs  []string `json:"urls,omitempty"`
+	PIN   string   `json:"pin,omitempty"`
+	Count int      `json:"count,omitempty"`
 	// FirstAddr and Addrs are the worker's own range of source addresses.
 	FirstAddr int    `json:"first_addr,omitempty"`
 	Addrs     int    `json:"addrs,omitempty"`

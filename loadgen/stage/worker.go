@@ -134,8 +134,10 @@ func newPhase(c command, out *lineWriter) (*phase, error) {
 	if c.Count <= 0 || c.Questions <= 0 || c.Questions > 200 {
 		return nil, fmt.Errorf("stage: worker: count %d, questions %d", c.Count, c.Questions)
 	}
-	if err := loadgen.CheckLoopback(c.URL); err != nil {
-		return nil, err
+	for _, u := range append([]string{c.URL}, c.URLs...) {
+		if err := loadgen.CheckLoopback(u); err != nil {
+			return nil, err
+		}
 	}
 	if err := loadgen.CheckFiles(c.Count); err != nil {
 		return nil, err
@@ -218,7 +220,11 @@ func (p *phase) connect(ctx context.Context) (ready, failed int) {
 // the dial failed.
 func (p *phase) dial(ctx context.Context, k int) *contestant {
 	d := p.dialers[k%len(p.dialers)]
-	ws, resp, err := d.DialContext(ctx, p.cmd.URL, nil)
+	url := p.cmd.URL
+	if n := len(p.cmd.URLs); n > 0 {
+		url = p.cmd.URLs[k%n]
+	}
+	ws, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		code := "dial:" + loadgen.ErrClass(err)
 		if resp != nil {

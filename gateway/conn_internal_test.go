@@ -1,4 +1,4 @@
-package web
+package gateway
 
 import (
 	"testing"
@@ -50,8 +50,7 @@ func TestAnswerTime(t *testing.T) {
 		{"nothing written", -1, 3, 300 * time.Millisecond, false, 0, false},
 	} {
 		clk := clock.NewFake(t0)
-		srv := &Server{cfg: Config{IgnoreRTT: tc.ignore}, clock: clk}
-		srv.cfg.defaults()
+		srv := &Gateway{cfg: Config{IgnoreRTT: tc.ignore, RTTCreditMax: 350 * time.Millisecond}, clock: clk}
 		sess := &session{srv: srv, id: "p"}
 		if tc.written >= 0 {
 			sess.markWritten("r", 3, t0.Add(-tc.written))

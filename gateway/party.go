@@ -1,32 +1,17 @@
-package web
+package gateway
 
 import (
-	"context"
 	"errors"
 	"strings"
 
 	"github.com/leitai/leitai/match"
 	"github.com/leitai/leitai/protocol"
-	"github.com/leitai/leitai/room"
-	"github.com/leitai/leitai/store"
 )
-
-// teamRoom makes a team quick match's room score its two parties: each
-// party is a team, and a team's score is the sum of its members' scores
-// (parties are of one size, so the sum ranks as the mean would). Timing and
-// scoring are the quick match's own (race).
-func teamRoom(cfg *room.Config) {
-	if cfg.Kind != room.KindTeam {
-		return
-	}
-	cfg.TeamMode = "sum"
-	cfg.Teams = []string{match.TeamA, match.TeamB}
-}
 
 // party serves party.create, party.join and party.leave. Every member is
 // pushed party.state after a change; the one who asked gets it as the
 // reply.
-func (s *Server) party(c *conn, sess *session, in protocol.Inbound) error {
+func (s *Gateway) party(c *conn, sess *session, in protocol.Inbound) error {
 	if sess.role != rolePlayer {
 		return protocol.Errorf(protocol.CodeForbidden, "only players can form parties")
 	}
@@ -73,7 +58,7 @@ func (s *Server) party(c *conn, sess *session, in protocol.Inbound) error {
 }
 
 // pushParty sends party.state to every member but skip.
-func (s *Server) pushParty(pt *match.Party, skip string) {
+func (s *Gateway) pushParty(pt *match.Party, skip string) {
 	st := pt.State()
 	for _, m := range pt.Members {
 		if m.Player.ID != skip && m.Sink != nil {
@@ -85,7 +70,7 @@ func (s *Server) pushParty(pt *match.Party, skip string) {
 // partyGone takes a player out of its party (it left, or its connection
 // is gone for good): a queued party leaves the queue, its other members
 // told match.cancelled, and they are pushed the party's new state.
-func (s *Server) partyGone(player string) {
+func (s *Gateway) partyGone(player string) {
 	if pt, ok := s.parties.Leave(player); ok && pt != nil {
 		s.pushParty(pt, "")
 	}
@@ -93,7 +78,7 @@ func (s *Server) partyGone(player string) {
 
 // teamFind queues the asker's whole party for a team match. Only the
 // leader may; the other members are pushed match.queued.
-func (s *Server) teamFind(c *conn, sess *session, in protocol.Inbound, d protocol.MatchFind) error {
+func (s *Gateway) teamFind(c *conn, sess *session, in protocol.Inbound, d protocol.MatchFind) error {
 	t, pt, err := s.parties.Queue(sess.id, d.Category, d.Lang, func(id string) (float64, bool) {
 		if m, ok := s.hub.get(id); ok {
 			return m.getRating(), true
@@ -120,25 +105,4 @@ func (s *Server) teamFind(c *conn, sess *session, in protocol.Inbound, d protoco
 	}
 	s.send(c, "match.queued", in.ID, q)
 	return nil
-}
-
-// finishTeamMatch settles a team quick match as a quick match is settled,
-// every player ranked as its team: ratings (Elo, teammates level with
-// each other) and points by the team's rank, paid under the "team" source.
-func (s *Server) finishTeamMatch(ctx context.Context, res *room.Result, result store.Result) map[string]int64 {
-	rank := map[string]int{}
-	for _, t := range res.Teams {
-		rank[t.Team] = t.Rank
-	}
-	byTeam := *res
-	byTeam.Standings = make([]protocol.Standing, len(res.Standings))
-	for i, st := range res.Standings {
-		if r, ok := rank[st.Team]; ok {
-			st.Rank = r
-		} else {
-			st.Rank = len(res.Teams) + 1 // no team: ranked last
-		}
-		byTeam.Standings[i] = st
-	}
-	return s.finishMatch(ctx, &byTeam, result)
 }

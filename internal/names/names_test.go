@@ -1,4 +1,4 @@
-package web
+package names
 
 import (
 	"testing"
@@ -40,14 +40,14 @@ func TestCheckName(t *testing.T) {
 		{string([]byte{0xff, 'a'}), "", false}, // not UTF-8
 	}
 	for _, c := range cases {
-		got, err := checkName(c.in, "a name", 32)
+		got, err := Check(c.in, "a name", 32)
 		if c.ok != (err == nil) || got != c.want {
-			t.Errorf("checkName(%q) = %q, %v; want %q, ok=%v", c.in, got, err, c.want, c.ok)
+			t.Errorf("Check(%q) = %q, %v; want %q, ok=%v", c.in, got, err, c.want, c.ok)
 			continue
 		}
 		if err != nil {
 			if e, ok := err.(*protocol.Error); !ok || e.Code != protocol.CodeBadRequest {
-				t.Errorf("checkName(%q): error %#v, want bad_request", c.in, err)
+				t.Errorf("Check(%q): error %#v, want bad_request", c.in, err)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package web
+package roomhost
 
 import (
 	"context"
@@ -15,11 +15,11 @@ import (
 	"github.com/leitai/leitai/store"
 )
 
-var _ match.Starter = (*Server)(nil)
-var _ room.Finisher = (*Server)(nil)
+var _ match.Starter = (*Host)(nil)
+var _ room.Finisher = (*Host)(nil)
 
 // drawFor draws n questions for players, avoiding what they saw lately.
-func (s *Server) drawFor(players []string, setID, category, lang string, difficulty, n int) ([]questionbank.Question, error) {
+func (s *Host) drawFor(players []string, setID, category, lang string, difficulty, n int) ([]questionbank.Question, error) {
 	recent := s.history.Recent(players...)
 	pool := s.bank.Questions(setID)
 	qs, err := questionbank.Draw(pool, n, questionbank.DrawOptions{
@@ -43,7 +43,7 @@ func ids(qs []questionbank.Question) []string {
 }
 
 // roomOptions are the collaborators every room on this node gets.
-func (s *Server) roomOptions() room.Options {
+func (s *Host) roomOptions() room.Options {
 	return room.Options{Clock: s.clock, Journal: s.journal, Finisher: s, Log: s.log, OnJournalFailure: s.reopen}
 }
 
@@ -53,7 +53,7 @@ func (s *Server) roomOptions() room.Options {
 // players and watchers, and runs again. An answer whose write failed is not
 // in it (its player was told unavailable and may answer again). While the
 // store keeps failing it tries again every second, until shutdown.
-func (s *Server) reopen(old *room.Room) {
+func (s *Host) reopen(old *room.Room) {
 	id := old.ID()
 	s.reopening.Store(id, true)
 	go func() {
@@ -78,7 +78,7 @@ func (s *Server) reopen(old *room.Room) {
 	}()
 }
 
-func (s *Server) reopenOnce(old *room.Room) error {
+func (s *Host) reopenOnce(old *room.Room) error {
 	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
 	defer cancel()
 	if err := s.journal.Flush(ctx); err != nil {
@@ -112,8 +112,9 @@ func (s *Server) reopenOnce(old *room.Room) error {
 	return nil
 }
 
-// openRoom records a room durably and starts its goroutine.
-func (s *Server) openRoom(ctx context.Context, cfg room.Config, seat func(*room.Room)) (*room.Room, error) {
+// OpenRoom records a room durably and starts its goroutine; seat, if not
+// nil, seats its players before it runs.
+func (s *Host) OpenRoom(ctx context.Context, cfg room.Config, seat func(*room.Room)) (*room.Room, error) {
 	r, err := room.New(cfg, s.roomOptions())
 	if err != nil {
 		return nil, err
@@ -131,13 +132,13 @@ func (s *Server) openRoom(ctx context.Context, cfg room.Config, seat func(*room.
 	if err := s.rooms.Start(s.runCtx, r); err != nil {
 		return nil, err
 	}
-	s.metrics.rooms.Inc()
+	s.metrics.Opened.Inc()
 	return r, nil
 }
 
 // StartMatch implements match.Starter: it draws the questions, opens the
 // room with the matched players seated, and starts any bots.
-func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, tickets []*match.Ticket) error {
+func (s *Host) StartMatch(ctx context.Context, roomID, mode, category string, tickets []*match.Ticket) error {
 	var humans []string
 	for _, t := range tickets {
 		if !t.Bot {
@@ -168,22 +169,19 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 			peers[i] = b
 			continue
 		}
-		sess, ok := s.hub.get(t.Player.ID)
+		peer, ok := s.sessions.Peer(t.Player.ID)
 		if !ok {
 			return fmt.Errorf("player %s has no session", t.Player.ID)
 		}
-		peers[i] = sess
+		peers[i] = peer
 	}
-	r, err := s.openRoom(s.runCtx, cfg, func(r *room.Room) { r.Seat(players, peers) })
+	r, err := s.OpenRoom(s.runCtx, cfg, func(r *room.Room) { r.Seat(players, peers) })
 	if err != nil {
 		return err
 	}
 	for _, id := range humans {
-		if sess, ok := s.hub.get(id); ok {
-			sess.addRoom(roomID)
-			sess.probe() // the first question is a countdown away
-		}
-		s.expiry.markPlayed(id)
+		s.sessions.Seated(id, roomID) // the first question is a countdown away
+		s.marks.MarkPlayed(id)
 	}
 	for _, b := range bots {
 		go b.Run(s.runCtx, r, r.Done())
@@ -191,9 +189,10 @@ func (s *Server) StartMatch(ctx context.Context, roomID, mode, category string, 
 	return nil
 }
 
-// Finished implements room.Finisher: it stores the result, and for quick
-// matches updates ratings, awards profile points and frees the players.
-func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int64 {
+// Finished settles a finished room: it stores the result, and for quick
+// matches updates ratings, awards profile points and frees the players. It
+// returns the points awarded per player.
+func (s *Host) Finished(ctx context.Context, res *room.Result) map[string]int64 {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -201,7 +200,7 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 	defer cancel()
 	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
 	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
-	s.metrics.finished.Inc()
+	s.metrics.Finished.Inc()
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)
@@ -221,7 +220,7 @@ func (s *Server) Finished(ctx context.Context, res *room.Result) map[string]int6
 
 // finishMatch updates ratings (Elo), awards profile points and stores the
 // result in one write, then frees the players for their next match.
-func (s *Server) finishMatch(ctx context.Context, res *room.Result, result store.Result) map[string]int64 {
+func (s *Host) finishMatch(ctx context.Context, res *room.Result, result store.Result) map[string]int64 {
 	players := make([]string, 0, len(res.Standings))
 	var ratings []float64
 	var ranks []int
@@ -229,8 +228,8 @@ func (s *Server) finishMatch(ctx context.Context, res *room.Result, result store
 	for _, st := range res.Standings {
 		players = append(players, st.ID)
 		rating := 1500.0
-		if sess, ok := s.hub.get(st.ID); ok {
-			rating = sess.getRating()
+		if r, ok := s.sessions.Rating(st.ID); ok {
+			rating = r
 		} else if p, err := s.store.Player(ctx, st.ID); err == nil && p.Rating > 0 {
 			rating = p.Rating
 		}
@@ -255,9 +254,7 @@ func (s *Server) finishMatch(ctx context.Context, res *room.Result, result store
 		return nil
 	}
 	for _, h := range humans {
-		if sess, ok := s.hub.get(h.Player); ok {
-			sess.setRating(h.Rating)
-		}
+		s.sessions.SetRating(h.Player, h.Rating)
 	}
 	return awarded
 }
@@ -266,7 +263,7 @@ func (s *Server) finishMatch(ctx context.Context, res *room.Result, result store
 // their journals, and re-registers live events. The question that was in
 // flight is asked again with a fresh deadline; answers already acknowledged
 // for it stand.
-func (s *Server) Restore(ctx context.Context) error {
+func (s *Host) Restore(ctx context.Context) error {
 	open, err := s.store.OpenRooms(ctx)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -305,4 +302,37 @@ func (s *Server) Restore(ctx context.Context) error {
 		s.log.Info().Str("room", rec.ID).Int("entries", len(entries)).Msg("room restored")
 	}
 	return s.restoreEvents(ctx)
+}
+
+// teamRoom makes a team quick match's room score its two parties: each
+// party is a team, and a team's score is the sum of its members' scores
+// (parties are of one size, so the sum ranks as the mean would). Timing and
+// scoring are the quick match's own (race).
+func teamRoom(cfg *room.Config) {
+	if cfg.Kind != room.KindTeam {
+		return
+	}
+	cfg.TeamMode = "sum"
+	cfg.Teams = []string{match.TeamA, match.TeamB}
+}
+
+// finishTeamMatch settles a team quick match as a quick match is settled,
+// every player ranked as its team: ratings (Elo, teammates level with
+// each other) and points by the team's rank, paid under the "team" source.
+func (s *Host) finishTeamMatch(ctx context.Context, res *room.Result, result store.Result) map[string]int64 {
+	rank := map[string]int{}
+	for _, t := range res.Teams {
+		rank[t.Team] = t.Rank
+	}
+	byTeam := *res
+	byTeam.Standings = make([]protocol.Standing, len(res.Standings))
+	for i, st := range res.Standings {
+		if r, ok := rank[st.Team]; ok {
+			st.Rank = r
+		} else {
+			st.Rank = len(res.Teams) + 1 // no team: ranked last
+		}
+		byTeam.Standings[i] = st
+	}
+	return s.finishMatch(ctx, &byTeam, result)
 }

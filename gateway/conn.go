@@ -1,4 +1,4 @@
-package web
+package gateway
 
 import (
 	"encoding/binary"
@@ -60,7 +60,7 @@ func (r closeReason) code() int {
 // goroutine would hold a stack of its own on each of 15,000 connections.
 // There is never more than one writer at a time.
 type conn struct {
-	srv  *Server
+	srv  *Gateway
 	ws   *websocket.Conn
 	addr string // remote IP, for per-address limits
 
@@ -100,7 +100,7 @@ type conn struct {
 
 // newConn makes the connection and starts its first writer, which sends a
 // ping at once so the RTT is known before the first question.
-func newConn(srv *Server, ws *websocket.Conn, addr string) *conn {
+func newConn(srv *Gateway, ws *websocket.Conn, addr string) *conn {
 	c := &conn{
 		srv: srv, ws: ws, addr: addr,
 		out:        make(chan *protocol.Frame, srv.cfg.SendQueue),
@@ -125,7 +125,7 @@ func (c *conn) send(f *protocol.Frame) bool {
 		c.wake()
 		return true
 	default:
-		c.srv.metrics.slow.Inc()
+		c.srv.metrics.Slow.Inc()
 		c.closeWith(reasonSlow, "send queue full")
 		return false
 	}
@@ -394,7 +394,7 @@ func (c *conn) write(f *protocol.Frame) error {
 		}
 	}
 	if err == nil && !f.Received.IsZero() {
-		c.srv.metrics.ackLatency.Observe(time.Since(f.Received).Seconds())
+		c.srv.metrics.AckLatency.Observe(time.Since(f.Received).Seconds())
 	}
 	return err
 }

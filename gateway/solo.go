@@ -1,12 +1,9 @@
-package web
+package gateway
 
 import (
 	"context"
 	"errors"
-	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -45,7 +42,11 @@ type SoloStarted struct {
 // and day, which is what makes it once a day.
 func dailyRoomID(player, day string) string { return "daily-" + day + "-" + player }
 
-func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
+// DailyRoomID is dailyRoomID for the HTTP API, which reads whether a
+// member's practice of the day is done from the room's row.
+func DailyRoomID(player, day string) string { return dailyRoomID(player, day) }
+
+func (s *Gateway) soloStart(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
 	if sess.role != rolePlayer {
 		return protocol.Errorf(protocol.CodeForbidden, "only players can play solo formats")
 	}
@@ -65,14 +66,14 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 	day := ""
 	switch d.Kind {
 	case room.KindDaily:
-		day = s.day(now)
+		day = s.host.Day(now)
 		id := dailyRoomID(sess.id, day)
-		if r, ok := s.rooms.Get(id); ok {
+		if r, ok := s.host.Rooms().Get(id); ok {
 			if done, err := s.soloRejoin(ctx, c, sess, in.ID, r, day); done {
 				return err
 			}
 		}
-		qs, err := s.drawFor([]string{sess.id}, "", "", d.Lang, 0, DailyQuestions)
+		qs, err := s.host.Draw([]string{sess.id}, "", "", d.Lang, 0, DailyQuestions)
 		if err != nil {
 			return soloDrawErr(err)
 		}
@@ -80,7 +81,7 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 	case room.KindChallenge:
 		// One run at a time: asking again while one runs rejoins it.
 		for _, id := range sess.roomIDs() {
-			if r, ok := s.rooms.Get(id); ok && strings.HasPrefix(id, "challenge-") {
+			if r, ok := s.host.Rooms().Get(id); ok && strings.HasPrefix(id, "challenge-") {
 				if done, err := s.soloRejoin(ctx, c, sess, in.ID, r, ""); done {
 					return err
 				}
@@ -89,7 +90,7 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 		var qs []questionbank.Question
 		var err error
 		for n := ChallengeQuestions; n > 0; n-- {
-			qs, err = s.drawFor([]string{sess.id}, "", "", d.Lang, 0, n)
+			qs, err = s.host.Draw([]string{sess.id}, "", "", d.Lang, 0, n)
 			if !errors.Is(err, questionbank.ErrNotEnough) {
 				break
 			}
@@ -105,13 +106,13 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 	cfg.AutoStart, cfg.AutoAdvance = true, true
 	players := []protocol.PlayerInfo{{ID: sess.id, Name: sess.name, Rating: sess.getRating()}}
 	// The reply goes first, so the client knows the room before its state.
-	_, err := s.openRoom(s.runCtx, cfg, func(r *room.Room) {
+	_, err := s.host.OpenRoom(s.runCtx, cfg, func(r *room.Room) {
 		r.Seat(players, []room.Peer{sess})
 		sess.addRoom(cfg.ID)
 		s.send(c, "solo.started", in.ID, SoloStarted{Room: cfg.ID, Kind: cfg.Kind, Day: day})
 	})
 	if errors.Is(err, store.ErrExists) {
-		if r, ok := s.rooms.Get(cfg.ID); ok { // started a moment ago from another device
+		if r, ok := s.host.Rooms().Get(cfg.ID); ok { // started a moment ago from another device
 			if done, err := s.soloRejoin(ctx, c, sess, in.ID, r, day); done {
 				return err
 			}
@@ -123,7 +124,7 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 		return err
 	}
 	sess.probe()
-	s.expiry.markPlayed(sess.id)
+	s.marks.MarkPlayed(sess.id)
 	return nil
 }
 
@@ -131,7 +132,7 @@ func (s *Server) soloStart(ctx context.Context, c *conn, sess *session, in proto
 // daily practice or the challenge run under way.
 // It reports false when the room has just finished (it may still be
 // listed for a moment): the caller goes on as if it were not there.
-func (s *Server) soloRejoin(ctx context.Context, c *conn, sess *session, re string, r *room.Room, day string) (bool, error) {
+func (s *Gateway) soloRejoin(ctx context.Context, c *conn, sess *session, re string, r *room.Room, day string) (bool, error) {
 	if err := r.Attach(ctx, sess.id, sess); err != nil {
 		if errors.Is(err, room.ErrClosed) {
 			return false, nil
@@ -148,92 +149,4 @@ func soloDrawErr(err error) error {
 		return protocol.Errorf(protocol.CodeUnavailable, "not enough questions in that language").Because("not_enough_questions", nil)
 	}
 	return err
-}
-
-// soloFinished stores a solo room's result and pays its points through the
-// ledger, exactly once by the room id: daily practice one point per right
-// answer (source "daily"), a challenge one point per question of the run
-// (source "challenge"), whose length is also kept as the player's best.
-func (s *Server) soloFinished(ctx context.Context, res *room.Result, result store.Result) map[string]int64 {
-	if len(res.Standings) == 0 {
-		if err := s.store.FinishRoom(ctx, result); err != nil {
-			s.log.Error().Err(err).Str("room", res.Room).Msg("store result")
-		}
-		return nil
-	}
-	st := res.Standings[0]
-	source := store.SourceDaily
-	if res.Kind == room.KindChallenge {
-		source = store.SourceChallenge
-		if _, err := s.store.RecordChallenge(ctx, store.ChallengeBest{Player: st.ID, Best: int(st.Score), Room: res.Room, At: res.At}); err != nil {
-			s.log.Error().Err(err).Str("room", res.Room).Msg("record challenge run")
-			return nil // the room stays open in the store; a restart tries again
-		}
-	}
-	day := s.day(res.At)
-	if res.Kind == room.KindDaily {
-		// The day the practice was started on, which its id names: one
-		// finished just after midnight still counts for its own day.
-		if rest := strings.TrimPrefix(res.Room, "daily-"); len(rest) > len(time.DateOnly) {
-			day = rest[:len(time.DateOnly)]
-		}
-	}
-	paid, err := s.store.Award(ctx, s.cfg.PointCaps, []store.Award{{Ref: source + ":" + res.Room, Player: st.ID,
-		Source: source, Points: st.Score, Day: day, At: res.At}})
-	if err != nil {
-		s.log.Error().Err(err).Str("room", res.Room).Msg("award solo points")
-		return nil
-	}
-	if err := s.store.FinishRoom(ctx, result); err != nil {
-		s.log.Error().Err(err).Str("room", res.Room).Msg("store result")
-	}
-	if len(paid) == 1 {
-		return map[string]int64{st.ID: paid[0].Points}
-	}
-	return nil
-}
-
-// ChallengeEntry is a row of the challenge leaderboard.
-type ChallengeEntry struct {
-	Rank   int    `json:"rank"`
-	Player string `json:"player"`
-	Name   string `json:"name"`
-	Best   int    `json:"best"`
-	At     int64  `json:"at"` // unix ms
-}
-
-// handleChallengeLeaderboard serves GET /api/v1/challenge/leaderboard
-// (?limit=, 1–1000, default 100; ?player= adds that player's best).
-func (s *Server) handleChallengeLeaderboard(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			httpError(w, protocol.Errorf(protocol.CodeBadRequest, "limit must be 1 to 1000"))
-			return
-		}
-		limit = n
-	}
-	rows, err := s.store.ChallengeLeaderboard(r.Context(), limit)
-	if err != nil {
-		httpError(w, storeUnavailable(err))
-		return
-	}
-	out := struct {
-		Entries []ChallengeEntry `json:"entries"`
-		Me      *ChallengeEntry  `json:"me,omitempty"`
-	}{Entries: []ChallengeEntry{}}
-	for i, b := range rows {
-		rank := i + 1
-		if i > 0 && b.Best == rows[i-1].Best {
-			rank = out.Entries[i-1].Rank
-		}
-		out.Entries = append(out.Entries, ChallengeEntry{Rank: rank, Player: b.Player, Name: b.Name, Best: b.Best, At: b.At.UnixMilli()})
-	}
-	if p := r.URL.Query().Get("player"); p != "" {
-		if b, err := s.store.ChallengeBestOf(r.Context(), p); err == nil {
-			out.Me = &ChallengeEntry{Player: b.Player, Name: b.Name, Best: b.Best, At: b.At.UnixMilli()}
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
 }

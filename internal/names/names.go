@@ -1,4 +1,5 @@
-package web
+// Package names checks the names people choose: nicknames, team names.
+package names
 
 import (
 	"strings"
@@ -32,11 +33,11 @@ func invisible(r rune) bool {
 	return false
 }
 
-// checkName trims a display name and checks it: what names the field in the
+// Check trims a display name and checks it: what names the field in the
 // error ("a name", "team names"), max is its length in characters. A name
 // must show at least one letter, digit, punctuation mark or symbol, and hold
 // no invisible character.
-func checkName(name, what string, max int) (string, error) {
+func Check(name, what string, max int) (string, error) {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
 	if n == 0 || n > max || !utf8.ValidString(name) {
@@ -53,6 +54,22 @@ func checkName(name, what string, max int) (string, error) {
 	}
 	if !visible {
 		return "", protocol.Errorf(protocol.CodeBadRequest, "%s must show at least one letter, digit or symbol", what).Because("name_chars", nil)
+	}
+	return name, nil
+}
+
+// Clean checks a nickname: 1–32 characters, visible (see Check), no
+// blocked word.
+func Clean(name string, blocked []string) (string, error) {
+	name, err := Check(name, "a name", 32)
+	if err != nil {
+		return "", err
+	}
+	low := strings.ToLower(name)
+	for _, w := range blocked {
+		if w != "" && strings.Contains(low, strings.ToLower(w)) {
+			return "", protocol.Errorf(protocol.CodeBadRequest, "that name is not allowed").Because("name_blocked", nil)
+		}
 	}
 	return name, nil
 }

@@ -1,17 +1,15 @@
-package web
+package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/leitai/leitai/internal/names"
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/match"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/room"
@@ -28,37 +26,21 @@ var (
 // they run.
 const resumeTTL = 24 * time.Hour
 
-// NewToken returns a random secret (256 bits) and the hash it is stored by.
-func NewToken() (secret, hash string) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	secret = base64.RawURLEncoding.EncodeToString(b[:])
-	return secret, HashToken(secret)
-}
-
-// HashToken is how a secret is stored and looked up: the hex SHA-256.
-func HashToken(secret string) string {
-	h := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(h[:])
-}
-
-func (s *Server) send(c *conn, typ, re string, data any) {
+func (s *Gateway) send(c *conn, typ, re string, data any) {
 	c.send(protocol.NewFrame(protocol.Encode(typ, re, data)))
 }
 
 // reply answers a request with err (as an error message) or ok.
-func (s *Server) reply(c *conn, re string, err error) {
+func (s *Gateway) reply(c *conn, re string, err error) {
 	if err == nil {
 		s.send(c, "ok", re, nil)
 		return
 	}
-	c.send(protocol.NewFrame(protocol.ErrorMessage(re, toProtocol(err))))
+	c.send(protocol.NewFrame(protocol.ErrorMessage(re, ToProtocol(err))))
 }
 
-// toProtocol maps any error to the protocol error a client should see.
-func toProtocol(err error) *protocol.Error {
+// ToProtocol maps any error to the protocol error a client should see.
+func ToProtocol(err error) *protocol.Error {
 	var pe *protocol.Error
 	switch {
 	case errors.As(err, &pe):
@@ -74,7 +56,7 @@ func toProtocol(err error) *protocol.Error {
 }
 
 // handle serves one inbound message on the connection's reader goroutine.
-func (s *Server) handle(c *conn, data []byte) {
+func (s *Gateway) handle(c *conn, data []byte) {
 	in, perr := protocol.Decode(data)
 	if perr != nil {
 		s.reply(c, in.ID, perr)
@@ -95,7 +77,7 @@ func (s *Server) handle(c *conn, data []byte) {
 			s.reply(c, in.ID, protocol.Errorf(protocol.CodeWrongPhase, "already welcomed"))
 			return
 		}
-		if !s.joins.allow(c.addr) {
+		if !s.joins.Allow(c.addr) {
 			s.strike(c, in.ID)
 			return
 		}
@@ -138,7 +120,7 @@ func (s *Server) handle(c *conn, data []byte) {
 	case "party.create", "party.join", "party.leave":
 		err = s.party(c, sess, in)
 	case "event.join":
-		if !s.joins.allow(c.addr) {
+		if !s.joins.Allow(c.addr) {
 			s.strike(c, in.ID)
 			return
 		}
@@ -171,7 +153,7 @@ func (s *Server) handle(c *conn, data []byte) {
 }
 
 // refuse replies to a failed request with its error.
-func (s *Server) refuse(c *conn, re string, err error) {
+func (s *Gateway) refuse(c *conn, re string, err error) {
 	if s.stopping() && stoppedUnder(err) {
 		err = errShuttingDown // the room stopped under the request
 	}
@@ -199,35 +181,15 @@ func decode(in protocol.Inbound, v any) error {
 	return nil
 }
 
-func (s *Server) roomOf(id string) (*room.Room, error) {
-	r, ok := s.rooms.Get(id)
-	if !ok {
-		if _, busy := s.reopening.Load(id); busy {
-			return nil, protocol.Errorf(protocol.CodeUnavailable, "the room is being restored; try again")
-		}
-		return nil, protocol.Errorf(protocol.CodeNotFound, "no room %q", trimType(id))
-	}
-	return r, nil
-}
+func (s *Gateway) roomOf(id string) (*room.Room, error) { return s.host.Room(id) }
 
-// cleanName checks a nickname: 1–32 characters, visible (see checkName), no
-// blocked word.
-func (s *Server) cleanName(name string) (string, error) {
-	name, err := checkName(name, "a name", 32)
-	if err != nil {
-		return "", err
-	}
-	low := strings.ToLower(name)
-	for _, w := range s.cfg.BlockedWords {
-		if w != "" && strings.Contains(low, strings.ToLower(w)) {
-			return "", protocol.Errorf(protocol.CodeBadRequest, "that name is not allowed").Because("name_blocked", nil)
-		}
-	}
-	return name, nil
+// cleanName checks a nickname: 1–32 characters, visible, no blocked word.
+func (s *Gateway) cleanName(name string) (string, error) {
+	return names.Clean(name, s.cfg.BlockedWords)
 }
 
 // hello authenticates a connection as a guest, by token, or by resume token.
-func (s *Server) hello(c *conn, in protocol.Inbound) {
+func (s *Gateway) hello(c *conn, in protocol.Inbound) {
 	var h protocol.Hello
 	if e := protocol.DecodeData(in, &h); e != nil {
 		s.reply(c, in.ID, e)
@@ -250,18 +212,18 @@ func (s *Server) hello(c *conn, in protocol.Inbound) {
 	}
 }
 
-func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (protocol.Welcome, error) {
+func (s *Gateway) authenticate(ctx context.Context, c *conn, h protocol.Hello) (protocol.Welcome, error) {
 	now := s.clock.Now()
 	switch {
 	case h.Resume != "":
-		tok, err := s.store.Token(ctx, HashToken(h.Resume))
+		tok, err := s.store.Token(ctx, token.Hash(h.Resume))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return protocol.Welcome{}, storeUnavailable(err)
+			return protocol.Welcome{}, StoreUnavailable(err)
 		}
 		if err != nil || tok.Kind != store.TokenResume || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired resume token").Because("resume_expired", nil)
 		}
-		s.expiry.markUsed(tok.Hash)
+		s.marks.MarkUsed(tok.Hash)
 		sess, err := s.playerSession(ctx, tok.Subject)
 		if err != nil {
 			return protocol.Welcome{}, err
@@ -269,14 +231,14 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		s.adopt(sess, c)
 		return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: h.Resume, Resumed: true}, nil
 	case h.Token != "":
-		tok, err := s.store.Token(ctx, HashToken(h.Token))
+		tok, err := s.store.Token(ctx, token.Hash(h.Token))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return protocol.Welcome{}, storeUnavailable(err)
+			return protocol.Welcome{}, StoreUnavailable(err)
 		}
 		if err != nil || (!tok.ExpiresAt.IsZero() && now.After(tok.ExpiresAt)) {
 			return protocol.Welcome{}, protocol.Errorf(protocol.CodeUnauthenticated, "unknown or expired token").Because("token_unknown", nil)
 		}
-		s.expiry.markUsed(tok.Hash)
+		s.marks.MarkUsed(tok.Hash)
 		switch tok.Kind {
 		case store.TokenPlayer:
 			sess, err := s.playerSession(ctx, tok.Subject)
@@ -286,20 +248,19 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 			s.adopt(sess, c)
 			return s.welcomePlayer(ctx, sess)
 		case store.TokenHost, store.TokenScreen:
-			ev, ok := s.events.byID(tok.Subject)
+			_, info, ok := s.host.Event(tok.Subject)
 			if !ok {
 				return protocol.Welcome{}, protocol.Errorf(protocol.CodeNotFound, "the event is not running").Because("event_not_running", nil)
 			}
-			role, id := roleHost, "host:"+ev.id
+			role, id := roleHost, "host:"+info.ID
 			if tok.Kind == store.TokenScreen {
 				role, id = roleScreen, "screen:"+uuid.NewString()
 			}
 			sess := s.hub.getOrAdd(id, func() *session { return s.newSession(id, role, role) })
-			sess.setEvent(ev.id)
+			sess.setEvent(info.ID)
 			s.adopt(sess, c)
-			info := ev.info()
 			if s.cfg.PublicURL != "" {
-				info.JoinURL = strings.TrimRight(s.cfg.PublicURL, "/") + "/?pin=" + ev.pin
+				info.JoinURL = strings.TrimRight(s.cfg.PublicURL, "/") + "/?pin=" + info.PIN
 			}
 			return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: role}, Role: role, Event: info}, nil
 		case store.TokenOrganizer:
@@ -318,7 +279,7 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 		p := store.Player{ID: "p-" + uuid.NewString(), Name: name, Rating: 1500, CreatedAt: now}
 		secret, tok := s.resumeToken(p.ID)
 		if err := s.store.CreatePlayer(ctx, p, tok); err != nil {
-			return protocol.Welcome{}, storeUnavailable(err)
+			return protocol.Welcome{}, StoreUnavailable(err)
 		}
 		sess := s.hub.getOrAdd(p.ID, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
 		sess.setRating(p.Rating)
@@ -327,34 +288,34 @@ func (s *Server) authenticate(ctx context.Context, c *conn, h protocol.Hello) (p
 	}
 }
 
-// storeUnavailable is the answer to a hello that the store could not
+// StoreUnavailable is the answer to a hello that the store could not
 // serve: the client should try again, its credentials are not in doubt.
 // Only a token or player that is missing or expired is unauthenticated.
-func storeUnavailable(err error) error {
+func StoreUnavailable(err error) error {
 	_ = err // the cause stays on the server: the client only needs to retry
 	return protocol.Errorf(protocol.CodeUnavailable, "the server cannot reach its store; try again")
 }
 
 // welcomePlayer issues a fresh resume token for a player session.
-func (s *Server) welcomePlayer(ctx context.Context, sess *session) (protocol.Welcome, error) {
+func (s *Gateway) welcomePlayer(ctx context.Context, sess *session) (protocol.Welcome, error) {
 	secret, tok := s.resumeToken(sess.id)
 	if err := s.store.PutToken(ctx, tok); err != nil {
-		return protocol.Welcome{}, storeUnavailable(err)
+		return protocol.Welcome{}, StoreUnavailable(err)
 	}
 	return protocol.Welcome{Player: protocol.PlayerInfo{ID: sess.id, Name: sess.name}, Role: rolePlayer, Resume: secret}, nil
 }
 
 // resumeToken makes a new resume token for player: the secret for the
 // client and the record to store.
-func (s *Server) resumeToken(player string) (string, store.Token) {
-	secret, hash := NewToken()
+func (s *Gateway) resumeToken(player string) (string, store.Token) {
+	secret, hash := token.New()
 	now := s.clock.Now()
 	return secret, store.Token{Hash: hash, Kind: store.TokenResume, Subject: player, CreatedAt: now, ExpiresAt: now.Add(resumeTTL)}
 }
 
 // playerSession finds the live session of a player or makes one from the
 // stored player.
-func (s *Server) playerSession(ctx context.Context, id string) (*session, error) {
+func (s *Gateway) playerSession(ctx context.Context, id string) (*session, error) {
 	if sess, ok := s.hub.get(id); ok {
 		return sess, nil
 	}
@@ -363,19 +324,19 @@ func (s *Server) playerSession(ctx context.Context, id string) (*session, error)
 		return nil, protocol.Errorf(protocol.CodeUnauthenticated, "unknown player")
 	}
 	if err != nil {
-		return nil, storeUnavailable(err)
+		return nil, StoreUnavailable(err)
 	}
 	sess := s.hub.getOrAdd(id, func() *session { return s.newSession(p.ID, p.Name, rolePlayer) })
 	sess.setRating(p.Rating)
 	return sess, nil
 }
 
-func (s *Server) newSession(id, name, role string) *session {
+func (s *Gateway) newSession(id, name, role string) *session {
 	return &session{srv: s, id: id, name: name, role: role}
 }
 
 // adopt makes c the session's connection; an older one is closed with 4001.
-func (s *Server) adopt(sess *session, c *conn) {
+func (s *Gateway) adopt(sess *session, c *conn) {
 	if old := sess.attach(c); old != nil && old != c {
 		old.closeWith(reasonReplaced, "replaced by a newer connection")
 	}
@@ -384,10 +345,10 @@ func (s *Server) adopt(sess *session, c *conn) {
 // reattach sends a resumed player the state of each room it is in, and its
 // place in a queue. After a restart the session is new, so rooms are found by
 // asking each one.
-func (s *Server) reattach(ctx context.Context, sess *session) {
+func (s *Gateway) reattach(ctx context.Context, sess *session) {
 	ids := sess.roomIDs()
 	if len(ids) == 0 {
-		for _, r := range s.rooms.All() {
+		for _, r := range s.host.Rooms().All() {
 			if r.IsMember(ctx, sess.id) {
 				sess.addRoom(r.ID())
 				ids = append(ids, r.ID())
@@ -395,7 +356,7 @@ func (s *Server) reattach(ctx context.Context, sess *session) {
 		}
 	}
 	for _, id := range ids {
-		r, ok := s.rooms.Get(id)
+		r, ok := s.host.Rooms().Get(id)
 		if !ok || r.Attach(ctx, sess.id, sess) != nil {
 			sess.dropRoom(id)
 		}
@@ -405,7 +366,7 @@ func (s *Server) reattach(ctx context.Context, sess *session) {
 	}
 }
 
-func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
+func (s *Gateway) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 	if sess.role != rolePlayer {
 		return protocol.Errorf(protocol.CodeForbidden, "only players can play quick matches")
 	}
@@ -442,7 +403,7 @@ func (s *Server) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 // matchRematch asks for, accepts or declines a rematch of a finished quick
 // match. The outcome comes later: match.found, or match.rematch_cancelled
 // (and match.queued for those who wanted to play).
-func (s *Server) matchRematch(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
+func (s *Gateway) matchRematch(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
 	if sess.role != rolePlayer {
 		return protocol.Errorf(protocol.CodeForbidden, "only players can play quick matches")
 	}
@@ -475,18 +436,11 @@ func (s *Server) matchRematch(ctx context.Context, c *conn, sess *session, in pr
 	return nil
 }
 
-func (s *Server) hasCategory(cat string) bool {
-	for _, c := range s.bank.Categories() {
-		if c == cat {
-			return true
-		}
-	}
-	return false
-}
+func (s *Gateway) hasCategory(cat string) bool { return s.host.HasCategory(cat) }
 
 // answer hands an answer to its room and goes back to reading: the room
 // replies with the error, or the ack once the answer is durable.
-func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
+func (s *Gateway) answer(c *conn, sess *session, in protocol.Inbound) {
 	if sess.role != rolePlayer {
 		s.refuse(c, in.ID, protocol.Errorf(protocol.CodeForbidden, "only players answer"))
 		return
@@ -509,7 +463,7 @@ func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 			s.refuse(c, re, err)
 			return
 		}
-		s.metrics.answers.Inc()
+		s.metrics.Answers.Inc()
 	})
 }
 
@@ -520,7 +474,7 @@ func (s *Server) answer(c *conn, sess *session, in protocol.Inbound) {
 // other), the credit capped at RTTCreditMax. It reports false if no
 // question of that index was written to the player; the room then times
 // the answer itself.
-func (s *Server) answerTime(c *conn, sess *session, roomID string, index int) (time.Duration, bool) {
+func (s *Gateway) answerTime(c *conn, sess *session, roomID string, index int) (time.Duration, bool) {
 	at, ok := sess.writtenAt(roomID, index)
 	if !ok {
 		return 0, false

@@ -1,4 +1,4 @@
-package web
+package gateway
 
 import (
 	"slices"
@@ -21,7 +21,7 @@ const (
 // outlives connections: a phone that drops and comes back within the grace
 // window gets the same session, so rooms keep one Peer per player.
 type session struct {
-	srv  *Server
+	srv  *Gateway
 	id   string // player id; for hosts and screens a per-login id
 	name string
 	role string

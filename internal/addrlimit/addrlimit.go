@@ -1,22 +1,19 @@
-package web
+// Package addrlimit bounds how fast one remote address may do something,
+// across all its connections.
+package addrlimit
 
 import (
-	"math"
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/leitai/leitai/protocol"
 )
 
-// addrLimits bounds how fast one remote address may open sessions and join
+// Limits bounds how fast one remote address may open sessions and join
 // events, across all its connections: the per-connection limit alone lets a
 // client that reconnects start afresh each time. Limits run on wall time,
 // like the sockets they protect.
-type addrLimits struct {
+type Limits struct {
 	every rate.Limit // Static after construction.
 	burst int        // Static after construction.
 
@@ -30,12 +27,13 @@ type addrLimit struct {
 	last time.Time
 }
 
-func newAddrLimits(perSecond float64, burst int) *addrLimits {
-	return &addrLimits{every: rate.Limit(perSecond), burst: burst, m: map[string]*addrLimit{}}
+// New makes limits of perSecond per address, bursts of burst.
+func New(perSecond float64, burst int) *Limits {
+	return &Limits{every: rate.Limit(perSecond), burst: burst, m: map[string]*addrLimit{}}
 }
 
-// allow takes one token from ip's bucket.
-func (a *addrLimits) allow(ip string) bool {
+// Allow takes one token from ip's bucket.
+func (a *Limits) Allow(ip string) bool {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -48,9 +46,9 @@ func (a *addrLimits) allow(ip string) bool {
 	return l.lim.AllowN(now, 1)
 }
 
-// wait takes one token from ip's bucket if there is one and returns 0;
+// Wait takes one token from ip's bucket if there is one and returns 0;
 // otherwise it takes nothing and returns how long until there is one.
-func (a *addrLimits) wait(ip string) time.Duration {
+func (a *Limits) Wait(ip string) time.Duration {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -71,23 +69,9 @@ func (a *addrLimits) wait(ip string) time.Duration {
 	return 0
 }
 
-// throttle refuses a request over its address's budget in lim with 429,
-// the API's error body (rate_limited) and a Retry-After in whole seconds.
-func throttle(lim *addrLimits, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if d := lim.wait(remoteIP(r)); d > 0 {
-			secs := int(math.Ceil(d.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			httpError(w, protocol.Errorf(protocol.CodeRateLimited, "too many requests from your address; try again in %v", time.Duration(secs)*time.Second))
-			return
-		}
-		h(w, r)
-	}
-}
-
-// sweep forgets addresses idle long enough for their buckets to be full
+// Sweep forgets addresses idle long enough for their buckets to be full
 // again, so the map does not grow without bound.
-func (a *addrLimits) sweep() {
+func (a *Limits) Sweep() {
 	idle := time.Duration(float64(a.burst)/float64(a.every)*float64(time.Second)) + time.Minute
 	cutoff := time.Now().Add(-idle)
 	a.mu.Lock()

@@ -1,4 +1,4 @@
-package web
+package roomhost
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
-	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/leitai/leitai/internal/names"
+	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/room"
 	"github.com/leitai/leitai/store"
@@ -22,7 +22,7 @@ import (
 // liveEvent is a running stage event.
 type liveEvent struct {
 	id, roomID, pin, title string
-	cfg                    eventConfig
+	cfg                    EventConfig
 }
 
 func (e *liveEvent) info() *protocol.EventInfo {
@@ -86,8 +86,8 @@ func (d *eventDir) byID(id string) (*liveEvent, bool) {
 	return e, ok
 }
 
-// eventConfig is the body of POST /api/v1/events, stored with the event.
-type eventConfig struct {
+// EventConfig is the body of POST /api/v1/events, stored with the event.
+type EventConfig struct {
 	Title       string   `json:"title"`
 	QuestionSet string   `json:"questionset,omitempty"`
 	Category    string   `json:"category,omitempty"`
@@ -105,7 +105,7 @@ type eventConfig struct {
 }
 
 // validate checks an event request and fills its defaults.
-func (c *eventConfig) validate() error {
+func (c *EventConfig) validate() error {
 	bad := func(f string, a ...any) error { return protocol.Errorf(protocol.CodeBadRequest, f, a...) }
 	c.Title = strings.TrimSpace(c.Title)
 	if c.Title == "" || len([]rune(c.Title)) > 100 {
@@ -137,7 +137,7 @@ func (c *eventConfig) validate() error {
 			return bad("team mode needs 2 to 20 teams")
 		}
 		for i, t := range c.Teams {
-			name, err := checkName(t, "a team name", 24)
+			name, err := names.Check(t, "a team name", 24)
 			if err != nil {
 				return err
 			}
@@ -155,8 +155,8 @@ func (c *eventConfig) validate() error {
 	return nil
 }
 
-// eventCreated is the reply to POST /api/v1/events.
-type eventCreated struct {
+// EventCreated is the reply to POST /api/v1/events.
+type EventCreated struct {
 	ID          string `json:"id"`
 	Room        string `json:"room"`
 	PIN         string `json:"pin"`
@@ -168,7 +168,7 @@ type eventCreated struct {
 }
 
 // newPIN picks a random six-digit PIN not used by a live event.
-func (s *Server) newPIN() string {
+func (s *Host) newPIN() string {
 	for {
 		n, _ := rand.Int(rand.Reader, big.NewInt(900000))
 		pin := itoa6(100000 + n.Int64())
@@ -187,8 +187,8 @@ func itoa6(n int64) string {
 	return string(b)
 }
 
-// createEvent draws the questions, opens the room and issues the tokens.
-func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*eventCreated, error) {
+// CreateEvent draws the questions, opens the room and issues the tokens.
+func (s *Host) CreateEvent(ctx context.Context, base string, c EventConfig) (*EventCreated, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -224,8 +224,8 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 	// The event row holds its PIN from here on: every failure below gives
 	// it back, and the room is opened last, so no failure leaves a room
 	// running that nobody can host.
-	host, hostHash := NewToken()
-	screen, screenHash := NewToken()
+	host, hostHash := token.New()
+	screen, screenHash := token.New()
 	for _, t := range []store.Token{
 		{Hash: hostHash, Kind: store.TokenHost, Subject: ev.id, CreatedAt: now},
 		{Hash: screenHash, Kind: store.TokenScreen, Subject: ev.id, CreatedAt: now},
@@ -235,12 +235,12 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 			return nil, err
 		}
 	}
-	if _, err := s.openRoom(ctx, rcfg, nil); err != nil {
+	if _, err := s.OpenRoom(ctx, rcfg, nil); err != nil {
 		s.releasePIN(ctx, ev)
 		return nil, err
 	}
 	s.events.add(ev)
-	return &eventCreated{
+	return &EventCreated{
 		ID: ev.id, Room: ev.roomID, PIN: ev.pin, HostToken: host, ScreenToken: screen,
 		JoinURL: base + "/?pin=" + ev.pin, HostURL: base + "/host?token=" + host, ScreenURL: base + "/screen?token=" + screen,
 	}, nil
@@ -248,7 +248,7 @@ func (s *Server) createEvent(ctx context.Context, base string, c eventConfig) (*
 
 // releasePIN ends an event that could not be opened, which gives its PIN
 // back. Should that fail too, the next start ends it (see restoreEvents).
-func (s *Server) releasePIN(ctx context.Context, ev *liveEvent) {
+func (s *Host) releasePIN(ctx context.Context, ev *liveEvent) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.store.EndEvent(ctx, ev.id, s.clock.Now()); err != nil {
@@ -256,17 +256,17 @@ func (s *Server) releasePIN(ctx context.Context, ev *liveEvent) {
 	}
 }
 
-// reissuedLink is the reply to POST /api/v1/events/{id}/links.
-type reissuedLink struct {
+// ReissuedLink is the reply to POST /api/v1/events/{id}/links.
+type ReissuedLink struct {
 	Event string `json:"event"`
 	Role  string `json:"role"`
 	Token string `json:"token"`
 	URL   string `json:"url"`
 }
 
-// reissueLink replaces the host or screen token of an event: the old link
+// ReissueLink replaces the host or screen token of an event: the old link
 // stops working for new connections, and the new one is returned once.
-func (s *Server) reissueLink(ctx context.Context, base, eventID, role string) (*reissuedLink, error) {
+func (s *Host) ReissueLink(ctx context.Context, base, eventID, role string) (*ReissuedLink, error) {
 	var kind, page string
 	switch role {
 	case "host":
@@ -282,15 +282,15 @@ func (s *Server) reissueLink(ctx context.Context, base, eventID, role string) (*
 		}
 		return nil, err
 	}
-	tok, hash := NewToken()
+	tok, hash := token.New()
 	if err := s.store.ReplaceSubjectTokens(ctx, store.Token{Hash: hash, Kind: kind, Subject: eventID, CreatedAt: s.clock.Now()}); err != nil {
 		return nil, err
 	}
-	return &reissuedLink{Event: eventID, Role: role, Token: tok, URL: base + page + "?token=" + tok}, nil
+	return &ReissuedLink{Event: eventID, Role: role, Token: tok, URL: base + page + "?token=" + tok}, nil
 }
 
 // restoreEvents re-registers the PINs of events whose rooms were restored.
-func (s *Server) restoreEvents(ctx context.Context) error {
+func (s *Host) restoreEvents(ctx context.Context) error {
 	evs, err := s.store.Events(ctx)
 	if err != nil {
 		return err
@@ -307,7 +307,7 @@ func (s *Server) restoreEvents(ctx context.Context) error {
 			}
 			continue
 		}
-		var c eventConfig
+		var c EventConfig
 		_ = json.Unmarshal(e.Config, &c)
 		s.events.add(&liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c})
 	}
@@ -315,7 +315,7 @@ func (s *Server) restoreEvents(ctx context.Context) error {
 }
 
 // eventFinished retires an event's PIN.
-func (s *Server) eventFinished(ctx context.Context, res *room.Result) {
+func (s *Host) eventFinished(ctx context.Context, res *room.Result) {
 	s.awardEvent(ctx, res)
 	id, ok := s.events.removeRoom(res.Room)
 	if !ok {
@@ -326,110 +326,44 @@ func (s *Server) eventFinished(ctx context.Context, res *room.Result) {
 	}
 }
 
-func (s *Server) eventJoin(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
-	if sess.role != rolePlayer {
-		return protocol.Errorf(protocol.CodeForbidden, "only players join events")
-	}
-	var d protocol.EventJoin
-	if err := decode(in, &d); err != nil {
-		return err
-	}
-	ev, ok := s.events.byCode(strings.TrimSpace(d.PIN))
-	if !ok {
-		return protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN").Because("pin_unknown", nil)
-	}
-	name := d.Name
-	if name == "" {
-		name = sess.name
-	}
-	name, err := s.cleanName(name)
-	if err != nil {
-		return err
-	}
-	r, err := s.roomOf(ev.roomID)
-	if err != nil {
-		return err
-	}
-	if err := r.JoinFrom(ctx, sess.id, name, strings.TrimSpace(d.Team), c.addr, sess, in.ID); err != nil {
-		return err
-	}
-	sess.addRoom(ev.roomID)
-	s.expiry.markPlayed(sess.id)
-	return nil
-}
-
-func (s *Server) hostControl(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
-	var d protocol.HostControl
-	if err := decode(in, &d); err != nil {
-		return err
-	}
-	if sess.role != roleHost {
-		return protocol.Errorf(protocol.CodeForbidden, "only the event's host controls it")
-	}
-	ev, ok := s.events.byID(sess.event())
-	if !ok || ev.roomID != d.Room {
-		return protocol.Errorf(protocol.CodeForbidden, "your host token is for another event")
-	}
-	r, err := s.roomOf(d.Room)
-	if err != nil {
-		return err
-	}
-	if err := r.Control(ctx, d.Action, d.Player); err != nil {
-		return err
-	}
-	s.reply(c, in.ID, nil)
-	return nil
-}
-
-func (s *Server) watch(ctx context.Context, sess *session, in protocol.Inbound) error {
-	var d protocol.Watch
-	if err := decode(in, &d); err != nil {
-		return err
-	}
-	switch sess.role {
-	case roleScreen, roleHost:
-		ev, ok := s.events.byID(sess.event())
-		if !ok || ev.roomID != d.Room {
-			return protocol.Errorf(protocol.CodeForbidden, "your token is for another event")
-		}
-	case roleOrganizer:
-	default:
-		return protocol.Errorf(protocol.CodeForbidden, "players cannot watch")
-	}
-	r, err := s.roomOf(d.Room)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(sess.roomIDs(), d.Room) {
-		r.Unwatch(sess) // a rewatch after a reconnect: one subscription only
-	}
-	if err := r.Watch(ctx, sess, in.ID); err != nil {
-		return err
-	}
-	sess.addRoom(d.Room)
-	return nil
-}
-
-// pinInfo is what anyone may learn from a PIN before joining.
-type pinInfo struct {
+// PINInfo is what anyone may learn from a PIN before joining.
+type PINInfo struct {
 	Title    string   `json:"title"`
 	TeamMode string   `json:"team_mode"`
 	Teams    []string `json:"teams"`
 	LateJoin bool     `json:"late_join"`
 }
 
-func (s *Server) handlePIN(w http.ResponseWriter, r *http.Request) {
-	ev, ok := s.events.byCode(r.PathValue("pin"))
+// EventByPIN returns what a PIN tells before joining.
+func (s *Host) EventByPIN(pin string) (PINInfo, bool) {
+	ev, ok := s.events.byCode(pin)
 	if !ok {
-		httpError(w, protocol.Errorf(protocol.CodeNotFound, "no live event with that PIN").Because("pin_unknown", nil))
-		return
+		return PINInfo{}, false
 	}
-	writeJSON(w, http.StatusOK, pinInfo{Title: ev.title, TeamMode: ev.cfg.TeamMode, Teams: append([]string{}, ev.cfg.Teams...), LateJoin: ev.cfg.LateJoin == nil || *ev.cfg.LateJoin})
+	return PINInfo{Title: ev.title, TeamMode: ev.cfg.TeamMode, Teams: append([]string{}, ev.cfg.Teams...), LateJoin: ev.cfg.LateJoin == nil || *ev.cfg.LateJoin}, true
 }
 
-// eventReport answers the results export: the stored room's config and
+// EventRoom returns the room of the live event with this PIN.
+func (s *Host) EventRoom(pin string) (string, bool) {
+	ev, ok := s.events.byCode(pin)
+	if !ok {
+		return "", false
+	}
+	return ev.roomID, true
+}
+
+// Event returns the room and the public description of a live event.
+func (s *Host) Event(id string) (string, *protocol.EventInfo, bool) {
+	ev, ok := s.events.byID(id)
+	if !ok {
+		return "", nil, false
+	}
+	return ev.roomID, ev.info(), true
+}
+
+// EventReport answers the results export: the stored room's config and
 // journal folded into a report.
-func (s *Server) eventReport(ctx context.Context, ev store.Event) (*room.Report, error) {
+func (s *Host) EventReport(ctx context.Context, ev store.Event) (*room.Report, error) {
 	entries, err := s.store.Journal(ctx, ev.Room)
 	if err != nil {
 		return nil, err
@@ -442,7 +376,7 @@ func (s *Server) eventReport(ctx context.Context, ev store.Event) (*room.Report,
 }
 
 // roomConfig loads a room's stored configuration.
-func (s *Server) roomConfig(ctx context.Context, id string) (room.Config, error) {
+func (s *Host) roomConfig(ctx context.Context, id string) (room.Config, error) {
 	var cfg room.Config
 	if r, ok := s.rooms.Get(id); ok {
 		return r.Config(), nil

@@ -1,0 +1,215 @@
+// Package roomhost is the owner's side of rooms: it opens them, runs them,
+// restores them from their journals, and settles them when they finish
+// (results, ratings, points, the events they belong to). It does no
+// connection work: whoever holds the players' connections (the gateway)
+// hands it peers, and it hands rooms their journal and their finisher.
+package roomhost
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/questionbank"
+	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/store"
+)
+
+// Config shapes the rooms a host opens and how it settles them. Zero
+// values take the defaults given beside each field.
+type Config struct {
+	// Match tunes quick-match queues.
+	Match match.Config
+	// MatchQuestions and MatchTimeLimit shape quick matches; defaults 5
+	// and 15 s. RevealFor (default 3 s) and MatchCountdown (default 3 s)
+	// are a quick match's reveal and its first countdown.
+	MatchQuestions                            int
+	MatchTimeLimit, RevealFor, MatchCountdown time.Duration
+	// PointCaps is how many awards a day each point source pays a player.
+	PointCaps store.Caps
+	// TimeZone is where ledger days begin; default UTC.
+	TimeZone *time.Location
+}
+
+// Sessions is what the host asks of the gateway about players: their
+// peers on this node and their ratings while they are connected.
+type Sessions interface {
+	// Peer returns the player's peer, if the player has a session here.
+	Peer(player string) (room.Peer, bool)
+	// Seated tells the player's session it was seated in room: it lists
+	// the room and measures its round trip afresh.
+	Seated(player, room string)
+	// Rating returns the rating the player's session holds.
+	Rating(player string) (float64, bool)
+	// SetRating updates it after a match.
+	SetRating(player string, rating float64)
+}
+
+// Marks notes players who joined a room, so that guest expiry spares them.
+type Marks interface {
+	MarkPlayed(player string)
+}
+
+// Metrics are the host's counters; nil fields are not counted.
+type Metrics struct {
+	Opened   prometheus.Counter // rooms opened
+	Finished prometheus.Counter // rooms finished
+}
+
+// Deps are the host's collaborators.
+type Deps struct {
+	Store   store.Store
+	Journal *store.Committer
+	Bank    *questionbank.Bank
+	Bus     cluster.Bus
+	Clock   clock.Clock
+	Log     zerolog.Logger
+	Marks   Marks
+	Metrics Metrics
+}
+
+// Host runs this node's rooms.
+type Host struct {
+	cfg      Config // Static after construction.
+	store    store.Store
+	journal  *store.Committer
+	bank     *questionbank.Bank
+	clock    clock.Clock
+	log      zerolog.Logger
+	marks    Marks
+	metrics  Metrics
+	sessions Sessions // Static once SetSessions is called, before Begin.
+
+	rooms   *room.Registry
+	matcher *match.Matchmaker
+	history *questionbank.History
+	events  *eventDir
+
+	// runCtx is the context rooms run under; set by Begin.
+	runCtx context.Context
+
+	// reopening holds the ids of rooms being restored after a journal
+	// failure: requests to them are unavailable, not not_found.
+	reopening sync.Map
+
+	// settling counts finishers still storing a result.
+	settling sync.WaitGroup
+}
+
+// New makes a host. Call SetSessions, then Begin.
+func New(cfg Config, deps Deps) *Host {
+	if deps.Clock == nil {
+		deps.Clock = clock.Real{}
+	}
+	if cfg.TimeZone == nil {
+		cfg.TimeZone = time.UTC
+	}
+	if deps.Metrics.Opened == nil {
+		deps.Metrics.Opened = prometheus.NewCounter(prometheus.CounterOpts{Name: "unused_opened"})
+	}
+	if deps.Metrics.Finished == nil {
+		deps.Metrics.Finished = prometheus.NewCounter(prometheus.CounterOpts{Name: "unused_finished"})
+	}
+	if deps.Bus == nil {
+		deps.Bus = cluster.NewLocal(deps.Clock)
+	}
+	s := &Host{
+		cfg: cfg, store: deps.Store, journal: deps.Journal, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
+		marks: deps.Marks, metrics: deps.Metrics,
+		rooms:   room.NewRegistry(),
+		history: questionbank.NewHistory(200),
+		events:  newEventDir(),
+		runCtx:  context.Background(),
+	}
+	s.matcher = match.New(cfg.Match, deps.Clock, s, deps.Bus, deps.Log.With().Str("part", "match").Logger())
+	return s
+}
+
+// SetSessions gives the host the gateway's sessions. Call it once, before
+// Begin.
+func (s *Host) SetSessions(ss Sessions) { s.sessions = ss }
+
+// Matchmaker is the quick-match matchmaker whose matches this host opens.
+func (s *Host) Matchmaker() *match.Matchmaker { return s.matcher }
+
+// Rooms is the registry of the rooms running here.
+func (s *Host) Rooms() *room.Registry { return s.rooms }
+
+// Begin restores the rooms that were running when the node stopped and
+// runs them, and every room opened from now on, under ctx.
+func (s *Host) Begin(ctx context.Context) error {
+	s.runCtx = ctx
+	return s.Restore(ctx)
+}
+
+// Stop ends the rooms at shutdown: no room opens from now on, the rooms
+// end once stop (the cancel of Begin's context) is called, their results
+// are stored, and every accepted answer is made durable and its ack
+// handed to its connection.
+func (s *Host) Stop(stop context.CancelFunc) {
+	s.rooms.Close() // a match or event opened from now on is refused
+	stop()
+	s.rooms.Wait()
+	s.settling.Wait()
+	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if ferr := s.journal.Flush(flushCtx); ferr != nil {
+		s.log.Error().Err(ferr).Msg("journal flush at shutdown")
+	}
+	cancel()
+	s.rooms.WaitSent()
+}
+
+// Room returns a room running here: not_found if there is none, and
+// unavailable while one is being restored after a journal failure.
+func (s *Host) Room(id string) (*room.Room, error) {
+	r, ok := s.rooms.Get(id)
+	if !ok {
+		if _, busy := s.reopening.Load(id); busy {
+			return nil, protocol.Errorf(protocol.CodeUnavailable, "the room is being restored; try again")
+		}
+		return nil, protocol.Errorf(protocol.CodeNotFound, "no room %q", trimID(id))
+	}
+	return r, nil
+}
+
+// Finish implements room.Finisher: the result is settled on a goroutine
+// of its own, never the room's, and done tells the room the points paid.
+func (s *Host) Finish(res *room.Result, done func(awarded map[string]int64)) {
+	s.settling.Add(1)
+	go func() {
+		defer s.settling.Done()
+		done(s.Finished(context.Background(), res))
+	}()
+}
+
+// HasCategory reports whether the bank has questions of category cat.
+func (s *Host) HasCategory(cat string) bool {
+	for _, c := range s.bank.Categories() {
+		if c == cat {
+			return true
+		}
+	}
+	return false
+}
+
+// Draw draws n questions for players, avoiding what they saw lately.
+func (s *Host) Draw(players []string, setID, category, lang string, difficulty, n int) ([]questionbank.Question, error) {
+	return s.drawFor(players, setID, category, lang, difficulty, n)
+}
+
+// Day is the ledger day of t in the configured time zone.
+func (s *Host) Day(t time.Time) string { return s.day(t) }
+
+func trimID(t string) string {
+	if len(t) > 40 {
+		return t[:40] + "…"
+	}
+	return t
+}

@@ -17,7 +17,7 @@
       unit_of: "单位排名\n共 {n} 人", city_of: "全市排名\n共 {n} 人", welcome: "欢迎，{name}！", bad_invite: "邀请码无效或已使用",
       err: "出错了：{msg}", daily: "每日答题", daily_todo: "今日未完成", daily_started: "进行中，点击继续", daily_done: "今日已完成 ✓",
       challenge: "挑战答题", best: "最佳 {n} 题", best_none: "还没有挑战记录", history: "积分明细", no_history: "还没有积分",
-      src_duel: "双人对战", src_four: "四人赛", src_event: "现场活动", src_daily: "每日答题", src_challenge: "挑战答题", src_qualifier: "资格赛",
+      src_duel: "双人对战", src_four: "四人赛", src_event: "现场活动", src_daily: "每日答题", src_challenge: "挑战答题", src_qualifier: "资格赛", src_team: "团队赛",
       capped: "已达今日上限"
     },
     en: {
@@ -25,7 +25,7 @@
       unit_of: "in unit\nof {n}", city_of: "in city\nof {n}", welcome: "Welcome, {name}!", bad_invite: "Unknown or used invitation",
       err: "Error: {msg}", daily: "Daily practice", daily_todo: "Not done today", daily_started: "Under way: tap to go on", daily_done: "Done today ✓",
       challenge: "Challenge", best: "Best: {n} in a row", best_none: "No run yet", history: "My points history", no_history: "No points yet",
-      src_duel: "Duel", src_four: "Four players", src_event: "Stage event", src_daily: "Daily practice", src_challenge: "Challenge", src_qualifier: "Qualifier",
+      src_duel: "Duel", src_four: "Four players", src_event: "Stage event", src_daily: "Daily practice", src_challenge: "Challenge", src_qualifier: "Qualifier", src_team: "Team match",
       capped: "over today's cap"
     }
   };

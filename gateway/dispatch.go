@@ -13,6 +13,7 @@ import (
 	"github.com/leitai/leitai/match"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/roomhost"
 	"github.com/leitai/leitai/store"
 )
 
@@ -40,20 +41,7 @@ func (s *Gateway) reply(c *conn, re string, err error) {
 }
 
 // ToProtocol maps any error to the protocol error a client should see.
-func ToProtocol(err error) *protocol.Error {
-	var pe *protocol.Error
-	switch {
-	case errors.As(err, &pe):
-		return pe
-	case errors.Is(err, room.ErrClosed):
-		return &protocol.Error{Code: protocol.CodeNotFound, Message: "the room has finished"}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &protocol.Error{Code: protocol.CodeUnavailable, Message: "the server is busy or shutting down"}
-	case errors.Is(err, store.ErrNotFound):
-		return &protocol.Error{Code: protocol.CodeNotFound, Message: "not found"}
-	}
-	return &protocol.Error{Code: protocol.CodeInternal, Message: "internal error"}
-}
+func ToProtocol(err error) *protocol.Error { return roomhost.ProtocolError(err) }
 
 // handle serves one inbound message on the connection's reader goroutine.
 func (s *Gateway) handle(c *conn, data []byte) {
@@ -136,12 +124,9 @@ func (s *Gateway) handle(c *conn, data []byte) {
 	case "room.leave":
 		var d protocol.RoomLeave
 		if err = decode(in, &d); err == nil {
-			var r *room.Room
-			if r, err = s.roomOf(d.Room); err == nil {
-				if err = r.Leave(ctx, sess.id); err == nil {
-					sess.dropRoom(d.Room)
-					s.reply(c, in.ID, nil)
-				}
+			if _, err = s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpLeave, Room: d.Room, Who: sess.id}, sess); err == nil {
+				sess.dropRoom(d.Room)
+				s.reply(c, in.ID, nil)
 			}
 		}
 	default:
@@ -180,8 +165,6 @@ func decode(in protocol.Inbound, v any) error {
 	}
 	return nil
 }
-
-func (s *Gateway) roomOf(id string) (*room.Room, error) { return s.host.Room(id) }
 
 // cleanName checks a nickname: 1–32 characters, visible, no blocked word.
 func (s *Gateway) cleanName(name string) (string, error) {
@@ -356,8 +339,10 @@ func (s *Gateway) reattach(ctx context.Context, sess *session) {
 		}
 	}
 	for _, id := range ids {
-		r, ok := s.host.Rooms().Get(id)
-		if !ok || r.Attach(ctx, sess.id, sess) != nil {
+		_, err := s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpAttach, Room: id, Who: sess.id}, sess)
+		if err != nil && ToProtocol(err).Code != protocol.CodeUnavailable {
+			// Gone for good. A room that is unavailable (moving to another
+			// node) stays listed: its new owner's announcement attaches it.
 			sess.dropRoom(id)
 		}
 	}
@@ -450,15 +435,10 @@ func (s *Gateway) answer(c *conn, sess *session, in protocol.Inbound) {
 		s.refuse(c, in.ID, err)
 		return
 	}
-	r, err := s.roomOf(d.Room)
-	if err != nil {
-		s.refuse(c, in.ID, err)
-		return
-	}
 	re := in.ID // the callback keeps only this, not the whole answer
-	a := room.AnswerIn{Room: d.Room, Player: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re, Peer: sess, Received: c.received}
-	a.Elapsed, a.Timed = s.answerTime(c, sess, d.Room, d.Index)
-	r.Submit(s.runCtx, a, func(err error) {
+	cmd := roomhost.Command{Op: roomhost.OpAnswer, Room: d.Room, Who: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re}
+	cmd.Elapsed, cmd.Timed = s.answerTime(c, sess, d.Room, d.Index)
+	s.rt.submit(s.runCtx, &cmd, sess, c.received, func(err error) {
 		if err != nil {
 			s.refuse(c, re, err)
 			return

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/roomhost"
 )
 
 // Stage events, as their players, hosts and screens reach them: joining by
@@ -31,11 +32,8 @@ func (s *Gateway) eventJoin(ctx context.Context, c *conn, sess *session, in prot
 	if err != nil {
 		return err
 	}
-	r, err := s.roomOf(roomID)
-	if err != nil {
-		return err
-	}
-	if err := r.JoinFrom(ctx, sess.id, name, strings.TrimSpace(d.Team), c.addr, sess, in.ID); err != nil {
+	join := roomhost.Command{Op: roomhost.OpJoin, Room: roomID, Who: sess.id, Name: name, Team: strings.TrimSpace(d.Team), Addr: c.addr, Re: in.ID}
+	if _, err := s.rt.do(ctx, &join, sess); err != nil {
 		return err
 	}
 	sess.addRoom(roomID)
@@ -55,11 +53,7 @@ func (s *Gateway) hostControl(ctx context.Context, c *conn, sess *session, in pr
 	if !ok || evRoom != d.Room {
 		return protocol.Errorf(protocol.CodeForbidden, "your host token is for another event")
 	}
-	r, err := s.roomOf(d.Room)
-	if err != nil {
-		return err
-	}
-	if err := r.Control(ctx, d.Action, d.Player); err != nil {
+	if _, err := s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpControl, Room: d.Room, Who: sess.id, Action: d.Action, Target: d.Player}, sess); err != nil {
 		return err
 	}
 	s.reply(c, in.ID, nil)
@@ -81,14 +75,11 @@ func (s *Gateway) watch(ctx context.Context, sess *session, in protocol.Inbound)
 	default:
 		return protocol.Errorf(protocol.CodeForbidden, "players cannot watch")
 	}
-	r, err := s.roomOf(d.Room)
-	if err != nil {
-		return err
-	}
 	if slices.Contains(sess.roomIDs(), d.Room) {
-		r.Unwatch(sess) // a rewatch after a reconnect: one subscription only
+		// A rewatch after a reconnect: one subscription only.
+		s.rt.tell(ctx, &roomhost.Command{Op: roomhost.OpUnwatch, Room: d.Room, Who: sess.id}, sess)
 	}
-	if err := r.Watch(ctx, sess, in.ID); err != nil {
+	if _, err := s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpWatch, Room: d.Room, Who: sess.id, Re: in.ID}, sess); err != nil {
 		return err
 	}
 	sess.addRoom(d.Room)

@@ -46,6 +46,9 @@ type Config struct {
 	BlockedWords                              []string
 	RTTCreditMax                              time.Duration
 	IgnoreRTT                                 bool
+	// ReplyWait bounds how long a command to a room on another node waits
+	// for its reply before it is unavailable; default 5 s.
+	ReplyWait time.Duration
 }
 
 // Marks notes what guest and token expiry must spare: players who joined a
@@ -91,6 +94,7 @@ type Gateway struct {
 	marks   Marks
 	metrics Metrics
 
+	rt       *router
 	matcher  *match.Matchmaker
 	parties  *match.Parties
 	hub      *hub
@@ -116,6 +120,9 @@ type Gateway struct {
 
 // New makes a gateway in front of host; it tells host about its sessions.
 func New(cfg Config, deps Deps) *Gateway {
+	if cfg.ReplyWait <= 0 {
+		cfg.ReplyWait = 5 * time.Second
+	}
 	s := &Gateway{
 		cfg: cfg, store: deps.Store, host: deps.Host, clock: deps.Clock, rates: deps.RateClock, log: deps.Log,
 		marks: deps.Marks, metrics: deps.Metrics,
@@ -128,6 +135,7 @@ func New(cfg Config, deps Deps) *Gateway {
 		runCtx:  context.Background(),
 	}
 	s.parties = match.NewParties(s.matcher)
+	s.rt = newRouter(s, deps.Host)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
@@ -139,8 +147,12 @@ func New(cfg Config, deps Deps) *Gateway {
 	return s
 }
 
-// Begin has requests run under ctx from now on; its end stops them.
-func (s *Gateway) Begin(ctx context.Context) { s.runCtx = ctx }
+// Begin has requests run under ctx from now on; its end stops them. In a
+// cluster it also starts receiving replies and frames from other nodes.
+func (s *Gateway) Begin(ctx context.Context) error {
+	s.runCtx = ctx
+	return s.rt.start(ctx)
+}
 
 // ServeWS serves GET /ws.
 func (s *Gateway) ServeWS(w http.ResponseWriter, r *http.Request) { s.serveWS(w, r) }
@@ -492,14 +504,12 @@ func (s *Gateway) disconnected(c *conn) {
 	if !sess.detach(c, s.clock.Now()) {
 		return // replaced by a newer connection
 	}
+	op := roomhost.OpDetach
+	if sess.role != rolePlayer {
+		op = roomhost.OpUnwatch
+	}
 	for _, id := range sess.roomIDs() {
-		if r, ok := s.host.Rooms().Get(id); ok {
-			if sess.role == rolePlayer {
-				r.Detach(sess.id)
-			} else {
-				r.Unwatch(sess)
-			}
-		}
+		s.rt.tell(context.Background(), &roomhost.Command{Op: op, Room: id, Who: sess.id}, sess)
 	}
 }
 

@@ -237,6 +237,17 @@ func (h *hub) expired(now time.Time, grace time.Duration) []*session {
 	return out
 }
 
+// all returns every session.
+func (h *hub) all() []*session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
 func (h *hub) len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/roomhost"
 	"github.com/leitai/leitai/store"
 )
 
@@ -133,14 +134,15 @@ func (s *Gateway) soloStart(ctx context.Context, c *conn, sess *session, in prot
 // It reports false when the room has just finished (it may still be
 // listed for a moment): the caller goes on as if it were not there.
 func (s *Gateway) soloRejoin(ctx context.Context, c *conn, sess *session, re string, r *room.Room, day string) (bool, error) {
-	if err := r.Attach(ctx, sess.id, sess); err != nil {
+	rep, err := s.rt.do(ctx, &roomhost.Command{Op: roomhost.OpAttach, Room: r.ID(), Who: sess.id}, sess)
+	if err != nil {
 		if errors.Is(err, room.ErrClosed) {
 			return false, nil
 		}
 		return true, err
 	}
 	sess.addRoom(r.ID())
-	s.send(c, "solo.started", re, SoloStarted{Room: r.ID(), Kind: r.Config().Kind, Day: day, Resumed: true})
+	s.send(c, "solo.started", re, SoloStarted{Room: r.ID(), Kind: rep.Kind, Day: day, Resumed: true})
 	return true, nil
 }
 

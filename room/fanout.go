@@ -28,7 +28,8 @@ const (
 // already has the question, so no ack can overtake a broadcast its reader
 // has not seen.
 type fanout struct {
-	wg *sync.WaitGroup // Static after construction: counts sending goroutines.
+	wg   *sync.WaitGroup // Static after construction: counts sending goroutines.
+	room string          // Static after construction: the room's id, for relays.
 
 	// mu guards the following fields.
 	mu      sync.Mutex
@@ -39,11 +40,18 @@ type fanout struct {
 // send sends out, now if it is small and nothing is queued before it,
 // otherwise on the fan-out goroutine. Runs on the journal's goroutine.
 func (f *fanout) send(out []delivery) {
+	var groups []relayGroup
+	for i := range out {
+		out[i] = out[i].relayOut(&groups, f.room)
+	}
+	for i := range groups {
+		groups[i].relay.Relay(groups[i].items)
+	}
 	f.mu.Lock()
 	if !f.sending && peersIn(out) <= inlinePeers {
 		f.mu.Unlock()
 		for i := range out {
-			out[i].run(0, len(out[i].peers))
+			out[i].run(0, out[i].size())
 		}
 		return
 	}
@@ -72,9 +80,9 @@ func (f *fanout) drain() {
 		f.queue[0] = delivery{}
 		f.queue = f.queue[1:]
 		f.mu.Unlock()
-		for lo := 0; lo < len(d.peers); lo += sliceSize {
-			d.run(lo, min(lo+sliceSize, len(d.peers)))
-			if len(d.peers) > sliceSize {
+		for n, lo := d.size(), 0; lo < n; lo += sliceSize {
+			d.run(lo, min(lo+sliceSize, n))
+			if n > sliceSize {
 				runtime.Gosched()
 			}
 		}
@@ -84,7 +92,7 @@ func (f *fanout) drain() {
 func peersIn(out []delivery) int {
 	n := 0
 	for i := range out {
-		n += len(out[i].peers)
+		n += out[i].size()
 	}
 	return n
 }

@@ -9,11 +9,26 @@ type delivery struct {
 	frame  *protocol.Frame  // the same frame for every peer, or nil
 	frames []protocol.Frame // frames[i] for peers[i] when frame is nil
 	kick   string           // after sending, close the peers' connections
+	// only, if not nil, lists the peers to send to (the others were
+	// relayed, see relayOut); run's range is over it.
+	only []int
 }
 
-// run sends the delivery to peers[lo:hi].
+// size is how many peers run sends to.
+func (d *delivery) size() int {
+	if d.only != nil {
+		return len(d.only)
+	}
+	return len(d.peers)
+}
+
+// run sends the delivery to the peers from lo to hi (see size).
 func (d *delivery) run(lo, hi int) {
-	for i := lo; i < hi; i++ {
+	for k := lo; k < hi; k++ {
+		i := k
+		if d.only != nil {
+			i = d.only[k]
+		}
 		p := d.peers[i]
 		if d.frame != nil {
 			p.Send(d.frame)
@@ -24,6 +39,74 @@ func (d *delivery) run(lo, hi int) {
 			p.Kick(d.kick)
 		}
 	}
+}
+
+// relayOut takes what goes to relayed peers (see Relayed) out of the
+// delivery, adding it to their relays' groups, and returns the delivery to
+// the others.
+func (d *delivery) relayOut(groups *[]relayGroup, roomID string) delivery {
+	var items []*RelayItem // this delivery's item per group, by group index
+	var local []int
+	for i, p := range d.peers {
+		rp, ok := p.(Relayed)
+		if !ok {
+			if items != nil {
+				local = append(local, i)
+			}
+			continue
+		}
+		if items == nil {
+			// The first relayed peer: those before it are all local.
+			local = make([]int, i, len(d.peers))
+			for k := range local {
+				local[k] = k
+			}
+			items = make([]*RelayItem, 0, 4)
+		}
+		rl, id := rp.Relayed()
+		gi := groupOf(groups, rl)
+		for len(items) <= gi {
+			items = append(items, nil)
+		}
+		it := items[gi]
+		if it == nil {
+			g := &(*groups)[gi]
+			g.items = append(g.items, RelayItem{Room: roomID, Frame: d.frame, Kick: d.kick})
+			it = &g.items[len(g.items)-1]
+			items[gi] = it
+		}
+		it.IDs = append(it.IDs, id)
+		if d.frame == nil {
+			it.Frames = append(it.Frames, &d.frames[i])
+		}
+		// it points into g.items, which may grow when another delivery
+		// adds to it; this delivery is done with it before that.
+	}
+	if items == nil {
+		return *d
+	}
+	out := *d
+	out.only = local
+	if out.only == nil {
+		out.only = []int{}
+	}
+	return out
+}
+
+// relayGroup is what one flush sends by one relay.
+type relayGroup struct {
+	relay Relay
+	items []RelayItem
+}
+
+func groupOf(gs *[]relayGroup, rl Relay) int {
+	for i := range *gs {
+		if (*gs)[i].relay == rl {
+			return i
+		}
+	}
+	*gs = append(*gs, relayGroup{relay: rl})
+	return len(*gs) - 1
 }
 
 // say queues a frame for peers.

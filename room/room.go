@@ -129,6 +129,37 @@ type Peer interface {
 	Kick(reason string)
 }
 
+// Relayed is a peer on another node: what the room says to it goes by
+// that node's Relay, together with what it says to the other peers there,
+// so that a broadcast to N players on K nodes is K messages, not N.
+type Relayed interface {
+	Peer
+	// Relayed returns the peer's relay and its id at the relay's node.
+	Relayed() (Relay, string)
+}
+
+// Relay carries frames to the peers of one node. The room hands it, in
+// one call, everything it says at once to that node's peers, in order.
+type Relay interface {
+	// Relay sends each item's frames and kicks. It must not block.
+	Relay(items []RelayItem)
+}
+
+// RelayItem is one thing the room says to some peers of one node.
+type RelayItem struct {
+	// Room is the room that says it; empty on a frame a peer is sent
+	// outside a broadcast (an ack).
+	Room string
+	IDs  []string
+	// Frame goes to every peer in IDs; when it is nil, Frames[i] goes to
+	// IDs[i].
+	Frame  *protocol.Frame
+	Frames []*protocol.Frame
+	// Kick, if not empty, closes the peers' connections with CloseKicked
+	// after sending.
+	Kick string
+}
+
 // Journal makes entries durable, calling done once each is (or failed).
 // Callbacks come in submission order.
 type Journal interface {
@@ -167,6 +198,11 @@ type Options struct {
 	ProgressEvery time.Duration
 	// OnClose is called once when the room's goroutine ends.
 	OnClose func(id string)
+	// Epoch is the fencing number of this node's ownership of the room
+	// (its lease's epoch), carried by every entry it journals; 0 on a
+	// single node. An entry the store refuses as stale means another node
+	// owns the room now: the room stops at once (see Stale).
+	Epoch int64
 	// OnJournalFailure is called, on the room's goroutine as it ends, when
 	// the room stopped because a journal entry failed. The room is done;
 	// the callee restores it from its durable journal (Restore, Adopt)
@@ -215,6 +251,9 @@ type Room struct {
 	failed    atomic.Bool
 	broken    chan struct{}
 	breakOnce sync.Once
+	// stale is set when the store refused an entry as written by a stale
+	// owner: the room was taken over elsewhere and must not run here.
+	stale atomic.Bool
 }
 
 // errRestoring answers requests to a room that stopped on a journal
@@ -228,12 +267,33 @@ var errEarlierFailed = errors.New("room: an earlier journal entry failed")
 // fail notes that a journal entry failed. It runs on the journal's
 // goroutine and only sets a flag and closes a channel.
 func (r *Room) fail(err error) {
+	if errors.Is(err, store.ErrStaleEpoch) {
+		r.stale.Store(true)
+	}
 	r.failed.Store(true)
 	r.breakOnce.Do(func() {
 		r.log.Error().Err(err).Msg("journal write failed; the room stops to be restored from its journal")
 		close(r.broken)
 	})
 }
+
+// Stale reports whether the room stopped because the store refused one of
+// its entries as written by a stale owner: another node owns it now.
+func (r *Room) Stale() bool { return r.stale.Load() }
+
+// Finished reports whether the room reached its end; meaningful once Done
+// is closed.
+func (r *Room) Finished() bool {
+	select {
+	case <-r.done:
+		return r.st.phase == PhaseFinished
+	default:
+		return false
+	}
+}
+
+// Epoch is the ownership epoch the room journals under.
+func (r *Room) Epoch() int64 { return r.opts.Epoch }
 
 // closedErr is what a request meets once the room's goroutine has ended.
 func (r *Room) closedErr() error {
@@ -284,7 +344,7 @@ func New(cfg Config, opts Options) (*Room, error) {
 		log:     opts.Log.With().Str("room", cfg.ID).Logger(),
 		inbox:   make(chan command, inboxSize(cfg.Kind)),
 		done:    make(chan struct{}),
-		fan:     fanout{wg: new(sync.WaitGroup)},
+		fan:     fanout{wg: new(sync.WaitGroup), room: cfg.ID},
 		settled: make(chan map[string]int64, 1),
 	}
 	r.broken, r.rewindAfter = make(chan struct{}), -1
@@ -593,6 +653,7 @@ func (r *Room) now() time.Time { return r.opts.Clock.Now() }
 // now; durability follows, and done (if any) runs once the entry is durable.
 func (r *Room) record(kind string, data any, done func(error)) {
 	e := r.st.entry(kind, r.now(), data)
+	e.Epoch = r.opts.Epoch
 	r.st.fold(e, data)
 	if done == nil {
 		done = r.onEntry

@@ -336,7 +336,7 @@ type PINInfo struct {
 
 // EventByPIN returns what a PIN tells before joining.
 func (s *Host) EventByPIN(pin string) (PINInfo, bool) {
-	ev, ok := s.events.byCode(pin)
+	ev, ok := s.eventByPIN(pin)
 	if !ok {
 		return PINInfo{}, false
 	}
@@ -345,7 +345,7 @@ func (s *Host) EventByPIN(pin string) (PINInfo, bool) {
 
 // EventRoom returns the room of the live event with this PIN.
 func (s *Host) EventRoom(pin string) (string, bool) {
-	ev, ok := s.events.byCode(pin)
+	ev, ok := s.eventByPIN(pin)
 	if !ok {
 		return "", false
 	}
@@ -354,7 +354,7 @@ func (s *Host) EventRoom(pin string) (string, bool) {
 
 // Event returns the room and the public description of a live event.
 func (s *Host) Event(id string) (string, *protocol.EventInfo, bool) {
-	ev, ok := s.events.byID(id)
+	ev, ok := s.eventByID(id)
 	if !ok {
 		return "", nil, false
 	}
@@ -387,4 +387,64 @@ func (s *Host) roomConfig(ctx context.Context, id string) (room.Config, error) {
 	}
 	err = json.Unmarshal(rec.Config, &cfg)
 	return cfg, err
+}
+
+// In a cluster an event's room may run on another node: an event this
+// node does not know is looked up in the store, which every node shares.
+// On a single node the directory is complete.
+
+func (s *Host) eventByPIN(pin string) (*liveEvent, bool) {
+	if ev, ok := s.events.byCode(pin); ok || s.cl == nil {
+		return ev, ok
+	}
+	return s.storedEvent(func(e store.Event) bool { return e.PIN == pin })
+}
+
+func (s *Host) eventByID(id string) (*liveEvent, bool) {
+	if ev, ok := s.events.byID(id); ok || s.cl == nil {
+		return ev, ok
+	}
+	ctx, cancel := context.WithTimeout(s.runCtx, 5*time.Second)
+	defer cancel()
+	e, err := s.store.Event(ctx, id)
+	if err != nil || !e.EndedAt.IsZero() {
+		return nil, false
+	}
+	return storedLive(e), true
+}
+
+func storedLive(e store.Event) *liveEvent {
+	var c EventConfig
+	_ = json.Unmarshal(e.Config, &c)
+	return &liveEvent{id: e.ID, roomID: e.Room, pin: e.PIN, title: e.Title, cfg: c}
+}
+
+// storedEvent returns the live event in the store that match picks.
+func (s *Host) storedEvent(match func(store.Event) bool) (*liveEvent, bool) {
+	ctx, cancel := context.WithTimeout(s.runCtx, 5*time.Second)
+	defer cancel()
+	evs, err := s.store.Events(ctx)
+	if err != nil {
+		return nil, false
+	}
+	for _, e := range evs {
+		if e.EndedAt.IsZero() && match(e) {
+			return storedLive(e), true
+		}
+	}
+	return nil, false
+}
+
+// registerEvent lists the live event played in roomID, a room this node
+// has just taken over, in the node's directory.
+func (s *Host) registerEvent(ctx context.Context, roomID string) {
+	evs, err := s.store.Events(ctx)
+	if err != nil {
+		return
+	}
+	for _, e := range evs {
+		if e.Room == roomID && e.EndedAt.IsZero() {
+			s.events.add(storedLive(e))
+		}
+	}
 }

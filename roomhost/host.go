@@ -63,6 +63,12 @@ type Metrics struct {
 	Finished prometheus.Counter // rooms finished
 }
 
+func inc(c prometheus.Counter) {
+	if c != nil {
+		c.Inc()
+	}
+}
+
 // Deps are the host's collaborators.
 type Deps struct {
 	Store   store.Store
@@ -101,6 +107,9 @@ type Host struct {
 
 	// settling counts finishers still storing a result.
 	settling sync.WaitGroup
+
+	// cl is the node's part in a cluster; nil on a single node.
+	cl *owner
 }
 
 // New makes a host. Call SetSessions, then Begin.
@@ -110,12 +119,6 @@ func New(cfg Config, deps Deps) *Host {
 	}
 	if cfg.TimeZone == nil {
 		cfg.TimeZone = time.UTC
-	}
-	if deps.Metrics.Opened == nil {
-		deps.Metrics.Opened = prometheus.NewCounter(prometheus.CounterOpts{Name: "unused_opened"})
-	}
-	if deps.Metrics.Finished == nil {
-		deps.Metrics.Finished = prometheus.NewCounter(prometheus.CounterOpts{Name: "unused_finished"})
 	}
 	if deps.Bus == nil {
 		deps.Bus = cluster.NewLocal(deps.Clock)
@@ -144,8 +147,15 @@ func (s *Host) Rooms() *room.Registry { return s.rooms }
 
 // Begin restores the rooms that were running when the node stopped and
 // runs them, and every room opened from now on, under ctx.
+//
+// In a cluster a node restores no room at start: it takes over rooms whose
+// owner died or handed them over, and open rooms nobody owns, as it wins
+// their leases.
 func (s *Host) Begin(ctx context.Context) error {
 	s.runCtx = ctx
+	if s.cl != nil {
+		return s.cl.run(ctx)
+	}
 	return s.Restore(ctx)
 }
 
@@ -153,8 +163,22 @@ func (s *Host) Begin(ctx context.Context) error {
 // end once stop (the cancel of Begin's context) is called, their results
 // are stored, and every accepted answer is made durable and its ack
 // handed to its connection.
+//
+// In a cluster the rooms are handed over: once what they journaled is
+// durable, their leases are released and announced, and another node
+// takes each at once.
 func (s *Host) Stop(stop context.CancelFunc) {
 	s.rooms.Close() // a match or event opened from now on is refused
+	if s.cl != nil {
+		s.cl.handOver(func() {
+			s.settling.Wait()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.journal.Flush(ctx); err != nil {
+				s.log.Error().Err(err).Msg("journal flush at hand-over")
+			}
+		})
+	}
 	stop()
 	s.rooms.Wait()
 	s.settling.Wait()

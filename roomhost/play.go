@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/match"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
@@ -42,9 +43,32 @@ func ids(qs []questionbank.Question) []string {
 	return out
 }
 
-// roomOptions are the collaborators every room on this node gets.
-func (s *Host) roomOptions() room.Options {
-	return room.Options{Clock: s.clock, Journal: s.journal, Finisher: s, Log: s.log, OnJournalFailure: s.reopen}
+// roomOptions are the collaborators every room on this node gets; epoch
+// is this node's ownership epoch of the room (0 on a single node).
+func (s *Host) roomOptions(epoch int64) room.Options {
+	return room.Options{Clock: s.clock, Journal: s.journal, Finisher: s, Log: s.log, OnJournalFailure: s.reopen, Epoch: epoch}
+}
+
+// start runs a room: on a single node in the registry, in a cluster under
+// the lease l this node holds for it.
+func (s *Host) start(r *room.Room, l cluster.Lease) error {
+	if s.cl == nil {
+		return s.rooms.Start(s.runCtx, r)
+	}
+	return s.cl.start(r, l)
+}
+
+// leaseOf returns the lease this node holds for a running room.
+func (s *Host) leaseOf(id string) cluster.Lease {
+	if s.cl == nil {
+		return cluster.Lease{}
+	}
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	if h, ok := s.cl.held[id]; ok {
+		return h.lease
+	}
+	return cluster.Lease{}
 }
 
 // reopen restores a room that stopped because a journal write failed, from
@@ -55,6 +79,14 @@ func (s *Host) roomOptions() room.Options {
 // store keeps failing it tries again every second, until shutdown.
 func (s *Host) reopen(old *room.Room) {
 	id := old.ID()
+	if old.Stale() {
+		// The store refused its entry as a stale owner's: another node has
+		// taken the room over. It must not run here again.
+		if s.cl != nil {
+			s.cl.lost(id)
+		}
+		return
+	}
 	s.reopening.Store(id, true)
 	go func() {
 		defer s.reopening.Delete(id)
@@ -88,7 +120,7 @@ func (s *Host) reopenOnce(old *room.Room) error {
 	if err != nil {
 		return err
 	}
-	r, err := room.Restore(old.Config(), s.roomOptions(), entries)
+	r, err := room.Restore(old.Config(), s.roomOptions(old.Epoch()), entries)
 	if err != nil {
 		return err
 	}
@@ -102,7 +134,7 @@ func (s *Host) reopenOnce(old *room.Room) error {
 			bots = append(bots, b)
 		}
 	}
-	if err := s.rooms.Start(s.runCtx, r); err != nil {
+	if err := s.start(r, s.leaseOf(old.ID())); err != nil {
 		return err
 	}
 	for _, b := range bots {
@@ -115,7 +147,15 @@ func (s *Host) reopenOnce(old *room.Room) error {
 // OpenRoom records a room durably and starts its goroutine; seat, if not
 // nil, seats its players before it runs.
 func (s *Host) OpenRoom(ctx context.Context, cfg room.Config, seat func(*room.Room)) (*room.Room, error) {
-	r, err := room.New(cfg, s.roomOptions())
+	var lease cluster.Lease
+	if s.cl != nil {
+		l, err := s.cl.own(ctx, cfg.ID)
+		if err != nil {
+			return nil, fmt.Errorf("room %s: %w", cfg.ID, err)
+		}
+		lease = l
+	}
+	r, err := room.New(cfg, s.roomOptions(int64(lease.Epoch)))
 	if err != nil {
 		return nil, err
 	}
@@ -123,16 +163,19 @@ func (s *Host) OpenRoom(ctx context.Context, cfg room.Config, seat func(*room.Ro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateRoom(ctx, store.Room{ID: cfg.ID, Kind: cfg.Kind, Config: raw, CreatedAt: s.clock.Now()}); err != nil {
+	if err := s.store.CreateRoom(ctx, store.Room{ID: cfg.ID, Kind: cfg.Kind, Config: raw, CreatedAt: s.clock.Now(), Epoch: int64(lease.Epoch)}); err != nil {
+		if s.cl != nil {
+			s.cl.release(&owned{lease: lease})
+		}
 		return nil, fmt.Errorf("room %s: %w", cfg.ID, err)
 	}
 	if seat != nil {
 		seat(r)
 	}
-	if err := s.rooms.Start(s.runCtx, r); err != nil {
+	if err := s.start(r, lease); err != nil {
 		return nil, err
 	}
-	s.metrics.Opened.Inc()
+	inc(s.metrics.Opened)
 	return r, nil
 }
 
@@ -200,7 +243,7 @@ func (s *Host) Finished(ctx context.Context, res *room.Result) map[string]int64 
 	defer cancel()
 	standings, _ := json.Marshal(map[string]any{"standings": res.Standings, "teams": res.Teams})
 	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
-	s.metrics.Finished.Inc()
+	inc(s.metrics.Finished)
 	switch res.Kind {
 	case room.KindDuel, room.KindFour:
 		return s.finishMatch(ctx, res, result)
@@ -278,7 +321,7 @@ func (s *Host) Restore(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("restore %s: %w", rec.ID, err)
 		}
-		r, err := room.Restore(cfg, s.roomOptions(), entries)
+		r, err := room.Restore(cfg, s.roomOptions(0), entries)
 		if err != nil {
 			s.log.Error().Err(err).Str("room", rec.ID).Msg("restore failed; skipped")
 			continue

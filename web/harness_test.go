@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
@@ -65,6 +66,10 @@ type harnessOpts struct {
 	wrap  func(net.Listener) net.Listener // wraps the server's listener
 	rates clock.Clock                     // the per-connection rate limits' clock; nil means wall time
 	store func(*store.SQL) store.Store    // wraps the store the server and its journal use
+	// node, bus and leases make the server one node of a cluster.
+	node   string
+	bus    cluster.Bus
+	leases cluster.Leases
 }
 
 // startHarnessWith starts a harness as o says. Its clk is nil unless the
@@ -105,7 +110,10 @@ func startHarnessWith(t *testing.T, o harnessOpts) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv := web.New(cfg, web.Deps{Store: served, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: zerolog.Nop()})
+	if o.node != "" {
+		cfg.Node = o.node
+	}
+	srv := web.New(cfg, web.Deps{Store: served, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: zerolog.Nop(), Bus: o.bus, Leases: o.leases})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -126,6 +126,11 @@ type Config struct {
 	// 300 ms) with room for jitter, and bounds what a client gains by
 	// holding back its pongs to inflate its round trip.
 	RTTCreditMax time.Duration
+	// LeaseTTL is how long a room's lease lasts unrenewed in a cluster;
+	// default 2 s (see roomhost.Cluster). ReplyWait is how long a command
+	// to a room on another node waits for its reply before it is
+	// unavailable; default 5 s.
+	LeaseTTL, ReplyWait time.Duration
 	// IgnoreRTT turns off fair timing's round-trip credit: answer times are
 	// measured from when the question was written, nothing taken off. Tests
 	// that run rooms on a fake clock set it, as real round trips would
@@ -202,8 +207,13 @@ type Deps struct {
 	Bank      *questionbank.Bank
 	// Bus carries live state between nodes; nil means the in-process bus
 	// of a single node.
-	Bus   cluster.Bus
-	Clock clock.Clock
+	Bus cluster.Bus
+	// Leases, if not nil, make the node one of a cluster (see
+	// roomhost.Cluster): rooms are owned through these leases, and
+	// commands and frames for rooms on other nodes travel over Bus.
+	// Config.Node names the node.
+	Leases cluster.Leases
+	Clock  clock.Clock
 	// RateClock is what the per-connection message limits run on; nil
 	// means wall time, like the sockets they protect. Tests inject a fake
 	// to show a connection forgiven after a quiet while.
@@ -282,6 +292,9 @@ func New(cfg Config, deps Deps) *Server {
 		Store: deps.Store, Journal: deps.Committer, Bank: deps.Bank, Bus: deps.Bus, Clock: deps.Clock, Log: deps.Log,
 		Marks: s.expiry, Metrics: roomhost.Metrics{Opened: s.metrics.rooms, Finished: s.metrics.finished},
 	})
+	if deps.Leases != nil {
+		s.host.SetCluster(roomhost.Cluster{Node: cfg.Node, Bus: deps.Bus, Leases: deps.Leases, LeaseTTL: cfg.LeaseTTL})
+	}
 	s.gw = gateway.New(gateway.Config{
 		PublicURL: cfg.PublicURL, MaxFrame: cfg.MaxFrame,
 		HelloTimeout: cfg.HelloTimeout, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait,
@@ -290,7 +303,7 @@ func New(cfg Config, deps Deps) *Server {
 		MessagesPerSecond: cfg.MessagesPerSecond, MessageBurst: cfg.MessageBurst,
 		JoinsPerSecondPerAddr: cfg.JoinsPerSecondPerAddr, JoinBurstPerAddr: cfg.JoinBurstPerAddr,
 		MatchTimeLimit: cfg.MatchTimeLimit, RevealFor: cfg.RevealFor, MatchCountdown: cfg.MatchCountdown,
-		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT,
+		BlockedWords: cfg.BlockedWords, RTTCreditMax: cfg.RTTCreditMax, IgnoreRTT: cfg.IgnoreRTT, ReplyWait: cfg.ReplyWait,
 	}, gateway.Deps{
 		Store: deps.Store, Host: s.host, Clock: deps.Clock, RateClock: deps.RateClock, Log: deps.Log,
 		Marks: s.expiry, Metrics: s.metrics.gateway,
@@ -320,15 +333,18 @@ func (s *Server) Connected(player string) bool { return s.gw.Connected(player) }
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	roomCtx, stopRooms := context.WithCancel(context.Background())
 	defer stopRooms()
-	s.gw.Begin(roomCtx)
+	if err := s.gw.Begin(roomCtx); err != nil {
+		return err
+	}
 	defer s.serveMetrics()()
 	if err := s.host.Begin(roomCtx); err != nil {
 		return err
 	}
 	srv := s.httpServer(s.handler)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); _ = s.host.Matchmaker().Run(roomCtx) }()
+	go func() { defer wg.Done(); s.gw.Janitor(roomCtx) }()
 	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)
@@ -357,10 +373,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// janitor runs the gateway's session expiry and forgets idle addresses of
-// the HTTP limits, until ctx ends. Runs in its own goroutine.
+// janitor forgets idle addresses of the HTTP limits, until ctx ends. Runs
+// in its own goroutine.
 func (s *Server) janitor(ctx context.Context) {
-	go s.gw.Janitor(ctx)
 	t := s.clock.NewTicker(time.Second)
 	defer t.Stop()
 	for {

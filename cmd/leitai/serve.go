@@ -59,7 +59,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.addr, "addr", env("LEITAI_ADDR", ":8080"), "listen address (LEITAI_ADDR)")
 	fs.StringVar(&f.data, "data", env("LEITAI_DATA", "./data"), "data directory for the SQLite file (unless --db) and the admin token (LEITAI_DATA)")
 	fs.StringVar(&f.adminToken, "admin-token", env("LEITAI_ADMIN_TOKEN", ""), "organizer token; generated and stored in the data directory when empty (LEITAI_ADMIN_TOKEN)")
-	fs.StringVar(&f.redis, "redis", env("LEITAI_REDIS", ""), "Redis URL for cluster mode — not available yet (LEITAI_REDIS)")
+	fs.StringVar(&f.redis, "redis", env("LEITAI_REDIS", ""), "Redis URL (redis://host:6379, Sentinel or Redis Cluster, see docs/operations.md): run as one node of a cluster; needs --db (LEITAI_REDIS)")
 	fs.StringVar(&f.db, "db", env("LEITAI_DB", ""), "PostgreSQL URL (postgres://user:pass@host:5432/db) to keep records in instead of SQLite (LEITAI_DB)")
 	fs.StringVar(&f.publicURL, "public-url", env("LEITAI_PUBLIC_URL", ""), "base URL in join links and QR codes; default: the request's host (LEITAI_PUBLIC_URL)")
 	fs.StringVar(&f.origins, "allowed-origins", env("LEITAI_ALLOWED_ORIGINS", ""), "comma-separated extra Origins accepted on /ws, or * (LEITAI_ALLOWED_ORIGINS)")
@@ -101,9 +101,6 @@ func parseServe(args []string) (*serveFlags, error) {
 	if f.rttCreditMax <= 0 || f.rttCreditMax > 2*time.Second {
 		return nil, fmt.Errorf("--rtt-credit-max must be more than 0 and at most 2s, not %v", f.rttCreditMax)
 	}
-	if f.redis != "" {
-		return nil, errors.New("--redis (cluster mode) is not available in this version; run without it for a single node")
-	}
 	loc, err := time.LoadLocation(f.timeZone)
 	if err != nil {
 		return nil, fmt.Errorf("--tz %q: %v", f.timeZone, err)
@@ -120,6 +117,14 @@ func parseServe(args []string) (*serveFlags, error) {
 	}
 	if f.db != "" && !store.IsPostgresURL(f.db) {
 		return nil, errors.New("--db wants a PostgreSQL URL, postgres://… or postgresql://…; leave it out to use SQLite in the data directory")
+	}
+	if f.redis != "" {
+		if f.db == "" {
+			return nil, errors.New("--redis (cluster mode) needs --db with a PostgreSQL URL: the nodes of a cluster share their records there; leave --redis out for a single node")
+		}
+		if _, _, err := cluster.ParseRedisURL(f.redis); err != nil {
+			return nil, fmt.Errorf("--redis: %v", err)
+		}
 	}
 	return f, nil
 }
@@ -303,6 +308,17 @@ func serve(ctx context.Context, args []string) error {
 	}
 	cfg.Expiry = web.ExpiryConfig{Guests: never(f.expireGuests), UnusedTokens: never(f.expireTokens), EventTokens: never(f.expireEventTokens)}
 	deps := web.Deps{Store: st, Committer: committer, Bank: bank, Log: log}
+	if f.redis != "" {
+		bm := cluster.NewMetrics(node)
+		bus, err := cluster.NewRedisBus(ctx, cluster.RedisConfig{URL: f.redis, Metrics: bm})
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		defer bus.Close()
+		deps.Bus, deps.Leases = bus, bus
+		deps.Collectors = append(deps.Collectors, bm.Collectors()...)
+		log.Info().Msg("cluster mode: live state in Redis, records in PostgreSQL")
+	}
 	if f.metricsAddr != "" {
 		mln, err := net.Listen("tcp", f.metricsAddr)
 		if err != nil {

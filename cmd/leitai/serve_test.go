@@ -18,13 +18,28 @@ import (
 	"github.com/leitai/leitai/web"
 )
 
-func TestClusterFlagsAreRefused(t *testing.T) {
-	if _, err := parseServe([]string{"--redis", "redis://127.0.0.1:6379"}); err == nil || !strings.Contains(err.Error(), "not available") {
-		t.Fatalf("--redis: err = %v", err)
+// TestClusterFlags: --redis starts cluster mode only beside a PostgreSQL
+// --db; without one, or with a URL that is not Redis's, it is refused with
+// a clear error.
+func TestClusterFlags(t *testing.T) {
+	if _, err := parseServe([]string{"--redis", "redis://127.0.0.1:6379"}); err == nil || !strings.Contains(err.Error(), "needs --db") {
+		t.Fatalf("--redis without --db: err = %v", err)
+	}
+	const pg = "postgres://u@127.0.0.1:5432/leitai"
+	if _, err := parseServe([]string{"--redis", "http://127.0.0.1:6379", "--db", pg}); err == nil || !strings.Contains(err.Error(), "--redis") {
+		t.Fatalf("--redis http://: err = %v", err)
+	}
+	f, err := parseServe([]string{"--redis", "redis://127.0.0.1:6379", "--db", pg})
+	if err != nil || f.redis != "redis://127.0.0.1:6379" {
+		t.Fatalf("--redis with --db: %+v, %v", f, err)
 	}
 	t.Setenv("LEITAI_REDIS", "redis://127.0.0.1:6379")
 	if _, err := parseServe(nil); err == nil {
-		t.Fatal("LEITAI_REDIS was silently ignored")
+		t.Fatal("LEITAI_REDIS without a --db was silently accepted")
+	}
+	t.Setenv("LEITAI_DB", pg)
+	if f, err := parseServe(nil); err != nil || f.redis == "" {
+		t.Fatalf("LEITAI_REDIS and LEITAI_DB: %+v, %v", f, err)
 	}
 }
 

@@ -80,6 +80,8 @@ type client struct {
 	question map[int][]byte
 	reveal   map[int][]byte
 	done     chan struct{}
+	// finished is closed when room.finished comes.
+	finished chan struct{}
 }
 
 func dialClient(ctx context.Context, wsURL string) (*client, error) {
@@ -89,7 +91,7 @@ func dialClient(ctx context.Context, wsURL string) (*client, error) {
 		return nil, err
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &client{ws: ws, waiting: map[string]chan reply{}, question: map[int][]byte{}, reveal: map[int][]byte{}, done: make(chan struct{})}
+	c := &client{ws: ws, waiting: map[string]chan reply{}, question: map[int][]byte{}, reveal: map[int][]byte{}, done: make(chan struct{}), finished: make(chan struct{})}
 	go c.read()
 	return c, nil
 }
@@ -112,6 +114,12 @@ func (c *client) read() {
 		case "reveal":
 			if i := intAfter(b, `"index":`); i >= 0 && c.reveal[i] == nil {
 				c.reveal[i] = b
+			}
+		case "room.finished":
+			select {
+			case <-c.finished:
+			default:
+				close(c.finished)
 			}
 		}
 		if re := reOf(b); re != "" {

@@ -141,6 +141,15 @@ func (c *coord) runLeitai(ctx context.Context) (*side, error) {
 	if _, err := host.call("host.control", map[string]string{"room": ev.Room, "action": "next"}, cfg.Wait); err != nil {
 		c.logf("ending the event: %v", err)
 	}
+	// The result is stored before room.finished goes out, and the host's
+	// reply does not wait for that: wait for the sentinel to be told.
+	select {
+	case <-sentinel.finished:
+	case <-time.After(cfg.Wait):
+		c.logf("the sentinel got no room.finished in %v", cfg.Wait)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	if err := sleep(ctx, 2*cfg.Settle); err != nil {
 		return nil, err
 	}

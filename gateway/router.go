@@ -1,0 +1,327 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/protocol"
+	"github.com/leitai/leitai/room"
+	"github.com/leitai/leitai/roomhost"
+)
+
+// router sends each command to the room it is for, wherever that runs. A
+// room on this node gets it in process, with no encoding: on a single node
+// that is every room, and the cost is a map lookup. A room on another node
+// gets it over the Bus, on its owner's request channel, and the reply comes
+// back on this node's reply channel, paired by id; an owner that does not
+// answer in time is unavailable. Frames the owner sends this node's
+// players come back on this node's frame channel, one message per batch.
+type router struct {
+	gw   *Gateway
+	host *roomhost.Host
+	node string
+	bus  cluster.Bus // nil on a single node
+
+	next atomic.Uint64
+
+	// mu guards the following fields.
+	mu      sync.Mutex
+	pending map[uint64]chan roomhost.Reply
+	owners  map[string]string // room → owning node, as last announced or looked up
+}
+
+var errMoving = protocol.Errorf(protocol.CodeUnavailable, "the room is moving to another server; try again")
+
+func newRouter(gw *Gateway, host *roomhost.Host) *router {
+	return &router{gw: gw, host: host, node: host.Node(), bus: host.Bus(),
+		pending: map[uint64]chan roomhost.Reply{}, owners: map[string]string{}}
+}
+
+// start subscribes to this node's replies and frames and to room owners.
+func (rt *router) start(ctx context.Context) error {
+	if rt.bus == nil {
+		return nil
+	}
+	var cancels []func()
+	for _, sub := range []struct {
+		ch string
+		fn func([]byte)
+	}{
+		{roomhost.ReplyChannel(rt.node), rt.onReply},
+		{roomhost.FrameChannel(rt.node), rt.onFrames},
+		{roomhost.OwnersChannel, rt.onOwner},
+	} {
+		cancel, err := rt.bus.Subscribe(ctx, sub.ch, sub.fn)
+		if err != nil {
+			for _, c := range cancels {
+				c()
+			}
+			return err
+		}
+		cancels = append(cancels, cancel)
+	}
+	go func() {
+		<-ctx.Done()
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	return nil
+}
+
+// where returns the node a command for roomID goes to: "" for this node.
+func (rt *router) where(ctx context.Context, roomID string) (string, error) {
+	if rt.bus == nil {
+		return "", nil
+	}
+	if _, ok := rt.host.Rooms().Get(roomID); ok {
+		return "", nil
+	}
+	rt.mu.Lock()
+	owner, ok := rt.owners[roomID]
+	rt.mu.Unlock()
+	if !ok {
+		var err error
+		if owner, err = rt.host.Owner(ctx, roomID); err != nil {
+			return "", protocol.Errorf(protocol.CodeUnavailable, "cannot reach the cluster; try again")
+		}
+		if owner != "" {
+			rt.mu.Lock()
+			rt.owners[roomID] = owner
+			rt.mu.Unlock()
+		}
+	}
+	switch owner {
+	case rt.node:
+		return "", nil
+	case "":
+		// Nobody owns it now: it is being taken over, or it is unknown or
+		// finished (then this node's answer, not_found, is right).
+		if rt.host.Open(ctx, roomID) {
+			return "", errMoving
+		}
+		return "", nil
+	}
+	return owner, nil
+}
+
+// forget drops what the router believes of a room's owner.
+func (rt *router) forget(roomID string) {
+	rt.mu.Lock()
+	delete(rt.owners, roomID)
+	rt.mu.Unlock()
+}
+
+// do sends cmd to its room and waits for the reply. peer is how a room on
+// this node reaches cmd.Who.
+func (rt *router) do(ctx context.Context, cmd *roomhost.Command, peer room.Peer) (roomhost.Reply, error) {
+	owner, err := rt.where(ctx, cmd.Room)
+	if err != nil {
+		return roomhost.Reply{}, err
+	}
+	if owner == "" {
+		return rt.host.Exec(ctx, cmd, peer)
+	}
+	rep, err := rt.ask(ctx, owner, cmd, false)
+	if err != nil {
+		return rep, err
+	}
+	if rep.Err != nil {
+		return rep, rep.Err
+	}
+	return rep, nil
+}
+
+// tell sends cmd to its room without waiting (a detach, an unwatch).
+func (rt *router) tell(ctx context.Context, cmd *roomhost.Command, peer room.Peer) {
+	owner, err := rt.where(ctx, cmd.Room)
+	if err != nil {
+		return
+	}
+	if owner == "" {
+		_, _ = rt.host.Exec(ctx, cmd, peer)
+		return
+	}
+	_, _ = rt.ask(ctx, owner, cmd, true)
+}
+
+// submit hands an answer to its room: done is called once with the
+// outcome (see room.Room.Submit). For a room on another node the reader
+// does not wait: the reply is awaited on a goroutine of its own, and done
+// sees the room's refusal, or unavailable if its owner does not answer; the
+// ack comes back as a frame once the answer is durable.
+func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.Peer, received time.Time, done func(error)) {
+	if rt.bus == nil {
+		rt.host.Submit(ctx, cmd, peer, received, done)
+		return
+	}
+	owner, err := rt.where(ctx, cmd.Room)
+	if err != nil {
+		done(err)
+		return
+	}
+	if owner == "" {
+		rt.host.Submit(ctx, cmd, peer, received, done)
+		return
+	}
+	c := *cmd
+	go func() {
+		rep, err := rt.ask(ctx, owner, &c, false)
+		if err == nil && rep.Err != nil {
+			err = rep.Err
+		}
+		done(err)
+	}()
+}
+
+// ask sends cmd to owner over the Bus and, unless noReply, waits for its
+// reply.
+func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, noReply bool) (roomhost.Reply, error) {
+	req := roomhost.Request{ID: rt.next.Add(1), Cmd: *cmd, NoReply: noReply}
+	req.Cmd.Node = rt.node
+	msg, err := json.Marshal(req)
+	if err != nil {
+		return roomhost.Reply{}, err
+	}
+	var ch chan roomhost.Reply
+	if !noReply {
+		ch = make(chan roomhost.Reply, 1)
+		rt.mu.Lock()
+		rt.pending[req.ID] = ch
+		rt.mu.Unlock()
+		defer func() {
+			rt.mu.Lock()
+			delete(rt.pending, req.ID)
+			rt.mu.Unlock()
+		}()
+	}
+	pctx, cancel := context.WithTimeout(ctx, rt.gw.cfg.ReplyWait)
+	defer cancel()
+	if err := rt.bus.Publish(pctx, roomhost.RequestChannel(owner), msg); err != nil {
+		rt.forget(cmd.Room)
+		return roomhost.Reply{}, protocol.Errorf(protocol.CodeUnavailable, "cannot reach the room's server; try again")
+	}
+	if noReply {
+		return roomhost.Reply{}, nil
+	}
+	select {
+	case rep := <-ch:
+		return rep, nil
+	case <-pctx.Done():
+		rt.forget(cmd.Room)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return roomhost.Reply{}, ctx.Err()
+		}
+		return roomhost.Reply{}, protocol.Errorf(protocol.CodeUnavailable, "the room's server did not answer; try again")
+	}
+}
+
+// onReply pairs a reply with the command waiting for it. Runs on the
+// Bus's goroutine.
+func (rt *router) onReply(msg []byte) {
+	var r roomhost.Response
+	if json.Unmarshal(msg, &r) != nil {
+		return
+	}
+	rt.mu.Lock()
+	ch, ok := rt.pending[r.ID]
+	rt.mu.Unlock()
+	if ok {
+		select {
+		case ch <- r.Reply:
+		default:
+		}
+	}
+}
+
+// onFrames delivers what a room elsewhere says to this node's players,
+// each frame decoded once for all of them. Runs on the Bus's goroutine;
+// sending to a connection never blocks.
+func (rt *router) onFrames(msg []byte) {
+	var b roomhost.FrameBatch
+	if json.Unmarshal(msg, &b) != nil {
+		return
+	}
+	for _, it := range b.Items {
+		var shared *protocol.Frame
+		if len(it.Frame) > 0 {
+			shared = protocol.NewShared(it.Frame)
+			shared.Mark, shared.Probe = it.Mark, it.Probe
+		}
+		for i, id := range it.IDs {
+			sess, ok := rt.gw.hub.get(id)
+			if !ok {
+				continue
+			}
+			if it.Room != "" {
+				// A room elsewhere speaks to this player: list it, so that a
+				// dropped connection detaches from it and its next owner
+				// re-attaches the player.
+				sess.addRoom(it.Room)
+			}
+			switch {
+			case shared != nil:
+				sess.Send(shared)
+			case i < len(it.Frames):
+				f := protocol.NewFrame(it.Frames[i])
+				f.Mark, f.Probe = it.Mark, it.Probe
+				sess.Send(f)
+			}
+			if it.Kick != "" {
+				sess.Kick(it.Kick)
+			}
+		}
+	}
+}
+
+// onOwner notes a room's new owner and re-attaches this node's players and
+// watchers of the room to it: a room taken over knows its members but not
+// where they are, and each gets the room's state afresh. Runs on the
+// Bus's goroutine.
+func (rt *router) onOwner(msg []byte) {
+	var a roomhost.Announcement
+	if json.Unmarshal(msg, &a) != nil || a.Room == "" {
+		return
+	}
+	rt.mu.Lock()
+	if a.Node == "" {
+		delete(rt.owners, a.Room)
+	} else {
+		rt.owners[a.Room] = a.Node
+	}
+	rt.mu.Unlock()
+	if a.Node == "" {
+		return
+	}
+	var in []*session
+	for _, sess := range rt.gw.hub.all() {
+		if slices.Contains(sess.roomIDs(), a.Room) {
+			in = append(in, sess)
+		}
+	}
+	if len(in) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(rt.gw.runCtx, 10*time.Second)
+		defer cancel()
+		for _, sess := range in {
+			if !sess.Connected() {
+				continue
+			}
+			op := roomhost.OpAttach
+			if sess.role != rolePlayer {
+				op = roomhost.OpWatch
+			}
+			if _, err := rt.do(ctx, &roomhost.Command{Op: op, Room: a.Room, Who: sess.id}, sess); err != nil {
+				rt.gw.log.Debug().Err(err).Str("room", a.Room).Str("who", sess.id).Msg("re-attach to a room's new owner")
+			}
+		}
+	}()
+}

@@ -43,6 +43,10 @@ type SoloStarted struct {
 // and day, which is what makes it once a day.
 func dailyRoomID(player, day string) string { return "daily-" + day + "-" + player }
 
+// DailyRoomID is dailyRoomID for the HTTP API, which reads whether a
+// member's practice of the day is done from the room's row.
+func DailyRoomID(player, day string) string { return dailyRoomID(player, day) }
+
 func (s *Gateway) soloStart(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
 	if sess.role != rolePlayer {
 		return protocol.Errorf(protocol.CodeForbidden, "only players can play solo formats")

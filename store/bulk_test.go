@@ -76,3 +76,13 @@ func Analyze(ctx context.Context, s *SQL) error {
 	_, err := s.write.ExecContext(ctx, "ANALYZE")
 	return err
 }
+
+// Checkpoint copies the WAL back into an SQLite database and truncates it;
+// on PostgreSQL it does nothing.
+func Checkpoint(ctx context.Context, s *SQL) error {
+	if s.Backend() != "sqlite" {
+		return nil
+	}
+	_, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // WriterPragma reads a pragma on the writer connection, for tests that
 // check the durability settings really took effect.
@@ -55,4 +58,41 @@ func AwardGroupRunning(s *SQL) bool {
 	s.awards.mu.Lock()
 	defer s.awards.mu.Unlock()
 	return s.awards.running
+}
+
+// CreateOldSQLite writes a new SQLite database at path with the schema an
+// older binary made: the migrations up to version upTo, and their
+// schema_version rows.
+func CreateOldSQLite(ctx context.Context, path string, upTo int) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.version > upTo || (m.only != "" && m.only != "sqlite") {
+			continue
+		}
+		for _, stmt := range m.stmts {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_version VALUES ($1, 0)`, m.version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// QueryRow runs a query on the read pool.
+func QueryRow(ctx context.Context, s *SQL, query string, args ...any) *sql.Row {
+	return s.read.QueryRowContext(ctx, query, args...)
 }

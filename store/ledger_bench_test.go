@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -65,22 +67,85 @@ func BenchmarkLedger(b *testing.B) {
 	units := envInt("LEITAI_BENCH_UNITS", 3_000)
 	awards := envInt("LEITAI_BENCH_AWARDS", 2_000_000)
 	rate := envInt("LEITAI_BENCH_RATE", 2_000)
+	// LEITAI_BENCH_BATCH bounds the awards of one transaction (default:
+	// a second's worth). Store.Award's own group commit has no bound.
+	maxBatch := envInt("LEITAI_BENCH_BATCH", rate)
 	seconds := envInt("LEITAI_BENCH_SECONDS", 20)
 	const districts = 30
 	var s *store.SQL
 	var err error
+	// LEITAI_BENCH_KEEP=dir keeps the loaded SQLite database in dir (one
+	// file per size) and starts later runs from a copy of it, so a run
+	// measures without loading again.
+	keep := os.Getenv("LEITAI_BENCH_KEEP")
+	kept, path := "", ""
+	loaded := false
 	if os.Getenv("LEITAI_BENCH_DB") == "postgres" {
 		s, err = store.Open(ctx, pgtest.URL(b))
 	} else {
-		s, err = store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"))
+		path = filepath.Join(b.TempDir(), "bench.db")
+		if keep != "" {
+			// The schema's version is in the name: a database loaded under an
+			// older schema is loaded again rather than migrated.
+			kept = filepath.Join(keep, fmt.Sprintf("ledger-%d-%d-%d-m%d.db", members, units, awards, store.MigrationCount()))
+			if _, err := os.Stat(kept); err == nil {
+				t := time.Now()
+				if err := copyFile(kept, path); err != nil {
+					b.Fatal(err)
+				}
+				loaded = true
+				logf("copied the loaded database %s in %v", kept, time.Since(t).Round(time.Millisecond))
+			}
+		}
+		s, err = store.OpenSQLite(ctx, path)
 	}
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	logf("backend %s: %d awards over %d members in %d units", s.Backend(), awards, members, units)
+	if !loaded {
+		loadLedger(ctx, b, s, members, units, awards, districts)
+		if kept != "" {
+			t := time.Now()
+			if err := os.MkdirAll(keep, 0o750); err != nil {
+				b.Fatal(err)
+			}
+			// The load ended with a checkpoint that emptied the WAL, so
+			// the database file alone is the whole database.
+			if err := copyFile(path, kept+".part"); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.Rename(kept+".part", kept); err != nil {
+				b.Fatal(err)
+			}
+			logf("kept the loaded database as %s (%v)", kept, time.Since(t).Round(time.Millisecond))
+		}
+	}
+	runLedgerReads(ctx, b, s, members, units, rate, maxBatch, seconds, districts)
+}
 
-	// Load.
+// copyFile copies the file at from to a new file at to.
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// loadLedger fills a fresh store with the benchmark's tree, members,
+// ledger and rollups, in one transaction per table.
+func loadLedger(ctx context.Context, b *testing.B, s *store.SQL, members, units, awards, districts int) {
 	start := time.Now()
 	unitOf := func(i int) string { return fmt.Sprintf("u%04d", i%units) }
 	perUnit := make([]int64, units)
@@ -248,7 +313,17 @@ func BenchmarkLedger(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// The load leaves every page it wrote in the WAL; copy them back now,
+	// or the first commits measured would.
+	if err := store.Checkpoint(ctx, s); err != nil {
+		b.Fatal(err)
+	}
 	logf("load: %v", time.Since(start).Round(time.Millisecond))
+}
+
+// runLedgerReads measures the reads alone, then again while awards arrive
+// at rate per second for seconds.
+func runLedgerReads(ctx context.Context, b *testing.B, s *store.SQL, members, units, rate, maxBatch, seconds, districts int) {
 
 	week, _ := store.PeriodKey(store.PeriodWeek, "2026-11-30")
 	lastWeek, _ := store.PeriodKey(store.PeriodWeek, "2026-11-23")
@@ -311,8 +386,9 @@ func BenchmarkLedger(b *testing.B) {
 	var batches []int
 	wg.Go(func() {
 		// Awards fall due at rate per second; each transaction takes all
-		// that are due (at most a second's worth), as a group commit does,
-		// so the rate holds while a commit waits for its fsync.
+		// that are due (at most maxBatch: by default a second's worth), as
+		// a group commit does, so the rate holds while a commit waits for
+		// its fsync.
 		wr := rand.New(rand.NewPCG(9, 9))
 		seq, begin := 0, time.Now()
 		for {
@@ -326,7 +402,7 @@ func BenchmarkLedger(b *testing.B) {
 				time.Sleep(time.Millisecond)
 				continue
 			}
-			batch := make([]store.Award, min(due, rate))
+			batch := make([]store.Award, min(due, maxBatch))
 			for j := range batch {
 				seq++
 				p := fmt.Sprintf("p%d", wr.IntN(members))
@@ -342,6 +418,21 @@ func BenchmarkLedger(b *testing.B) {
 			paid.Add(int64(len(batch)))
 		}
 	})
+	// LEITAI_BENCH_CPUPROFILE=file profiles the process while awards
+	// and reads run together.
+	if f := os.Getenv("LEITAI_BENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			out.Close()
+		}()
+	}
 	t := time.Now()
 	deadline := t.Add(time.Duration(seconds) * time.Second)
 	perRead := time.Duration(seconds) * time.Second / time.Duration(len(reads)+1)

@@ -1,7 +1,11 @@
 package store_test
 
 import (
+	"database/sql"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +135,111 @@ func TestAwardCallsCommitTogether(t *testing.T) {
 	p, _ := s.Player(ctx, "p")
 	if p.Points != 5 {
 		t.Fatalf("player has %d points, want 5", p.Points)
+	}
+}
+
+// TestBackgroundCheckpoint: the SQLite writer leaves its WAL to the
+// background checkpointer (its own checkpoint waits for 32,768 pages), and
+// the checkpointer copies what commits wrote into the database file soon
+// after, without another write to prompt it.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "leitai.db")
+	s, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := store.WriterPragma(ctx, s, "wal_autocheckpoint"); err != nil || v != "32768" {
+		t.Fatalf("writer wal_autocheckpoint %q %v, want the 32768-page backstop", v, err)
+	}
+	if v, err := store.WriterPragma(ctx, s, "mmap_size"); err != nil || v == "0" {
+		t.Fatalf("writer mmap_size %q %v, want the file mapped", v, err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	i := 0
+	n, err := store.BulkInsert(ctx, s, "players", []string{"id", "name", "org", "rating", "points", "created_at"}, func() []any {
+		if i == 20000 {
+			return nil
+		}
+		i++
+		return []any{fmt.Sprintf("p%d", i), strings.Repeat("n", 60), "", 1500.0, int64(0), int64(0)}
+	})
+	if err != nil || n != 20000 {
+		t.Fatal(n, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size() < before+1<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is still %d bytes (%d before the writes): nothing checkpointed", size(), before)
+		}
+		time.Sleep(20 * time.Millisecond) // real time: the checkpointer runs on a real ticker
+	}
+}
+
+// TestRollupsWithoutRowidMigration: a database from before migration 0020
+// keeps every rollup and day counter row when its tables become WITHOUT
+// ROWID, and awards and leaderboards work on them after.
+func TestRollupsWithoutRowidMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := store.CreateOldSQLite(ctx, path, 6); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ('a', 'A', 'u1', 1500, 7, 0), ('b', 'B', 'u1', 1500, 3, 0)`,
+		`INSERT INTO orgs (code, name, parent, path, expected, join_code, created_at) VALUES ('u1', 'U1', '', 'u1/', 2, '', 0)`,
+		`INSERT INTO members (id, name, number, unit, invite, player, registered_at, created_at) VALUES ('m-a', 'A', '1', 'u1', '', 'a', 1, 0), ('m-b', 'B', '2', 'u1', '', 'b', 1, 0)`,
+		`INSERT INTO roll_player VALUES ('all', 'a', 7, 2), ('all', 'b', 3, 1), ('w2026-11-30', 'a', 7, 2)`,
+		`INSERT INTO roll_member VALUES ('all', 'u1', 'a', 7, 2), ('all', 'u1', 'b', 3, 1)`,
+		`INSERT INTO roll_unit VALUES ('all', 'u1', 10, 2)`,
+		`INSERT INTO roll_hist VALUES ('all', 7, 1), ('all', 3, 1)`,
+		`INSERT INTO ledger_days VALUES ('a', '2026-12-01', 'duel', 2)`,
+	} {
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	s, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for table, want := range map[string]int{"roll_player": 3, "roll_member": 2, "roll_unit": 1, "roll_hist": 2, "ledger_days": 1} {
+		var n int
+		if err := store.QueryRow(ctx, s, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d rows (%v), want %d", table, n, err, want)
+		}
+		if err := store.QueryRow(ctx, s, "SELECT rowid FROM "+table).Scan(new(int64)); err == nil {
+			t.Errorf("%s still has a rowid", table)
+		}
+	}
+	r, err := s.Rank(ctx, "all", "b")
+	if err != nil || r.Points != 3 || r.CityRank != 2 || r.UnitRank != 2 {
+		t.Fatalf("rank of b after the migration: %+v %v", r, err)
+	}
+	out, err := s.Award(ctx, store.Caps{store.SourceDuel: 2}, []store.Award{
+		{Ref: "x", Player: "a", Source: store.SourceDuel, Points: 5, Day: "2026-12-01", At: time.Unix(0, 0)},
+		{Ref: "y", Player: "b", Source: store.SourceDuel, Points: 5, Day: "2026-12-01", At: time.Unix(0, 0)},
+	})
+	if err != nil || out[0].Paid != 0 || out[1].Paid != 5 {
+		t.Fatalf("awards after the migration (a is at the day's cap): %+v %v", out, err)
+	}
+	top, err := s.TopPlayers(ctx, "all", "", 0, 10)
+	if err != nil || len(top) != 2 || top[0].Player != "b" || top[0].Points != 8 {
+		t.Fatalf("all-time board after the migration: %+v %v", top, err)
 	}
 }

@@ -20,10 +20,14 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one embedded schema step.
+// migration is one embedded schema step. A file named
+// "NNNN_what.sqlite.sql" (or ".postgres.sql") is for that backend only:
+// the others record its version without running anything, so versions
+// stay one sequence on every backend.
 type migration struct {
 	version int
 	name    string
+	only    string // "" for every backend, else the one backend it is for
 	stmts   []string
 }
 
@@ -51,7 +55,14 @@ func loadMigrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: v, name: base, stmts: splitStatements(string(text))})
+		only := ""
+		if parts := strings.Split(base, "."); len(parts) == 3 {
+			only = parts[1]
+			if only != "sqlite" && only != "postgres" {
+				return nil, fmt.Errorf("migration %s: unknown backend %q", base, only)
+			}
+		}
+		ms = append(ms, migration{version: v, name: base, only: only, stmts: splitStatements(string(text))})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i := 1; i < len(ms); i++ {
@@ -140,6 +151,9 @@ func (s *SQL) apply(ctx context.Context, m migration, latest int) error {
 			return nil
 		}
 		for _, stmt := range m.stmts {
+			if m.only != "" && m.only != s.d.name {
+				break
+			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("%w\n%s", err, stmt)
 			}

@@ -39,6 +39,8 @@ type SQL struct {
 	gate chan struct{}
 
 	awards awardGroup // concurrent Award calls, committed together
+
+	ckpt *checkpointer // SQLite's background checkpoints; nil on PostgreSQL
 }
 
 var _ Store = (*SQL)(nil)
@@ -108,6 +110,9 @@ func (s *SQL) Close() error {
 		err = errors.Join(err, v.(*sql.Stmt).Close())
 		return true
 	})
+	if s.ckpt != nil {
+		err = errors.Join(err, s.ckpt.close())
+	}
 	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())

@@ -1,11 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -38,13 +38,12 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 			ids = append(ids, a.Player)
 		}
 	}
-	err := chunked(len(ids), awardChunk, func(lo, hi int) error {
+	err := chunked(len(ids), qAwardPlayers.rows, func(lo, hi int) error {
 		args := make([]any, 0, hi-lo)
 		for _, id := range ids[lo:hi] {
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT p.id, COALESCE(m.unit, '') FROM players p
-			LEFT JOIN members m ON m.player = p.id AND m.player <> '' WHERE p.id IN (`+placeholders(1, len(args))+`)`, args...)
+		rows, err := s.batchStmt(ctx, tx, qAwardPlayers, len(args)).QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -83,21 +82,13 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 	ordered := slices.Clone(cand)
 	slices.SortFunc(ordered, func(i, j int) int { return strings.Compare(out[i].Ref, out[j].Ref) })
 	inserted := map[string]bool{}
-	err = chunked(len(cand), awardChunk/8, func(lo, hi int) error {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES `)
-		args := make([]any, 0, 7*(hi-lo))
-		for k, i := range ordered[lo:hi] {
-			if k > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+5, n+6, n+7)
+	err = chunked(len(cand), qAwardLedger.rows, func(lo, hi int) error {
+		args := make([]any, 0, 8*(hi-lo))
+		for _, i := range ordered[lo:hi] {
 			a := out[i]
-			args = append(args, a.Ref, a.Player, a.Unit, a.Source, a.Points, a.Day, ms(a.At))
+			args = append(args, a.Ref, a.Player, a.Unit, a.Source, a.Points, a.Points, a.Day, ms(a.At))
 		}
-		b.WriteString(` ON CONFLICT (ref) DO NOTHING RETURNING ref`)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		rows, err := s.batchStmt(ctx, tx, qAwardLedger, hi-lo).QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -128,12 +119,12 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		for _, i := range replays {
 			byRef[out[i].Ref] = i
 		}
-		err = chunked(len(replays), awardChunk, func(lo, hi int) error {
+		err = chunked(len(replays), qAwardReplays.rows, func(lo, hi int) error {
 			args := make([]any, 0, hi-lo)
 			for _, i := range replays[lo:hi] {
 				args = append(args, out[i].Ref)
 			}
-			rows, err := tx.QueryContext(ctx, `SELECT ref, points, unit FROM ledger WHERE ref IN (`+placeholders(1, len(args))+`)`, args...)
+			rows, err := s.batchStmt(ctx, tx, qAwardReplays, len(args)).QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}
@@ -171,20 +162,15 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		counts[k]++
 	}
 	slices.SortFunc(dkeys, func(x, y daySrc) int {
-		return strings.Compare(x.player+"\x00"+x.day+"\x00"+x.source, y.player+"\x00"+y.day+"\x00"+y.source)
+		return cmp.Or(strings.Compare(x.player, y.player), strings.Compare(x.day, y.day), strings.Compare(x.source, y.source))
 	})
 	before := map[daySrc]int64{}
-	err = chunked(len(dkeys), awardChunk/4, func(lo, hi int) error {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO ledger_days (player, day, source, awards) VALUES `)
+	err = chunked(len(dkeys), qAwardDays.rows, func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
-		for k, d := range dkeys[lo:hi] {
-			writeTuple(&b, k > 0, len(args), 4)
+		for _, d := range dkeys[lo:hi] {
 			args = append(args, d.player, d.day, d.source, counts[d])
 		}
-		b.WriteString(` ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + excluded.awards
-			RETURNING player, day, source, awards`)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		rows, err := s.batchStmt(ctx, tx, qAwardDays, hi-lo).QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -213,8 +199,8 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 			capped = append(capped, a.Ref)
 		}
 	}
-	err = chunked(len(capped), awardChunk, func(lo, hi int) error {
-		_, err := tx.ExecContext(ctx, `UPDATE ledger SET points = 0 WHERE ref IN (`+placeholders(1, hi-lo)+`)`, capped[lo:hi]...)
+	err = chunked(len(capped), qAwardCapped.rows, func(lo, hi int) error {
+		_, err := s.batchStmt(ctx, tx, qAwardCapped, hi-lo).ExecContext(ctx, capped[lo:hi]...)
 		return err
 	})
 	if err != nil {
@@ -281,11 +267,16 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 			byUnit[k3].points += a.Paid
 		}
 	}
-	slices.SortFunc(pkeys, func(x, y pp) int { return strings.Compare(x.period+"\x00"+x.player, y.period+"\x00"+y.player) })
-	slices.SortFunc(mkeys, func(x, y upp) int {
-		return strings.Compare(x.period+"\x00"+x.unit+"\x00"+x.player, y.period+"\x00"+y.unit+"\x00"+y.player)
+	// Sorted field by field, without building a key string per comparison.
+	slices.SortFunc(pkeys, func(x, y pp) int {
+		return cmp.Or(strings.Compare(x.period, y.period), strings.Compare(x.player, y.player))
 	})
-	slices.SortFunc(ukeys, func(x, y up) int { return strings.Compare(x.period+"\x00"+x.unit, y.period+"\x00"+y.unit) })
+	slices.SortFunc(mkeys, func(x, y upp) int {
+		return cmp.Or(strings.Compare(x.period, y.period), strings.Compare(x.unit, y.unit), strings.Compare(x.player, y.player))
+	})
+	slices.SortFunc(ukeys, func(x, y up) int {
+		return cmp.Or(strings.Compare(x.period, y.period), strings.Compare(x.unit, y.unit))
+	})
 	// The histogram moves each member from their old total to the new
 	// one (or adds them, on their first award of the period).
 	type hp struct {
@@ -293,17 +284,12 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		points int64
 	}
 	hist := map[hp]int64{}
-	err = chunked(len(pkeys), awardChunk/4, func(lo, hi int) error {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO roll_player (period, player, points, awards) VALUES `)
+	err = chunked(len(pkeys), qAwardRollPlayer.rows, func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
-		for k, key := range pkeys[lo:hi] {
-			writeTuple(&b, k > 0, len(args), 4)
+		for _, key := range pkeys[lo:hi] {
 			args = append(args, key.period, key.player, byPlayer[key].points, byPlayer[key].awards)
 		}
-		b.WriteString(` ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points, awards = roll_player.awards + excluded.awards
-			RETURNING period, player, points, awards`)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		rows, err := s.batchStmt(ctx, tx, qAwardRollPlayer, hi-lo).QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -344,16 +330,12 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		}
 		return int(x.points - y.points)
 	})
-	err = chunked(len(hkeys), awardChunk/3, func(lo, hi int) error {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO roll_hist (period, points, members) VALUES `)
+	err = chunked(len(hkeys), qAwardHist.rows, func(lo, hi int) error {
 		args := make([]any, 0, 3*(hi-lo))
-		for k, key := range hkeys[lo:hi] {
-			writeTuple(&b, k > 0, len(args), 3)
+		for _, key := range hkeys[lo:hi] {
 			args = append(args, key.period, key.points, hist[key])
 		}
-		b.WriteString(` ON CONFLICT (period, points) DO UPDATE SET members = roll_hist.members + excluded.members`)
-		_, err := tx.ExecContext(ctx, b.String(), args...)
+		_, err := s.batchStmt(ctx, tx, qAwardHist, hi-lo).ExecContext(ctx, args...)
 		return err
 	})
 	if err != nil {
@@ -361,17 +343,12 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 	}
 	// A member's first award in a unit and period makes them active there.
 	active := map[up]int64{}
-	err = chunked(len(mkeys), awardChunk/5, func(lo, hi int) error {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO roll_member (period, unit, player, points, awards) VALUES `)
+	err = chunked(len(mkeys), qAwardRollMember.rows, func(lo, hi int) error {
 		args := make([]any, 0, 5*(hi-lo))
-		for k, key := range mkeys[lo:hi] {
-			writeTuple(&b, k > 0, len(args), 5)
+		for _, key := range mkeys[lo:hi] {
 			args = append(args, key.period, key.unit, key.player, byMember[key].points, byMember[key].awards)
 		}
-		b.WriteString(` ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
-			awards = roll_member.awards + excluded.awards RETURNING period, unit, player, awards`)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		rows, err := s.batchStmt(ctx, tx, qAwardRollMember, hi-lo).QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -391,17 +368,12 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 	if err != nil {
 		return err
 	}
-	err = chunked(len(ukeys), awardChunk/4, func(lo, hi int) error {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO roll_unit (period, unit, points, active) VALUES `)
+	err = chunked(len(ukeys), qAwardRollUnit.rows, func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
-		for k, key := range ukeys[lo:hi] {
-			writeTuple(&b, k > 0, len(args), 4)
+		for _, key := range ukeys[lo:hi] {
 			args = append(args, key.period, key.unit, byUnit[key].points, active[key])
 		}
-		b.WriteString(` ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
-			active = roll_unit.active + excluded.active`)
-		_, err := tx.ExecContext(ctx, b.String(), args...)
+		_, err := s.batchStmt(ctx, tx, qAwardRollUnit, hi-lo).ExecContext(ctx, args...)
 		return err
 	})
 	if err != nil {
@@ -426,32 +398,76 @@ func chunked(n, size int, f func(lo, hi int) error) error {
 	return nil
 }
 
-// placeholders returns "$from, $from+1, …", n of them.
-func placeholders(from, n int) string {
+// batchQuery is a statement of the award batch over a list of rows: head,
+// then rows of width arguments (each in parentheses for a VALUES list, or
+// bare for an IN list), then tail. Its placeholders are the dialect's:
+// SQLite's '?' is bound by position, where "$N" would be looked up by name,
+// once when the statement is parsed and again for every argument bound.
+// The statement of a full chunk (rows rows) is prepared when the store
+// opens, so a batch parses only its last, shorter chunk of each.
+type batchQuery struct {
+	head, tail string
+	width      int
+	tuple      bool
+	rows       int // rows per statement: at most awardChunk arguments
+}
+
+var (
+	qAwardPlayers = batchQuery{head: `SELECT p.id, COALESCE(m.unit, '') FROM players p
+			LEFT JOIN members m ON m.player = p.id AND m.player <> '' WHERE p.id IN (`, tail: `)`, width: 1, rows: awardChunk}
+	qAwardLedger = batchQuery{head: `INSERT INTO ledger (ref, player, unit, source, points, asked, day, awarded_at) VALUES `,
+		tail: ` ON CONFLICT (ref) DO NOTHING RETURNING ref`, width: 8, tuple: true, rows: awardChunk / 8}
+	qAwardReplays = batchQuery{head: `SELECT ref, points, unit FROM ledger WHERE ref IN (`, tail: `)`, width: 1, rows: awardChunk}
+	qAwardDays    = batchQuery{head: `INSERT INTO ledger_days (player, day, source, awards) VALUES `,
+		tail: ` ON CONFLICT (player, day, source) DO UPDATE SET awards = ledger_days.awards + excluded.awards
+			RETURNING player, day, source, awards`, width: 4, tuple: true, rows: awardChunk / 4}
+	qAwardCapped     = batchQuery{head: `UPDATE ledger SET points = 0 WHERE ref IN (`, tail: `)`, width: 1, rows: awardChunk}
+	qAwardRollPlayer = batchQuery{head: `INSERT INTO roll_player (period, player, points, awards) VALUES `,
+		tail: ` ON CONFLICT (period, player) DO UPDATE SET points = roll_player.points + excluded.points, awards = roll_player.awards + excluded.awards
+			RETURNING period, player, points, awards`, width: 4, tuple: true, rows: awardChunk / 4}
+	qAwardHist = batchQuery{head: `INSERT INTO roll_hist (period, points, members) VALUES `,
+		tail: ` ON CONFLICT (period, points) DO UPDATE SET members = roll_hist.members + excluded.members`, width: 3, tuple: true, rows: awardChunk / 3}
+	qAwardRollMember = batchQuery{head: `INSERT INTO roll_member (period, unit, player, points, awards) VALUES `,
+		tail: ` ON CONFLICT (period, unit, player) DO UPDATE SET points = roll_member.points + excluded.points,
+			awards = roll_member.awards + excluded.awards RETURNING period, unit, player, awards`, width: 5, tuple: true, rows: awardChunk / 5}
+	qAwardRollUnit = batchQuery{head: `INSERT INTO roll_unit (period, unit, points, active) VALUES `,
+		tail: ` ON CONFLICT (period, unit) DO UPDATE SET points = roll_unit.points + excluded.points,
+			active = roll_unit.active + excluded.active`, width: 4, tuple: true, rows: awardChunk / 4}
+
+	batchQueries = []batchQuery{qAwardPlayers, qAwardLedger, qAwardReplays, qAwardDays, qAwardCapped,
+		qAwardRollPlayer, qAwardHist, qAwardRollMember, qAwardRollUnit}
+)
+
+// text is the statement for n rows, with the placeholders param writes.
+func (q batchQuery) text(param func(int) string, n int) string {
 	var b strings.Builder
-	for i := range n {
-		if i > 0 {
+	b.Grow(len(q.head) + len(q.tail) + n*q.width*6)
+	b.WriteString(q.head)
+	k := 0
+	for r := range n {
+		if r > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "$%d", from+i)
+		if q.tuple {
+			b.WriteByte('(')
+		}
+		for c := range q.width {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			k++
+			b.WriteString(param(k))
+		}
+		if q.tuple {
+			b.WriteByte(')')
+		}
 	}
+	b.WriteString(q.tail)
 	return b.String()
 }
 
-// writeTuple writes one row of a multi-row VALUES list: ", " before all but
-// the first, then width placeholders numbered on from the n arguments
-// already given.
-func writeTuple(b *strings.Builder, more bool, n, width int) {
-	if more {
-		b.WriteString(", ")
-	}
-	b.WriteByte('(')
-	for i := 1; i <= width; i++ {
-		if i > 1 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(n + i))
-	}
-	b.WriteByte(')')
+// batchStmt is q for n rows bound to tx: the statement prepared at open
+// for a full chunk, else one prepared now on the transaction's connection.
+func (s *SQL) batchStmt(ctx context.Context, tx *sql.Tx, q batchQuery, n int) boundStmt {
+	return s.txStmt(ctx, tx, q.text(s.d.param, n))
 }

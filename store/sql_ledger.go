@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -288,7 +289,11 @@ func (s *SQL) TopMembers(ctx context.Context, period string, units []string, n i
 
 // prepareAward prepares awardQueries on the write pool.
 func (s *SQL) prepareAward(ctx context.Context) error {
-	for _, q := range awardQueries {
+	qs := slices.Clone(awardQueries)
+	for _, q := range batchQueries {
+		qs = append(qs, q.text(s.d.param, q.rows))
+	}
+	for _, q := range qs {
 		st, err := s.write.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare award: %w", err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/leitai/leitai/gateway"
 	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/org"
 	"github.com/leitai/leitai/protocol"
@@ -39,6 +41,7 @@ func (s *Server) orgRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/leaderboard/players", s.scoped(s.handleBoardPlayers))
 	m.HandleFunc("GET /api/v1/leaderboard/units", s.scoped(s.handleBoardUnits))
 	m.HandleFunc("GET /api/v1/me", s.handleMe)
+	m.HandleFunc("GET /api/v1/me/ledger", s.handleMyLedger)
 	m.HandleFunc("POST /api/v1/orgs/{code}/board-token", s.scoped(s.handleBoardToken))
 }
 
@@ -561,23 +564,54 @@ func (s *Server) handleMemberRank(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeRank(w http.ResponseWriter, r *http.Request, m store.Member) {
+	if out, err := s.rankOf(r, m); err != nil {
+		httpError(w, err)
+	} else {
+		writeJSON(w, 200, out)
+	}
+}
+
+// rankOf is a member's points and ranks in the period ?period= names.
+func (s *Server) rankOf(r *http.Request, m store.Member) (map[string]any, error) {
 	kind, key, err := s.periodOf(r)
 	if err != nil {
-		httpError(w, err)
-		return
+		return nil, err
 	}
 	if m.Player == "" {
-		writeJSON(w, 200, map[string]any{"period": kind, "key": key, "member": infoOf(m), "registered": false})
-		return
+		return map[string]any{"period": kind, "key": key, "member": infoOf(m), "registered": false}, nil
 	}
 	rk, err := s.store.Rank(r.Context(), key, m.Player)
 	if err != nil {
-		httpError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, 200, map[string]any{"period": kind, "key": key, "member": infoOf(m), "registered": true,
+	return map[string]any{"period": kind, "key": key, "member": infoOf(m), "registered": true,
 		"points": rk.Points, "city_rank": rk.CityRank, "city_of": rk.CityOf,
-		"unit_points": rk.UnitPoints, "unit_rank": rk.UnitRank, "unit_of": rk.UnitOf})
+		"unit_points": rk.UnitPoints, "unit_rank": rk.UnitRank, "unit_of": rk.UnitOf}, nil
+}
+
+// soloOf is where a player stands in the solo formats: today's daily
+// practice ("todo", "started" or "done", read from the store so any node
+// answers alike) and their best challenge run (0 before the first).
+func (s *Server) soloOf(ctx context.Context, player string) (map[string]any, error) {
+	day := s.host.Day(s.clock.Now())
+	state := "todo"
+	rm, err := s.store.Room(ctx, gateway.DailyRoomID(player, day))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	case rm.FinishedAt.IsZero():
+		state = "started"
+	default:
+		state = "done"
+	}
+	best := 0
+	if b, err := s.store.ChallengeBestOf(ctx, player); err == nil {
+		best = b.Best
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return map[string]any{"daily": map[string]any{"day": day, "state": state}, "challenge_best": best}, nil
 }
 
 type ledgerRow struct {
@@ -632,7 +666,33 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		httpError(w, protocol.Errorf(protocol.CodeNotFound, "this player is not a member of a unit"))
 		return
 	}
-	s.writeRank(w, r, m)
+	out, err := s.rankOf(r, m)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	solo, err := s.soloOf(r.Context(), t.Subject)
+	if err != nil {
+		httpError(w, gateway.StoreUnavailable(err))
+		return
+	}
+	maps.Copy(out, solo)
+	writeJSON(w, 200, out)
+}
+
+// handleMyLedger is a member's own history (player token): their latest
+// awards, newest first (?limit=, 1–500, default 100).
+func (s *Server) handleMyLedger(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.bearer(r)
+	if !ok || t.Kind != store.TokenPlayer {
+		httpError(w, protocol.Errorf(protocol.CodeUnauthenticated, "send your player token"))
+		return
+	}
+	if _, err := s.store.MemberByPlayer(r.Context(), t.Subject); err != nil {
+		httpError(w, protocol.Errorf(protocol.CodeNotFound, "this player is not a member of a unit"))
+		return
+	}
+	s.writeLedger(w, r, t.Subject)
 }
 
 // boardRoot is ?org= if the scope covers it, else the scope's root.

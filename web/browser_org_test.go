@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,32 +15,74 @@ import (
 	"github.com/leitai/leitai/store"
 )
 
-// TestBrowserOrgPages: an organizer imports a tree and a roster through the
-// API; one member registers with the invitation link on the player page and
-// sees their points there, others register through the API; points land in
-// the ledger; the organization admin page shows each unit's registration and
+// TestBrowserOrgPages: the organizer uploads a tree with bad rows on the
+// organization page (every bad row listed, nothing imported), then a good
+// tree as XLSX and a roster as CSV, and reads the invitation links off the
+// page; one member registers with their link on the phone and plays the
+// day's practice from the "me" card, others register through the API;
+// the organization admin page shows each unit's registration and
 // participation rates and the weekly ranking with the unit under target
-// marked; the leaderboard screen moves a learner to the top when a new award
-// lands. Screenshots of every page are kept.
+// marked; the leaderboard screen moves a learner to the top when a new
+// award lands; the organizer moves a unit to another parent on the page.
+// Screenshots of every page are kept.
 func TestBrowserOrgPages(t *testing.T) {
 	h := newHarness(t, nil)
 	tok := h.orgToken()
-	if code := h.api("POST", "/api/v1/orgs/import?format=csv", tok, []byte(orgTree), nil); code != 201 {
-		t.Fatalf("tree import: %d", code)
+	dir := t.TempDir()
+	file := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	var ro rosterReply
-	if code := h.api("POST", "/api/v1/members/import?format=csv", tok, []byte(orgRoster), &ro); code != 201 || len(ro.Members) != 4 {
-		t.Fatalf("roster import: %d %+v", code, ro)
+	badTree := file("bad-tree.csv", []byte("code,name,parent,expected\ncity,City,,0\nd1,District 1,nowhere,0\nu1,,city,x\n"))
+	goodTree := file("tree.xlsx", xlsxOf(t, orgTree)) // the same rows as orgTree, as a workbook
+	roster := file("roster.csv", []byte(orgRoster))
+
+	organizer := browser(t, 1280, 900)
+	run(t, organizer, "from the organizer page to the organization page",
+		chromedp.Navigate(h.url("/admin?token="+url.QueryEscape(tok))),
+		chromedp.WaitVisible(chromedp.ID("orgs-link")),
+		chromedp.Click(chromedp.ID("orgs-link")),
+		chromedp.WaitVisible(chromedp.ID("tree-import")),
+		chromedp.SetUploadFiles(chromedp.ID("tree-file"), []string{badTree}),
+		chromedp.Click(chromedp.ID("tree-import")),
+		chromedp.WaitVisible(chromedp.CSS(`#import-errors-body tr[data-row="4"]`)),
+	)
+	if rows := get(t, organizer, "bad rows", chromedp.Evaluate[string](`[...document.querySelectorAll("#import-errors-body tr")].map(r => r.dataset.row + ":" + r.children[1].textContent).join(" ")`)); rows != "3:parent 4:name 4:expected" {
+		t.Errorf("bad rows listed %q, want 3:parent 4:name 4:expected", rows)
 	}
+	if orgs, _ := h.st.Orgs(context.Background(), ""); len(orgs) != 0 {
+		t.Fatalf("a refused tree stored %d units", len(orgs))
+	}
+	screenshot(t, organizer, "org-import-errors")
+	run(t, organizer, "import the tree and the roster",
+		chromedp.SetUploadFiles(chromedp.ID("tree-file"), []string{goodTree}),
+		chromedp.Click(chromedp.ID("tree-import")),
+		chromedp.WaitVisible(chromedp.CSS(`#units-body tr[data-unit="u3"]`)),
+		chromedp.SetUploadFiles(chromedp.ID("roster-file"), []string{roster}),
+		chromedp.Click(chromedp.ID("roster-import")),
+		chromedp.WaitVisible(chromedp.CSS(`#invites-body tr[data-number="004"]`)),
+	)
+	links := map[string]string{}
+	for _, num := range []string{"001", "002", "003", "004"} {
+		links[num] = get(t, organizer, "invitation "+num, chromedp.Evaluate[string](`document.querySelector('#invites-body tr[data-number="`+num+`"] td.invite').textContent`))
+	}
+	screenshot(t, organizer, "org-import-roster")
 	invites := map[string]string{}
-	for _, m := range ro.Members {
-		invites[m.Number] = m.Invite
+	for num, link := range links {
+		u, err := url.Parse(link)
+		if err != nil || u.Path != "/" || u.Query().Get("invite") == "" || !strings.HasPrefix(link, h.url("/")) {
+			t.Fatalf("invitation link %q", link)
+		}
+		invites[num] = u.Query().Get("invite")
 	}
 
 	// An (001, u1) registers on the phone with the invitation link.
 	phone := browser(t, 390, 844)
 	run(t, phone, "open the invitation link",
-		chromedp.Navigate(h.url("/?invite="+url.QueryEscape(invites["001"]))),
+		chromedp.Navigate(links["001"]),
 		chromedp.WaitVisible(chromedp.ID("me-stats")),
 	)
 	if u := get(t, phone, "address bar", chromedp.Evaluate[string](`location.href`)); u != h.url("/") {
@@ -67,6 +111,49 @@ func TestBrowserOrgPages(t *testing.T) {
 		players[num] = reg.ID
 	}
 
+	// An plays the day's practice from the "me" card: five questions, all
+	// right, five points through the ledger.
+	run(t, phone, "the practice is not done yet",
+		chromedp.WaitVisible(chromedp.CSS(`#me-daily[data-state="todo"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#me-challenge[data-best="0"]`)),
+	)
+	screenshot(t, phone, "org-player-me-start")
+	run(t, phone, "start the daily practice",
+		chromedp.Click(chromedp.ID("me-daily")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-phase="countdown"]`)),
+	)
+	h.advance(3 * time.Second)
+	for i := 0; i < 5; i++ {
+		sel := fmt.Sprintf(`#question[data-index="%d"]`, i)
+		run(t, phone, "question on the page", chromedp.WaitVisible(chromedp.CSS(sel+` .qtext`)))
+		q := h.pageQuestion(t, get(t, phone, "question text", chromedp.Evaluate[string](`document.querySelector('`+sel+` .qtext').textContent`)), i)
+		if i == 0 {
+			screenshot(t, phone, "org-player-daily-question")
+		}
+		h.clickAnswer(t, phone, q, true)
+		run(t, phone, "reveal shown", chromedp.WaitVisible(chromedp.CSS(`#reveal[data-correct="true"]`)))
+		h.advance(3 * time.Second)
+	}
+	run(t, phone, "the practice's end", chromedp.WaitVisible(chromedp.CSS(`#solo-final[data-kind="daily"][data-score="5"]`)))
+	screenshot(t, phone, "org-player-daily-final")
+	run(t, phone, "back to the start", chromedp.Click(chromedp.ID("btn-back")),
+		chromedp.WaitVisible(chromedp.CSS(`#me-daily[data-state="done"]`)))
+	led, err := h.st.Ledger(context.Background(), players["001"], 10)
+	if err != nil || len(led) != 1 || led[0].Source != store.SourceDaily || led[0].Paid != 5 || led[0].Unit != "u1" {
+		t.Fatalf("An's ledger after the practice: %+v %v", led, err)
+	}
+	// The card refuses a second practice today, in the page's words.
+	run(t, phone, "a second practice today",
+		chromedp.Click(chromedp.ID("me-daily")),
+		chromedp.WaitVisible(chromedp.ID("start-msg")),
+	)
+	if msg := get(t, phone, "refusal", jsText("start-msg")); msg != "今天的每日答题已完成，明天再来" {
+		t.Errorf("second practice refused with %q", msg)
+	}
+	if n := get(t, phone, "history rows", chromedp.Evaluate[int](`document.querySelectorAll("#me-history-list li[data-ref]").length`)); n != 1 {
+		t.Errorf("history shows %d awards, want 1", n)
+	}
+
 	ctx := context.Background()
 	day := h.clk.Now().In(mustLoc(t)).Format(time.DateOnly)
 	seq := 0
@@ -78,7 +165,6 @@ func TestBrowserOrgPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	award("001", 5)
 	award("003", 6)
 
 	// The phone's "me" card: today's and this week's points, ranks.
@@ -181,4 +267,70 @@ func TestBrowserOrgPages(t *testing.T) {
 		t.Errorf("top unit on the screen: %q, want d1", u)
 	}
 	screenshot(t, screen, "org-board-after")
+
+	// The organizer moves u2 under d2 on the page; its points go with it.
+	run(t, organizer, "edit u2",
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`#units-body button.edit-unit[data-unit="u2"]`)),
+		chromedp.Click(chromedp.CSS(`#units-body button.edit-unit[data-unit="u2"]`)),
+		chromedp.WaitVisible(chromedp.ID("edit-form")),
+	)
+	if opts := get(t, organizer, "parents offered", chromedp.Evaluate[string](`[...document.querySelectorAll("#edit-parent option")].map(o => o.value).join(",")`)); opts != "city,d1,u1,d2,u3" {
+		t.Errorf("parents offered for u2: %q", opts)
+	}
+	run(t, organizer, "move u2 under d2",
+		chromedp.SetValue(chromedp.ID("edit-parent"), "d2"),
+		chromedp.Click(chromedp.ID("edit-save")),
+		chromedp.WaitNotVisible(chromedp.ID("edit-form")),
+	)
+	_ = get(t, organizer, "u2 under d2", chromedp.Poll[bool](`[...document.querySelectorAll("#units-body tr")].map(r => r.dataset.unit).join(",") === "city,d1,u1,d2,u2,u3"`))
+	if o, err := h.st.Org(context.Background(), "u2"); err != nil || o.Parent != "d2" {
+		t.Fatalf("u2 after the move: %+v %v", o, err)
+	}
+	// d2 now holds u2's 6 points (Ce's) besides u3's none.
+	if p := get(t, organizer, "d2 points", chromedp.Evaluate[string](`document.querySelector('#units-body tr[data-unit="d2"] td.pts').textContent`)); p != "6" {
+		t.Errorf("d2 shows %s points after u2 moved in, want 6", p)
+	}
+	screenshot(t, organizer, "org-moved-unit")
+
+	// An tries the challenge from the card: one right, then a miss ends it.
+	run(t, phone, "start a challenge",
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`#me-challenge[data-best="0"]`)),
+		chromedp.Click(chromedp.ID("me-challenge")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-phase="countdown"]`)),
+	)
+	h.advance(3 * time.Second)
+	for i, right := range []bool{true, false} {
+		sel := fmt.Sprintf(`#question[data-index="%d"]`, i)
+		run(t, phone, "challenge question", chromedp.WaitVisible(chromedp.CSS(sel+` .qtext`)))
+		q := h.pageQuestion(t, get(t, phone, "question text", chromedp.Evaluate[string](`document.querySelector('`+sel+` .qtext').textContent`)), i)
+		h.clickAnswer(t, phone, q, right)
+		run(t, phone, "reveal shown", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#reveal[data-correct="%t"]`, right))))
+		h.advance(3 * time.Second)
+	}
+	run(t, phone, "the run's end", chromedp.WaitVisible(chromedp.CSS(`#solo-final[data-kind="challenge"][data-score="1"]`)))
+	screenshot(t, phone, "org-player-challenge-final")
+	run(t, phone, "back to the card", chromedp.Click(chromedp.ID("btn-back")),
+		chromedp.WaitVisible(chromedp.CSS(`#me-challenge[data-best="1"]`)))
+	screenshot(t, phone, "org-player-me-after")
+}
+
+// pageQuestion finds the bank question the page shows by its text.
+func (h *harness) pageQuestion(t *testing.T, text string, index int) question {
+	t.Helper()
+	var q question
+	for id, bq := range h.answers {
+		if bq.Text == text {
+			if q.Question.ID != "" {
+				t.Fatalf("two questions read %q", text)
+			}
+			q.Question.ID, q.Question.Type = id, string(bq.Type)
+		}
+	}
+	if q.Question.ID == "" {
+		t.Fatalf("no question reads %q", text)
+	}
+	q.Index = index
+	return q
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/store"
 )
 
@@ -233,5 +235,187 @@ func TestOrgAdminScope(t *testing.T) {
 	// A player token is no admin token.
 	if code := h.api("GET", "/api/v1/orgs", "nonsense", nil, nil); code != 401 {
 		t.Errorf("unknown token: %d", code)
+	}
+}
+
+// xlsxOf builds a one-sheet workbook from comma-separated lines.
+func xlsxOf(t *testing.T, text string) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		for j, v := range strings.Split(line, ",") {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			if err := f.SetCellValue("Sheet1", cell, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestOrgImportXLSXReportsEveryBadRow: a tree and a roster as XLSX with
+// several bad rows are refused whole, each bad row named, and nothing is
+// stored; the same files corrected import.
+func TestOrgImportXLSXReportsEveryBadRow(t *testing.T) {
+	h := newHarness(t, nil)
+	tok := h.orgToken()
+	type rowErrs struct {
+		Imported int
+		Errors   []struct {
+			Row     int
+			Column  string
+			Message string
+		}
+	}
+	got := func(out rowErrs) map[string]bool {
+		m := map[string]bool{}
+		for _, e := range out.Errors {
+			m[fmt.Sprintf("%d:%s", e.Row, e.Column)] = true
+		}
+		return m
+	}
+	// Row 3 an unknown parent, row 4 no name and a bad count, row 5 a
+	// duplicate code, rows 6 and 7 a cycle.
+	bad := "code,name,parent,expected\ncity,City,,0\nd1,District,nowhere,0\nu1,,city,many\ncity,Again,,0\nx,X,y,1\ny,Y,x,1\n"
+	var out rowErrs
+	if code := h.api("POST", "/api/v1/orgs/import?format=xlsx", tok, xlsxOf(t, bad), &out); code != 422 || out.Imported != 0 {
+		t.Fatalf("bad tree: %d %+v", code, out)
+	}
+	for _, want := range []string{"3:parent", "4:name", "4:expected", "5:code", "6:parent", "7:parent"} {
+		if !got(out)[want] {
+			t.Errorf("no error for %s in %+v", want, out.Errors)
+		}
+	}
+	if len(out.Errors) != 6 {
+		t.Errorf("%d errors, want 6: %+v", len(out.Errors), out.Errors)
+	}
+	if orgs, _ := h.st.Orgs(context.Background(), ""); len(orgs) != 0 {
+		t.Fatalf("a refused tree stored %d units", len(orgs))
+	}
+	if code := h.api("POST", "/api/v1/orgs/import?format=xlsx", tok, xlsxOf(t, orgTree), nil); code != 201 {
+		t.Fatalf("good tree: %d", code)
+	}
+	// Roster: row 3 repeats a number, row 4 names no unit known, row 5 has no name.
+	badRoster := "name,number,unit\nAn,001,u1\nBo,001,u1\nCe,003,nowhere\n,004,u3\n"
+	out = rowErrs{}
+	if code := h.api("POST", "/api/v1/members/import?format=xlsx", tok, xlsxOf(t, badRoster), &out); code != 422 || out.Imported != 0 {
+		t.Fatalf("bad roster: %d %+v", code, out)
+	}
+	for _, want := range []string{"3:number", "4:unit", "5:name"} {
+		if !got(out)[want] {
+			t.Errorf("no error for %s in %+v", want, out.Errors)
+		}
+	}
+	if len(out.Errors) != 3 {
+		t.Errorf("%d errors, want 3: %+v", len(out.Errors), out.Errors)
+	}
+	for _, u := range []string{"u1", "u2", "u3"} {
+		if ms, _ := h.st.Members(context.Background(), u); len(ms) != 0 {
+			t.Fatalf("a refused roster stored %d members in %s", len(ms), u)
+		}
+	}
+	var ro rosterReply
+	if code := h.api("POST", "/api/v1/members/import?format=xlsx", tok, xlsxOf(t, orgRoster), &ro); code != 201 || len(ro.Members) != 4 {
+		t.Fatalf("good roster: %d %+v", code, ro)
+	}
+}
+
+// TestOrgReadsAgreeOnEveryNode: two servers on one database, as nodes of a
+// cluster share theirs. Points paid through one (a daily practice played
+// there, and an award) are read the same from the other: leaderboards,
+// ranks, the weekly ranking and the "me" card come from the store, not from
+// what a node saw.
+func TestOrgReadsAgreeOnEveryNode(t *testing.T) {
+	dir := t.TempDir()
+	a := startHarness(t, dir, clock.NewFake(t0), nil)
+	tok, _, players, tokens := orgSetup(t, a)
+	b := startHarness(t, dir, a.clk, nil)
+	b.orgToken()
+
+	// An plays today's practice on node a, all right.
+	c := a.dial()
+	c.welcomed(c.send("hello", map[string]any{"token": tokens["001"]}))
+	soloStart(t, c, "daily")
+	c.expect("room.state")
+	a.advance(3 * time.Second)
+	for i := 0; i < 5; i++ {
+		a.playQuestion(c, i, true)
+		a.advance(3 * time.Second)
+	}
+	c.expect("room.finished")
+	day := a.clk.Now().In(mustLoc(t)).Format(time.DateOnly)
+	if _, err := a.st.Award(context.Background(), nil, []store.Award{{Ref: "t:003", Player: players["003"], Source: store.SourceDuel, Points: 2, Day: day, At: a.clk.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		"/api/v1/leaderboard/players?period=day",
+		"/api/v1/leaderboard/players?period=week&org=d1",
+		"/api/v1/leaderboard/units?period=week&by=points",
+		"/api/v1/orgs?period=week",
+		"/api/v1/orgs/city/weekly",
+	} {
+		var fromA, fromB []byte
+		if code := a.api("GET", path, tok, nil, &fromA); code != 200 {
+			t.Fatalf("%s on a: %d", path, code)
+		}
+		if code := b.api("GET", path, tok, nil, &fromB); code != 200 || !bytes.Equal(fromA, fromB) {
+			t.Errorf("%s: node b answers %d %s, node a %s", path, code, fromB, fromA)
+		}
+	}
+	var me struct {
+		Points        int64
+		UnitRank      int64 `json:"unit_rank"`
+		ChallengeBest int   `json:"challenge_best"`
+		Daily         struct{ Day, State string }
+	}
+	if code := b.api("GET", "/api/v1/me?period=day", tokens["001"], nil, &me); code != 200 || me.Points != 5 || me.UnitRank != 1 || me.Daily.State != "done" || me.Daily.Day != day {
+		t.Fatalf("An's card on node b: %d %+v", code, me)
+	}
+	if code := b.api("GET", "/api/v1/me?period=day", tokens["002"], nil, &me); code != 200 || me.Points != 0 || me.Daily.State != "todo" {
+		t.Fatalf("Bo's card on node b: %d %+v", code, me)
+	}
+	var led []struct{ Source string }
+	if code := b.api("GET", "/api/v1/me/ledger", tokens["001"], nil, &led); code != 200 || len(led) != 1 || led[0].Source != store.SourceDaily {
+		t.Fatalf("An's history on node b: %d %+v", code, led)
+	}
+}
+
+// TestOrgJoinByUnitCode: a member without an invitation picks their unit
+// with its join code; a wrong code or a missing name is refused and
+// registers no one.
+func TestOrgJoinByUnitCode(t *testing.T) {
+	h := newHarness(t, nil)
+	tok, _, _, _ := orgSetup(t, h)
+	var u3 struct {
+		Org struct {
+			JoinCode   string `json:"join_code"`
+			Registered int64
+		}
+	}
+	if code := h.api("GET", "/api/v1/orgs/u3", tok, nil, &u3); code != 200 || u3.Org.JoinCode == "" {
+		t.Fatalf("u3: %d %+v", code, u3)
+	}
+	before := u3.Org.Registered
+	if code := h.api("POST", "/api/v1/members/register", "", map[string]string{"join_code": "NOSUCH", "name": "Ed"}, nil); code != 404 {
+		t.Fatalf("unknown join code: %d", code)
+	}
+	if code := h.api("POST", "/api/v1/members/register", "", map[string]string{"join_code": u3.Org.JoinCode}, nil); code != 400 {
+		t.Fatalf("join without a name: %d", code)
+	}
+	var reg struct{ ID, Member, Unit, Token string }
+	if code := h.api("POST", "/api/v1/members/register", "", map[string]string{"join_code": u3.Org.JoinCode, "name": "Ed", "number": "005"}, &reg); code != 201 || reg.Unit != "u3" || reg.Token == "" {
+		t.Fatalf("join u3: %d %+v", code, reg)
+	}
+	if code := h.api("GET", "/api/v1/orgs/u3", tok, nil, &u3); code != 200 || u3.Org.Registered != before+1 {
+		t.Fatalf("u3 registered %d after one join, was %d", u3.Org.Registered, before)
+	}
+	// The player token plays as the new member.
+	c := h.dial()
+	if w := c.welcomed(c.send("hello", map[string]any{"token": reg.Token})); w.Player.ID != reg.ID {
+		t.Fatalf("hello with the joined member's token played as %s, want %s", w.Player.ID, reg.ID)
 	}
 }

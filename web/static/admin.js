@@ -283,7 +283,7 @@
       live: "进行中", ended: "已结束于 {t}", empty: "暂无", download_failed: "下载失败",
       col_links: "链接", new_host_link: "新主持链接", new_screen_link: "新大屏链接",
       reissue_confirm: "生成新的{role}链接？旧链接将立即失效。", reissued: "新的{role}链接（旧链接已失效）：",
-      role_host: "主持控制台", role_screen: "大屏幕", reissue_failed: "生成链接失败"
+      role_host: "主持控制台", role_screen: "大屏幕", reissue_failed: "生成链接失败", orgs_link: "学习组织与积分"
     }),
     en: Object.assign({}, FORM_DICT.en, {
       page_title: "Leitai · Organizer", save: "Save", token_saved: "Token saved", refresh: "Refresh",
@@ -295,7 +295,7 @@
       live: "Live", ended: "Ended {t}", empty: "None yet", download_failed: "Download failed",
       col_links: "Links", new_host_link: "New host link", new_screen_link: "New screen link",
       reissue_confirm: "Make a new {role} link? The old one stops working at once.", reissued: "New {role} link (the old one no longer works): ",
-      role_host: "host console", role_screen: "screen", reissue_failed: "Could not make a new link"
+      role_host: "host console", role_screen: "screen", reissue_failed: "Could not make a new link", orgs_link: "Organizations and points"
     })
   };
   const i18n = new L.I18n(DICT);

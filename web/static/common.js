@@ -206,7 +206,7 @@
       pin_unknown: "找不到该活动，请检查 PIN", file_no_questions: "文件里没有题目", organizer_only: "需要组织者令牌",
       removed: "你已被移出本场比赛", removed_by_host: "主持人已将你移出比赛", event_ended: "活动已结束",
       late_join_off: "活动已开始，不允许中途加入", team_required: "请选择队伍", paused: "比赛已暂停", time_up: "本题已超时",
-      file_empty: "文件是空的，第一行应为列名",
+      file_empty: "文件是空的，第一行应为列名", daily_done: "今天的每日答题已完成，明天再来", solo_kind_unknown: "未知的答题方式",
       empty: "不能为空", not_utf8: "不是有效的 UTF-8 文本", too_long: "太长（{0} 个字符，最多 {1}）",
       id_too_long: "编号太长（最多 {0} 个字符）", id_chars: "编号不能包含空格或控制字符",
       type_empty: "题型为空；可用 single、multi、truefalse 或 text", type_unknown: "“{0}”不是已知题型；可用 single、multi、truefalse 或 text",
@@ -232,7 +232,8 @@
       already_playing: "You are already in a queue or a game", bad_lang: "The language must be Chinese or English", not_enough_questions: "Not enough questions for that choice",
       pin_unknown: "No event with this PIN", file_no_questions: "The file has no questions", organizer_only: "This needs the organizer token",
       removed: "You were removed from this game", removed_by_host: "The host removed you from the game", event_ended: "The event has ended",
-      late_join_off: "The event has started and late join is off", team_required: "Please choose a team", paused: "The game is paused", time_up: "Time is up for this question"
+      late_join_off: "The event has started and late join is off", team_required: "Please choose a team", paused: "The game is paused", time_up: "Time is up for this question",
+      daily_done: "Today's daily practice is done; come back tomorrow", solo_kind_unknown: "Unknown solo format"
     }
   };
 

@@ -2,7 +2,9 @@
 // link, or typed in) it registers the member and keeps their player token in
 // localStorage, so the page plays as that account from then on; a member
 // sees today's and this week's points and their rank in their unit and in
-// the city. Plain browser JS.
+// the city, their latest awards, and buttons for the two solo formats
+// (today's daily practice, done or not, and the challenge with their best
+// run), which play through the player page's session. Plain browser JS.
 "use strict";
 
 (function () {
@@ -13,12 +15,18 @@
     zh: {
       me: "我的积分", join_title: "加入学习组织", invite: "邀请码", register: "注册", today: "今日积分", week: "本周积分",
       unit_of: "单位排名\n共 {n} 人", city_of: "全市排名\n共 {n} 人", welcome: "欢迎，{name}！", bad_invite: "邀请码无效或已使用",
-      err: "出错了：{msg}"
+      err: "出错了：{msg}", daily: "每日答题", daily_todo: "今日未完成", daily_started: "进行中，点击继续", daily_done: "今日已完成 ✓",
+      challenge: "挑战答题", best: "最佳 {n} 题", best_none: "还没有挑战记录", history: "积分明细", no_history: "还没有积分",
+      src_duel: "双人对战", src_four: "四人赛", src_event: "现场活动", src_daily: "每日答题", src_challenge: "挑战答题", src_qualifier: "资格赛", src_team: "团队赛",
+      capped: "已达今日上限"
     },
     en: {
       me: "My points", join_title: "Join your organization", invite: "Invitation code", register: "Register", today: "Today", week: "This week",
       unit_of: "in unit\nof {n}", city_of: "in city\nof {n}", welcome: "Welcome, {name}!", bad_invite: "Unknown or used invitation",
-      err: "Error: {msg}"
+      err: "Error: {msg}", daily: "Daily practice", daily_todo: "Not done today", daily_started: "Under way: tap to go on", daily_done: "Done today ✓",
+      challenge: "Challenge", best: "Best: {n} in a row", best_none: "No run yet", history: "My points history", no_history: "No points yet",
+      src_duel: "Duel", src_four: "Four players", src_event: "Stage event", src_daily: "Daily practice", src_challenge: "Challenge", src_qualifier: "Qualifier", src_team: "Team match",
+      capped: "over today's cap"
     }
   };
   // A fresh I18n reads the language the player page last chose.
@@ -59,6 +67,8 @@
     $("me-title").textContent = T(member ? "me" : "join_title");
     $("me-join").hidden = member;
     $("me-stats").hidden = !member;
+    $("me-solo").hidden = !member;
+    $("me-history").hidden = !member;
     document.querySelectorAll("[data-me]").forEach((el) => { el.textContent = T(el.dataset.me); });
   }
 
@@ -66,8 +76,16 @@
     const token = localStorage.getItem(KEY);
     if (!token) { render(false); return; }
     try {
-      const [d, w] = await Promise.all([call("GET", "/api/v1/me?period=day", null, token), call("GET", "/api/v1/me?period=week", null, token)]);
+      const [d, w, led] = await Promise.all([call("GET", "/api/v1/me?period=day", null, token), call("GET", "/api/v1/me?period=week", null, token),
+        call("GET", "/api/v1/me/ledger?limit=20", null, token)]);
       render(true);
+      const daily = (d.daily && d.daily.state) || "todo";
+      $("me-daily").dataset.state = daily;
+      $("me-daily").classList.toggle("done", daily === "done");
+      $("me-daily-state").textContent = T("daily_" + daily);
+      $("me-challenge").dataset.best = String(d.challenge_best || 0);
+      $("me-challenge-best").textContent = d.challenge_best ? T("best", { n: d.challenge_best }) : T("best_none");
+      showHistory(led || []);
       $("me-today").textContent = d.points || 0;
       $("me-week").textContent = w.points || 0;
       $("me-unit-rank").textContent = w.unit_rank || "–";
@@ -80,6 +98,40 @@
       say(T("err", { msg: (e && e.message) || e }), true);
     }
   }
+
+  // showHistory lists the member's latest awards: when, what for, points.
+  function showHistory(rows) {
+    const list = $("me-history-list");
+    list.textContent = "";
+    if (!rows.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = T("no_history");
+      list.appendChild(li);
+      return;
+    }
+    rows.forEach((a) => {
+      const li = document.createElement("li");
+      li.dataset.ref = a.ref;
+      const what = document.createElement("span");
+      const src = T("src_" + a.source);
+      what.textContent = a.day + " · " + (src === "src_" + a.source ? a.source : src) + (a.paid < a.points ? " · " + T("capped") : "");
+      const pts = document.createElement("b");
+      pts.textContent = "+" + a.paid;
+      if (a.paid < a.points) li.className = "capped";
+      li.append(what, pts);
+      list.appendChild(li);
+    });
+  }
+
+  // The solo buttons play on the player page (player.js); a finished room
+  // brings the card up to date.
+  function solo(kind) {
+    if (window.LeitaiPlayer) window.LeitaiPlayer.solo(kind);
+  }
+  $("me-daily").addEventListener("click", () => solo("daily"));
+  $("me-challenge").addEventListener("click", () => solo("challenge"));
+  document.addEventListener("leitai:finished", () => show());
 
   const q = new URLSearchParams(location.search);
   const invite = q.get("invite");

@@ -20,7 +20,13 @@
       c_top: "学习之星", members: "成员", members_of: "{name} 的成员", registered: "已注册", pending: "未注册",
       weekly_title: "每周通报", week_of: "{week} 起的一周", target: "参学率目标 {pct}，红色为未达标单位",
       download: "下载 XLSX", open_board: "打开排行榜大屏", none: "暂无数据",
-      err_unauthenticated: "令牌无效或已失效", err_forbidden: "无权访问", err_not_found: "未找到", err: "出错了：{msg}"
+      err_unauthenticated: "令牌无效或已失效", err_forbidden: "无权访问", err_not_found: "未找到", err: "出错了：{msg}",
+      manage_title: "组织与名册", manage_hint: "导入组织树（列：code、name、parent、expected）或成员名册（列：name、number、unit），CSV 或 XLSX。有任何错误行则整份文件都不导入。",
+      tree_file: "组织树文件", import_tree: "导入组织树", roster_file: "名册文件", import_roster: "导入名册",
+      c_row: "行", c_column: "列", c_problem: "问题", c_invite: "邀请链接", c_parent: "上级", edit: "编辑", save: "保存", cancel: "取消",
+      no_file: "请先选择文件", imported_units: "已导入 {n} 个组织", imported_members: "已导入 {n} 名成员，把邀请链接发给各人",
+      import_refused: "文件有 {n} 处错误，未导入任何内容", invites_hint: "每个邀请链接只能用一次；离开本页后不再显示。",
+      saved: "已保存 {code}", root_parent: "（无上级）"
     },
     en: {
       page_title: "Leitai · Organization", token: "Organization admin token", open: "Open", refresh: "Refresh",
@@ -32,7 +38,13 @@
       c_top: "Top learners", members: "Members", members_of: "Members of {name}", registered: "Registered", pending: "Not registered",
       weekly_title: "Weekly ranking", week_of: "week of {week}", target: "Participation target {pct}; units in red are below it",
       download: "Download XLSX", open_board: "Open the leaderboard screen", none: "No data yet",
-      err_unauthenticated: "Invalid or expired token", err_forbidden: "Not allowed", err_not_found: "Not found", err: "Error: {msg}"
+      err_unauthenticated: "Invalid or expired token", err_forbidden: "Not allowed", err_not_found: "Not found", err: "Error: {msg}",
+      manage_title: "Tree and roster", manage_hint: "Import the organization tree (columns code, name, parent, expected) or a roster of members (name, number, unit) as CSV or XLSX. A file with any bad row imports nothing.",
+      tree_file: "Tree file", import_tree: "Import tree", roster_file: "Roster file", import_roster: "Import roster",
+      c_row: "Row", c_column: "Column", c_problem: "Problem", c_invite: "Invitation link", c_parent: "Parent", edit: "Edit", save: "Save", cancel: "Cancel",
+      no_file: "Choose a file first", imported_units: "Imported {n} units", imported_members: "Imported {n} members: send each their invitation link",
+      import_refused: "The file has {n} problems; nothing was imported", invites_hint: "Each invitation link works once and is not shown again after you leave this page.",
+      saved: "Saved {code}", root_parent: "(no parent)"
     }
   });
 
@@ -103,7 +115,8 @@
       '<td class="num">' + u.expected + '</td><td class="num">' + u.registered + "</td>" + rateCell(u.registration_rate, "reg") +
       '<td class="num">' + u.active + "</td>" + rateCell(u.participation_rate, "part") +
       '<td class="num pts">' + u.points + '</td><td class="num ppm">' + num(u.points_per_member) + "</td>" +
-      '<td><button class="small show-members" type="button" data-unit="' + L.esc(u.code) + '">' + I.t("members") + "</button></td></tr>"
+      '<td><button class="small show-members" type="button" data-unit="' + L.esc(u.code) + '">' + I.t("members") + "</button> " +
+      '<button class="small edit-unit" type="button" data-unit="' + L.esc(u.code) + '">' + I.t("edit") + "</button></td></tr>"
     ).join("") : '<tr><td colspan="9" class="muted">' + I.t("none") + "</td></tr>";
     bars($("units-body"));
   }
@@ -163,6 +176,90 @@
     } catch (e) { fail(e); }
   }
 
+  function say(text, bad) {
+    $("import-msg").textContent = text;
+    $("import-msg").className = "msg" + (bad ? " bad" : " ok");
+  }
+
+  // importFile sends a tree or roster file as it is; the server reads CSV
+  // or XLSX and refuses the whole file if any row is bad, listing each.
+  async function importFile(kind) {
+    const f = $(kind + "-file").files[0];
+    $("import-errors-wrap").hidden = true;
+    if (kind === "roster") $("invites-wrap").hidden = true;
+    if (!f) { say(I.t("no_file"), true); return; }
+    const format = /\.xlsx$/i.test(f.name) ? "xlsx" : "csv";
+    const path = kind === "tree" ? "/api/v1/orgs/import" : "/api/v1/members/import";
+    let res;
+    try {
+      res = await fetch(path + "?format=" + format, { method: "POST", headers: { Authorization: "Bearer " + token }, body: f });
+    } catch (e) { say(I.t("err", { msg: String(e) }), true); return; }
+    const data = await res.json().catch(() => null);
+    if (res.status === 422 && data && data.errors) {
+      say(I.t("import_refused", { n: data.errors.length }), true);
+      const rows = data.errors.slice().sort((a, b) => a.row - b.row);
+      $("import-errors-body").innerHTML = rows.map((e) =>
+        '<tr data-row="' + e.row + '"><td class="num">' + e.row + "</td><td>" + L.esc(e.column || "") + "</td><td>" + L.esc(I.serverText ? I.serverText(e) : e.message) + "</td></tr>").join("");
+      $("import-errors-wrap").hidden = false;
+      return;
+    }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      say(I.t("err", { msg: err.message || res.statusText }), true);
+      return;
+    }
+    $(kind + "-file").value = "";
+    if (kind === "tree") {
+      say(I.t("imported_units", { n: data.imported }));
+    } else {
+      say(I.t("imported_members", { n: data.imported }));
+      $("invites-body").innerHTML = (data.members || []).map((m) =>
+        '<tr data-number="' + L.esc(m.number) + '"><td>' + L.esc(m.name) + "</td><td>" + L.esc(m.number) + "</td><td>" + L.esc(m.unit) +
+        '</td><td class="mono invite">' + L.esc(location.origin + "/?invite=" + encodeURIComponent(m.invite)) + "</td></tr>").join("");
+      $("invites-wrap").hidden = false;
+    }
+    await load();
+  }
+
+  // The edit form renames a unit, sets its expected count or moves it
+  // under another parent (not under itself or its own subtree).
+  function editUnit(code) {
+    const u = units.find((x) => x.code === code);
+    if (!u) return;
+    const by = {};
+    units.forEach((x) => { by[x.code] = x; });
+    const inside = (x) => { for (let c = x; c; c = by[c] && by[c].parent) if (c === code) return true; return false; };
+    const opts = units.filter((x) => !inside(x.code)).map((x) => '<option value="' + L.esc(x.code) + '">' + L.esc(x.name) + " (" + L.esc(x.code) + ")</option>");
+    if (!by[u.parent] && u.parent === "") opts.unshift('<option value="">' + I.t("root_parent") + "</option>");
+    else if (!by[u.parent]) opts.unshift('<option value="' + L.esc(u.parent) + '">' + L.esc(u.parent) + "</option>");
+    $("edit-parent").innerHTML = opts.join("");
+    $("edit-parent").value = u.parent;
+    $("edit-code").textContent = u.code;
+    $("edit-name").value = u.name;
+    $("edit-expected").value = u.expected;
+    $("edit-form").dataset.unit = u.code;
+    $("edit-form").hidden = false;
+    $("edit-name").focus();
+  }
+
+  async function saveUnit() {
+    const code = $("edit-form").dataset.unit;
+    const u = units.find((x) => x.code === code) || {};
+    const body = { name: $("edit-name").value.trim(), expected: Number($("edit-expected").value) };
+    if ($("edit-parent").value !== u.parent) body.parent = $("edit-parent").value;
+    const res = await fetch("/api/v1/orgs/" + encodeURIComponent(code), {
+      method: "PATCH", headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      say(I.t("err", { msg: err.message || res.statusText }), true);
+      return;
+    }
+    $("edit-form").hidden = true;
+    say(I.t("saved", { code: code }));
+    await load();
+  }
+
   async function load() {
     if (!token) { $("token-card").hidden = false; return; }
     $("msg").textContent = "";
@@ -207,7 +304,13 @@
   $("units-body").addEventListener("click", (e) => {
     const b = e.target.closest(".show-members");
     if (b) loadMembers(b.dataset.unit).catch(fail);
+    const ed = e.target.closest(".edit-unit");
+    if (ed) editUnit(ed.dataset.unit);
   });
+  $("tree-import").addEventListener("click", () => importFile("tree"));
+  $("roster-import").addEventListener("click", () => importFile("roster"));
+  $("edit-form").addEventListener("submit", (e) => { e.preventDefault(); saveUnit().catch(fail); });
+  $("edit-cancel").addEventListener("click", () => { $("edit-form").hidden = true; });
   I.set(I.lang);
   applyLang();
   load();

@@ -32,7 +32,9 @@
       rematch_offer: "{n} 想再来一局", accept: "接受", decline: "不了", rematch_left: "{s} 秒内有效",
       rematch_new: "对手没有接受，正在为你匹配新对手",
       ph_start: "首页", ph_queue: "匹配中", ph_lobby: "等待开始", ph_countdown: "倒计时",
-      ph_question: "答题", ph_reveal: "揭晓", ph_paused: "暂停", ph_finished: "结束", ph_kicked: "已移出"
+      ph_question: "答题", ph_reveal: "揭晓", ph_paused: "暂停", ph_finished: "结束", ph_kicked: "已移出",
+      daily: "每日答题", challenge: "挑战答题", daily_over: "今日答题完成", daily_right: "答对 {n}/{t} 题",
+      challenge_over: "挑战结束", challenge_run: "连续答对 {n} 题", challenge_again: "再挑战一次"
     },
     en: {
       brand: "Leitai", tagline: "Step into the quiz arena", nickname: "Nickname", name_ph: "Your nickname",
@@ -59,7 +61,9 @@
       rematch_offer: "{n} wants a rematch", accept: "Accept", decline: "No thanks", rematch_left: "{s}s to answer",
       rematch_new: "No rematch: finding you new opponents",
       ph_start: "Home", ph_queue: "Queue", ph_lobby: "Lobby", ph_countdown: "Countdown",
-      ph_question: "Question", ph_reveal: "Reveal", ph_paused: "Paused", ph_finished: "Finished", ph_kicked: "Removed"
+      ph_question: "Question", ph_reveal: "Reveal", ph_paused: "Paused", ph_finished: "Finished", ph_kicked: "Removed",
+      daily: "Daily practice", challenge: "Challenge", daily_over: "Today's practice is done", daily_right: "{n} of {t} right",
+      challenge_over: "Challenge over", challenge_run: "{n} right in a row", challenge_again: "Try again"
     }
   });
   var T = I.t.bind(I);
@@ -98,7 +102,8 @@
   function newQ(index, question) {
     return { index: index, question: question, sel: [], text: "", sent: false, ack: "", reveal: null };
   }
-  function isMatch() { return room && room.kind !== "event"; }
+  function isSolo() { return room && (room.kind === "daily" || room.kind === "challenge"); }
+  function isMatch() { return room && room.kind !== "event" && !isSolo(); }
 
   // ---- session ----------------------------------------------------------
   function ensureSession(name) {
@@ -215,6 +220,7 @@
       case "room.finished":
         r.final = d; r.top = d.standings || r.top; mergeScores(r.top);
         if (d.you) { r.score = d.you.score; r.rank = d.you.rank; }
+        document.dispatchEvent(new CustomEvent("leitai:finished", { detail: { room: r.id, kind: r.kind } }));
         return setPhase("finished");
     }
   }
@@ -280,6 +286,19 @@
     ensureSession(name).send("match.find", { mode: mode, lang: I.lang === "en" ? "en" : "zh" }).catch(function (e) {
       if (phase === "queue") toStart(errText(e));
     });
+  }
+
+  // startSolo starts (or goes back to) today's daily practice or a
+  // challenge run: a room of one, whose state follows solo.started.
+  function startSolo(kind) {
+    var name = readName();
+    if (!name) return Promise.resolve(false);
+    showMsg("");
+    return ensureSession(name).send("solo.start", { kind: kind, lang: I.lang === "en" ? "en" : "zh" }).then(function (d) {
+      d = d || {};
+      if (!room || room.id !== d.room) { room = newRoom(d.room, d.kind || kind); setPhase("countdown"); }
+      return true;
+    }, function (e) { showMsg(errText(e)); return false; });
   }
 
   function cancelQueue() {
@@ -408,7 +427,7 @@
   }
 
   function renderBars() {
-    $("room-title").textContent = room.title || T(room.kind === "four" ? "four" : room.kind === "duel" ? "duel" : "event");
+    $("room-title").textContent = room.title || T(/^(four|duel|daily|challenge)$/.test(room.kind) ? room.kind : "event");
     $("room-index").textContent = room.total && !/lobby|countdown|kicked/.test(phase) ? T("q_of", { i: Math.min(room.index + 1, room.total), n: room.total }) : "";
     $("score").textContent = String(room.score || 0);
     $("room-rank").textContent = room.rank ? T("rank", { n: room.rank }) : "";
@@ -525,6 +544,7 @@
 
   function renderFinal(st) {
     var f = room.final || {}, you = f.you || {}, rank = you.rank || room.rank, pa = you.points_awarded;
+    if (isSolo()) return renderSoloFinal(st, you.score != null ? you.score : room.score, pa);
     st.appendChild(h("div", { class: "panel center" }, [
       h("h2", { class: "final-head", text: rank === 1 && isMatch() ? T("you_win") : rank ? T("you_rank", { n: rank }) : T("final") }),
       h("p", { class: "big-number", text: T("pts", { p: you.score != null ? you.score : room.score }) }),
@@ -552,6 +572,21 @@
       return;
     }
     st.appendChild(h("button", { id: "btn-again", class: "btn big primary", type: "button", text: T("again"), onclick: isMatch() ? playAgain : leaveRoom }));
+  }
+
+  // A solo room's end: the practice's right answers or the run's length,
+  // the points it paid, and the way back (or another run).
+  function renderSoloFinal(st, score, pa) {
+    var daily = room.kind === "daily";
+    st.appendChild(h("div", { id: "solo-final", class: "panel center", data: { kind: room.kind, score: String(score || 0) } }, [
+      h("h2", { class: "final-head", text: T(daily ? "daily_over" : "challenge_over") }),
+      h("p", { class: "big-number", text: String(score || 0) }),
+      h("p", { class: "lead", text: daily ? T("daily_right", { n: score || 0, t: room.total || 5 }) : T("challenge_run", { n: score || 0 }) }),
+      pa ? h("p", { class: "awarded", text: T("awarded", { p: (pa > 0 ? "+" : "") + pa }) }) : null]));
+    var row = h("div", { class: "btn-row" }, [
+      daily ? null : h("button", { id: "btn-again", class: "btn big primary", type: "button", text: T("challenge_again"), onclick: function () { leaveRoom(); startSolo("challenge"); } }),
+      h("button", { id: "btn-back", class: "btn big " + (daily ? "primary" : "ghost"), type: "button", text: T("back"), onclick: leaveRoom })]);
+    st.appendChild(row);
   }
 
   // renderLive updates the small parts that change without a phase change.
@@ -632,6 +667,8 @@
   $("name").addEventListener("change", function () { localStorage.setItem("leitai.name", $("name").value.trim()); });
 
   $("name").value = localStorage.getItem("leitai.name") || "";
+  // The "me" card (me.js) starts the solo formats through this page's session.
+  window.LeitaiPlayer = { solo: startSolo };
   var urlPin = (new URLSearchParams(location.search).get("pin") || "").replace(/\D/g, "").slice(0, 6);
   applyLang();
   if (urlPin) { $("pin").value = urlPin; lookupPin(urlPin); $("pin").focus(); }

@@ -215,7 +215,12 @@ func (s *Gateway) Seated(player, roomID string) {
 	if sess, ok := s.hub.get(player); ok {
 		sess.addRoom(roomID)
 		sess.probe()
+		return
 	}
+	// No session here (the player is away, or on another node): the room
+	// is listed under the player by key, so their next hello on any node
+	// finds it.
+	s.indexRoom(player, roomID, true)
 }
 
 // Rating implements roomhost.Sessions.

@@ -184,10 +184,14 @@ func (absent) Send(*protocol.Frame) bool { return false }
 func (absent) Connected() bool           { return false }
 func (absent) Kick(string)               {}
 
-// seat finds the players' names and peers.
+// seat finds the players' names and peers: a player connected here is
+// seated through their session, one connected to another node of a
+// cluster through that node (the session directory says which), anyone
+// else as absent.
 func (s *Host) seat(ctx context.Context, players []string, team map[string]string) ([]protocol.PlayerInfo, []room.Peer, error) {
 	infos := make([]protocol.PlayerInfo, len(players))
 	peers := make([]room.Peer, len(players))
+	var away []int
 	for i, id := range players {
 		p, err := s.store.Player(ctx, id)
 		if err != nil {
@@ -198,7 +202,27 @@ func (s *Host) seat(ctx context.Context, players []string, team map[string]strin
 		if s.sessions != nil {
 			if peer, ok := s.sessions.Peer(id); ok {
 				peers[i] = peer
+				continue
 			}
+		}
+		away = append(away, i)
+	}
+	if len(away) == 0 || s.cl == nil || s.dir == nil {
+		return infos, peers, nil
+	}
+	ids := make([]string, len(away))
+	for k, i := range away {
+		ids[k] = players[i]
+	}
+	hs, err := s.dir.Holders(ctx, ids)
+	if err != nil {
+		// Seated as absent: they find the room by key when they come back.
+		s.log.Warn().Err(err).Msg("find tournament players on other nodes")
+		return infos, peers, nil
+	}
+	for k, i := range away {
+		if h := hs[k]; h.Node != "" && h.Node != s.cl.cfg.Node {
+			peers[i] = s.RemotePeer(h.Node, players[i])
 		}
 	}
 	return infos, peers, nil
@@ -275,7 +299,7 @@ func (t *tours) open(ctx context.Context, m tournament.Match, players []string, 
 		}
 		return "", err
 	}
-	t.tell(seated, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: m.Final, Sudden: sudden, Room: id, Players: players})
+	t.tell(seated, peers, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: m.Final, Sudden: sudden, Room: id, Players: players})
 	return id, nil
 }
 
@@ -283,15 +307,19 @@ func (t *tours) open(ctx context.Context, m tournament.Match, players []string, 
 // their sessions: those connected see it at once, the others on their next
 // visit (their new session finds the room, and the page asks "my next
 // match").
-func (t *tours) tell(players []string, ready MatchReady) {
+func (t *tours) tell(players []string, peers []room.Peer, ready MatchReady) {
 	s := t.host
 	if s.sessions == nil {
 		return
 	}
 	frame := protocol.Encode("tournament.match", "", ready)
-	for _, p := range players {
-		if peer, ok := s.sessions.Peer(p); ok {
-			peer.Send(protocol.NewFrame(frame))
+	for i, p := range players {
+		// The peer the room seated: a session here, or the node holding
+		// the player's connection (the push goes over the Bus).
+		if i < len(peers) {
+			if _, gone := peers[i].(absent); !gone {
+				peers[i].Send(protocol.NewFrame(frame))
+			}
 		}
 		s.sessions.Seated(p, ready.Room)
 	}
@@ -358,7 +386,7 @@ func (t *tours) openFinal(ctx context.Context, m tournament.Match, id string) er
 		return err
 	}
 	s.events.add(ev)
-	t.tell(seated, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: true, Room: id, Players: m.Players, PIN: ev.pin})
+	t.tell(seated, peers, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: true, Room: id, Players: m.Players, PIN: ev.pin})
 	return nil
 }
 

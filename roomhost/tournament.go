@@ -420,12 +420,13 @@ func (s *Host) tournamentFinished(ctx context.Context, res *room.Result, result 
 	}
 	log := s.log.With().Str("room", res.Room).Logger()
 	var err error
+	stored := false // the room's end is stored with the report
 	if m := matchRoomRE.FindStringSubmatch(res.Room); m != nil {
 		round, _ := strconv.Atoi(m[2])
 		slot, _ := strconv.Atoi(m[3])
 		err = t.reportMatch(ctx, m[1], round, slot, m[4] != "", res)
 	} else if m := attemptRoomRE.FindStringSubmatch(res.Room); m != nil && res.Kind == KindQualifier {
-		err = t.recordAttempt(ctx, m[1], res)
+		stored, err = t.recordAttempt(ctx, m[1], res, result)
 		if f := t.onAttempt.Load(); f != nil {
 			(*f)(m[1])
 		}
@@ -441,8 +442,10 @@ func (s *Host) tournamentFinished(ctx context.Context, res *room.Result, result 
 		log.Error().Err(err).Msg("report tournament room; the next start tries again")
 		return true
 	}
-	if err := s.store.FinishRoom(ctx, result); err != nil {
-		log.Error().Err(err).Msg("store result")
+	if !stored {
+		if err := s.store.FinishRoom(ctx, result); err != nil {
+			log.Error().Err(err).Msg("store result")
+		}
 	}
 	if res.Kind == room.KindEvent {
 		s.eventFinished(ctx, res)
@@ -511,13 +514,20 @@ func (t *tours) reportMatch(ctx context.Context, tid string, round, slot int, su
 	return t.svc.Report(ctx, tid, round, slot, results)
 }
 
-// recordAttempt records a finished qualifier attempt.
-func (t *tours) recordAttempt(ctx context.Context, tid string, res *room.Result) error {
+// recordAttempt records a finished qualifier attempt and stores its
+// room's end in one transaction, so the attempt counts exactly once even
+// if the node stops between the two. It reports whether the room's end
+// was stored; an attempt refused before the store was asked leaves that
+// to the caller.
+func (t *tours) recordAttempt(ctx context.Context, tid string, res *room.Result, result store.Result) (bool, error) {
 	if len(res.Standings) == 0 {
-		return nil
+		return false, nil
 	}
 	st := res.Standings[0]
 	total := min(time.Duration(st.TimeMS)*time.Millisecond, time.Duration(len(res.Config.Questions))*res.Config.TimeLimit)
-	_, err := t.svc.RecordAttempt(ctx, tid, st.ID, st.Score, total, res.At)
-	return err
+	_, err := t.svc.FinishAttempt(ctx, tid, st.ID, st.Score, total, res.At, result)
+	if err == nil || errors.Is(err, store.ErrInvalid) {
+		return true, err
+	}
+	return false, err
 }

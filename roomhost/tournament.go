@@ -184,10 +184,14 @@ func (absent) Send(*protocol.Frame) bool { return false }
 func (absent) Connected() bool           { return false }
 func (absent) Kick(string)               {}
 
-// seat finds the players' names and peers.
+// seat finds the players' names and peers: a player connected here is
+// seated through their session, one connected to another node of a
+// cluster through that node (the session directory says which), anyone
+// else as absent.
 func (s *Host) seat(ctx context.Context, players []string, team map[string]string) ([]protocol.PlayerInfo, []room.Peer, error) {
 	infos := make([]protocol.PlayerInfo, len(players))
 	peers := make([]room.Peer, len(players))
+	var away []int
 	for i, id := range players {
 		p, err := s.store.Player(ctx, id)
 		if err != nil {
@@ -198,7 +202,27 @@ func (s *Host) seat(ctx context.Context, players []string, team map[string]strin
 		if s.sessions != nil {
 			if peer, ok := s.sessions.Peer(id); ok {
 				peers[i] = peer
+				continue
 			}
+		}
+		away = append(away, i)
+	}
+	if len(away) == 0 || s.cl == nil || s.dir == nil {
+		return infos, peers, nil
+	}
+	ids := make([]string, len(away))
+	for k, i := range away {
+		ids[k] = players[i]
+	}
+	hs, err := s.dir.Holders(ctx, ids)
+	if err != nil {
+		// Seated as absent: they find the room by key when they come back.
+		s.log.Warn().Err(err).Msg("find tournament players on other nodes")
+		return infos, peers, nil
+	}
+	for k, i := range away {
+		if h := hs[k]; h.Node != "" && h.Node != s.cl.cfg.Node {
+			peers[i] = s.RemotePeer(h.Node, players[i])
 		}
 	}
 	return infos, peers, nil
@@ -275,7 +299,7 @@ func (t *tours) open(ctx context.Context, m tournament.Match, players []string, 
 		}
 		return "", err
 	}
-	t.tell(seated, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: m.Final, Sudden: sudden, Room: id, Players: players})
+	t.tell(seated, peers, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: m.Final, Sudden: sudden, Room: id, Players: players})
 	return id, nil
 }
 
@@ -283,15 +307,19 @@ func (t *tours) open(ctx context.Context, m tournament.Match, players []string, 
 // their sessions: those connected see it at once, the others on their next
 // visit (their new session finds the room, and the page asks "my next
 // match").
-func (t *tours) tell(players []string, ready MatchReady) {
+func (t *tours) tell(players []string, peers []room.Peer, ready MatchReady) {
 	s := t.host
 	if s.sessions == nil {
 		return
 	}
 	frame := protocol.Encode("tournament.match", "", ready)
-	for _, p := range players {
-		if peer, ok := s.sessions.Peer(p); ok {
-			peer.Send(protocol.NewFrame(frame))
+	for i, p := range players {
+		// The peer the room seated: a session here, or the node holding
+		// the player's connection (the push goes over the Bus).
+		if i < len(peers) {
+			if _, gone := peers[i].(absent); !gone {
+				peers[i].Send(protocol.NewFrame(frame))
+			}
 		}
 		s.sessions.Seated(p, ready.Room)
 	}
@@ -358,7 +386,7 @@ func (t *tours) openFinal(ctx context.Context, m tournament.Match, id string) er
 		return err
 	}
 	s.events.add(ev)
-	t.tell(seated, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: true, Room: id, Players: m.Players, PIN: ev.pin})
+	t.tell(seated, peers, MatchReady{Tournament: m.Tournament, Round: m.Round, Slot: m.Slot, Final: true, Room: id, Players: m.Players, PIN: ev.pin})
 	return nil
 }
 
@@ -392,12 +420,13 @@ func (s *Host) tournamentFinished(ctx context.Context, res *room.Result, result 
 	}
 	log := s.log.With().Str("room", res.Room).Logger()
 	var err error
+	stored := false // the room's end is stored with the report
 	if m := matchRoomRE.FindStringSubmatch(res.Room); m != nil {
 		round, _ := strconv.Atoi(m[2])
 		slot, _ := strconv.Atoi(m[3])
 		err = t.reportMatch(ctx, m[1], round, slot, m[4] != "", res)
 	} else if m := attemptRoomRE.FindStringSubmatch(res.Room); m != nil && res.Kind == KindQualifier {
-		err = t.recordAttempt(ctx, m[1], res)
+		stored, err = t.recordAttempt(ctx, m[1], res, result)
 		if f := t.onAttempt.Load(); f != nil {
 			(*f)(m[1])
 		}
@@ -413,8 +442,10 @@ func (s *Host) tournamentFinished(ctx context.Context, res *room.Result, result 
 		log.Error().Err(err).Msg("report tournament room; the next start tries again")
 		return true
 	}
-	if err := s.store.FinishRoom(ctx, result); err != nil {
-		log.Error().Err(err).Msg("store result")
+	if !stored {
+		if err := s.store.FinishRoom(ctx, result); err != nil {
+			log.Error().Err(err).Msg("store result")
+		}
 	}
 	if res.Kind == room.KindEvent {
 		s.eventFinished(ctx, res)
@@ -483,13 +514,20 @@ func (t *tours) reportMatch(ctx context.Context, tid string, round, slot int, su
 	return t.svc.Report(ctx, tid, round, slot, results)
 }
 
-// recordAttempt records a finished qualifier attempt.
-func (t *tours) recordAttempt(ctx context.Context, tid string, res *room.Result) error {
+// recordAttempt records a finished qualifier attempt and stores its
+// room's end in one transaction, so the attempt counts exactly once even
+// if the node stops between the two. It reports whether the room's end
+// was stored; an attempt refused before the store was asked leaves that
+// to the caller.
+func (t *tours) recordAttempt(ctx context.Context, tid string, res *room.Result, result store.Result) (bool, error) {
 	if len(res.Standings) == 0 {
-		return nil
+		return false, nil
 	}
 	st := res.Standings[0]
 	total := min(time.Duration(st.TimeMS)*time.Millisecond, time.Duration(len(res.Config.Questions))*res.Config.TimeLimit)
-	_, err := t.svc.RecordAttempt(ctx, tid, st.ID, st.Score, total, res.At)
-	return err
+	_, err := t.svc.FinishAttempt(ctx, tid, st.ID, st.Score, total, res.At, result)
+	if err == nil || errors.Is(err, store.ErrInvalid) {
+		return true, err
+	}
+	return false, err
 }

@@ -79,11 +79,28 @@ func (s *SQL) PendingRounds(ctx context.Context, now time.Time) ([]TournamentRou
 
 // RecordAttempt implements Tournaments.
 func (s *SQL) RecordAttempt(ctx context.Context, a Attempt, limit int) (int, error) {
+	return s.recordAttempt(ctx, a, limit, nil)
+}
+
+// FinishAttempt implements Tournaments.
+func (s *SQL) FinishAttempt(ctx context.Context, a Attempt, limit int, room Result) (int, error) {
+	if room.FinishedAt.IsZero() {
+		return 0, fmt.Errorf("finish room %s: zero FinishedAt", room.Room)
+	}
+	return s.recordAttempt(ctx, a, limit, &room)
+}
+
+// recordAttempt records a, and stores room's end if room is not nil, in
+// one transaction. An attempt over the limit is not written but the
+// room's end is, and the error is ErrInvalid.
+func (s *SQL) recordAttempt(ctx context.Context, a Attempt, limit int, room *Result) (int, error) {
 	if a.Total < 0 || a.FinishedAt.IsZero() {
 		return 0, fmt.Errorf("record attempt of %s: %w (negative time or no finish)", a.Player, ErrInvalid)
 	}
 	var num int
+	var over error
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		num, over = 0, nil
 		var n int
 		if err := tx.QueryRowContext(ctx,
 			`SELECT COUNT(*) FROM tournament_attempts WHERE tournament = $1 AND player = $2`,
@@ -91,14 +108,26 @@ func (s *SQL) RecordAttempt(ctx context.Context, a Attempt, limit int) (int, err
 			return err
 		}
 		if n >= limit {
-			return fmt.Errorf("%w: %d of %d attempts made", ErrInvalid, n, limit)
+			over = fmt.Errorf("%w: %d of %d attempts made", ErrInvalid, n, limit)
+			if room == nil {
+				return over
+			}
+		} else {
+			num = n + 1
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tournament_attempts (tournament, player, num, score, total_ms, finished_at)
+				VALUES ($1, $2, $3, $4, $5, $6)`,
+				a.Tournament, a.Player, num, a.Score, a.Total.Milliseconds(), ms(a.FinishedAt)); err != nil {
+				return err
+			}
 		}
-		num = n + 1
-		_, err := tx.ExecContext(ctx, `INSERT INTO tournament_attempts (tournament, player, num, score, total_ms, finished_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			a.Tournament, a.Player, num, a.Score, a.Total.Milliseconds(), ms(a.FinishedAt))
-		return err
+		if room != nil {
+			return finishRoomTx(ctx, tx, *room)
+		}
+		return nil
 	})
+	if err == nil {
+		err = over
+	}
 	if err != nil {
 		return 0, s.fail(err, "record attempt of %s in %s", a.Player, a.Tournament)
 	}

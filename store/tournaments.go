@@ -110,6 +110,12 @@ type Tournaments interface {
 	// limit attempts; otherwise ErrInvalid and nothing is written. It
 	// returns the attempt's number.
 	RecordAttempt(ctx context.Context, a Attempt, limit int) (int, error)
+	// FinishAttempt is RecordAttempt and FinishRoom(room) in one
+	// transaction: the attempt is recorded exactly when its room's end
+	// is, so a restart either plays the room to its end again or finds
+	// both written. Over the limit the attempt is refused (ErrInvalid)
+	// and the room's end is still stored.
+	FinishAttempt(ctx context.Context, a Attempt, limit int, room Result) (int, error)
 	// Attempts lists a tournament's attempts by player and number.
 	Attempts(ctx context.Context, tournament string) ([]Attempt, error)
 	// PlayerAttempts lists one player's attempts by number.

@@ -214,6 +214,19 @@ func (s *Service) Config(ctx context.Context, id string) (Config, error) {
 // when it finished, which must be inside the window, the time within the
 // paper's minutes. It returns the attempt's number.
 func (s *Service) RecordAttempt(ctx context.Context, id, player string, score int64, total time.Duration, finished time.Time) (int, error) {
+	return s.recordAttempt(ctx, id, player, score, total, finished, nil)
+}
+
+// FinishAttempt is RecordAttempt that also stores the end of the
+// attempt's room, in the same transaction (see store.Tournaments). An
+// attempt refused before the store is asked (outside the window, out of
+// range) leaves the room as it was; one over the limit is refused with
+// the room's end stored.
+func (s *Service) FinishAttempt(ctx context.Context, id, player string, score int64, total time.Duration, finished time.Time, room store.Result) (int, error) {
+	return s.recordAttempt(ctx, id, player, score, total, finished, &room)
+}
+
+func (s *Service) recordAttempt(ctx context.Context, id, player string, score int64, total time.Duration, finished time.Time, room *store.Result) (int, error) {
 	c, err := s.Config(ctx, id)
 	if err != nil {
 		return 0, err
@@ -229,10 +242,18 @@ func (s *Service) RecordAttempt(ctx context.Context, id, player string, score in
 	case total < 0 || total > time.Duration(q.Minutes)*time.Minute:
 		return 0, bad("time %s outside 0..%d minutes", total, q.Minutes)
 	}
-	n, err := s.st.RecordAttempt(ctx, store.Attempt{Tournament: id, Player: player, Score: score, Total: ms(total), FinishedAt: finished}, q.Attempts)
+	a := store.Attempt{Tournament: id, Player: player, Score: score, Total: ms(total), FinishedAt: finished}
+	var n int
+	if room != nil {
+		n, err = s.st.FinishAttempt(ctx, a, q.Attempts, *room)
+	} else {
+		n, err = s.st.RecordAttempt(ctx, a, q.Attempts)
+	}
 	s.dropRanking(id)
 	if errors.Is(err, store.ErrInvalid) {
-		return 0, bad("%v", err)
+		// Over the limit: the store's ErrInvalid is kept, so a caller
+		// can tell the room's end was stored.
+		return 0, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	return n, err
 }

@@ -199,3 +199,6 @@ func (c *Client) Hello(data map[string]any) Welcome {
 	}
 	return w
 }
+
+// Close closes the client's connection, as a player dropping does.
+func (c *Client) Close() { _ = c.ws.Close() }

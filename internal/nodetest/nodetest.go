@@ -92,7 +92,7 @@ type Node struct {
 	done chan struct{}
 	// exit is the process's wait error, set when done is closed.
 	exit error
-	log  *bytes.Buffer
+	out  *syncBuffer
 	mu   sync.Mutex
 }
 
@@ -139,6 +139,7 @@ func (c *Cluster) start(id string) *Node {
 	c.t.Helper()
 	n := &Node{c: c, ID: id, Addr: "127.0.0.1:" + strconv.Itoa(freePort(c.t)), dir: c.t.TempDir(), done: make(chan struct{})}
 	out := &syncBuffer{}
+	n.out = out
 	n.cmd = exec.Command(c.bin, "serve", "--addr", n.Addr, "--data", n.dir, "--db", c.DB, "--redis", c.Redis.URL(),
 		"--node-id", id, "--admin-token", AdminToken, "--log-level", "info")
 	n.cmd.Env = append(os.Environ(), "LEITAI_REDIS=", "LEITAI_DB=")
@@ -191,6 +192,9 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// Output is what the node has written to its stdout and stderr so far.
+func (n *Node) Output() string { return n.out.String() }
 
 // Kill ends the node with SIGKILL: nothing it holds is handed over.
 func (n *Node) Kill() {

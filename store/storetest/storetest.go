@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TournamentCreate", testTournamentCreate},
 		{"TournamentAttempts", testTournamentAttempts},
 		{"TournamentAttemptsConcurrent", testTournamentAttemptsConcurrent},
+		{"TournamentFinishAttempt", testTournamentFinishAttempt},
 		{"TournamentEntrants", testTournamentEntrants},
 		{"TournamentCheckIns", testTournamentCheckIns},
 		{"TournamentFireOnce", testTournamentFireOnce},

@@ -249,3 +249,32 @@ func testTournamentRun(t *testing.T, s store.Store) {
 	})
 	wantErr(t, "a team of a missing tournament", ts.SetTeam(ctx, store.TournamentTeam{Tournament: "nope", Unit: "u1", Players: []string{"a"}, SetAt: t0}), store.ErrNotFound)
 }
+
+// testTournamentFinishAttempt: an attempt and its room's end are written
+// together; over the limit the attempt is refused and the room's end
+// still stored; a room that does not exist writes neither.
+func testTournamentFinishAttempt(t *testing.T, s store.Store) {
+	ts, ctx := tournaments(t, s), t.Context()
+	newTournament(t, ts, "t1", 1)
+	end := func(room string) store.Result {
+		return store.Result{Room: room, Kind: "qualifier", FinishedAt: t0.Add(time.Minute)}
+	}
+	must(t, s.CreateRoom(ctx, store.Room{ID: "a1", Kind: "qualifier", CreatedAt: t0}))
+	must(t, s.CreateRoom(ctx, store.Room{ID: "a2", Kind: "qualifier", CreatedAt: t0}))
+	a := store.Attempt{Tournament: "t1", Player: "p1", Score: 7, Total: 3 * time.Second, FinishedAt: t0.Add(time.Minute)}
+	n, err := ts.FinishAttempt(ctx, a, 1, end("a1"))
+	must(t, err)
+	equal(t, "attempt number", n, 1)
+	r, err := s.Result(ctx, "a1")
+	must(t, err)
+	equal(t, "a1's end", r.FinishedAt, t0.Add(time.Minute))
+	_, err = ts.FinishAttempt(ctx, a, 1, end("a2"))
+	wantErr(t, "second of one attempt", err, store.ErrInvalid)
+	_, err = s.Result(ctx, "a2")
+	must(t, err)
+	_, err = ts.FinishAttempt(ctx, store.Attempt{Tournament: "t1", Player: "p2", Score: 1, FinishedAt: t0}, 1, end("none"))
+	wantErr(t, "attempt of a room never opened", err, store.ErrNotFound)
+	as, err := ts.Attempts(ctx, "t1")
+	must(t, err)
+	equal(t, "attempts", len(as), 1)
+}

@@ -199,3 +199,7 @@ func (c *Client) Hello(data map[string]any) Welcome {
 	}
 	return w
 }
+
+// Drop closes the connection from the client's side without a goodbye, as
+// a lost network does.
+func (c *Client) Drop() { _ = c.ws.Close() }

@@ -231,6 +231,13 @@ func (l *Local) drop(m *Metrics, le Lease) {
 	l.mu.Unlock()
 }
 
+// ForgetLease implements LeaseForgetter.
+func (l *Local) ForgetLease(le Lease) {
+	l.mu.Lock()
+	l.book.drop(l.metrics, le.Key, le.Epoch)
+	l.mu.Unlock()
+}
+
 // RenewLease implements Leases.
 func (l *Local) RenewLease(_ context.Context, le Lease, ttl time.Duration) (Lease, error) {
 	m, err := l.open()

@@ -54,6 +54,23 @@ type RedisBus struct {
 	nextID  int
 	closed  bool
 	book    leaseBook
+	resubs  []func(string) // added by OnResubscribe
+}
+
+// Resubscriber is implemented by the buses whose subscriptions can drop and
+// come back (Redis): fn is called with a channel's name each time its
+// subscription is back after its connection dropped, since whatever was
+// published on it meanwhile is lost.
+type Resubscriber interface {
+	OnResubscribe(fn func(channel string))
+}
+
+// OnResubscribe implements Resubscriber: fn is called, on the
+// subscription's goroutine, beside RedisConfig.OnResubscribe.
+func (r *RedisBus) OnResubscribe(fn func(channel string)) {
+	r.mu.Lock()
+	r.resubs = append(r.resubs, fn)
+	r.mu.Unlock()
 }
 
 var (
@@ -441,9 +458,15 @@ func (r *RedisBus) receive(m *redisMux) {
 				c.confirmed = true
 				close(c.ready)
 			}
+			fns := r.resubs
 			r.mu.Unlock()
 			if resub && r.onResub != nil {
 				r.onResub(c.channel)
+			}
+			if resub {
+				for _, fn := range fns {
+					fn(c.channel)
+				}
 			}
 		}
 	}
@@ -616,6 +639,13 @@ func (r *RedisBus) TakeLeaseAbove(ctx context.Context, key, holder string, ttl t
 		r.mu.Unlock()
 	}
 	return le, ok == 1, nil
+}
+
+// ForgetLease implements LeaseForgetter.
+func (r *RedisBus) ForgetLease(le Lease) {
+	r.mu.Lock()
+	r.book.drop(r.metrics, le.Key, le.Epoch)
+	r.mu.Unlock()
 }
 
 // RenewLease implements Leases.

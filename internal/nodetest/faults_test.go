@@ -164,3 +164,92 @@ func TestRedisRestartedMidEvent(t *testing.T) {
 	t.Logf("finished %v", time.Since(start))
 	inResults(t, other, ev, got)
 }
+
+// TestPostgresAwayForTenSeconds: the PostgreSQL server is stopped (pg_ctl
+// stop -m fast) while a question is open, for 10 s, and started again. All
+// the while answers, from a player on the room's owner and from one on
+// another node, get `unavailable` and never an ack, since an ack means
+// durable, and /readyz says 503; the room goes on running, the question
+// open. Once PostgreSQL is back the same answers are acked (not as
+// duplicates: none was kept), and the event finishes with every acked
+// answer in the results.
+func TestPostgresAwayForTenSeconds(t *testing.T) {
+	const outage = 10 * time.Second
+	bank := answers(t)
+	c := nodetest.StartWith(t, 2, nodetest.Options{OwnDB: true})
+	owner, other := c.Nodes[0], c.Nodes[1]
+	ev := owner.CreateEvent(map[string]any{"title": "断库", "count": 2, "time_limit_ms": 60000, "lang": "zh"})
+	host := staff(t, other, ev, ev.HostToken)
+	var players []*nodetest.Client
+	for i, n := range []*nodetest.Node{owner, other, other} {
+		players = append(players, contestant(t, n, ev, fmt.Sprintf("选手%d", i+1)))
+	}
+	var got []acked
+	answer := func(p *nodetest.Client, q question) {
+		t.Helper()
+		if m := p.Reply(p.Send("answer", rightAnswer(t, bank, ev.Room, q.Question.ID, q.Index))); m.Type != "answer.ack" || contains(m.Raw, `"duplicate":true`) {
+			t.Fatalf("%s on %s: answer %d: %s", p.Name, p.Node.ID, q.Index, m.Raw)
+		}
+		got = append(got, acked{p.ID, q.Index})
+	}
+	control(t, host, ev, "start")
+	var q0 question
+	for _, p := range players {
+		p.Expect("question").Decode(t, &q0)
+	}
+	answer(players[2], q0)
+
+	c.DBServer.StopFast(t)
+	start := time.Now()
+	for time.Since(start) < outage {
+		for _, p := range players[:2] {
+			m := p.Reply(p.Send("answer", rightAnswer(t, bank, ev.Room, q0.Question.ID, 0)))
+			if code := errCode(t, m); code != "unavailable" {
+				t.Fatalf("%s on %s answers while PostgreSQL is away, %v in: %s, want error unavailable", p.Name, p.Node.ID, time.Since(start).Round(time.Millisecond), m.Raw)
+			}
+		}
+		for _, n := range c.Nodes {
+			if code := ready(n); code != http.StatusServiceUnavailable {
+				t.Fatalf("%s /readyz while PostgreSQL is away: %d, want 503", n.ID, code)
+			}
+		}
+		time.Sleep(250 * time.Millisecond) // the outage is wall time: a real server is away
+	}
+	c.DBServer.Start(t)
+	t.Logf("PostgreSQL away %v", time.Since(start).Round(time.Millisecond))
+	// The question stayed open: the answers refused are taken now.
+	waitFor(t, "an answer acked once PostgreSQL is back", 15*time.Second, func() bool {
+		m := players[0].Reply(players[0].Send("answer", rightAnswer(t, bank, ev.Room, q0.Question.ID, 0)))
+		if m.Type == "answer.ack" {
+			if contains(m.Raw, `"duplicate":true`) {
+				t.Fatalf("an answer refused with unavailable was kept: %s", m.Raw)
+			}
+			got = append(got, acked{players[0].ID, 0})
+			return true
+		}
+		if code := errCode(t, m); code != "unavailable" {
+			t.Fatalf("answer after PostgreSQL is back: %s", m.Raw)
+		}
+		return false
+	})
+	t.Logf("answers acked again %v after the outage began", time.Since(start).Round(time.Millisecond))
+	answer(players[1], q0)
+	for _, p := range players {
+		p.Expect("reveal")
+	}
+	control(t, host, ev, "next")
+	var q1 question
+	for _, p := range players {
+		// (The owner may have asked question 0 again when it reopened the
+		// room after the failed journal write.)
+		p.ExpectFn("question 1", func(m nodetest.Msg) bool { return m.Type == "question" && contains(m.Raw, `"index":1,`) }).Decode(t, &q1)
+	}
+	for _, p := range players {
+		answer(p, q1)
+	}
+	control(t, host, ev, "next")
+	for _, p := range append([]*nodetest.Client{host}, players...) {
+		p.Expect("room.finished")
+	}
+	inResults(t, other, ev, got)
+}

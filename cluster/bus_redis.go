@@ -254,7 +254,7 @@ func (r *RedisBus) Publish(ctx context.Context, channel string, msg []byte) erro
 	if err := r.client.SPublish(ctx, r.channelName(channel), msg).Err(); err != nil {
 		return unavailable(err)
 	}
-	r.metrics.published(time.Since(start))
+	r.metrics.publishedOn(channel, time.Since(start))
 	return nil
 }
 
@@ -436,7 +436,9 @@ func (r *RedisBus) receive(m *redisMux) {
 		case *redis.Message:
 			r.mu.Lock()
 			var fns []func([]byte)
+			var channel string
 			if c := m.chans[v.Channel]; c != nil {
+				channel = c.channel
 				fns = make([]func([]byte), 0, len(c.fns))
 				for _, fn := range c.fns {
 					fns = append(fns, fn)
@@ -444,7 +446,7 @@ func (r *RedisBus) receive(m *redisMux) {
 			}
 			r.mu.Unlock()
 			for _, fn := range fns {
-				r.metrics.received()
+				r.metrics.receivedOn(channel)
 				fn([]byte(v.Payload))
 			}
 		case *redis.Subscription:

@@ -97,7 +97,7 @@ func (l *Local) Publish(_ context.Context, channel string, msg []byte) error {
 	for _, fn := range fns {
 		fn(msg)
 	}
-	m.published(time.Since(start))
+	m.publishedOn(channel, time.Since(start))
 	return nil
 }
 
@@ -116,7 +116,7 @@ func (l *Local) Subscribe(_ context.Context, channel string, fn func([]byte)) (f
 	if h.subs[channel] == nil {
 		h.subs[channel] = map[int]func([]byte){}
 	}
-	h.subs[channel][id] = func(msg []byte) { m.received(); fn(msg) }
+	h.subs[channel][id] = func(msg []byte) { m.receivedOn(channel); fn(msg) }
 	h.mu.Unlock()
 	l.mine[id] = channel
 	return func() {
@@ -228,6 +228,13 @@ func (l *Local) hold(m *Metrics, le Lease) {
 func (l *Local) drop(m *Metrics, le Lease) {
 	l.mu.Lock()
 	l.book.drop(m, le.Key, le.Epoch)
+	l.mu.Unlock()
+}
+
+// ForgetLease implements LeaseForgetter.
+func (l *Local) ForgetLease(le Lease) {
+	l.mu.Lock()
+	l.book.drop(l.metrics, le.Key, le.Epoch)
 	l.mu.Unlock()
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/cluster/bustest"
 	"github.com/leitai/leitai/internal/clock"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // fakeTimeNode is a Local node whose claims and leases expire on the hub's
@@ -84,5 +85,50 @@ func TestWatchLapsedTakesOver(t *testing.T) {
 	case tk := <-took:
 		t.Fatalf("the lease was taken twice, also by %s", tk.node)
 	default:
+	}
+}
+
+func TestLocalMetricsByClass(t *testing.T) {
+	hub := cluster.NewLocalHub(nil)
+	a, b := hub.Node(), hub.Node()
+	ma, mb := cluster.NewMetrics("a"), cluster.NewMetrics("b")
+	a.SetMetrics(ma)
+	b.SetMetrics(mb)
+	ctx := context.Background()
+	n := 0
+	if _, err := b.Subscribe(ctx, "fr:b", func([]byte) { n++ }); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := a.Publish(ctx, "fr:b", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Publish(ctx, "owners", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Fatalf("delivered %d, want 3", n)
+	}
+	count := func(m *cluster.Metrics, dir, class string) float64 {
+		var d dto.Metric
+		if err := m.Messages.WithLabelValues(dir, class).Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d.Counter.GetValue()
+	}
+	// The publisher counts what it published, the subscriber's node what
+	// it received, each by class.
+	for _, c := range []struct {
+		m          *cluster.Metrics
+		dir, class string
+		want       float64
+	}{
+		{ma, "published", "fr", 3}, {ma, "published", "owners", 1}, {ma, "received", "fr", 0},
+		{mb, "received", "fr", 3}, {mb, "published", "fr", 0},
+	} {
+		if got := count(c.m, c.dir, c.class); got != c.want {
+			t.Errorf("leitai_bus_messages_total{direction=%q,class=%q} = %v, want %v", c.dir, c.class, got, c.want)
+		}
 	}
 }

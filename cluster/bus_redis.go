@@ -54,6 +54,23 @@ type RedisBus struct {
 	nextID  int
 	closed  bool
 	book    leaseBook
+	resubs  []func(string) // added by OnResubscribe
+}
+
+// Resubscriber is implemented by the buses whose subscriptions can drop and
+// come back (Redis): fn is called with a channel's name each time its
+// subscription is back after its connection dropped, since whatever was
+// published on it meanwhile is lost.
+type Resubscriber interface {
+	OnResubscribe(fn func(channel string))
+}
+
+// OnResubscribe implements Resubscriber: fn is called, on the
+// subscription's goroutine, beside RedisConfig.OnResubscribe.
+func (r *RedisBus) OnResubscribe(fn func(channel string)) {
+	r.mu.Lock()
+	r.resubs = append(r.resubs, fn)
+	r.mu.Unlock()
 }
 
 var (
@@ -237,7 +254,7 @@ func (r *RedisBus) Publish(ctx context.Context, channel string, msg []byte) erro
 	if err := r.client.SPublish(ctx, r.channelName(channel), msg).Err(); err != nil {
 		return unavailable(err)
 	}
-	r.metrics.published(time.Since(start))
+	r.metrics.publishedOn(channel, time.Since(start))
 	return nil
 }
 
@@ -419,7 +436,9 @@ func (r *RedisBus) receive(m *redisMux) {
 		case *redis.Message:
 			r.mu.Lock()
 			var fns []func([]byte)
+			var channel string
 			if c := m.chans[v.Channel]; c != nil {
+				channel = c.channel
 				fns = make([]func([]byte), 0, len(c.fns))
 				for _, fn := range c.fns {
 					fns = append(fns, fn)
@@ -427,7 +446,7 @@ func (r *RedisBus) receive(m *redisMux) {
 			}
 			r.mu.Unlock()
 			for _, fn := range fns {
-				r.metrics.received()
+				r.metrics.receivedOn(channel)
 				fn([]byte(v.Payload))
 			}
 		case *redis.Subscription:
@@ -441,9 +460,15 @@ func (r *RedisBus) receive(m *redisMux) {
 				c.confirmed = true
 				close(c.ready)
 			}
+			fns := r.resubs
 			r.mu.Unlock()
 			if resub && r.onResub != nil {
 				r.onResub(c.channel)
+			}
+			if resub {
+				for _, fn := range fns {
+					fn(c.channel)
+				}
 			}
 		}
 	}
@@ -616,6 +641,13 @@ func (r *RedisBus) TakeLeaseAbove(ctx context.Context, key, holder string, ttl t
 		r.mu.Unlock()
 	}
 	return le, ok == 1, nil
+}
+
+// ForgetLease implements LeaseForgetter.
+func (r *RedisBus) ForgetLease(le Lease) {
+	r.mu.Lock()
+	r.book.drop(r.metrics, le.Key, le.Epoch)
+	r.mu.Unlock()
 }
 
 // RenewLease implements Leases.

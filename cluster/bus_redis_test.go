@@ -190,15 +190,20 @@ func TestRedisMetrics(t *testing.T) {
 	b := openRedis(t, srv.URL(), p, cluster.RedisConfig{})
 	ctx := context.Background()
 	got := make(chan string, 10)
-	cancel, _ := a.Subscribe(ctx, "c", func(m []byte) { got <- string(m) })
+	cancel, _ := a.Subscribe(ctx, "rq:node-1", func(m []byte) { got <- string(m) })
 	defer cancel()
-	_ = a.Publish(ctx, "c", []byte("x"))
+	_ = a.Publish(ctx, "rq:node-1", []byte("x"))
 	receive(t, got)
 	if v := value(m.Published); v != 1 {
 		t.Fatalf("published = %v", v)
 	}
 	if v := value(m.Received); v != 1 {
 		t.Fatalf("received = %v", v)
+	}
+	// By channel class: the request channel's, under its own name's
+	// class, not the key prefix's.
+	if p, r := value(m.Messages.WithLabelValues("published", "rq")), value(m.Messages.WithLabelValues("received", "rq")); p != 1 || r != 1 {
+		t.Fatalf(`leitai_bus_messages_total{class="rq"}: published %v, received %v; want 1 and 1`, p, r)
 	}
 	lb, _, _ := b.TakeLease(ctx, "r1", "node-b", 200*time.Millisecond)
 	l1, _, _ := a.TakeLease(ctx, "r2", "node-1", time.Minute)

@@ -49,6 +49,15 @@ type Leases interface {
 	LapsedLeases(ctx context.Context) ([]Lease, error)
 }
 
+// LeaseForgetter is implemented by the Leases that count the leases a node
+// holds (leitai_leases_held): ForgetLease stops counting l, for a holder
+// that gave it up without reaching the lease keeper, because it could not
+// renew it for a whole TTL (the keeper was away) and so must act as if it
+// had lapsed.
+type LeaseForgetter interface {
+	ForgetLease(l Lease)
+}
+
 // WatchLapsed calls take for each lapsed lease every interval until ctx
 // ends. Every node runs one; take tries TakeLease, and since exactly one
 // node wins each lease, each lapsed room is taken over once. Runs in the

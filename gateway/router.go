@@ -66,6 +66,9 @@ func (rt *router) start(ctx context.Context) error {
 		}
 		cancels = append(cancels, cancel)
 	}
+	if rs, ok := rt.bus.(cluster.Resubscriber); ok {
+		rs.OnResubscribe(rt.resubscribed)
+	}
 	go func() {
 		<-ctx.Done()
 		for _, c := range cancels {
@@ -73,6 +76,40 @@ func (rt *router) start(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// resubscribed is told that one of this node's subscriptions came back
+// after its connection dropped (Redis restarted, say). Owner announcements
+// and frames published meanwhile are lost: a room may have moved, and this
+// node's players missed its news. So every session here is re-attached to
+// each of its rooms, wherever each runs now, and is sent its state afresh.
+// Runs on the Bus's goroutine.
+func (rt *router) resubscribed(channel string) {
+	if channel != roomhost.OwnersChannel && channel != roomhost.FrameChannel(rt.node) {
+		return
+	}
+	rt.mu.Lock()
+	clear(rt.owners)
+	rt.mu.Unlock()
+	sessions := rt.gw.hub.all()
+	go func() {
+		ctx, cancel := context.WithTimeout(rt.gw.runCtx, 10*time.Second)
+		defer cancel()
+		for _, sess := range sessions {
+			if !sess.Connected() {
+				continue
+			}
+			op := roomhost.OpAttach
+			if sess.role != rolePlayer {
+				op = roomhost.OpWatch
+			}
+			for _, id := range sess.roomIDs() {
+				if _, err := rt.do(ctx, &roomhost.Command{Op: op, Room: id, Who: sess.id}, sess); err != nil {
+					rt.gw.log.Debug().Err(err).Str("room", id).Str("who", sess.id).Msg("re-attach after the Bus came back")
+				}
+			}
+		}
+	}()
 }
 
 // where returns the node a command for roomID goes to: "" for this node.

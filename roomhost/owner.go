@@ -56,6 +56,8 @@ type owner struct {
 	mu    sync.Mutex
 	held  map[string]*owned
 	alive cluster.Lease // this node's own lease, see nodeKey
+	// aliveAt is when alive was last taken or renewed, on the host's clock.
+	aliveAt time.Time
 	// taking holds the rooms being taken over, so that two watchers of
 	// one node do not both try.
 	taking sync.Map
@@ -122,7 +124,7 @@ func (o *owner) run(ctx context.Context) error {
 	}()
 	if l, ok, err := o.cfg.Leases.TakeLease(ctx, nodeKey(o.cfg.Node), o.cfg.Node, o.cfg.LeaseTTL); err == nil && ok {
 		o.mu.Lock()
-		o.alive = l
+		o.alive, o.aliveAt = l, o.host.clock.Now()
 		o.mu.Unlock()
 	}
 	go o.renew(ctx)
@@ -220,7 +222,15 @@ func (o *owner) lost(roomID string) {
 	o.mu.Unlock()
 	if ok {
 		h.cancel()
+		o.forget(h.lease)
 		o.host.log.Warn().Str("room", roomID).Uint64("epoch", h.lease.Epoch).Msg("lease lost: the room stops here")
+	}
+}
+
+// forget stops counting a lease given up without reaching its keeper.
+func (o *owner) forget(l cluster.Lease) {
+	if f, ok := o.cfg.Leases.(cluster.LeaseForgetter); ok {
+		f.ForgetLease(l)
 	}
 }
 
@@ -240,9 +250,9 @@ func (o *owner) renew(ctx context.Context) {
 		for _, h := range o.held {
 			rooms = append(rooms, h)
 		}
-		alive := o.alive
+		alive, aliveAt := o.alive, o.aliveAt
 		o.mu.Unlock()
-		o.renewAlive(ctx, alive)
+		o.renewAlive(ctx, alive, aliveAt)
 		for _, h := range rooms {
 			rctx, cancel := context.WithTimeout(ctx, o.cfg.LeaseTTL/3)
 			l, err := o.cfg.Leases.RenewLease(rctx, h.lease, o.cfg.LeaseTTL)
@@ -275,15 +285,17 @@ func (o *owner) renew(ctx context.Context) {
 }
 
 // renewAlive renews this node's own lease, or takes it afresh if it was
-// lost (say, Redis lost its data).
-func (o *owner) renewAlive(ctx context.Context, l cluster.Lease) {
+// lost (say, Redis lost its data, or it went unrenewed for a whole TTL
+// while Redis was away).
+func (o *owner) renewAlive(ctx context.Context, held cluster.Lease, at time.Time) {
 	rctx, cancel := context.WithTimeout(ctx, o.cfg.LeaseTTL/3)
 	defer cancel()
+	var l cluster.Lease
 	var err error
-	if l.Key != "" {
-		l, err = o.cfg.Leases.RenewLease(rctx, l, o.cfg.LeaseTTL)
+	if held.Key != "" {
+		l, err = o.cfg.Leases.RenewLease(rctx, held, o.cfg.LeaseTTL)
 	}
-	if l.Key == "" || errors.Is(err, cluster.ErrLeaseLost) {
+	if held.Key == "" || errors.Is(err, cluster.ErrLeaseLost) {
 		var ok bool
 		l, ok, err = o.cfg.Leases.TakeLease(rctx, nodeKey(o.cfg.Node), o.cfg.Node, o.cfg.LeaseTTL)
 		if err == nil && !ok {
@@ -292,7 +304,18 @@ func (o *owner) renewAlive(ctx context.Context, l cluster.Lease) {
 	}
 	if err == nil {
 		o.mu.Lock()
-		o.alive = l
+		o.alive, o.aliveAt = l, o.host.clock.Now()
+		o.mu.Unlock()
+		return
+	}
+	if held.Key != "" && o.host.clock.Now().Sub(at) >= o.cfg.LeaseTTL {
+		// Lapsed as far as anyone can tell: let it go, and take it afresh
+		// once the keeper answers again.
+		o.forget(held)
+		o.mu.Lock()
+		if o.alive == held {
+			o.alive = cluster.Lease{}
+		}
 		o.mu.Unlock()
 	}
 }

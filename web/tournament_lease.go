@@ -26,6 +26,15 @@ func TournamentLease(l cluster.Leases) tournament.Lease {
 func (a *leaseOf) Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
 	le, ok, err := a.l.TakeLease(ctx, key, owner, ttl)
 	if err != nil {
+		// The scheduler does not act on a claim that failed: the lease is
+		// no longer counted as held here (it lapses in the keeper unless
+		// the next claim renews it).
+		if held, was := a.held[key]; was {
+			delete(a.held, key)
+			if f, ok := a.l.(cluster.LeaseForgetter); ok {
+				f.ForgetLease(held)
+			}
+		}
 		return false, err
 	}
 	if ok {

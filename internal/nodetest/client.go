@@ -200,5 +200,6 @@ func (c *Client) Hello(data map[string]any) Welcome {
 	return w
 }
 
-// Close closes the client's connection, as a player dropping does.
-func (c *Client) Close() { _ = c.ws.Close() }
+// Drop closes the connection from the client's side without a goodbye, as
+// a lost network does.
+func (c *Client) Drop() { _ = c.ws.Close() }

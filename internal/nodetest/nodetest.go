@@ -79,7 +79,11 @@ type Cluster struct {
 	bin   string
 	Redis *redistest.Server
 	DB    string // PostgreSQL URL
-	Nodes []*Node
+	// DBServer is the cluster's own PostgreSQL server (Options.OwnDB), nil
+	// when the nodes use a database on the shared one.
+	DBServer *pgtest.Server
+	Nodes    []*Node
+	args     []string
 }
 
 // Node is one node process.
@@ -96,10 +100,38 @@ type Node struct {
 	mu   sync.Mutex
 }
 
+// Options shape a test cluster beyond Start's defaults.
+type Options struct {
+	// Args are extra flags given to every node's serve command (e.g.
+	// "--match-reveal", "200ms").
+	Args []string
+	// AppendOnly runs Redis with appendonly yes, so it can be stopped and
+	// started again (Redis.Term, Redis.Start) with its data.
+	AppendOnly bool
+	// OwnDB runs PostgreSQL as a server of the test's own (DBServer), which
+	// the test may stop and start again; otherwise the nodes share a fresh
+	// database on the test binary's server.
+	OwnDB bool
+}
+
 // Start starts a cluster of n nodes.
-func Start(t testing.TB, n int) *Cluster {
+func Start(t testing.TB, n int) *Cluster { return StartWith(t, n, Options{}) }
+
+// StartWith starts a cluster of n nodes shaped by o.
+func StartWith(t testing.TB, n int, o Options) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, bin: Binary(t), Redis: redistest.StartServer(t), DB: pgtest.URL(t)}
+	c := &Cluster{t: t, bin: Binary(t), args: o.Args}
+	if o.AppendOnly {
+		c.Redis = redistest.StartPersistent(t)
+	} else {
+		c.Redis = redistest.StartServer(t)
+	}
+	if o.OwnDB {
+		c.DBServer = pgtest.StartServer(t)
+		c.DB = c.DBServer.URL()
+	} else {
+		c.DB = pgtest.URL(t)
+	}
 	for i := 1; i <= n; i++ {
 		c.Nodes = append(c.Nodes, c.start(fmt.Sprintf("node%d", i)))
 	}
@@ -142,6 +174,7 @@ func (c *Cluster) start(id string) *Node {
 	n.out = out
 	n.cmd = exec.Command(c.bin, "serve", "--addr", n.Addr, "--data", n.dir, "--db", c.DB, "--redis", c.Redis.URL(),
 		"--node-id", id, "--admin-token", AdminToken, "--log-level", "info")
+	n.cmd.Args = append(n.cmd.Args, c.args...)
 	n.cmd.Env = append(os.Environ(), "LEITAI_REDIS=", "LEITAI_DB=")
 	n.cmd.Stdout, n.cmd.Stderr = out, out
 	if err := n.cmd.Start(); err != nil {

@@ -13,28 +13,6 @@ import (
 	"github.com/leitai/leitai/questionbank"
 )
 
-// wrongAnswer is an answer to the question that scores nothing.
-func wrongAnswer(t *testing.T, bank map[string]questionbank.Question, room, id string, index int) map[string]any {
-	t.Helper()
-	q, ok := bank[id]
-	if !ok {
-		t.Fatalf("unknown question %s", id)
-	}
-	d := map[string]any{"room": room, "index": index}
-	if q.Type == questionbank.Text {
-		d["text"] = "绝对不对的答案"
-		return d
-	}
-	for _, o := range q.Options {
-		if !slices.Contains(q.Answer, o.Key) {
-			d["choice"] = []string{o.Key}
-			return d
-		}
-	}
-	t.Fatalf("question %s has no wrong option", id)
-	return nil
-}
-
 // play answers the questions of room as they come, right where right[i],
 // until the room is finished.
 func play(t *testing.T, bank map[string]questionbank.Question, c *nodetest.Client, room string, right []bool) {
@@ -179,7 +157,7 @@ func TestTournamentAcrossNodes(t *testing.T) {
 
 	// p3 drops and comes back on node1: the session directory lists the
 	// room under it.
-	cs[3].Close()
+	cs[3].Drop()
 	back := c.Nodes[0].Dial()
 	back.Name = cs[3].Name
 	if w := back.Hello(map[string]any{"resume": cs[3].Resume}); w.Player.ID != cs[3].ID {

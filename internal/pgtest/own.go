@@ -91,6 +91,16 @@ func (s *Server) Stop(t testing.TB) {
 	}
 }
 
+// StopFast stops the server as an operator's fast shutdown does
+// (pg_ctl stop -m fast: open sessions are ended, the server shuts down
+// cleanly) and waits until it is gone.
+func (s *Server) StopFast(t testing.TB) {
+	t.Helper()
+	if out, err := s.run("pg_ctl", "-D", s.data(), "-m", "fast", "-w", "stop"); err != nil {
+		t.Fatalf("pgtest: pg_ctl stop -m fast: %v\n%s", err, out)
+	}
+}
+
 func (s *Server) stop() ([]byte, error) {
 	if _, err := os.Stat(filepath.Join(s.data(), "postmaster.pid")); err != nil {
 		return nil, nil // not running

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,6 +85,14 @@ func freePort(t testing.TB) int {
 func StartServer(t testing.TB) *Server {
 	t.Helper()
 	return start(t, nil)
+}
+
+// StartPersistent starts a standalone redis-server with the append-only
+// file on (appendfsync always), so that Term and Start restart it on the
+// same port with what it had acknowledged.
+func StartPersistent(t testing.TB) *Server {
+	t.Helper()
+	return start(t, []string{"--appendonly", "yes", "--appendfsync", "always"})
 }
 
 func start(t testing.TB, extra []string) *Server {
@@ -183,6 +192,22 @@ func (s *Server) Stop(t testing.TB) {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.exit
+	s.cmd = nil
+}
+
+// Term stops the server with SIGTERM, as an operator's restart does (with
+// the append-only file on, it is flushed first), and waits for it to exit.
+func (s *Server) Term(t testing.TB) {
+	t.Helper()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exit:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("redistest: redis-server on port %d still running 20 s after SIGTERM", s.Port)
+	}
 	s.cmd = nil
 }
 

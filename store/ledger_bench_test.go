@@ -406,12 +406,12 @@ func runLedgerReads(ctx context.Context, b *testing.B, s *store.SQL, members, un
 // flat out (or one of them, as mode says).
 func awardPhases(ctx context.Context, b *testing.B, s *store.SQL, mode string, members, rate, roomSize, seconds int, reads []benchRead, weekly func() error) {
 	if mode == "paced" || mode == "both" {
-		awardWhile(ctx, b, s, "paced reads", members, rate, roomSize, seconds, func(deadline time.Time) {
-			pacedReads(ctx, b, s, reads, weekly, deadline)
+		awardWhile(ctx, b, s, "paced reads", members, rate, roomSize, seconds, func(deadline time.Time, done func() bool) {
+			pacedReads(ctx, b, s, reads, weekly, deadline, done)
 		})
 	}
 	if mode == "flat" || mode == "both" {
-		awardWhile(ctx, b, s, "flat-out reads", members, rate, roomSize, seconds, func(deadline time.Time) {
+		awardWhile(ctx, b, s, "flat-out reads", members, rate, roomSize, seconds, func(deadline time.Time, done func() bool) {
 			perRead := time.Until(deadline) / time.Duration(len(reads)+1)
 			for _, rd := range reads {
 				var lat []time.Duration
@@ -426,7 +426,7 @@ func awardPhases(ctx context.Context, b *testing.B, s *store.SQL, mode string, m
 				report(b, "flat out", rd.name, lat)
 			}
 			var lat []time.Duration
-			for time.Now().Before(deadline) || len(lat) == 0 {
+			for time.Now().Before(deadline) || !done() {
 				t := time.Now()
 				if err := weekly(); err != nil {
 					b.Fatalf("weekly: %v", err)
@@ -446,10 +446,10 @@ type benchRead struct {
 	fn     func() error
 }
 
-// pacedReads runs each read at its rate until deadline, each kind on a
-// goroutine of its own. A read's latency is counted from when it fell
+// pacedReads runs each read at its rate until deadline and until done,
+// each kind on a goroutine of its own. A read's latency is counted from when it fell
 // due, so a read that waits behind a slow one shows it.
-func pacedReads(ctx context.Context, b *testing.B, s *store.SQL, reads []benchRead, weekly func() error, deadline time.Time) {
+func pacedReads(ctx context.Context, b *testing.B, s *store.SQL, reads []benchRead, weekly func() error, deadline time.Time, done func() bool) {
 	all := append(slices.Clone(reads), benchRead{"weekly ranking of all units", 0.2, weekly})
 	var wg sync.WaitGroup
 	lats := make([][]time.Duration, len(all))
@@ -457,7 +457,7 @@ func pacedReads(ctx context.Context, b *testing.B, s *store.SQL, reads []benchRe
 		wg.Go(func() {
 			every := time.Duration(float64(time.Second) / rd.perSec)
 			due := time.Now()
-			for due.Before(deadline) {
+			for due.Before(deadline) || !done() {
 				time.Sleep(time.Until(due))
 				if err := rd.fn(); err != nil {
 					b.Errorf("%s: %v", rd.name, err)
@@ -481,9 +481,10 @@ func pacedReads(ctx context.Context, b *testing.B, s *store.SQL, reads []benchRe
 // open loop: the store's group commit gathers the calls that queue behind
 // a commit into the next transaction). It reports the rate the store
 // achieved and each call's latency from when its room finished to when
-// its awards were committed. Offering stops at the deadline; the calls
-// still queued are waited for, and counted in the achieved rate.
-func awardWhile(ctx context.Context, b *testing.B, s *store.SQL, phase string, members, rate, roomSize, seconds int, reads func(deadline time.Time)) {
+// its awards were committed. Offering stops at the deadline; the reads go
+// on until the calls still queued have been answered, and those count in
+// the achieved rate (awards over the time until the last was committed).
+func awardWhile(ctx context.Context, b *testing.B, s *store.SQL, phase string, members, rate, roomSize, seconds int, reads func(deadline time.Time, done func() bool)) {
 	caps := store.Caps{store.SourceDuel: 2, store.SourceFour: 2, store.SourceTeam: 2}
 	rooms := float64(rate) / float64(roomSize)
 	start := time.Now()
@@ -540,12 +541,28 @@ func awardWhile(ctx context.Context, b *testing.B, s *store.SQL, phase string, m
 		}()
 	}
 	cpu0 := processCPU()
-	reads(deadline)
-	atDeadline := paid.Load()
-	gen.Wait()
-	calls.Wait()
-	el := time.Since(start)
-	cpu := processCPU() - cpu0
+	var atDeadline atomic.Int64
+	var last atomic.Int64 // when the last call was answered, ns after start
+	allDone := make(chan struct{})
+	go func() {
+		time.Sleep(time.Until(deadline))
+		atDeadline.Store(paid.Load())
+		gen.Wait()
+		calls.Wait()
+		last.Store(int64(time.Since(start)))
+		close(allDone)
+	}()
+	reads(deadline, func() bool {
+		select {
+		case <-allDone:
+			return true
+		default:
+			return false
+		}
+	})
+	<-allDone
+	el := time.Duration(last.Load())
+	cpu := processCPU() - cpu0 // the reads' last moments after el included
 	after := store.AwardGroupStats(s)
 	txs := after.Transactions - stats.before.Transactions
 	per := 0.0
@@ -553,7 +570,7 @@ func awardWhile(ctx context.Context, b *testing.B, s *store.SQL, phase string, m
 		per = float64(after.Awards-stats.before.Awards) / float64(txs)
 	}
 	logf("%s: awards offered %d at %d/s; committed by the deadline %d (%.0f/s); all %d committed in %v = %.0f/s; %d transactions (%.0f awards each); room latency %s; process CPU %.2f cores",
-		phase, offered.Load(), rate, atDeadline, float64(atDeadline)/float64(seconds), paid.Load(), el.Round(time.Millisecond), float64(paid.Load())/el.Seconds(),
+		phase, offered.Load(), rate, atDeadline.Load(), float64(atDeadline.Load())/float64(seconds), paid.Load(), el.Round(time.Millisecond), float64(paid.Load())/el.Seconds(),
 		txs, per, pct(lat), cpu.Seconds()/el.Seconds())
 	b.ReportMetric(float64(paid.Load())/el.Seconds(), strings.ReplaceAll(phase, " ", "-")+"-awards/s")
 }

@@ -53,6 +53,13 @@ func QueuedAwardCalls(s *SQL) int {
 // GroupedAwardTxs counts transactions that held several Award calls.
 func GroupedAwardTxs(s *SQL) int64 { return s.awards.grouped.Load() }
 
+// AwardStats counts the transactions Award's group commit wrote.
+type AwardStats struct{ Transactions, Awards int64 }
+
+func AwardGroupStats(s *SQL) AwardStats {
+	return AwardStats{s.awards.txs.Load(), s.awards.written.Load()}
+}
+
 // AwardGroupRunning tells whether an Award call is leading a group.
 func AwardGroupRunning(s *SQL) bool {
 	s.awards.mu.Lock()

@@ -25,6 +25,8 @@ type awardGroup struct {
 	running bool
 
 	grouped atomic.Int64 // transactions that held more than one call, for tests
+	txs     atomic.Int64 // transactions written, for the benchmark
+	written atomic.Int64 // awards in them
 }
 
 type awardCall struct {
@@ -82,12 +84,16 @@ func (s *SQL) awardCalls(ctx context.Context, calls []*awardCall) {
 		lo = hi
 		if len(group) == 1 {
 			group[0].out, group[0].err = s.awardAlone(ctx, group[0].caps, group[0].awards)
+			s.awards.txs.Add(1)
+			s.awards.written.Add(int64(len(group[0].awards)))
 			continue
 		}
 		var all []Award
 		for _, c := range group {
 			all = append(all, c.awards...)
 		}
+		s.awards.txs.Add(1)
+		s.awards.written.Add(int64(len(all)))
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			return s.awardsTx(ctx, tx, group[0].caps, all)
 		})

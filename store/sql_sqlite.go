@@ -70,9 +70,15 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 
-	// The writer keeps 64 MiB of pages (SQLite's default is 2 MiB): an
+	// The writer keeps 256 MiB of pages (SQLite's default is 2 MiB): an
 	// award batch updates rollup rows all over tables of millions of rows,
-	// and each page it has to read again costs a system call and a decode.
+	// and each page it has to read again costs a system call and a decode;
+	// a large group commit dirties tens of thousands of pages, and with a
+	// smaller cache SQLite spills them into the WAL before the commit and
+	// writes many of them again at the commit. Its statement journals (an
+	// upsert of many rows keeps one, to undo just that statement) are kept
+	// in memory (temp_store) rather than in a temporary file written with a
+	// system call per page.
 	// Every connection also maps the file (up to mmapBytes) and reads its
 	// pages straight from the kernel's cache, without a read system call
 	// and a copy each; the WAL is still read and written the usual way.
@@ -82,7 +88,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	// writer's own checkpoint is only a backstop, should that goroutine
 	// fall far behind.
 	write, err := sql.Open("sqlite", sqliteDSN(path,
-		"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)", mmapPragma,
+		"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-262144)", "temp_store(MEMORY)", mmapPragma,
 		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages)))
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)

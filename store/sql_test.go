@@ -39,7 +39,8 @@ func TestSQLitePragmas(t *testing.T) {
 		"journal_mode": "wal",
 		"synchronous":  "2", // FULL
 		"foreign_keys": "1",
-		"cache_size":   "-65536",
+		"cache_size":   "-262144",
+		"temp_store":   "2", // MEMORY
 	} {
 		got, err := store.WriterPragma(t.Context(), s, name)
 		if err != nil {

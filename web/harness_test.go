@@ -267,8 +267,10 @@ func (c *client) sendRaw(b []byte) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // waitTimeout bounds how long a test waits for a message it expects. It is
-// a safety net against hangs, not a measurement.
-const waitTimeout = 10 * time.Second
+// a safety net against hangs, not a measurement: it is only ever reached
+// when a test fails, so it is generous enough for a machine whose two cores
+// run a browser, the race detector and other packages' tests at once.
+const waitTimeout = 30 * time.Second
 
 // expectFn returns the first message not returned before that matches pred.
 // Messages it passes over stay available to later calls, so a test can wait

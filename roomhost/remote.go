@@ -112,6 +112,7 @@ func (n *nodeRelay) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case items := <-n.out:
+			items = n.gather(items)
 			msg, err := json.Marshal(encodeBatch(items))
 			if err != nil {
 				continue
@@ -123,6 +124,25 @@ func (n *nodeRelay) run(ctx context.Context) {
 			cancel()
 		}
 	}
+}
+
+// relayBatchMax bounds how many items one Bus message carries.
+const relayBatchMax = 1024
+
+// gather appends to items whatever else is already queued, in order, up to
+// relayBatchMax items, so a backlog goes out in a few messages instead of
+// one Bus round trip per Relay call: 20,000 acks to another node's players
+// otherwise wait in line behind one another and overflow the queue.
+func (n *nodeRelay) gather(items []room.RelayItem) []room.RelayItem {
+	for len(items) < relayBatchMax {
+		select {
+		case more := <-n.out:
+			items = append(items, more...)
+		default:
+			return items
+		}
+	}
+	return items
 }
 
 func encodeBatch(items []room.RelayItem) FrameBatch {

@@ -43,7 +43,7 @@ type serveFlags struct {
 	idleTimeout, transferTimeout                                             time.Duration
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
-	rttCreditMax                                                             time.Duration
+	rttCreditMax, leaseTTL                                                   time.Duration
 	matchQuestions, dailyCap                                                 int
 	// expiry: guests who never played, unused tokens, ended events' tokens
 	expireGuests, expireTokens, expireEventTokens time.Duration
@@ -89,6 +89,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
 	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
 	fs.StringVar(&f.nodeID, "node-id", env("LEITAI_NODE_ID", ""), "this node's id in logs and metrics; default: generated at each start (LEITAI_NODE_ID)")
+	fs.DurationVar(&f.leaseTTL, "lease-ttl", durEnv("LEITAI_LEASE_TTL", 2*time.Second), "cluster mode: how long a room's lease lasts unrenewed; a node that cannot renew within it gives its rooms up to another node (LEITAI_LEASE_TTL)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
 	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (for profiling; off by default)")
 	fs.BoolVar(&f.botFill, "bot-fill", env("LEITAI_BOT_FILL", "") == "true", "fill a quick match with bots when nobody comes in time (LEITAI_BOT_FILL)")
@@ -111,6 +112,9 @@ func parseServe(args []string) (*serveFlags, error) {
 	}
 	if f.participation <= 0 || f.participation > 1 {
 		return nil, fmt.Errorf("--participation-target %v: want a rate above 0 and at most 1", f.participation)
+	}
+	if f.leaseTTL < 500*time.Millisecond || f.leaseTTL > time.Minute {
+		return nil, fmt.Errorf("--lease-ttl must be at least 500ms and at most 1m, not %v", f.leaseTTL)
 	}
 	if f.maxConns <= 0 {
 		return nil, fmt.Errorf("--addr-max-conns must be at least 1, not %d", f.maxConns)
@@ -296,7 +300,7 @@ func serve(ctx context.Context, args []string) error {
 		PINLookupsPerSecondPerAddr: f.pinRate, PINLookupBurstPerAddr: f.pinBurst,
 		ReadHeaderTimeout: f.readHeaderTimeout, ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
 		IdleTimeout: f.idleTimeout, TransferTimeout: f.transferTimeout,
-		RTTCreditMax: f.rttCreditMax,
+		RTTCreditMax: f.rttCreditMax, LeaseTTL: f.leaseTTL,
 	}
 	cfg.Match.MaxWait = f.matchWait
 	cfg.Match.BotFill = f.botFill

@@ -43,6 +43,28 @@ func TestClusterFlags(t *testing.T) {
 	}
 }
 
+// TestLeaseTTLFlag: --lease-ttl (LEITAI_LEASE_TTL) sets how long a room's
+// lease lasts unrenewed, 2 s unless given; a value outside 500ms..1m is
+// refused with a clear error.
+func TestLeaseTTLFlag(t *testing.T) {
+	f, err := parseServe(nil)
+	if err != nil || f.leaseTTL != 2*time.Second {
+		t.Fatalf("default: %+v, %v", f, err)
+	}
+	if f, err = parseServe([]string{"--lease-ttl", "10s"}); err != nil || f.leaseTTL != 10*time.Second {
+		t.Fatalf("--lease-ttl 10s: %+v, %v", f, err)
+	}
+	for _, v := range []string{"0", "100ms", "2m"} {
+		if _, err := parseServe([]string{"--lease-ttl", v}); err == nil || !strings.Contains(err.Error(), "--lease-ttl") {
+			t.Fatalf("--lease-ttl %s: err = %v", v, err)
+		}
+	}
+	t.Setenv("LEITAI_LEASE_TTL", "6s")
+	if f, err = parseServe(nil); err != nil || f.leaseTTL != 6*time.Second {
+		t.Fatalf("LEITAI_LEASE_TTL=6s: %+v, %v", f, err)
+	}
+}
+
 func TestDBFlag(t *testing.T) {
 	for _, db := range []string{"postgres://u@127.0.0.1:5432/leitai", "postgresql://u@db/leitai?sslmode=disable"} {
 		f, err := parseServe([]string{"--db", db})

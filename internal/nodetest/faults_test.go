@@ -81,27 +81,15 @@ func TestRedisRestartedMidEvent(t *testing.T) {
 	for i, n := range []*nodetest.Node{owner, other, other} {
 		players = append(players, contestant(t, n, ev, fmt.Sprintf("选手%d", i+1)))
 	}
-	var got []acked
-	answer := func(p *nodetest.Client, q question) {
-		t.Helper()
-		if m := p.Reply(p.Send("answer", rightAnswer(t, bank, ev.Room, q.Question.ID, q.Index))); m.Type != "answer.ack" {
-			t.Fatalf("%s on %s: answer %d: %s", p.Name, p.Node.ID, q.Index, m.Raw)
-		}
-		got = append(got, acked{p.ID, q.Index})
-	}
+	acks := &acker{t: t, bank: bank, room: ev.Room}
+	answer := acks.answer
 	control(t, host, ev, "start")
-	var q0 question
-	for _, p := range players {
-		p.Expect("question").Decode(t, &q0)
-	}
+	q0 := nextQuestion(t, players)
 	for _, p := range players {
 		answer(p, q0)
 	}
 	control(t, host, ev, "next")
-	var q1 question
-	for _, p := range players {
-		p.Expect("question").Decode(t, &q1)
-	}
+	q1 := nextQuestion(t, players)
 	answer(players[0], q1)
 	answer(players[1], q1)
 
@@ -150,10 +138,7 @@ func TestRedisRestartedMidEvent(t *testing.T) {
 		p.Expect("reveal")
 	}
 	control(t, host, ev, "next")
-	var q2 question
-	for _, p := range players {
-		p.Expect("question").Decode(t, &q2)
-	}
+	q2 := nextQuestion(t, players)
 	for _, p := range players {
 		answer(p, q2)
 	}
@@ -162,7 +147,7 @@ func TestRedisRestartedMidEvent(t *testing.T) {
 		p.Expect("room.finished")
 	}
 	t.Logf("finished %v", time.Since(start))
-	inResults(t, other, ev, got)
+	inResults(t, other, ev, acks.got)
 }
 
 // TestPostgresAwayForTenSeconds: the PostgreSQL server is stopped (pg_ctl
@@ -184,19 +169,10 @@ func TestPostgresAwayForTenSeconds(t *testing.T) {
 	for i, n := range []*nodetest.Node{owner, other, other} {
 		players = append(players, contestant(t, n, ev, fmt.Sprintf("选手%d", i+1)))
 	}
-	var got []acked
-	answer := func(p *nodetest.Client, q question) {
-		t.Helper()
-		if m := p.Reply(p.Send("answer", rightAnswer(t, bank, ev.Room, q.Question.ID, q.Index))); m.Type != "answer.ack" || contains(m.Raw, `"duplicate":true`) {
-			t.Fatalf("%s on %s: answer %d: %s", p.Name, p.Node.ID, q.Index, m.Raw)
-		}
-		got = append(got, acked{p.ID, q.Index})
-	}
+	acks := &acker{t: t, bank: bank, room: ev.Room, fresh: true}
+	answer := acks.answer
 	control(t, host, ev, "start")
-	var q0 question
-	for _, p := range players {
-		p.Expect("question").Decode(t, &q0)
-	}
+	q0 := nextQuestion(t, players)
 	answer(players[2], q0)
 
 	c.DBServer.StopFast(t)
@@ -224,7 +200,7 @@ func TestPostgresAwayForTenSeconds(t *testing.T) {
 			if contains(m.Raw, `"duplicate":true`) {
 				t.Fatalf("an answer refused with unavailable was kept: %s", m.Raw)
 			}
-			got = append(got, acked{players[0].ID, 0})
+			acks.got = append(acks.got, acked{players[0].ID, 0})
 			return true
 		}
 		if code := errCode(t, m); code != "unavailable" {
@@ -251,5 +227,5 @@ func TestPostgresAwayForTenSeconds(t *testing.T) {
 	for _, p := range append([]*nodetest.Client{host}, players...) {
 		p.Expect("room.finished")
 	}
-	inResults(t, other, ev, got)
+	inResults(t, other, ev, acks.got)
 }

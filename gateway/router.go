@@ -27,6 +27,9 @@ type router struct {
 	host *roomhost.Host
 	node string
 	bus  cluster.Bus // nil on a single node
+	// req sends commands to rooms on other nodes, gathered per owner; nil
+	// on a single node. Set by start.
+	req *roomhost.Requester
 
 	next atomic.Uint64
 
@@ -48,6 +51,9 @@ func (rt *router) start(ctx context.Context) error {
 	if rt.bus == nil {
 		return nil
 	}
+	rt.req = roomhost.NewRequester(ctx, rt.bus, rt.node, rt.failed, func(err error, to string) {
+		rt.gw.log.Warn().Err(err).Str("to", to).Msg("commands to a room's server: lost")
+	})
 	var cancels []func()
 	for _, sub := range []struct {
 		ch string
@@ -218,39 +224,34 @@ func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.P
 }
 
 // ask sends cmd to owner over the Bus and, unless noReply, waits for its
-// reply.
+// reply. The command goes with the others queued for the same owner (see
+// roomhost.Requester); the reply wait, ReplyWait, starts when it is queued.
 func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, noReply bool) (roomhost.Reply, error) {
 	req := roomhost.Request{ID: rt.next.Add(1), Cmd: *cmd, NoReply: noReply}
-	req.Cmd.Node = rt.node
-	msg, err := json.Marshal(req)
-	if err != nil {
-		return roomhost.Reply{}, err
-	}
-	var ch chan roomhost.Reply
-	if !noReply {
-		ch = make(chan roomhost.Reply, 1)
-		rt.mu.Lock()
-		rt.pending[req.ID] = ch
-		rt.mu.Unlock()
-		defer func() {
-			rt.mu.Lock()
-			delete(rt.pending, req.ID)
-			rt.mu.Unlock()
-		}()
-	}
-	pctx, cancel := context.WithTimeout(ctx, rt.gw.cfg.ReplyWait)
-	defer cancel()
-	if err := rt.bus.Publish(pctx, roomhost.RequestChannel(owner), msg); err != nil {
-		rt.forget(cmd.Room)
-		return roomhost.Reply{}, protocol.Errorf(protocol.CodeUnavailable, "cannot reach the room's server; try again")
-	}
 	if noReply {
+		rt.req.Send(owner, req)
 		return roomhost.Reply{}, nil
 	}
+	ch := make(chan roomhost.Reply, 1)
+	rt.mu.Lock()
+	rt.pending[req.ID] = ch
+	rt.mu.Unlock()
+	defer func() {
+		rt.mu.Lock()
+		delete(rt.pending, req.ID)
+		rt.mu.Unlock()
+	}()
+	wctx, cancel := context.WithTimeout(ctx, rt.gw.cfg.ReplyWait)
+	defer cancel()
+	rt.req.Send(owner, req)
 	select {
 	case rep := <-ch:
+		if rep.Err == errUnreachable {
+			rt.forget(cmd.Room)
+			return roomhost.Reply{}, rep.Err
+		}
 		return rep, nil
-	case <-pctx.Done():
+	case <-wctx.Done():
 		rt.forget(cmd.Room)
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return roomhost.Reply{}, ctx.Err()
@@ -259,13 +260,18 @@ func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, 
 	}
 }
 
-// onReply pairs a reply with the command waiting for it. Runs on the
-// Bus's goroutine.
-func (rt *router) onReply(msg []byte) {
-	var r roomhost.Response
-	if json.Unmarshal(msg, &r) != nil {
-		return
+var errUnreachable = protocol.Errorf(protocol.CodeUnavailable, "cannot reach the room's server; try again")
+
+// failed answers the requests whose message could not be published:
+// their owner is unreachable. Runs on the Requester's goroutine.
+func (rt *router) failed(reqs []roomhost.Request) {
+	for _, r := range reqs {
+		rt.deliver(roomhost.Response{ID: r.ID, Reply: roomhost.Reply{Err: errUnreachable}})
 	}
+}
+
+// deliver hands a reply to the command waiting for it, if one still is.
+func (rt *router) deliver(r roomhost.Response) {
 	rt.mu.Lock()
 	ch, ok := rt.pending[r.ID]
 	rt.mu.Unlock()
@@ -277,6 +283,18 @@ func (rt *router) onReply(msg []byte) {
 	}
 }
 
+// onReply pairs each reply of a batch with the command waiting for it.
+// Runs on the Bus's goroutine.
+func (rt *router) onReply(msg []byte) {
+	var b roomhost.ReplyBatch
+	if json.Unmarshal(msg, &b) != nil {
+		return
+	}
+	for _, r := range b.Replies {
+		rt.deliver(r)
+	}
+}
+
 // onFrames delivers what a room elsewhere says to this node's players,
 // each frame decoded once for all of them. Runs on the Bus's goroutine;
 // sending to a connection never blocks.
@@ -285,12 +303,9 @@ func (rt *router) onFrames(msg []byte) {
 	if json.Unmarshal(msg, &b) != nil {
 		return
 	}
-	for _, it := range b.Items {
-		var shared *protocol.Frame
-		if len(it.Frame) > 0 {
-			shared = protocol.NewShared(it.Frame)
-			shared.Mark, shared.Probe = it.Mark, it.Probe
-		}
+	for k := range b.Items {
+		it := &b.Items[k]
+		shared, personal := it.Decode()
 		for i, id := range it.IDs {
 			sess, ok := rt.gw.hub.get(id)
 			if !ok {
@@ -302,12 +317,9 @@ func (rt *router) onFrames(msg []byte) {
 				// re-attaches the player.
 				sess.addRoom(it.Room)
 			}
-			switch {
-			case shared != nil:
+			if shared != nil {
 				sess.Send(shared)
-			case i < len(it.Frames):
-				f := protocol.NewFrame(it.Frames[i])
-				f.Mark, f.Probe = it.Mark, it.Probe
+			} else if f := personal(i); f != nil {
 				sess.Send(f)
 			}
 			if it.Kick != "" {

@@ -91,6 +91,7 @@ func (rt *router) start(ctx context.Context) error {
 // each of its rooms, wherever each runs now, and is sent its state afresh.
 // Runs on the Bus's goroutine.
 func (rt *router) resubscribed(channel string) {
+	rt.gw.log.Warn().Str("channel", channel).Msg("a Bus subscription dropped and is back: what was published meanwhile is lost")
 	if channel != roomhost.OwnersChannel && channel != roomhost.FrameChannel(rt.node) {
 		return
 	}

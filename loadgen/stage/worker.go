@@ -3,6 +3,7 @@ package stage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -236,6 +237,17 @@ func (p *phase) dial(ctx context.Context, k int) *contestant {
 	}
 	ws.SetReadLimit(1 << 20)
 	c := &contestant{p: p, k: k, ws: ws, name: fmt.Sprintf("%s-%d", p.cmd.Name, k), settled: make(chan struct{})}
+	// Answer the server's pings with the deadline of every other write:
+	// gorilla's own handler allows a pong one second, and a worker starved
+	// of CPU for that long (thousands of connections on a loaded machine)
+	// then loses a connection the server never dropped.
+	ws.SetPingHandler(func(data string) error {
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
 	p.mu.Lock()
 	p.cs = append(p.cs, c)
 	p.mu.Unlock()

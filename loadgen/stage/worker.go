@@ -74,6 +74,7 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 				_ = w.write(event{Ev: evFailed, Err: "nothing to report"})
 				continue
 			}
+			ph.awaitFinished(ctx, finishWait)
 			_ = w.write(event{Ev: evReport, Report: ph.report()})
 		case opClose:
 			if ph != nil {
@@ -303,6 +304,24 @@ func (p *phase) fail(code, text string) {
 	p.errors[code]++
 	if text != "" && p.errors[code] == 1 && len(p.samples) < 8 {
 		p.samples = append(p.samples, code+": "+text)
+	}
+}
+
+// finishWait bounds how long a worker asked for its report waits for its
+// live contestants' room.finished. The coordinator asks once the sentinel,
+// on the room's own node, has it; on a cluster the others' go through the
+// Bus and, on a loaded machine, can come seconds later.
+const finishWait = 30 * time.Second
+
+// awaitFinished waits until every live contestant of a Leitai phase got
+// room.finished, or for wait.
+func (p *phase) awaitFinished(ctx context.Context, wait time.Duration) {
+	if p.bare {
+		return
+	}
+	deadline := time.Now().Add(wait)
+	for p.finished.Load() < p.expect.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond) // polls counters the readers bump
 	}
 }
 

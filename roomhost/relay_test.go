@@ -179,7 +179,7 @@ func finishedFrames(n int) (ids []string, frames []*protocol.Frame) {
 
 // TestRelayFinishedToManyPlayers: room.finished to 10,000 players of one
 // other node used to be one Bus message of the whole frame per player, some
-// 60 MiB, which Redis's default pub/sub output limit (32 MiB) cuts off: the
+// 70 MB, which Redis's default pub/sub output limit (32 MiB) cuts off: the
 // subscriber is disconnected and every one of them misses the end. It now
 // carries the shared part once, in messages within busBudget, and every
 // player's frame decodes to exactly what the room made for it.

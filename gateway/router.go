@@ -98,25 +98,88 @@ func (rt *router) resubscribed(channel string) {
 	rt.mu.Lock()
 	clear(rt.owners)
 	rt.mu.Unlock()
-	sessions := rt.gw.hub.all()
+	rt.reattach(rt.gw.hub.all(), "")
+}
+
+// Re-attaching after a room moved, or after the Bus came back.
+const (
+	// reattachFor bounds how long a session's re-attach is tried again.
+	reattachFor = 20 * time.Second
+	// reattachWorkers is how many re-attaches are in flight at once: enough
+	// that one unanswered command does not hold up the rest, few enough that
+	// a node with thousands of players does not send them all at once.
+	reattachWorkers = 64
+)
+
+// reattach attaches each connected session again to roomID ("" for each
+// of the session's rooms), a player as a member and a host or screen as a
+// watcher, so that each is sent the room's state afresh from wherever the
+// room runs now. A try that fails is made again, with the owner looked up
+// afresh, while the room may be between owners: its command went unanswered
+// (the owner was itself reconnecting to the Bus and lost it, say) or the
+// room is open in the store but not where it was looked for. A session
+// left out would miss its room's news for good.
+func (rt *router) reattach(sessions []*session, roomID string) {
 	go func() {
-		ctx, cancel := context.WithTimeout(rt.gw.runCtx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(rt.gw.runCtx, reattachFor)
 		defer cancel()
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, reattachWorkers)
 		for _, sess := range sessions {
-			if !sess.Connected() {
-				continue
+			ids := []string{roomID}
+			if roomID == "" {
+				ids = sess.roomIDs()
 			}
-			op := roomhost.OpAttach
-			if sess.role != rolePlayer {
-				op = roomhost.OpWatch
-			}
-			for _, id := range sess.roomIDs() {
-				if _, err := rt.do(ctx, &roomhost.Command{Op: op, Room: id, Who: sess.id}, sess); err != nil {
-					rt.gw.log.Debug().Err(err).Str("room", id).Str("who", sess.id).Msg("re-attach after the Bus came back")
+			for _, id := range ids {
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					return
 				}
+				wg.Add(1)
+				go func() {
+					defer func() { <-slots; wg.Done() }()
+					rt.reattachOne(ctx, sess, id)
+				}()
 			}
 		}
+		wg.Wait()
 	}()
+}
+
+// reattachOne is one session's re-attach to one room, tried until it
+// succeeds, the session disconnects, the room is known to be gone, or ctx
+// ends.
+func (rt *router) reattachOne(ctx context.Context, sess *session, roomID string) {
+	op := roomhost.OpAttach
+	if sess.role != rolePlayer {
+		op = roomhost.OpWatch
+	}
+	wait := 250 * time.Millisecond
+	for sess.Connected() {
+		_, err := rt.do(ctx, &roomhost.Command{Op: op, Room: roomID, Who: sess.id}, sess)
+		if err == nil {
+			return
+		}
+		rt.gw.log.Debug().Err(err).Str("room", roomID).Str("who", sess.id).Msg("re-attach to a room")
+		var perr *protocol.Error
+		if !errors.As(err, &perr) || perr.Code != protocol.CodeUnavailable {
+			// Refused by whoever answered: tried again only if the room is
+			// still open, so not where it was looked for.
+			if !rt.host.Open(ctx, roomID) {
+				return
+			}
+		}
+		rt.forget(roomID)
+		t := rt.gw.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // where returns the node a command for roomID goes to: "" for this node.
@@ -355,23 +418,7 @@ func (rt *router) onOwner(msg []byte) {
 			in = append(in, sess)
 		}
 	}
-	if len(in) == 0 {
-		return
+	if len(in) > 0 {
+		rt.reattach(in, a.Room)
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(rt.gw.runCtx, 10*time.Second)
-		defer cancel()
-		for _, sess := range in {
-			if !sess.Connected() {
-				continue
-			}
-			op := roomhost.OpAttach
-			if sess.role != rolePlayer {
-				op = roomhost.OpWatch
-			}
-			if _, err := rt.do(ctx, &roomhost.Command{Op: op, Room: a.Room, Who: sess.id}, sess); err != nil {
-				rt.gw.log.Debug().Err(err).Str("room", a.Room).Str("who", sess.id).Msg("re-attach to a room's new owner")
-			}
-		}
-	}()
 }

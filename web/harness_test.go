@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,7 +103,8 @@ func startHarnessWith(t *testing.T, o harnessOpts) *harness {
 	if o.store != nil {
 		served = o.store(st)
 	}
-	committer := store.NewCommitter(served, store.CommitterOptions{})
+	log := failureLog(t)
+	committer := store.NewCommitter(served, store.CommitterOptions{Logger: log})
 	jctx, stopJ := context.WithCancel(ctx)
 	jdone := make(chan struct{})
 	go func() { _ = committer.Run(jctx); close(jdone) }()
@@ -113,7 +115,7 @@ func startHarnessWith(t *testing.T, o harnessOpts) *harness {
 	if o.node != "" {
 		cfg.Node = o.node
 	}
-	srv := web.New(cfg, web.Deps{Store: served, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: zerolog.Nop(), Bus: o.bus, Leases: o.leases})
+	srv := web.New(cfg, web.Deps{Store: served, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: log, Bus: o.bus, Leases: o.leases})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +139,47 @@ func startHarnessWith(t *testing.T, o harnessOpts) *harness {
 	}
 	t.Cleanup(h.stop)
 	return h
+}
+
+// failureLog is a logger for a harness's server and journal that keeps
+// warnings and errors and prints them only if the test fails, so that a
+// failure says why (an append refused, a room stopped) without the noise
+// of the many tests that provoke warnings on purpose.
+func failureLog(t *testing.T) zerolog.Logger {
+	t.Helper()
+	w := &lockedBuffer{}
+	// Registered before the harness's stop, so it runs after it and sees
+	// what stopping logged.
+	t.Cleanup(func() {
+		if t.Failed() && w.Len() > 0 {
+			t.Logf("server log:\n%s", w.String())
+		}
+	})
+	return zerolog.New(w).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // url returns an http URL on the server.

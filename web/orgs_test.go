@@ -11,7 +11,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/store"
 )
 
@@ -330,10 +329,11 @@ func TestOrgImportXLSXReportsEveryBadRow(t *testing.T) {
 // ranks, the weekly ranking and the "me" card come from the store, not from
 // what a node saw.
 func TestOrgReadsAgreeOnEveryNode(t *testing.T) {
-	dir := t.TempDir()
-	a := startHarness(t, dir, clock.NewFake(t0), nil)
+	// Two nodes of one cluster (a shared bus and leases) on one store: two
+	// single nodes on one database would each adopt the other's rooms as
+	// orphans and fence them.
+	a, b := clusterPair(t)
 	tok, _, players, tokens := orgSetup(t, a)
-	b := startHarness(t, dir, a.clk, nil)
 	b.orgToken()
 
 	// An plays today's practice on node a, all right.

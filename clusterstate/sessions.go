@@ -3,6 +3,7 @@ package clusterstate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -191,7 +192,34 @@ type RedisSessions struct {
 	bus    cluster.Bus           // Static after construction.
 	node   string                // Static after construction.
 	ttl    time.Duration         // Static after construction.
+
+	// unregs gathers the Unregisters waiting for the next pipeline.
+	unregs unregQueue
 }
+
+// unregQueue gathers Unregister calls: when thousands of connections close
+// at once (an event's end), one call each would queue thousands of round
+// trips on the client's pool and many would time out; instead one flusher
+// goroutine sends whatever queued while its previous pipeline was on the
+// way as one pipeline (split by slot on a Redis Cluster).
+type unregQueue struct {
+	// mu guards the following fields.
+	mu       sync.Mutex
+	pending  []unreg
+	flushing bool // a flusher goroutine runs
+}
+
+// unreg is one queued Unregister; done gets its outcome.
+type unreg struct {
+	player, conn string
+	done         chan error
+}
+
+// unregBatch bounds the calls in one pipeline, and unregWait the pipeline.
+const (
+	unregBatch = 2000
+	unregWait  = 5 * time.Second
+)
 
 // SessionTTL is how long a directory entry outlives its last write: longer
 // than any connection or room lasts, so only the entries of a node that
@@ -243,9 +271,65 @@ func (r *RedisSessions) Register(ctx context.Context, player, conn string) error
 	return r.bus.Publish(ctx, sessChannel(old[0]), msg)
 }
 
-// Unregister implements Sessions.
+// Unregister implements Sessions. Calls made while a pipeline is on its
+// way go together in the next one (see unregQueue); ctx bounds the wait.
 func (r *RedisSessions) Unregister(ctx context.Context, player, conn string) error {
-	return unavailable(sessUnregister.Run(ctx, r.client, []string{r.key(player)}, r.node, conn).Err())
+	u := unreg{player: player, conn: conn, done: make(chan error, 1)}
+	q := &r.unregs
+	q.mu.Lock()
+	q.pending = append(q.pending, u)
+	start := !q.flushing
+	q.flushing = true
+	q.mu.Unlock()
+	if start {
+		go r.flushUnregisters()
+	}
+	select {
+	case err := <-u.done:
+		return err
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	}
+}
+
+// flushUnregisters sends the queued Unregisters in pipelines of at most
+// unregBatch until none is left, then ends.
+func (r *RedisSessions) flushUnregisters() {
+	q := &r.unregs
+	for {
+		q.mu.Lock()
+		batch := q.pending[:min(len(q.pending), unregBatch)]
+		q.pending = q.pending[len(batch):]
+		if len(batch) == 0 {
+			q.pending = nil
+			q.flushing = false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		r.unregisterAll(batch)
+	}
+}
+
+// unregisterAll runs batch's Unregisters in one pipeline and tells each
+// its outcome.
+func (r *RedisSessions) unregisterAll(batch []unreg) {
+	ctx, cancel := context.WithTimeout(context.Background(), unregWait)
+	defer cancel()
+	cmds := make([]*redis.Cmd, len(batch))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, u := range batch {
+			cmds[i] = sessUnregister.Eval(ctx, p, []string{r.key(u.player)}, r.node, u.conn)
+		}
+		return nil
+	})
+	for i, u := range batch {
+		e := cmds[i].Err()
+		if e == nil && err != nil && !errors.Is(err, redis.Nil) {
+			e = err
+		}
+		u.done <- unavailable(e)
+	}
 }
 
 // Holder implements Sessions.

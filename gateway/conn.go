@@ -361,7 +361,7 @@ func (c *conn) write(f *protocol.Frame) error {
 	// come before the writer would get round to noting it.
 	if f.Mark != nil {
 		if s := c.sess.Load(); s != nil {
-			s.markWritten(f.Mark.Room, f.Mark.Index, c.srv.clock.Now())
+			s.markWritten(f.Mark.Room, f.Mark.Index, c.srv.clock.Now(), f.Mark.Limit)
 		}
 	}
 	if f.Probe {

@@ -53,7 +53,7 @@ func TestAnswerTime(t *testing.T) {
 		srv := &Gateway{cfg: Config{IgnoreRTT: tc.ignore, RTTCreditMax: 350 * time.Millisecond}, clock: clk}
 		sess := &session{srv: srv, id: "p"}
 		if tc.written >= 0 {
-			sess.markWritten("r", 3, t0.Add(-tc.written))
+			sess.markWritten("r", 3, t0.Add(-tc.written), 0)
 		}
 		c := &conn{srv: srv}
 		c.srtt.Store(int64(tc.rtt))

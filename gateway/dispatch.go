@@ -440,7 +440,8 @@ func (s *Gateway) answer(c *conn, sess *session, in protocol.Inbound) {
 	re := in.ID // the callback keeps only this, not the whole answer
 	cmd := roomhost.Command{Op: roomhost.OpAnswer, Room: d.Room, Who: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re}
 	cmd.Elapsed, cmd.Timed = s.answerTime(c, sess, d.Room, d.Index)
-	s.rt.submit(s.runCtx, &cmd, sess, c.received, func(err error) {
+	until, _ := sess.openUntil(d.Room, d.Index)
+	s.rt.submit(s.runCtx, &cmd, sess, c.received, until, func(err error) {
 		if err != nil {
 			s.refuse(c, re, err)
 			return

@@ -70,6 +70,9 @@ type Metrics struct {
 	// AckLatency is from reading an answer to writing its ack: what the
 	// server adds to the latency a contestant feels.
 	AckLatency prometheus.Histogram
+	// AnswerWaits counts the times an answer relayed to a room on another
+	// node outwaited ReplyWait and went on waiting, its owner alive.
+	AnswerWaits prometheus.Counter
 }
 
 // Deps are the gateway's collaborators.

@@ -37,13 +37,16 @@ type router struct {
 	mu      sync.Mutex
 	pending map[uint64]chan roomhost.Reply
 	owners  map[string]string // room → owning node, as last announced or looked up
+	// checks are the latest look-ups of whether a room's owner still
+	// holds it, shared by the answers that wait on it (see ownerHolds).
+	checks map[string]*ownerCheck
 }
 
 var errMoving = protocol.Errorf(protocol.CodeUnavailable, "the room is moving to another server; try again")
 
 func newRouter(gw *Gateway, host *roomhost.Host) *router {
 	return &router{gw: gw, host: host, node: host.Node(), bus: host.Bus(),
-		pending: map[uint64]chan roomhost.Reply{}, owners: map[string]string{}}
+		pending: map[uint64]chan roomhost.Reply{}, owners: map[string]string{}, checks: map[string]*ownerCheck{}}
 }
 
 // start subscribes to this node's replies and frames and to room owners.
@@ -222,6 +225,7 @@ func (rt *router) where(ctx context.Context, roomID string) (string, error) {
 func (rt *router) forget(roomID string) {
 	rt.mu.Lock()
 	delete(rt.owners, roomID)
+	delete(rt.checks, roomID)
 	rt.mu.Unlock()
 }
 
@@ -235,7 +239,7 @@ func (rt *router) do(ctx context.Context, cmd *roomhost.Command, peer room.Peer)
 	if owner == "" {
 		return rt.host.Exec(ctx, cmd, peer)
 	}
-	rep, err := rt.ask(ctx, owner, cmd, false)
+	rep, err := rt.ask(ctx, owner, cmd, false, time.Time{})
 	if err != nil {
 		return rep, err
 	}
@@ -255,15 +259,17 @@ func (rt *router) tell(ctx context.Context, cmd *roomhost.Command, peer room.Pee
 		_, _ = rt.host.Exec(ctx, cmd, peer)
 		return
 	}
-	_, _ = rt.ask(ctx, owner, cmd, true)
+	_, _ = rt.ask(ctx, owner, cmd, true, time.Time{})
 }
 
 // submit hands an answer to its room: done is called once with the
 // outcome (see room.Room.Submit). For a room on another node the reader
 // does not wait: the reply is awaited on a goroutine of its own, and done
-// sees the room's refusal, or unavailable if its owner does not answer; the
-// ack comes back as a frame once the answer is durable.
-func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.Peer, received time.Time, done func(error)) {
+// sees the room's refusal, or unavailable if its owner is gone (see ask:
+// while the owner lives, the wait runs to closes, when the question
+// closes, and ReplyWait more); the ack comes back as a frame once the
+// answer is durable. closes is zero when the question's close is unknown.
+func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.Peer, received, closes time.Time, done func(error)) {
 	if rt.bus == nil {
 		rt.host.Submit(ctx, cmd, peer, received, done)
 		return
@@ -278,8 +284,12 @@ func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.P
 		return
 	}
 	c := *cmd
+	var until time.Time
+	if !closes.IsZero() {
+		until = closes.Add(rt.gw.cfg.ReplyWait)
+	}
 	go func() {
-		rep, err := rt.ask(ctx, owner, &c, false)
+		rep, err := rt.ask(ctx, owner, &c, false, until)
 		if err == nil && rep.Err != nil {
 			err = rep.Err
 		}
@@ -290,7 +300,16 @@ func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.P
 // ask sends cmd to owner over the Bus and, unless noReply, waits for its
 // reply. The command goes with the others queued for the same owner (see
 // roomhost.Requester); the reply wait, ReplyWait, starts when it is queued.
-func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, noReply bool) (roomhost.Reply, error) {
+//
+// An answer (until not zero, on the gateway's clock) waits longer: nothing
+// between the nodes drops it or its reply, and it is timed at the edge, so
+// an owner slow to take it (a starved node) harms no one by taking it late.
+// Each time ReplyWait passes, the wait goes on, to until at most, if the
+// owner still holds the room (its routing entry, renewed with its lease,
+// names it); an owner that lost it or died, or a routing entry that cannot
+// be read, makes the answer unavailable then, as a publish that fails does
+// at once.
+func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, noReply bool, until time.Time) (roomhost.Reply, error) {
 	req := roomhost.Request{ID: rt.next.Add(1), Cmd: *cmd, NoReply: noReply}
 	if noReply {
 		rt.req.Send(owner, req)
@@ -305,22 +324,84 @@ func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, 
 		delete(rt.pending, req.ID)
 		rt.mu.Unlock()
 	}()
-	wctx, cancel := context.WithTimeout(ctx, rt.gw.cfg.ReplyWait)
-	defer cancel()
+	wait := time.NewTimer(rt.gw.cfg.ReplyWait)
+	defer wait.Stop()
 	rt.req.Send(owner, req)
-	select {
-	case rep := <-ch:
-		if rep.Err == errUnreachable {
+	for {
+		select {
+		case rep := <-ch:
+			if rep.Err == errUnreachable {
+				rt.forget(cmd.Room)
+				return roomhost.Reply{}, rep.Err
+			}
+			return rep, nil
+		case <-ctx.Done():
 			rt.forget(cmd.Room)
-			return roomhost.Reply{}, rep.Err
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return roomhost.Reply{}, ctx.Err()
+			}
+			return roomhost.Reply{}, errNoAnswer
+		case <-wait.C:
 		}
-		return rep, nil
-	case <-wctx.Done():
-		rt.forget(cmd.Room)
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return roomhost.Reply{}, ctx.Err()
+		left := until.Sub(rt.gw.clock.Now())
+		if until.IsZero() || left <= 0 || !rt.ownerHolds(ctx, cmd.Room, owner) {
+			rt.forget(cmd.Room)
+			return roomhost.Reply{}, errNoAnswer
 		}
-		return roomhost.Reply{}, protocol.Errorf(protocol.CodeUnavailable, "the room's server did not answer; try again")
+		rt.gw.metrics.AnswerWaits.Inc()
+		wait.Reset(min(left, rt.gw.cfg.ReplyWait))
+	}
+}
+
+var errNoAnswer = protocol.Errorf(protocol.CodeUnavailable, "the room's server did not answer; try again")
+
+// ownerFresh is how long one look-up of a room's owner serves every answer
+// waiting on the room, and ownerChecksKept how many rooms' look-ups are
+// kept before stale ones are dropped.
+const (
+	ownerFresh      = time.Second
+	ownerChecksKept = 1024
+)
+
+// ownerCheck is one look-up of whether owner still holds a room.
+type ownerCheck struct {
+	owner string
+	at    time.Time     // when the look-up began (wall time)
+	done  chan struct{} // closed once ok is set
+	ok    bool
+}
+
+// ownerHolds reports whether owner still holds roomID, by its routing
+// entry: one look-up per room and ownerFresh, however many answers ask.
+func (rt *router) ownerHolds(ctx context.Context, roomID, owner string) bool {
+	now := time.Now()
+	rt.mu.Lock()
+	c := rt.checks[roomID]
+	fresh := c != nil && c.owner == owner && now.Sub(c.at) < ownerFresh
+	if !fresh {
+		if len(rt.checks) >= ownerChecksKept {
+			for id, old := range rt.checks {
+				if now.Sub(old.at) >= ownerFresh {
+					delete(rt.checks, id)
+				}
+			}
+		}
+		c = &ownerCheck{owner: owner, at: now, done: make(chan struct{})}
+		rt.checks[roomID] = c
+	}
+	rt.mu.Unlock()
+	if !fresh {
+		lctx, cancel := context.WithTimeout(ctx, dirTimeout)
+		holder, err := rt.host.Owner(lctx, roomID)
+		cancel()
+		c.ok = err == nil && holder == owner
+		close(c.done)
+	}
+	select {
+	case <-c.done:
+		return c.ok
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -45,6 +45,7 @@ type writtenMark struct {
 	room  string
 	index int
 	at    time.Time
+	limit time.Duration // how long the question stays open, 0 if unknown
 }
 
 // mark returns the written mark of roomID, or nil. The caller holds mu.
@@ -89,13 +90,26 @@ func (s *session) writtenAt(roomID string, index int) (time.Time, bool) {
 	return m.at, true
 }
 
-func (s *session) markWritten(roomID string, index int, at time.Time) {
+// openUntil is when the question (room, index) closes, counted from when
+// it was written to the player's connection, if it was and its limit is
+// known.
+func (s *session) openUntil(roomID string, index int) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.mark(roomID)
+	if m == nil || m.index != index || m.limit <= 0 {
+		return time.Time{}, false
+	}
+	return m.at.Add(m.limit), true
+}
+
+func (s *session) markWritten(roomID string, index int, at time.Time, limit time.Duration) {
 	s.mu.Lock()
 	switch m := s.mark(roomID); {
 	case m == nil:
-		s.written = append(s.written, writtenMark{room: roomID, index: index, at: at})
+		s.written = append(s.written, writtenMark{room: roomID, index: index, at: at, limit: limit})
 	case m.index != index:
-		m.index, m.at = index, at
+		m.index, m.at, m.limit = index, at, limit
 	}
 	s.mu.Unlock()
 }

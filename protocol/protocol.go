@@ -193,6 +193,10 @@ type Frame struct {
 type Mark struct {
 	Room  string
 	Index int
+	// Limit is how long the question stays open once written: its time
+	// limit and the room's grace. The edge waits that long (and a margin)
+	// for a room elsewhere to take an answer to it. Zero if unknown.
+	Limit time.Duration `json:",omitempty"`
 }
 
 // NewFrame wraps one encoded message for one connection.

@@ -57,7 +57,7 @@ func (r *Room) questionFrames() [permutations]*protocol.Frame {
 			TimeLimit: r.cfg.TimeLimit.Milliseconds(), Deadline: s.deadline.UnixMilli(),
 		}
 		f := protocol.NewShared(protocol.Encode("question", "", msg))
-		f.Mark = &protocol.Mark{Room: r.cfg.ID, Index: s.index}
+		f.Mark = &protocol.Mark{Room: r.cfg.ID, Index: s.index, Limit: r.cfg.TimeLimit + r.cfg.Grace}
 		frames[k] = f
 	}
 	return frames

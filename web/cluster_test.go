@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,4 +127,141 @@ func TestClusterEventAcrossNodes(t *testing.T) {
 	pa.expect("room.finished")
 	pb.expect("room.finished")
 	host.expect("room.finished")
+}
+
+// gatedBus is one node's end of an in-process bus whose room requests
+// can be held back (a starved owner that reads them late) and whose owner
+// look-ups are counted.
+type gatedBus struct {
+	*cluster.Local
+	lookups atomic.Int64
+
+	// mu guards the following fields.
+	mu   sync.Mutex
+	hold bool
+	held []func()
+}
+
+func (g *gatedBus) Owner(ctx context.Context, key string) (string, error) {
+	g.lookups.Add(1)
+	return g.Local.Owner(ctx, key)
+}
+
+func (g *gatedBus) Subscribe(ctx context.Context, channel string, fn func([]byte)) (func(), error) {
+	if !strings.HasPrefix(channel, "rq:") {
+		return g.Local.Subscribe(ctx, channel, fn)
+	}
+	return g.Local.Subscribe(ctx, channel, func(msg []byte) {
+		g.mu.Lock()
+		if g.hold {
+			g.held = append(g.held, func() { fn(msg) })
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		fn(msg)
+	})
+}
+
+// stall holds back the requests that arrive from now on.
+func (g *gatedBus) stall() {
+	g.mu.Lock()
+	g.hold = true
+	g.mu.Unlock()
+}
+
+// resume delivers what was held back, in order, and stops holding.
+func (g *gatedBus) resume() {
+	g.mu.Lock()
+	held := g.held
+	g.hold, g.held = false, nil
+	g.mu.Unlock()
+	for _, fn := range held {
+		fn()
+	}
+}
+
+// gatedPair is clusterPair with a 50 ms reply wait and gated buses: the
+// rooms run on A, the player is on B.
+func gatedPair(t *testing.T) (a, b *harness, busA, busB *gatedBus) {
+	t.Helper()
+	dir := t.TempDir()
+	clk := clock.NewFake(t0)
+	hub := cluster.NewLocalHub(clk)
+	start := func(node string) (*harness, *gatedBus) {
+		bus := &gatedBus{Local: hub.Node()}
+		h := startHarnessWith(t, harnessOpts{dir: dir, clock: clk, node: node, bus: bus, leases: bus.Local,
+			cfg: func(c *web.Config) { c.LeaseTTL = time.Hour; c.ReplyWait = 50 * time.Millisecond }})
+		h.clk = clk
+		return h, bus
+	}
+	a, busA = start("node-a")
+	b, busB = start("node-b")
+	return a, b, busA, busB
+}
+
+// startedEvent makes an event on a with one player, p, on b, and asks its
+// first question.
+func startedEvent(t *testing.T, a, b *harness) (ev created, p *client, q question) {
+	t.Helper()
+	ev = a.createEvent(map[string]any{"title": "慢节点", "count": 2, "time_limit_ms": 20000, "lang": "zh"})
+	host := a.dial()
+	host.welcomed(host.send("hello", map[string]any{"token": ev.HostToken}))
+	p = b.dial()
+	p.hello("丁")
+	if m := p.reply(p.send("event.join", map[string]any{"pin": ev.PIN})); m.Type != "room.state" {
+		t.Fatalf("join: %s", m.raw)
+	}
+	if m := host.reply(host.send("host.control", map[string]any{"room": ev.Room, "action": "start"})); m.Type != "ok" {
+		t.Fatalf("start: %s", m.raw)
+	}
+	a.advance(3 * time.Second)
+	p.expect("question").decode(t, &q)
+	return ev, p, q
+}
+
+// TestClusterSlowOwnerTakesAnswer: an answer relayed to a room whose
+// owner is alive but slow to read it is not refused when the reply wait
+// passes: the edge waits on while the owner holds the room, and the answer
+// is acked once the owner takes it.
+func TestClusterSlowOwnerTakesAnswer(t *testing.T) {
+	a, b, busA, busB := gatedPair(t)
+	_, p, q := startedEvent(t, a, b)
+	busA.stall()
+	before := busB.lookups.Load()
+	id := p.send("answer", a.correctAnswer(q))
+	// The edge looks the owner up each time the reply wait passes: two
+	// look-ups, and the answer is still waiting.
+	waitFor(t, "the edge to wait past its reply wait twice", func() bool { return busB.lookups.Load() >= before+2 })
+	busA.resume()
+	if m := p.reply(id); m.Type != "answer.ack" {
+		t.Fatalf("an answer the owner took late: %s; want answer.ack", m.raw)
+	}
+}
+
+// TestClusterAnswerToLostOwnerIsUnavailable: an answer waiting on an
+// owner that no longer holds the room (it died, or the room moved) is
+// refused with unavailable, without waiting for the question to close.
+func TestClusterAnswerToLostOwnerIsUnavailable(t *testing.T) {
+	a, b, busA, _ := gatedPair(t)
+	ev, p, q := startedEvent(t, a, b)
+	busA.stall()
+	id := p.send("answer", a.correctAnswer(q))
+	if err := busA.Release(context.Background(), "room:"+ev.Room, "node-a"); err != nil {
+		t.Fatal(err)
+	}
+	p.expectError(id, "unavailable")
+}
+
+// TestClusterAnswerWaitEndsWithQuestion: an answer waits for a live but
+// silent owner only until its question has closed and the reply wait more.
+func TestClusterAnswerWaitEndsWithQuestion(t *testing.T) {
+	a, b, busA, busB := gatedPair(t)
+	_, p, q := startedEvent(t, a, b)
+	busA.stall()
+	before := busB.lookups.Load()
+	id := p.send("answer", a.correctAnswer(q))
+	waitFor(t, "the edge to wait past its reply wait", func() bool { return busB.lookups.Load() > before })
+	a.advance(30 * time.Second) // past the 20 s limit, its grace, and the margin
+	p.expectError(id, "unavailable")
 }

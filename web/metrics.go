@@ -44,6 +44,7 @@ func newMetrics(journal *store.Committer, node string, extra []prometheus.Collec
 		}),
 	}
 	g.RateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_rate_limited_total", Help: "Messages refused by a rate limit (at most one rate_limited reply a second)."})
+	g.AnswerWaits = prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_answer_reply_waits_total", Help: "Times an answer relayed to another node outwaited the reply wait and went on waiting, its room's owner alive."})
 	v := version.Get()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_build_info", Help: "Always 1; the labels say which build is running.",
 		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.GoVersion}})
@@ -52,7 +53,7 @@ func newMetrics(journal *store.Committer, node string, extra []prometheus.Collec
 	if node != "" {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, m.reg)
 	}
-	reg.MustRegister(build, g.Conns, g.Messages, g.Answers, g.Slow, g.Refused, g.RateLimited, m.rooms, m.finished, g.AckLatency,
+	reg.MustRegister(build, g.Conns, g.Messages, g.Answers, g.Slow, g.Refused, g.RateLimited, g.AnswerWaits, m.rooms, m.finished, g.AckLatency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	// The journal's metrics are the committer's own, labelled with its
 	// backend (sqlite or postgres): batches, entries, commit time, failed

@@ -200,6 +200,40 @@ func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
 	}
 }
 
+// SubmitAll is Submit for many answers at once, as they come gathered from
+// another node: they go to the room as one inbox item, taken in order, and
+// done(i, err) is called once for each ins[i] as Submit's done would be.
+func (r *Room) SubmitAll(ctx context.Context, ins []AnswerIn, done func(i int, err error)) {
+	if len(ins) == 0 {
+		return
+	}
+	ts := make([]answerTask, len(ins))
+	for i := range ins {
+		ts[i] = answerTask{in: ins[i], done: func(err error) { done(i, err) }}
+	}
+	refuse := func(err error) {
+		for i := range ts {
+			if ts[i].claim() {
+				ts[i].done(err)
+			}
+		}
+	}
+	select {
+	case r.inbox <- command{answers: ts}:
+	case <-r.done:
+		refuse(r.closedErr())
+		return
+	case <-ctx.Done():
+		refuse(ctx.Err())
+		return
+	}
+	select {
+	case <-r.done:
+		refuse(r.closedErr())
+	default:
+	}
+}
+
 func (r *Room) answer(in AnswerIn) error {
 	s := r.st
 	p, ok := s.players[in.Player]

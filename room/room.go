@@ -306,9 +306,10 @@ func (r *Room) closedErr() error {
 // command is work for the room's goroutine: fn with its caller waiting on
 // reply (see do), or an answer whose caller does not wait (see Submit).
 type command struct {
-	fn     func() error
-	reply  chan error
-	answer *answerTask
+	fn      func() error
+	reply   chan error
+	answer  *answerTask
+	answers []answerTask // SubmitAll's
 }
 
 // answerTask is an answer handed to the room by Submit. Its outcome is
@@ -418,6 +419,14 @@ func (r *Room) Run(ctx context.Context) error {
 			if t := c.answer; t != nil {
 				if t.claim() {
 					t.done(r.answer(t.in))
+				}
+				continue
+			}
+			if c.answers != nil {
+				for i := range c.answers {
+					if t := &c.answers[i]; t.claim() {
+						t.done(r.answer(t.in))
+					}
 				}
 				continue
 			}
@@ -573,6 +582,11 @@ func (r *Room) refuseLeftovers() {
 		case c := <-r.inbox:
 			if t := c.answer; t != nil && t.claim() {
 				t.done(r.closedErr())
+			}
+			for i := range c.answers {
+				if t := &c.answers[i]; t.claim() {
+					t.done(r.closedErr())
+				}
 			}
 		default:
 			return

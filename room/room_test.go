@@ -505,3 +505,87 @@ func TestSubmitReportsEachAnswerOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitAllReportsEachAnswerOnce: answers handed over together (as
+// they come gathered from another node) are taken in order, each outcome
+// reported exactly once, and all hear ErrClosed, once each, if the room
+// has ended or ends with them in its inbox.
+func TestSubmitAllReportsEachAnswerOnce(t *testing.T) {
+	type outcome struct {
+		k   int
+		err error
+	}
+	outcomes := make(chan outcome, 1000)
+	submitAll := func(g *rig, indexes ...int) {
+		ins := make([]AnswerIn, len(indexes))
+		for k, index := range indexes {
+			ins[k] = AnswerIn{Player: "a", Index: index, Choice: []string{"A"}, Re: "a" + strconv.Itoa(k), Peer: g.peers["a"]}
+		}
+		g.r.SubmitAll(context.Background(), ins, func(k int, err error) { outcomes <- outcome{k, err} })
+	}
+	collect := func(n int) []error {
+		t.Helper()
+		got := make([]error, n)
+		seen := map[int]bool{}
+		for range n {
+			select {
+			case o := <-outcomes:
+				if seen[o.k] {
+					t.Fatalf("answer %d reported twice", o.k)
+				}
+				if len(seen) != o.k {
+					t.Fatalf("answer %d reported after %d others: out of order", o.k, len(seen))
+				}
+				seen[o.k] = true
+				got[o.k] = o.err
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%d of %d outcomes reported", len(seen), n)
+			}
+		}
+		select {
+		case o := <-outcomes:
+			t.Fatalf("extra outcome %+v", o)
+		default:
+		}
+		return got
+	}
+
+	// A running room takes the first answer, refuses a bad one and acks
+	// the third as the first's duplicate.
+	g := newRig(t, Config{ID: "s1", Kind: KindEvent, TimeLimit: 10 * time.Second})
+	g.run()
+	a := g.join("a")
+	g.toFirstQuestion()
+	submitAll(g, 0, 5, 0)
+	got := collect(3)
+	var pe *protocol.Error
+	if got[0] != nil || !errors.As(got[1], &pe) || pe.Code != protocol.CodeBadRequest || got[2] != nil {
+		t.Fatalf("outcomes %v; want nil, bad_request, nil", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); a.count("answer.ack") != 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d acks, want 2 (the answer and its duplicate)", a.count("answer.ack"))
+		}
+	}
+
+	// The room ends: later answers hear ErrClosed, once each.
+	g.stop()
+	submitAll(g, 0, 0, 0)
+	for k, err := range collect(3) {
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("answer %d to an ended room: %v", k, err)
+		}
+	}
+
+	// Answers still in the inbox when a room ends hear ErrClosed, once.
+	g = newRig(t, Config{ID: "s2", Kind: KindEvent, TimeLimit: 10 * time.Second})
+	g.peers["a"] = &peer{}
+	submitAll(g, 0, 1, 2) // never run: it waits in the inbox
+	close(g.r.done)
+	g.r.refuseLeftovers()
+	for k, err := range collect(3) {
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("leftover answer %d: %v", k, err)
+		}
+	}
+}

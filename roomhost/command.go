@@ -123,6 +123,27 @@ func (s *Host) Submit(ctx context.Context, cmd *Command, peer room.Peer, receive
 		done(err)
 		return
 	}
-	r.Submit(ctx, room.AnswerIn{Room: cmd.Room, Player: cmd.Who, Index: cmd.Index, Choice: cmd.Choice, Text: cmd.Text, Re: cmd.Re,
-		Peer: peer, Received: received, Elapsed: cmd.Elapsed, Timed: cmd.Timed}, done)
+	r.Submit(ctx, answerIn(cmd, peer, received), done)
+}
+
+func answerIn(cmd *Command, peer room.Peer, received time.Time) room.AnswerIn {
+	return room.AnswerIn{Room: cmd.Room, Player: cmd.Who, Index: cmd.Index, Choice: cmd.Choice, Text: cmd.Text, Re: cmd.Re,
+		Peer: peer, Received: received, Elapsed: cmd.Elapsed, Timed: cmd.Timed}
+}
+
+// SubmitAll is Submit for answers to one room (cmds[i] answered by
+// peers[i]), handed to it as one inbox item: done(i, err) reports each.
+func (s *Host) SubmitAll(ctx context.Context, roomID string, cmds []*Command, peers []room.Peer, done func(i int, err error)) {
+	r, err := s.Room(roomID)
+	if err != nil {
+		for i := range cmds {
+			done(i, err)
+		}
+		return
+	}
+	ins := make([]room.AnswerIn, len(cmds))
+	for i, c := range cmds {
+		ins[i] = answerIn(c, peers[i], time.Time{})
+	}
+	r.SubmitAll(ctx, ins, done)
 }

@@ -33,7 +33,7 @@ func (quietPeer) Kick(string)               {}
 
 // clusterHost is a host of a one-node cluster on the in-process bus, its
 // store SQLite.
-func clusterHost(t *testing.T, ttl time.Duration) (*Host, *store.SQL, *cluster.Local) {
+func clusterHost(t testing.TB, ttl time.Duration) (*Host, *store.SQL, *cluster.Local) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "leitai.db"))

@@ -189,6 +189,11 @@ func (s *Host) RemotePeer(node, id string) room.Peer {
 func (r *remote) peer(ctx context.Context, node, id string) *remotePeer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.peerLocked(ctx, node, id)
+}
+
+// peerLocked is peer with r.mu held.
+func (r *remote) peerLocked(ctx context.Context, node, id string) *remotePeer {
 	k := peerKey{node, id}
 	if p, ok := r.peers[k]; ok {
 		return p
@@ -209,19 +214,61 @@ func (r *remote) relayLocked(ctx context.Context, node string) *nodeRelay {
 	return rl
 }
 
-// serve handles one message of requests from another node, each request
-// on a goroutine of its own. Runs on the Bus's goroutine.
+// serve handles one message of requests from another node. The answers
+// in it go to each room together, as one inbox item (a message from a
+// busy edge carries hundreds for one event); every other request runs on
+// a goroutine of its own, since it waits for its room.
 func (r *remote) serve(ctx context.Context, msg []byte) {
 	var b RequestBatch
 	if err := json.Unmarshal(msg, &b); err != nil {
 		return
 	}
-	for _, req := range b.Reqs {
-		if req.Cmd.Node == "" {
-			continue
+	var answers map[string][]*Request // room → its answers, in order
+	var rooms []string                // the rooms of answers, in order
+	for i := range b.Reqs {
+		req := &b.Reqs[i]
+		switch {
+		case req.Cmd.Node == "":
+		case req.Cmd.Op == OpAnswer:
+			if answers == nil {
+				answers = map[string][]*Request{}
+			}
+			if _, ok := answers[req.Cmd.Room]; !ok {
+				rooms = append(rooms, req.Cmd.Room)
+			}
+			answers[req.Cmd.Room] = append(answers[req.Cmd.Room], req)
+		default:
+			go r.serveOne(ctx, *req)
 		}
-		go r.serveOne(ctx, req)
 	}
+	for k, id := range rooms {
+		if k == len(rooms)-1 {
+			r.serveAnswers(ctx, id, answers[id]) // the last on this goroutine
+		} else {
+			go r.serveAnswers(ctx, id, answers[id])
+		}
+	}
+}
+
+// serveAnswers hands answers for one room, from other nodes, to the room at
+// once. Each reply says whether the room took its answer; the ack follows
+// as a frame once the answer is durable.
+func (r *remote) serveAnswers(ctx context.Context, roomID string, reqs []*Request) {
+	cmds := make([]*Command, len(reqs))
+	peers := make([]room.Peer, len(reqs))
+	r.mu.Lock()
+	for i, req := range reqs {
+		cmds[i] = &req.Cmd
+		peers[i] = r.peerLocked(ctx, req.Cmd.Node, req.Cmd.Who)
+	}
+	r.mu.Unlock()
+	r.host.SubmitAll(ctx, roomID, cmds, peers, func(i int, err error) {
+		var rep Reply
+		if err != nil {
+			rep.Err = ProtocolError(err)
+		}
+		r.reply(ctx, reqs[i].Cmd.Node, reqs[i].ID, rep)
+	})
 }
 
 // serveOne handles one request from another node.

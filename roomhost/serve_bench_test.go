@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
 )
 
@@ -20,10 +22,16 @@ import (
 func answerBatchRoom(tb testing.TB, h *Host, id string, players int) (*room.Room, []byte) {
 	tb.Helper()
 	ctx := context.Background()
-	qs, err := h.Draw(nil, "", "", "zh", 0, 3)
+	drawn, err := h.Draw(nil, "", "", "zh", 0, 30)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// Questions answered by a choice, as the answers below are.
+	qs := slices.DeleteFunc(drawn, func(q questionbank.Question) bool { return q.Type == questionbank.Text })
+	if len(qs) < 3 {
+		tb.Fatalf("%d questions answered by a choice in the sample", len(qs))
+	}
+	qs = qs[:3]
 	r, err := h.OpenRoom(ctx, room.Config{ID: id, Kind: room.KindEvent, Questions: qs, LateJoin: true,
 		Countdown: time.Millisecond, TimeLimit: time.Hour}, nil)
 	if err != nil {
@@ -114,6 +122,7 @@ func TestOwnerTakesGatheredAnswersInOrder(t *testing.T) {
 	r, msg := answerBatchRoom(t, h, "r-order", players)
 	var mu sync.Mutex
 	var ids []uint64
+	var refused error
 	cancel, err := h.Bus().Subscribe(context.Background(), ReplyChannel("n2"), func(m []byte) {
 		var b ReplyBatch
 		if err := json.Unmarshal(m, &b); err != nil {
@@ -123,8 +132,8 @@ func TestOwnerTakesGatheredAnswersInOrder(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, rep := range b.Replies {
-			if rep.Reply.Err != nil {
-				t.Errorf("answer %d refused: %v", rep.ID, rep.Reply.Err)
+			if rep.Reply.Err != nil && refused == nil {
+				refused = fmt.Errorf("answer %d refused: %v", rep.ID, rep.Reply.Err)
 			}
 			ids = append(ids, rep.ID)
 		}
@@ -141,6 +150,9 @@ func TestOwnerTakesGatheredAnswersInOrder(t *testing.T) {
 	})
 	mu.Lock()
 	defer mu.Unlock()
+	if refused != nil {
+		t.Fatal(refused)
+	}
 	for i, id := range ids {
 		if id != uint64(i+1) {
 			t.Fatalf("reply %d is to answer %d: the answers were taken out of order", i+1, id)

@@ -172,6 +172,7 @@ type Matchmaker struct {
 
 	share     *Sharing                   // nil on a single node; set before Run
 	cancelled map[string]cancelledTicket // pooled tickets cancelled here, by id
+	teamsOut  map[string]teamOut         // pooled parties of this node taken or cancelled, by ticket id
 }
 
 // New makes a matchmaker.
@@ -184,6 +185,7 @@ func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolo
 		cfg: cfg, clock: clk, starter: starter, claims: claims, log: log,
 		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, starting: map[string]*Ticket{}, playing: map[string]string{},
 		past: map[string]*pastMatch{}, offerOf: map[string]*pastMatch{}, cancelled: map[string]cancelledTicket{},
+		teamsOut: map[string]teamOut{},
 	}
 }
 
@@ -250,7 +252,9 @@ func (m *Matchmaker) Cancel(player, ticket string) error {
 	}
 	if t.team != nil {
 		m.removeTeam(t.team, player) // any member cancels the whole party
+		unpool := m.unpoolTeam(t.team)
 		m.mu.Unlock()
+		unpool()
 		return nil
 	}
 	m.remove(t)
@@ -270,6 +274,7 @@ func (m *Matchmaker) Leave(player string) {
 	if t, ok := m.byPlayer[player]; ok {
 		if t.team != nil {
 			m.removeTeam(t.team, player)
+			unpool = m.unpoolTeam(t.team)
 		} else {
 			m.remove(t)
 			unpool = m.unpool(t)

@@ -43,6 +43,9 @@ var (
 type Member struct {
 	Player protocol.PlayerInfo
 	Sink   Sink
+	// Node is the node holding the member's connection in a cluster: ""
+	// for the party's own node (always on a single node).
+	Node string
 }
 
 // Party is a group of friends who queue together. Members[0] leads.
@@ -85,6 +88,9 @@ func NewParties(mm *Matchmaker) *Parties {
 // aloud or copied.
 const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
+// NewCode makes a random invite code.
+func NewCode() string { return newCode() }
+
 func newCode() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -110,9 +116,46 @@ func (ps *Parties) Create(p protocol.PlayerInfo, sink Sink) (*Party, error) {
 	return pt, nil
 }
 
+// ErrCodeTaken is returned by CreateCode for a code already in use here.
+var ErrCodeTaken = errors.New("match: the invite code is in use")
+
+// CreateCode is Create with the invite code given: in a cluster the code
+// is first reserved across the nodes.
+func (ps *Parties) CreateCode(p protocol.PlayerInfo, sink Sink, code string) (*Party, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if _, ok := ps.ofPlayer[p.ID]; ok {
+		return nil, ErrInParty
+	}
+	if ps.byCode[code] != nil {
+		return nil, ErrCodeTaken
+	}
+	pt := &Party{ID: "p-" + uuid.NewString(), Code: code, Members: []Member{{Player: p, Sink: sink}}}
+	ps.byID[pt.ID], ps.byCode[code], ps.ofPlayer[p.ID] = pt, pt, pt
+	return pt, nil
+}
+
+// Codes lists the invite codes of the parties here.
+func (ps *Parties) Codes() []string {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make([]string, 0, len(ps.byCode))
+	for c := range ps.byCode {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Join adds p to the party with the invite code. It refuses an unknown
 // code, a full party, a queued or playing party, and a player in a party.
 func (ps *Parties) Join(code string, p protocol.PlayerInfo, sink Sink) (*Party, error) {
+	return ps.JoinMember(code, Member{Player: p, Sink: sink})
+}
+
+// JoinMember is Join for a member whose connection may be on another
+// node of a cluster (mb.Node), reached through mb.Sink.
+func (ps *Parties) JoinMember(code string, mb Member) (*Party, error) {
+	p := mb.Player
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if _, ok := ps.ofPlayer[p.ID]; ok {
@@ -128,9 +171,11 @@ func (ps *Parties) Join(code string, p protocol.PlayerInfo, sink Sink) (*Party, 
 	if ps.busy(pt) {
 		return nil, ErrPartyLocked
 	}
-	pt.Members = append(pt.Members, Member{Player: p, Sink: sink})
+	pt.Members = append(pt.Members, mb)
 	ps.ofPlayer[p.ID] = pt
-	return pt, nil
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	return &cp, nil
 }
 
 // busy reports whether any member is queued or in a match room.
@@ -227,6 +272,9 @@ type teamEntry struct {
 	rating  float64 // the members' mean
 	at      time.Time
 	key     string
+	// home is the node whose party this is when another node's party was
+	// read from the shared pool; "" for this node's.
+	home string
 }
 
 func (e *teamEntry) queue() string { return e.key }
@@ -257,7 +305,7 @@ func (m *Matchmaker) findTeam(pt *Party, category, lang string) (*Ticket, error)
 			p.Rating = 1500
 		}
 		sum += p.Rating
-		t := &Ticket{ID: id, Player: p, Mode: ModeTeam, Category: category, Lang: lang, At: now, Sink: mb.Sink, team: e}
+		t := &Ticket{ID: id, Player: p, Mode: ModeTeam, Category: category, Lang: lang, At: now, Sink: mb.Sink, team: e, node: mb.Node}
 		e.tickets = append(e.tickets, t)
 	}
 	e.rating = sum / float64(len(pt.Members))
@@ -281,22 +329,39 @@ func itoa(n int) string {
 // removeTeam drops a queued party and tells its members, but not the one
 // who asked (who gets the reply), match.cancelled. The caller holds mu.
 func (m *Matchmaker) removeTeam(e *teamEntry, asker string) {
+	m.unlinkTeam(e)
+	for _, t := range e.tickets {
+		if t.Player.ID != asker && t.Sink != nil {
+			t.Sink.Send(protocol.NewFrame(protocol.Encode("match.cancelled", "", protocol.TicketOnly{Ticket: t.ID})))
+		}
+	}
+}
+
+// unlinkTeam takes a queued party out of its queue and its members out of
+// byPlayer, telling nobody, and reports whether it was queued. The caller
+// holds mu.
+func (m *Matchmaker) unlinkTeam(e *teamEntry) bool {
 	q := m.teams[e.key]
+	found := false
 	for i, x := range q {
 		if x == e {
 			m.teams[e.key] = append(q[:i:i], q[i+1:]...)
+			found = true
 			break
 		}
 	}
 	if len(m.teams[e.key]) == 0 {
 		delete(m.teams, e.key)
 	}
+	if !found {
+		return false
+	}
 	for _, t := range e.tickets {
-		delete(m.byPlayer, t.Player.ID)
-		if t.Player.ID != asker && t.Sink != nil {
-			t.Sink.Send(protocol.NewFrame(protocol.Encode("match.cancelled", "", protocol.TicketOnly{Ticket: t.ID})))
+		if m.byPlayer[t.Player.ID] == t {
+			delete(m.byPlayer, t.Player.ID)
 		}
 	}
+	return true
 }
 
 // decideTeams pairs queued parties of each queue (one size, category and
@@ -314,38 +379,7 @@ func (m *Matchmaker) decideTeams(now time.Time) ([]group, []*Ticket) {
 	for _, key := range keys {
 		q := m.teams[key] // in order of arrival
 		taken := make([]bool, len(q))
-		for i, a := range q {
-			if taken[i] {
-				continue
-			}
-			wa := m.windowAt(a.at, now)
-			best, bestGap := -1, math.Inf(1)
-			for j := i + 1; j < len(q); j++ {
-				if taken[j] {
-					continue
-				}
-				b := q[j]
-				gap := math.Abs(a.rating - b.rating)
-				if gap <= wa && gap <= m.windowAt(b.at, now) && gap < bestGap {
-					best, bestGap = j, gap
-				}
-			}
-			if best < 0 {
-				continue
-			}
-			taken[i], taken[best] = true, true
-			b := q[best]
-			var ts []*Ticket
-			for _, t := range a.tickets {
-				t.Player.Team = TeamA
-				ts = append(ts, t)
-			}
-			for _, t := range b.tickets {
-				t.Player.Team = TeamB
-				ts = append(ts, t)
-			}
-			groups = append(groups, group{mode: ModeTeam, category: a.tickets[0].Category, tickets: ts})
-		}
+		groups = append(groups, m.pairTeams(q, now, taken)...)
 		rest := q[:0:0]
 		for i, e := range q {
 			if !taken[i] && now.Sub(e.at) >= m.cfg.MaxWait {
@@ -367,6 +401,47 @@ func (m *Matchmaker) decideTeams(now time.Time) ([]group, []*Ticket) {
 		}
 	}
 	return groups, expired
+}
+
+// pairTeams pairs the parties of one queue (q, in order of arrival): the
+// party that waited longest first, against the party whose mean rating is
+// nearest its own within both parties' windows. It marks taken[i] for each
+// party q[i] it pairs.
+func (m *Matchmaker) pairTeams(q []*teamEntry, now time.Time, taken []bool) []group {
+	var groups []group
+	for i, a := range q {
+		if taken[i] {
+			continue
+		}
+		wa := m.windowAt(a.at, now)
+		best, bestGap := -1, math.Inf(1)
+		for j := i + 1; j < len(q); j++ {
+			if taken[j] {
+				continue
+			}
+			b := q[j]
+			gap := math.Abs(a.rating - b.rating)
+			if gap <= wa && gap <= m.windowAt(b.at, now) && gap < bestGap {
+				best, bestGap = j, gap
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		taken[i], taken[best] = true, true
+		b := q[best]
+		var ts []*Ticket
+		for _, t := range a.tickets {
+			t.Player.Team = TeamA
+			ts = append(ts, t)
+		}
+		for _, t := range b.tickets {
+			t.Player.Team = TeamB
+			ts = append(ts, t)
+		}
+		groups = append(groups, group{mode: ModeTeam, category: a.tickets[0].Category, tickets: ts})
+	}
+	return groups
 }
 
 // windowAt is the rating gap accepted after waiting since at.

@@ -98,6 +98,9 @@ func (s *Gateway) handle(c *conn, data []byte) {
 		var d protocol.MatchCancel
 		if err = decode(in, &d); err == nil {
 			if err = s.matcher.Cancel(sess.id, d.Ticket); err != nil {
+				err = s.cancelTeam(sess.id, d.Ticket) // a party elsewhere's ticket
+			}
+			if err != nil {
 				err = protocol.Errorf(protocol.CodeNotFound, "no such ticket")
 			} else {
 				s.send(c, "match.cancelled", in.ID, protocol.TicketOnly{Ticket: d.Ticket})

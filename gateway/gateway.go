@@ -102,6 +102,7 @@ type Gateway struct {
 	rt       *router
 	matcher  *match.Matchmaker
 	parties  *match.Parties
+	pnet     *partyNet // parties across the cluster; nil on a single node
 	hub      *hub
 	dir      clusterstate.Sessions // Static after construction.
 	upgrader websocket.Upgrader
@@ -145,6 +146,9 @@ func New(cfg Config, deps Deps) *Gateway {
 		runCtx:  context.Background(),
 	}
 	s.parties = match.NewParties(s.matcher)
+	if bus := deps.Host.Bus(); bus != nil {
+		s.pnet = newPartyNet(s, bus, deps.Host.Node())
+	}
 	s.rt = newRouter(s, deps.Host)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
@@ -162,6 +166,11 @@ func New(cfg Config, deps Deps) *Gateway {
 func (s *Gateway) Begin(ctx context.Context) error {
 	s.runCtx = ctx
 	s.watchDirectory(ctx)
+	if s.pnet != nil {
+		if err := s.pnet.start(ctx); err != nil {
+			return err
+		}
+	}
 	return s.rt.start(ctx)
 }
 

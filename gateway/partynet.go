@@ -1,0 +1,445 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/protocol"
+)
+
+// Parties in a cluster. A party lives on the node where it was made, its
+// home: the party, its members and its team ticket are there, as on a
+// single node. Its invite code is held on the Bus (a claim, key
+// "party:CODE", owner the home node) for partyTTL and renewed by the home
+// every partyRenew, so a dead home's codes lapse. A player on another node
+// joins by code: that node finds the home by the claim and asks it over the
+// Bus; the home seats the player as a member reached through the player's
+// node (host.RemotePeer), so party.state, match.queued and match.found reach
+// it there. Leaving, a dropped connection, queueing and cancelling are asked
+// of the home the same way. The asking node remembers which of its players
+// are in a party elsewhere (away).
+
+const (
+	partyTTL   = 30 * time.Second
+	partyRenew = 10 * time.Second
+)
+
+func partyKey(code string) string { return "party:" + code }
+
+func partyRequestChannel(node string) string { return "party:rq:" + node }
+func partyReplyChannel(node string) string   { return "party:rp:" + node }
+
+// Party operations asked of a party's home.
+const (
+	partyJoin   = "join"
+	partyLeave  = "leave"
+	partyQueue  = "queue"
+	partyCancel = "cancel"
+)
+
+// partyRequest is an operation on a party, from the node of the player who
+// asks (From) to the party's home.
+type partyRequest struct {
+	ID       uint64              `json:"id"`
+	From     string              `json:"from"`
+	Op       string              `json:"op"`
+	Player   protocol.PlayerInfo `json:"player"`
+	Code     string              `json:"code,omitempty"`
+	Category string              `json:"category,omitempty"`
+	Lang     string              `json:"lang,omitempty"`
+	Ticket   string              `json:"ticket,omitempty"`
+	NoReply  bool                `json:"noreply,omitempty"`
+}
+
+// partyReply is the home's answer: Err names a party error (errName), or
+// is empty on success.
+type partyReply struct {
+	ID     uint64               `json:"id"`
+	Err    string               `json:"err,omitempty"`
+	State  *protocol.PartyState `json:"state,omitempty"`
+	Ticket string               `json:"ticket,omitempty"`
+}
+
+// The party errors by name, as they cross the Bus.
+var partyErrs = map[string]error{
+	"no_party":   match.ErrNoParty,
+	"in_party":   match.ErrInParty,
+	"full":       match.ErrPartyFull,
+	"not_leader": match.ErrNotLeader,
+	"size":       match.ErrPartySize,
+	"locked":     match.ErrPartyLocked,
+	"busy":       match.ErrBusy,
+	"no_ticket":  match.ErrNoTicket,
+}
+
+func errName(err error) string {
+	if err == nil {
+		return ""
+	}
+	for n, e := range partyErrs {
+		if errors.Is(err, e) {
+			return n
+		}
+	}
+	return "internal"
+}
+
+func errOf(name string) error {
+	if name == "" {
+		return nil
+	}
+	if e, ok := partyErrs[name]; ok {
+		return e
+	}
+	return protocol.Errorf(protocol.CodeInternal, "the party's server failed")
+}
+
+var errPartyUnreachable = protocol.Errorf(protocol.CodeUnavailable, "cannot reach the party's server; try again")
+
+// awayParty is a party of another node that a player of this node is in.
+type awayParty struct{ id, code, home string }
+
+// partyNet is this node's side of parties across the cluster; nil on a
+// single node.
+type partyNet struct {
+	gw   *Gateway
+	bus  cluster.Bus
+	node string
+	next atomic.Uint64
+
+	// mu guards the following fields.
+	mu      sync.Mutex
+	pending map[uint64]chan partyReply
+	away    map[string]awayParty // player -> its party elsewhere
+}
+
+func newPartyNet(gw *Gateway, bus cluster.Bus, node string) *partyNet {
+	return &partyNet{gw: gw, bus: bus, node: node, pending: map[uint64]chan partyReply{}, away: map[string]awayParty{}}
+}
+
+// start subscribes to this node's party requests and replies, and renews
+// the codes of this node's parties until ctx ends.
+func (pn *partyNet) start(ctx context.Context) error {
+	cancelRq, err := pn.bus.Subscribe(ctx, partyRequestChannel(pn.node), func(msg []byte) {
+		go pn.serve(ctx, msg)
+	})
+	if err != nil {
+		return err
+	}
+	cancelRp, err := pn.bus.Subscribe(ctx, partyReplyChannel(pn.node), pn.onReply)
+	if err != nil {
+		cancelRq()
+		return err
+	}
+	go func() {
+		t := pn.gw.clock.NewTicker(partyRenew)
+		defer t.Stop()
+		defer cancelRq()
+		defer cancelRp()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C():
+				pn.renew(ctx)
+			}
+		}
+	}()
+	return nil
+}
+
+// renew extends the claims on this node's parties' codes.
+func (pn *partyNet) renew(ctx context.Context) {
+	for _, code := range pn.gw.parties.Codes() {
+		cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+		ok, err := pn.bus.Claim(cctx, partyKey(code), pn.node, partyTTL)
+		cancel()
+		if err != nil {
+			pn.gw.log.Warn().Err(err).Str("code", code).Msg("renew a party's invite code")
+		} else if !ok {
+			pn.gw.log.Warn().Str("code", code).Msg("a party's invite code is held by another node: it no longer finds the party")
+		}
+	}
+}
+
+// reserve claims a fresh invite code for a party made here.
+func (pn *partyNet) reserve(ctx context.Context) (string, error) {
+	for i := 0; i < 8; i++ {
+		code := match.NewCode()
+		ok, err := pn.bus.Claim(ctx, partyKey(code), pn.node, partyTTL)
+		if err != nil {
+			return "", protocol.Errorf(protocol.CodeUnavailable, "cannot reach the cluster; try again")
+		}
+		if ok {
+			return code, nil
+		}
+	}
+	return "", protocol.Errorf(protocol.CodeUnavailable, "no free invite code; try again")
+}
+
+// release gives up the code of a party of this node that dissolved.
+func (pn *partyNet) release(code string) {
+	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
+	defer cancel()
+	if err := pn.bus.Release(ctx, partyKey(code), pn.node); err != nil {
+		pn.gw.log.Warn().Err(err).Str("code", code).Msg("release a dissolved party's invite code; it lapses")
+	}
+}
+
+// home returns the node whose party has code: "" if none has.
+func (pn *partyNet) home(ctx context.Context, code string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	defer cancel()
+	owner, err := pn.bus.Owner(cctx, partyKey(code))
+	if err != nil {
+		return "", errPartyUnreachable
+	}
+	return owner, nil
+}
+
+// awayOf returns the party elsewhere that player is in. One whose home no
+// longer holds its code (the home died, or Redis lost it) is forgotten.
+func (pn *partyNet) awayOf(ctx context.Context, player string) (awayParty, bool, error) {
+	pn.mu.Lock()
+	a, ok := pn.away[player]
+	pn.mu.Unlock()
+	if !ok {
+		return a, false, nil
+	}
+	home, err := pn.home(ctx, a.code)
+	if err != nil {
+		return a, true, err
+	}
+	if home != a.home {
+		pn.forget(player, a)
+		return a, false, nil
+	}
+	return a, true, nil
+}
+
+func (pn *partyNet) remember(player string, a awayParty) {
+	pn.mu.Lock()
+	pn.away[player] = a
+	pn.mu.Unlock()
+}
+
+func (pn *partyNet) forget(player string, a awayParty) {
+	pn.mu.Lock()
+	if pn.away[player] == a {
+		delete(pn.away, player)
+	}
+	pn.mu.Unlock()
+}
+
+// ask sends req to node and, unless req.NoReply, waits for its reply.
+func (pn *partyNet) ask(ctx context.Context, node string, req partyRequest) (partyReply, error) {
+	req.ID, req.From = pn.next.Add(1), pn.node
+	msg, err := json.Marshal(req)
+	if err != nil {
+		return partyReply{}, err
+	}
+	var ch chan partyReply
+	if !req.NoReply {
+		ch = make(chan partyReply, 1)
+		pn.mu.Lock()
+		pn.pending[req.ID] = ch
+		pn.mu.Unlock()
+		defer func() {
+			pn.mu.Lock()
+			delete(pn.pending, req.ID)
+			pn.mu.Unlock()
+		}()
+	}
+	pctx, cancel := context.WithTimeout(ctx, pn.gw.cfg.ReplyWait)
+	defer cancel()
+	if err := pn.bus.Publish(pctx, partyRequestChannel(node), msg); err != nil {
+		return partyReply{}, errPartyUnreachable
+	}
+	if req.NoReply {
+		return partyReply{}, nil
+	}
+	select {
+	case rep := <-ch:
+		return rep, nil
+	case <-pctx.Done():
+		return partyReply{}, errPartyUnreachable
+	}
+}
+
+// onReply pairs a reply with the request waiting for it. Runs on the
+// Bus's goroutine.
+func (pn *partyNet) onReply(msg []byte) {
+	var r partyReply
+	if json.Unmarshal(msg, &r) != nil {
+		return
+	}
+	pn.mu.Lock()
+	ch, ok := pn.pending[r.ID]
+	pn.mu.Unlock()
+	if ok {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
+}
+
+// serve carries out a request from another node on a party of this node.
+// Runs in its own goroutine.
+func (pn *partyNet) serve(ctx context.Context, msg []byte) {
+	var req partyRequest
+	if json.Unmarshal(msg, &req) != nil || req.From == "" || req.Player.ID == "" {
+		return
+	}
+	gw := pn.gw
+	rep := partyReply{ID: req.ID}
+	switch req.Op {
+	case partyJoin:
+		mb := match.Member{Player: req.Player, Sink: gw.host.RemotePeer(req.From, req.Player.ID), Node: req.From}
+		if mb.Sink == nil {
+			rep.Err = "internal"
+			break
+		}
+		pt, err := gw.parties.JoinMember(req.Code, mb)
+		if rep.Err = errName(err); err == nil {
+			gw.pushParty(pt, req.Player.ID)
+			st := pt.State()
+			rep.State = &st
+		}
+	case partyLeave:
+		if !gw.leaveParty(req.Player.ID) {
+			rep.Err = errName(match.ErrNoParty)
+		}
+	case partyQueue:
+		t, err := gw.queueParty(req.Player.ID, req.Category, req.Lang, func(id string) (float64, bool) {
+			if id == req.Player.ID {
+				return req.Player.Rating, true
+			}
+			return gw.localRating(id)
+		})
+		if rep.Err = errName(err); err == nil {
+			rep.Ticket = t.ID
+		}
+	case partyCancel:
+		rep.Err = errName(gw.matcher.Cancel(req.Player.ID, req.Ticket))
+	default:
+		return
+	}
+	if req.NoReply {
+		return
+	}
+	out, err := json.Marshal(rep)
+	if err != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pn.bus.Publish(pctx, partyReplyChannel(req.From), out); err != nil {
+		gw.log.Warn().Err(err).Str("to", req.From).Msg("reply to a party request")
+	}
+}
+
+// join asks the home of the party with code to take me in.
+func (pn *partyNet) join(ctx context.Context, code string, me protocol.PlayerInfo) (*protocol.PartyState, error) {
+	home, err := pn.home(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	if home == "" || home == pn.node {
+		return nil, match.ErrNoParty
+	}
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyJoin, Player: me, Code: code})
+	if err != nil {
+		return nil, err
+	}
+	if err := errOf(rep.Err); err != nil {
+		return nil, err
+	}
+	if rep.State == nil {
+		return nil, protocol.Errorf(protocol.CodeInternal, "the party's server failed")
+	}
+	pn.remember(me.ID, awayParty{id: rep.State.Party, code: code, home: home})
+	return rep.State, nil
+}
+
+// leave asks player's party elsewhere to let it go, and returns the
+// party's id. A party whose home is gone is left at once.
+func (pn *partyNet) leave(ctx context.Context, player string) (string, error) {
+	a, ok, err := pn.awayOf(ctx, player)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		if a.id != "" {
+			return a.id, nil // its home is gone, and the party with it
+		}
+		return "", protocol.Errorf(protocol.CodeNotFound, "not in a party").Because("party_none", nil)
+	}
+	rep, err := pn.ask(ctx, a.home, partyRequest{Op: partyLeave, Player: protocol.PlayerInfo{ID: player}})
+	if err != nil {
+		return "", err
+	}
+	if e := errOf(rep.Err); e != nil && !errors.Is(e, match.ErrNoParty) {
+		return "", e
+	}
+	pn.forget(player, a)
+	return a.id, nil
+}
+
+// gone tells the home of player's party elsewhere that player's connection
+// is gone for good, without waiting.
+func (pn *partyNet) gone(player string) {
+	pn.mu.Lock()
+	a, ok := pn.away[player]
+	pn.mu.Unlock()
+	if !ok {
+		return
+	}
+	pn.forget(player, a)
+	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
+	defer cancel()
+	if _, err := pn.ask(ctx, a.home, partyRequest{Op: partyLeave, Player: protocol.PlayerInfo{ID: player}, NoReply: true}); err != nil {
+		pn.gw.log.Warn().Err(err).Str("player", player).Str("node", a.home).Msg("take a gone player out of its party elsewhere")
+	}
+}
+
+// queue asks the home of me's party elsewhere to queue it, and returns the
+// team ticket.
+func (pn *partyNet) queue(ctx context.Context, me protocol.PlayerInfo, category, lang string) (string, error) {
+	a, ok, err := pn.awayOf(ctx, me.ID)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", match.ErrNoParty
+	}
+	rep, err := pn.ask(ctx, a.home, partyRequest{Op: partyQueue, Player: me, Category: category, Lang: lang})
+	if err != nil {
+		return "", err
+	}
+	if err := errOf(rep.Err); err != nil {
+		return "", err
+	}
+	return rep.Ticket, nil
+}
+
+// cancel asks the home of player's party elsewhere to cancel its ticket.
+func (pn *partyNet) cancel(ctx context.Context, player, ticket string) error {
+	pn.mu.Lock()
+	a, ok := pn.away[player]
+	pn.mu.Unlock()
+	if !ok {
+		return match.ErrNoTicket
+	}
+	rep, err := pn.ask(ctx, a.home, partyRequest{Op: partyCancel, Player: protocol.PlayerInfo{ID: player}, Ticket: ticket})
+	if err != nil {
+		return err
+	}
+	return errOf(rep.Err)
+}

@@ -330,6 +330,9 @@ func (s *Gateway) adopt(sess *session, c *conn) {
 		old.closeWith(reasonReplaced, "replaced by a newer connection")
 	}
 	s.register(sess, c) // and one on another node
+	if s.pnet != nil && sess.role == rolePlayer {
+		go s.pnet.arrived(sess) // its party may be reaching it elsewhere
+	}
 }
 
 // reattach sends a resumed player the state of each room it is in, and its

@@ -41,6 +41,9 @@ func (s *Gateway) party(c *conn, sess *session, in protocol.Inbound) error {
 			break
 		}
 		pt, err = s.parties.Join(code, me, sess)
+		if s.pnet != nil && err == nil {
+			s.pnet.joined(me.ID, code)
+		}
 		if s.pnet != nil && errors.Is(err, match.ErrNoParty) {
 			st, err = s.pnet.join(ctx, code, me) // a party of another node
 		}
@@ -51,6 +54,9 @@ func (s *Gateway) party(c *conn, sess *session, in protocol.Inbound) error {
 				return protocol.Errorf(protocol.CodeNotFound, "not in a party").Because("party_none", nil)
 			}
 			id, err := s.pnet.leave(ctx, sess.id)
+			if errors.Is(err, match.ErrNoParty) {
+				return protocol.Errorf(protocol.CodeNotFound, "not in a party").Because("party_none", nil)
+			}
 			if err != nil {
 				return err
 			}
@@ -93,11 +99,11 @@ func (s *Gateway) notAway(ctx context.Context, player string) error {
 	if s.pnet == nil {
 		return nil
 	}
-	_, away, err := s.pnet.awayOf(ctx, player)
+	home, err := s.pnet.elsewhere(ctx, player)
 	if err != nil {
 		return err
 	}
-	if away {
+	if home != "" {
 		return match.ErrInParty
 	}
 	return nil
@@ -115,6 +121,9 @@ func (s *Gateway) createParty(ctx context.Context, me protocol.PlayerInfo, sess 
 			return nil, err
 		}
 		pt, err := s.parties.CreateCode(me, sess, code)
+		if err == nil {
+			s.pnet.joined(me.ID, code)
+		}
 		if !errors.Is(err, match.ErrCodeTaken) {
 			return pt, err
 		}
@@ -131,10 +140,18 @@ func (s *Gateway) pushParty(pt *match.Party, skip string) {
 	}
 }
 
-// partyGone takes a player out of its party (its connection is gone for
-// good), here or on the party's node.
+// partyGone takes a player out of its party (its connection here is gone
+// for good), here or on the party's node. In a cluster a member whose
+// connection came back on another node stays.
 func (s *Gateway) partyGone(player string) {
-	if s.leaveParty(player) || s.pnet == nil {
+	if s.pnet == nil {
+		s.leaveParty(player)
+		return
+	}
+	if node, ok := s.parties.Where(player); ok {
+		if node == "" {
+			s.leaveParty(player)
+		}
 		return
 	}
 	s.pnet.gone(player)
@@ -151,6 +168,9 @@ func (s *Gateway) leaveParty(player string) bool {
 		}
 	}
 	pt, ok := s.parties.Leave(player)
+	if ok && code != "" {
+		s.pnet.left(player, code)
+	}
 	switch {
 	case ok && pt != nil:
 		s.pushParty(pt, "")

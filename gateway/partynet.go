@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,15 +16,17 @@ import (
 
 // Parties in a cluster. A party lives on the node where it was made, its
 // home: the party, its members and its team ticket are there, as on a
-// single node. Its invite code is held on the Bus (a claim, key
-// "party:CODE", owner the home node) for partyTTL and renewed by the home
-// every partyRenew, so a dead home's codes lapse. A player on another node
-// joins by code: that node finds the home by the claim and asks it over the
+// single node. The home holds two kinds of claim on the Bus for partyTTL,
+// renewed every partyRenew, so that a dead home's lapse: the party's invite
+// code ("party:CODE", owner the home) and each member's membership
+// ("party:of:PLAYER", owner "HOME CODE"). A player on another node joins by
+// code: that node finds the home by the code's claim and asks it over the
 // Bus; the home seats the player as a member reached through the player's
 // node (host.RemotePeer), so party.state, match.queued and match.found reach
 // it there. Leaving, a dropped connection, queueing and cancelling are asked
-// of the home the same way. The asking node remembers which of its players
-// are in a party elsewhere (away).
+// of the home the same way, found by the membership claim. A member whose
+// connection comes back on another node is moved there by the home (see
+// arrived), and its old node's grace ending does not take it out.
 
 const (
 	partyTTL   = 30 * time.Second
@@ -31,6 +34,11 @@ const (
 )
 
 func partyKey(code string) string { return "party:" + code }
+
+func memberKey(player string) string { return "party:of:" + player }
+
+// membership is the owner of a member's claim.
+func membership(home, code string) string { return home + " " + code }
 
 func partyRequestChannel(node string) string { return "party:rq:" + node }
 func partyReplyChannel(node string) string   { return "party:rp:" + node }
@@ -41,6 +49,8 @@ const (
 	partyLeave  = "leave"
 	partyQueue  = "queue"
 	partyCancel = "cancel"
+	partyMove   = "move" // the member's connection is now on From
+	partyGone   = "gone" // the member's connection on From is gone for good
 )
 
 // partyRequest is an operation on a party, from the node of the player who
@@ -64,6 +74,7 @@ type partyReply struct {
 	Err    string               `json:"err,omitempty"`
 	State  *protocol.PartyState `json:"state,omitempty"`
 	Ticket string               `json:"ticket,omitempty"`
+	Party  string               `json:"party,omitempty"`
 }
 
 // The party errors by name, as they cross the Bus.
@@ -102,9 +113,6 @@ func errOf(name string) error {
 
 var errPartyUnreachable = protocol.Errorf(protocol.CodeUnavailable, "cannot reach the party's server; try again")
 
-// awayParty is a party of another node that a player of this node is in.
-type awayParty struct{ id, code, home string }
-
 // partyNet is this node's side of parties across the cluster; nil on a
 // single node.
 type partyNet struct {
@@ -113,14 +121,13 @@ type partyNet struct {
 	node string
 	next atomic.Uint64
 
-	// mu guards the following fields.
+	// mu guards pending.
 	mu      sync.Mutex
 	pending map[uint64]chan partyReply
-	away    map[string]awayParty // player -> its party elsewhere
 }
 
 func newPartyNet(gw *Gateway, bus cluster.Bus, node string) *partyNet {
-	return &partyNet{gw: gw, bus: bus, node: node, pending: map[uint64]chan partyReply{}, away: map[string]awayParty{}}
+	return &partyNet{gw: gw, bus: bus, node: node, pending: map[uint64]chan partyReply{}}
 }
 
 // start subscribes to this node's party requests and replies, and renews
@@ -154,17 +161,39 @@ func (pn *partyNet) start(ctx context.Context) error {
 	return nil
 }
 
-// renew extends the claims on this node's parties' codes.
+// renew extends the claims on this node's parties' codes and members.
 func (pn *partyNet) renew(ctx context.Context) {
-	for _, code := range pn.gw.parties.Codes() {
-		cctx, cancel := context.WithTimeout(ctx, dirTimeout)
-		ok, err := pn.bus.Claim(cctx, partyKey(code), pn.node, partyTTL)
-		cancel()
-		if err != nil {
-			pn.gw.log.Warn().Err(err).Str("code", code).Msg("renew a party's invite code")
-		} else if !ok {
-			pn.gw.log.Warn().Str("code", code).Msg("a party's invite code is held by another node: it no longer finds the party")
+	for code, members := range pn.gw.parties.Roster() {
+		pn.claim(ctx, partyKey(code), pn.node)
+		for _, id := range members {
+			pn.claim(ctx, memberKey(id), membership(pn.node, code))
 		}
+	}
+}
+
+// claim takes or extends a claim of this node's, logging a failure.
+func (pn *partyNet) claim(ctx context.Context, key, owner string) {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	defer cancel()
+	ok, err := pn.bus.Claim(cctx, key, owner, partyTTL)
+	if err != nil {
+		pn.gw.log.Warn().Err(err).Str("key", key).Msg("claim a party's code or member")
+	} else if !ok {
+		pn.gw.log.Warn().Str("key", key).Msg("a party's code or member is claimed by another node")
+	}
+}
+
+// joined records that player is a member of the party here with code.
+func (pn *partyNet) joined(player, code string) {
+	pn.claim(context.Background(), memberKey(player), membership(pn.node, code))
+}
+
+// left records that player left the party here with code.
+func (pn *partyNet) left(player, code string) {
+	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
+	defer cancel()
+	if err := pn.bus.Release(ctx, memberKey(player), membership(pn.node, code)); err != nil {
+		pn.gw.log.Warn().Err(err).Str("player", player).Msg("release a party member's claim; it lapses")
 	}
 }
 
@@ -203,38 +232,26 @@ func (pn *partyNet) home(ctx context.Context, code string) (string, error) {
 	return owner, nil
 }
 
-// awayOf returns the party elsewhere that player is in. One whose home no
-// longer holds its code (the home died, or Redis lost it) is forgotten.
-func (pn *partyNet) awayOf(ctx context.Context, player string) (awayParty, bool, error) {
-	pn.mu.Lock()
-	a, ok := pn.away[player]
-	pn.mu.Unlock()
-	if !ok {
-		return a, false, nil
-	}
-	home, err := pn.home(ctx, a.code)
+// partyOf returns the home node and code of player's party: "" if player
+// is in none (or its home is dead).
+func (pn *partyNet) partyOf(ctx context.Context, player string) (home, code string, err error) {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	defer cancel()
+	owner, err := pn.bus.Owner(cctx, memberKey(player))
 	if err != nil {
-		return a, true, err
+		return "", "", errPartyUnreachable
 	}
-	if home != a.home {
-		pn.forget(player, a)
-		return a, false, nil
-	}
-	return a, true, nil
+	home, code, _ = strings.Cut(owner, " ")
+	return home, code, nil
 }
 
-func (pn *partyNet) remember(player string, a awayParty) {
-	pn.mu.Lock()
-	pn.away[player] = a
-	pn.mu.Unlock()
-}
-
-func (pn *partyNet) forget(player string, a awayParty) {
-	pn.mu.Lock()
-	if pn.away[player] == a {
-		delete(pn.away, player)
+// elsewhere returns the home of player's party if it is another node's.
+func (pn *partyNet) elsewhere(ctx context.Context, player string) (string, error) {
+	home, _, err := pn.partyOf(ctx, player)
+	if err != nil || home == pn.node {
+		return "", err
 	}
-	pn.mu.Unlock()
+	return home, nil
 }
 
 // ask sends req to node and, unless req.NoReply, waits for its reply.
@@ -308,13 +325,31 @@ func (pn *partyNet) serve(ctx context.Context, msg []byte) {
 		}
 		pt, err := gw.parties.JoinMember(req.Code, mb)
 		if rep.Err = errName(err); err == nil {
+			pn.joined(req.Player.ID, pt.Code)
 			gw.pushParty(pt, req.Player.ID)
 			st := pt.State()
 			rep.State = &st
 		}
 	case partyLeave:
+		if pt, ok := gw.parties.Of(req.Player.ID); ok {
+			rep.Party = pt.ID
+		}
 		if !gw.leaveParty(req.Player.ID) {
 			rep.Err = errName(match.ErrNoParty)
+		}
+	case partyGone:
+		// Only if the member is still there: one that came back on
+		// another node stays.
+		if node, ok := gw.parties.Where(req.Player.ID); ok && node == req.From {
+			gw.leaveParty(req.Player.ID)
+		}
+	case partyMove:
+		sink := gw.host.RemotePeer(req.From, req.Player.ID)
+		if sink == nil {
+			return
+		}
+		if pt, moved := gw.parties.Move(req.Player.ID, req.From, sink); moved {
+			sink.Send(protocol.NewFrame(protocol.Encode("party.state", "", pt.State())))
 		}
 	case partyQueue:
 		t, err := gw.queueParty(req.Player.ID, req.Category, req.Lang, func(id string) (float64, bool) {
@@ -364,62 +399,75 @@ func (pn *partyNet) join(ctx context.Context, code string, me protocol.PlayerInf
 	if rep.State == nil {
 		return nil, protocol.Errorf(protocol.CodeInternal, "the party's server failed")
 	}
-	pn.remember(me.ID, awayParty{id: rep.State.Party, code: code, home: home})
 	return rep.State, nil
 }
 
-// leave asks player's party elsewhere to let it go, and returns the
-// party's id. A party whose home is gone is left at once.
+// leave asks the home of player's party elsewhere to let it go, and
+// returns the party's id.
 func (pn *partyNet) leave(ctx context.Context, player string) (string, error) {
-	a, ok, err := pn.awayOf(ctx, player)
+	home, err := pn.elsewhere(ctx, player)
 	if err != nil {
 		return "", err
 	}
-	if !ok {
-		if a.id != "" {
-			return a.id, nil // its home is gone, and the party with it
-		}
-		return "", protocol.Errorf(protocol.CodeNotFound, "not in a party").Because("party_none", nil)
+	if home == "" {
+		return "", match.ErrNoParty
 	}
-	rep, err := pn.ask(ctx, a.home, partyRequest{Op: partyLeave, Player: protocol.PlayerInfo{ID: player}})
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyLeave, Player: protocol.PlayerInfo{ID: player}})
 	if err != nil {
 		return "", err
 	}
-	if e := errOf(rep.Err); e != nil && !errors.Is(e, match.ErrNoParty) {
-		return "", e
+	if err := errOf(rep.Err); err != nil {
+		return "", err
 	}
-	pn.forget(player, a)
-	return a.id, nil
+	return rep.Party, nil
 }
 
 // gone tells the home of player's party elsewhere that player's connection
-// is gone for good, without waiting.
+// here is gone for good, without waiting.
 func (pn *partyNet) gone(player string) {
-	pn.mu.Lock()
-	a, ok := pn.away[player]
-	pn.mu.Unlock()
-	if !ok {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*dirTimeout)
+	defer cancel()
+	home, err := pn.elsewhere(ctx, player)
+	if err != nil || home == "" {
 		return
 	}
-	pn.forget(player, a)
-	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
+	if _, err := pn.ask(ctx, home, partyRequest{Op: partyGone, Player: protocol.PlayerInfo{ID: player}, NoReply: true}); err != nil {
+		pn.gw.log.Warn().Err(err).Str("player", player).Str("node", home).Msg("take a gone player out of its party elsewhere")
+	}
+}
+
+// arrived tells the home of sess's party that its connection is now here,
+// if it was elsewhere: the home reaches it here from now on, and sends it
+// the party's state.
+func (pn *partyNet) arrived(sess *session) {
+	ctx, cancel := context.WithTimeout(pn.gw.runCtx, 2*dirTimeout)
 	defer cancel()
-	if _, err := pn.ask(ctx, a.home, partyRequest{Op: partyLeave, Player: protocol.PlayerInfo{ID: player}, NoReply: true}); err != nil {
-		pn.gw.log.Warn().Err(err).Str("player", player).Str("node", a.home).Msg("take a gone player out of its party elsewhere")
+	home, _, err := pn.partyOf(ctx, sess.id)
+	switch {
+	case err != nil || home == "":
+		return
+	case home == pn.node:
+		if pt, moved := pn.gw.parties.Move(sess.id, "", sess); moved {
+			sess.Send(protocol.NewFrame(protocol.Encode("party.state", "", pt.State())))
+		}
+		return
+	}
+	if _, err := pn.ask(ctx, home, partyRequest{Op: partyMove, Player: protocol.PlayerInfo{ID: sess.id}, NoReply: true}); err != nil {
+		pn.gw.log.Warn().Err(err).Str("player", sess.id).Str("node", home).Msg("tell a party its member is here now")
 	}
 }
 
 // queue asks the home of me's party elsewhere to queue it, and returns the
 // team ticket.
 func (pn *partyNet) queue(ctx context.Context, me protocol.PlayerInfo, category, lang string) (string, error) {
-	a, ok, err := pn.awayOf(ctx, me.ID)
+	home, err := pn.elsewhere(ctx, me.ID)
 	if err != nil {
 		return "", err
 	}
-	if !ok {
+	if home == "" {
 		return "", match.ErrNoParty
 	}
-	rep, err := pn.ask(ctx, a.home, partyRequest{Op: partyQueue, Player: me, Category: category, Lang: lang})
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyQueue, Player: me, Category: category, Lang: lang})
 	if err != nil {
 		return "", err
 	}
@@ -431,13 +479,14 @@ func (pn *partyNet) queue(ctx context.Context, me protocol.PlayerInfo, category,
 
 // cancel asks the home of player's party elsewhere to cancel its ticket.
 func (pn *partyNet) cancel(ctx context.Context, player, ticket string) error {
-	pn.mu.Lock()
-	a, ok := pn.away[player]
-	pn.mu.Unlock()
-	if !ok {
+	home, err := pn.elsewhere(ctx, player)
+	if err != nil {
+		return err
+	}
+	if home == "" {
 		return match.ErrNoTicket
 	}
-	rep, err := pn.ask(ctx, a.home, partyRequest{Op: partyCancel, Player: protocol.PlayerInfo{ID: player}, Ticket: ticket})
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyCancel, Player: protocol.PlayerInfo{ID: player}, Ticket: ticket})
 	if err != nil {
 		return err
 	}

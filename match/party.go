@@ -135,15 +135,71 @@ func (ps *Parties) CreateCode(p protocol.PlayerInfo, sink Sink, code string) (*P
 	return pt, nil
 }
 
-// Codes lists the invite codes of the parties here.
-func (ps *Parties) Codes() []string {
+// Roster lists the parties here: each invite code with its members' ids.
+func (ps *Parties) Roster() map[string][]string {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	out := make([]string, 0, len(ps.byCode))
-	for c := range ps.byCode {
-		out = append(out, c)
+	out := make(map[string][]string, len(ps.byCode))
+	for c, pt := range ps.byCode {
+		ids := make([]string, len(pt.Members))
+		for i, m := range pt.Members {
+			ids[i] = m.Player.ID
+		}
+		out[c] = ids
 	}
 	return out
+}
+
+// Where returns the node holding the connection of player, a member of a
+// party here ("" for this node), and whether it is one.
+func (ps *Parties) Where(player string) (string, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	pt, ok := ps.ofPlayer[player]
+	if !ok {
+		return "", false
+	}
+	for _, m := range pt.Members {
+		if m.Player.ID == player {
+			return m.Node, true
+		}
+	}
+	return "", false
+}
+
+// Move records that the connection of player, a member of a party here,
+// is now on node ("" for this node), reached through sink; so is its
+// ticket, if the party is queued. It returns the party and whether the
+// member was elsewhere before (nil, false if player is in no party here).
+func (ps *Parties) Move(player, node string, sink Sink) (*Party, bool) {
+	ps.mu.Lock()
+	pt, ok := ps.ofPlayer[player]
+	if !ok {
+		ps.mu.Unlock()
+		return nil, false
+	}
+	moved := false
+	for i, m := range pt.Members {
+		if m.Player.ID == player {
+			moved = m.Node != node
+			pt.Members[i].Node, pt.Members[i].Sink = node, sink
+		}
+	}
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	ps.mu.Unlock()
+	ps.mm.reroute(player, node, sink)
+	return &cp, moved
+}
+
+// reroute points a queued party member's ticket at its connection's new
+// node and sink.
+func (m *Matchmaker) reroute(player, node string, sink Sink) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.byPlayer[player]; ok && t.team != nil {
+		t.node, t.Sink = node, sink
+	}
 }
 
 // Join adds p to the party with the invite code. It refuses an unknown

@@ -115,7 +115,7 @@ func TestClusterPartyRefusals(t *testing.T) {
 // from there. A member whose connection is gone for good takes the party
 // out of the queue from its own node.
 func TestClusterPartyLeaderElsewhere(t *testing.T) {
-	hs := clusterOf(t, 2, func(c *web.Config) { c.Grace = 30 * time.Second; c.Match.MaxWait = 10 * time.Minute })
+	hs := clusterOf(t, 2, func(c *web.Config) { c.Grace = 5 * time.Second; c.Match.MaxWait = 10 * time.Minute })
 	cs := dialOn(hs, "丁", 0, 1, 1, 0)
 	formParty(t, cs)
 	cs[0].reply(cs[0].send("party.leave", nil))
@@ -135,7 +135,7 @@ func TestClusterPartyLeaderElsewhere(t *testing.T) {
 		t.Fatal("the party is not queued on its node")
 	}
 	hs[1].drop(rest[1])
-	hs[1].advance(35 * time.Second) // past the grace window
+	hs[1].advance(6 * time.Second) // past the grace window
 	waitFor(t, "the party out of the queue", func() bool {
 		_, q := hs[0].srv.Matchmaker().Queued(rest[0].id)
 		return !q
@@ -256,4 +256,45 @@ func TestClusterTeamMatchAcrossNodes(t *testing.T) {
 	if made != 1 {
 		t.Fatalf("%d matches made, want 1", made)
 	}
+}
+
+// TestClusterPartyMemberMovesNode: a member whose connection drops on one
+// node and comes back on another within the grace window stays in the
+// party: the old node's grace ending does not take it out, it is pushed
+// the party's state on its new node, and its party is matched and found
+// there.
+func TestClusterPartyMemberMovesNode(t *testing.T) {
+	hs := clusterOf(t, 3, func(c *web.Config) { c.Grace = 5 * time.Second })
+	red := dialOn(hs, "己", 0, 1)
+	blue := dialOn(hs, "庚", 2, 0)
+	formParty(t, red)
+	formParty(t, blue)
+	hs[1].drop(red[1])
+	back, _ := hs[2].resume(red[1])
+	back.expectFn("party.state on the new node", func(m msg) bool {
+		var ps partyState
+		if m.Type != "party.state" || m.Re != "" {
+			return false
+		}
+		m.decode(t, &ps)
+		return len(ps.Members) == 2
+	})
+	red[1] = back
+	hs[1].advance(6 * time.Second) // the old node's grace ends
+	// The member is still in the party.
+	expectReason(t, back, back.send("party.create", nil), "wrong_phase", "party_already")
+	queueParty(t, red)
+	queueParty(t, blue)
+	ctx := context.Background()
+	for _, h := range hs {
+		h.srv.Matchmaker().Process(ctx)
+	}
+	for _, c := range append(red, blue...) {
+		var f struct{ Room string }
+		c.expect("match.found").decode(t, &f)
+		if f.Room == "" {
+			t.Fatalf("%s: match.found without a room", c.id)
+		}
+	}
+	back.expect("room.state")
 }

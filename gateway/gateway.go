@@ -148,6 +148,7 @@ func New(cfg Config, deps Deps) *Gateway {
 	s.parties = match.NewParties(s.matcher)
 	if bus := deps.Host.Bus(); bus != nil {
 		s.pnet = newPartyNet(s, bus, deps.Host.Node())
+		s.parties.SetPlaying(s.pnet.playing)
 	}
 	s.rt = newRouter(s, deps.Host)
 	s.upgrader = websocket.Upgrader{

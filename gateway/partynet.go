@@ -232,6 +232,16 @@ func (pn *partyNet) home(ctx context.Context, code string) (string, error) {
 	return owner, nil
 }
 
+// playing reports whether player holds a match room's claim, on any node.
+// A Bus that cannot say counts as not playing: the claims taken when a
+// match starts still keep a player out of two rooms.
+func (pn *partyNet) playing(player string) bool {
+	ctx, cancel := context.WithTimeout(pn.gw.runCtx, dirTimeout)
+	defer cancel()
+	owner, err := pn.bus.Owner(ctx, match.ClaimKey(player))
+	return err == nil && owner != ""
+}
+
 // partyOf returns the home node and code of player's party: "" if player
 // is in none (or its home is dead).
 func (pn *partyNet) partyOf(ctx context.Context, player string) (home, code string, err error) {

@@ -107,6 +107,10 @@ const claimTTL = 2 * time.Hour
 
 func claimKey(player string) string { return "player:" + player }
 
+// ClaimKey is the key of the claim a player in a match room holds on the
+// Bus, its owner the room.
+func ClaimKey(player string) string { return claimKey(player) }
+
 // Config tunes matchmaking. Zero values mean the defaults.
 type Config struct {
 	// Tick is how often the queues are processed; default 250 ms.

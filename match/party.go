@@ -72,6 +72,9 @@ func (p *Party) State() protocol.PartyState {
 // playing: such a party takes no new member.
 type Parties struct {
 	mm *Matchmaker // Static after construction.
+	// playing, if set, reports whether a player is in a match room on any
+	// node; set before use.
+	playing func(player string) bool
 
 	mu       sync.Mutex
 	byID     map[string]*Party
@@ -83,6 +86,11 @@ type Parties struct {
 func NewParties(mm *Matchmaker) *Parties {
 	return &Parties{mm: mm, byID: map[string]*Party{}, byCode: map[string]*Party{}, ofPlayer: map[string]*Party{}}
 }
+
+// SetPlaying makes the registry ask fn too whether a member is playing: in
+// a cluster the matchmaker knows only the matches of its own node. Call it
+// before any other method.
+func (ps *Parties) SetPlaying(fn func(player string) bool) { ps.playing = fn }
 
 // codeAlphabet has no 0/O or 1/I, which are misread when a code is said
 // aloud or copied.
@@ -242,6 +250,13 @@ func (ps *Parties) busy(pt *Party) bool {
 		}
 		if _, ok := ps.mm.Playing(m.Player.ID); ok {
 			return true
+		}
+	}
+	if ps.playing != nil {
+		for _, m := range pt.Members {
+			if ps.playing(m.Player.ID) {
+				return true
+			}
 		}
 	}
 	return false

@@ -159,7 +159,7 @@ func TestClusterPartyLeaderElsewhere(t *testing.T) {
 func TestClusterTeamMatchAcrossNodes(t *testing.T) {
 	hs := clusterOf(t, 3, nil)
 	red, blue := dialOn(hs, "红", 0, 1, 2), dialOn(hs, "蓝", 1, 2, 0)
-	formParty(t, red)
+	rst := formParty(t, red)
 	formParty(t, blue)
 	queueParty(t, red)
 	queueParty(t, blue)
@@ -188,6 +188,9 @@ func TestClusterTeamMatchAcrossNodes(t *testing.T) {
 	if teamOf[red[1].id] != teamOf[red[0].id] || teamOf[blue[2].id] == teamOf[red[0].id] {
 		t.Fatalf("teams %v", teamOf)
 	}
+	// A party playing is busy, wherever its match runs and the joiner is.
+	late := dialOn(hs, "迟", 2)[0]
+	expectReason(t, late, late.send("party.join", map[string]any{"code": rst.Code}), "wrong_phase", "party_busy")
 	owner := -1
 	for i, h := range hs {
 		if _, ok := h.srv.Rooms().Get(roomID); ok {

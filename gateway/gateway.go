@@ -277,6 +277,11 @@ func (s *Gateway) Janitor(ctx context.Context) {
 // grace window out of their queues.
 func (s *Gateway) expire() {
 	for _, sess := range s.hub.expired(s.clock.Now(), s.cfg.Grace) {
+		if node, ok := s.parties.Where(sess.id); ok && node != "" {
+			// A member of a party here whose connection came back on
+			// another node: it stays in its party, and in its queue.
+			continue
+		}
 		s.matcher.Leave(sess.id)
 		s.partyGone(sess.id)
 	}

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"math"
@@ -201,12 +202,28 @@ func (ps *Parties) Move(player, node string, sink Sink) (*Party, bool) {
 }
 
 // reroute points a queued party member's ticket at its connection's new
-// node and sink.
+// node and sink. A party in the shared pool is taken out of it, to be put
+// back with its members' nodes as they are now on the next tick.
 func (m *Matchmaker) reroute(player, node string, sink Sink) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if t, ok := m.byPlayer[player]; ok && t.team != nil {
-		t.node, t.Sink = node, sink
+	t, ok := m.byPlayer[player]
+	if !ok || t.team == nil {
+		m.mu.Unlock()
+		return
+	}
+	lead := t.team.tickets[0]
+	repool := m.share != nil && lead.pooled && t.node != node
+	if repool {
+		lead.pooled = false
+	}
+	t.node, t.Sink = node, sink
+	m.mu.Unlock()
+	if repool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.share.Pool.Remove(ctx, lead.ID); err != nil {
+			m.log.Warn().Err(err).Str("player", player).Msg("take a party out of the shared pool to put it back")
+		}
 	}
 }
 
@@ -319,6 +336,13 @@ func (ps *Parties) Queue(player, category, lang string, rating func(id string) (
 	}
 	if len(pt.Members) < PartyMin {
 		return nil, nil, ErrPartySize
+	}
+	if ps.playing != nil {
+		for _, m := range pt.Members {
+			if ps.playing(m.Player.ID) {
+				return nil, nil, ErrBusy
+			}
+		}
 	}
 	if rating != nil {
 		for i := range pt.Members {

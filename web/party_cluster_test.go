@@ -261,36 +261,45 @@ func TestClusterTeamMatchAcrossNodes(t *testing.T) {
 	}
 }
 
-// TestClusterPartyMemberMovesNode: a member whose connection drops on one
-// node and comes back on another within the grace window stays in the
-// party: the old node's grace ending does not take it out, it is pushed
-// the party's state on its new node, and its party is matched and found
-// there.
+// TestClusterPartyMemberMovesNode: members whose connections drop and come
+// back on other nodes within the grace window stay in their party, queued:
+// the old nodes' grace ending takes nobody out (the leader left the party's
+// own node), each is pushed the party's state on its new node, and the
+// party is matched and found there.
 func TestClusterPartyMemberMovesNode(t *testing.T) {
-	hs := clusterOf(t, 3, func(c *web.Config) { c.Grace = 5 * time.Second })
+	hs := clusterOf(t, 3, func(c *web.Config) { c.Grace = 5 * time.Second; c.Match.MaxWait = 10 * time.Minute })
 	red := dialOn(hs, "己", 0, 1)
 	blue := dialOn(hs, "庚", 2, 0)
 	formParty(t, red)
 	formParty(t, blue)
-	hs[1].drop(red[1])
-	back, _ := hs[2].resume(red[1])
-	back.expectFn("party.state on the new node", func(m msg) bool {
-		var ps partyState
-		if m.Type != "party.state" || m.Re != "" {
-			return false
-		}
-		m.decode(t, &ps)
-		return len(ps.Members) == 2
-	})
-	red[1] = back
-	hs[1].advance(6 * time.Second) // the old node's grace ends
-	// The member is still in the party.
-	expectReason(t, back, back.send("party.create", nil), "wrong_phase", "party_already")
 	queueParty(t, red)
-	queueParty(t, blue)
 	ctx := context.Background()
-	for _, h := range hs {
-		h.srv.Matchmaker().Process(ctx)
+	hs[0].srv.Matchmaker().Process(ctx) // red's party is in the pool
+	// red[0] from node a (its party's) to c, red[1] from b to a.
+	for i, to := range []int{2, 0} {
+		hs[i].drop(red[i])
+		back, _ := hs[to].resume(red[i])
+		back.expectFn("party.state on the new node", func(m msg) bool {
+			var ps partyState
+			if m.Type != "party.state" || m.Re != "" {
+				return false
+			}
+			m.decode(t, &ps)
+			return len(ps.Members) == 2
+		})
+		red[i] = back
+	}
+	hs[0].advance(6 * time.Second) // the old nodes' grace ends
+	// The members are still in the party, still queued.
+	expectReason(t, red[1], red[1].send("party.create", nil), "wrong_phase", "party_already")
+	if _, q := hs[0].srv.Matchmaker().Queued(red[0].id); !q {
+		t.Fatal("the party left the queue when its leader's old connection expired")
+	}
+	queueParty(t, blue)
+	for i := 0; i < 2; i++ {
+		for _, h := range hs {
+			h.srv.Matchmaker().Process(ctx)
+		}
 	}
 	for _, c := range append(red, blue...) {
 		var f struct{ Room string }
@@ -298,6 +307,6 @@ func TestClusterPartyMemberMovesNode(t *testing.T) {
 		if f.Room == "" {
 			t.Fatalf("%s: match.found without a room", c.id)
 		}
+		c.expect("room.state")
 	}
-	back.expect("room.state")
 }

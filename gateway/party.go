@@ -121,11 +121,13 @@ func (s *Gateway) createParty(ctx context.Context, me protocol.PlayerInfo, sess 
 			return nil, err
 		}
 		pt, err := s.parties.CreateCode(me, sess, code)
-		if err == nil {
+		switch {
+		case err == nil:
 			s.pnet.joined(me.ID, code)
-		}
-		if !errors.Is(err, match.ErrCodeTaken) {
-			return pt, err
+			return pt, nil
+		case !errors.Is(err, match.ErrCodeTaken):
+			s.pnet.release(code)
+			return nil, err
 		}
 	}
 }

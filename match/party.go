@@ -141,7 +141,9 @@ func (ps *Parties) CreateCode(p protocol.PlayerInfo, sink Sink, code string) (*P
 	}
 	pt := &Party{ID: "p-" + uuid.NewString(), Code: code, Members: []Member{{Player: p, Sink: sink}}}
 	ps.byID[pt.ID], ps.byCode[code], ps.ofPlayer[p.ID] = pt, pt, pt
-	return pt, nil
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	return &cp, nil
 }
 
 // Roster lists the parties here: each invite code with its members' ids.

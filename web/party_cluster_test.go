@@ -310,3 +310,31 @@ func TestClusterPartyMemberMovesNode(t *testing.T) {
 		c.expect("room.state")
 	}
 }
+
+// TestClusterTeamMatchSeatsMovedMember: a party's node that takes the
+// match seats a member who moved to another node there, not on the session
+// it left behind in its grace window.
+func TestClusterTeamMatchSeatsMovedMember(t *testing.T) {
+	hs := clusterOf(t, 3, func(c *web.Config) { c.Grace = time.Minute })
+	red := dialOn(hs, "辛", 0, 1)
+	blue := dialOn(hs, "壬", 2, 1)
+	formParty(t, red)
+	formParty(t, blue)
+	queueParty(t, red)
+	ctx := context.Background()
+	hs[0].srv.Matchmaker().Process(ctx)
+	hs[0].drop(red[0])
+	back, _ := hs[2].resume(red[0])
+	back.expectFn("party.state on the new node", func(m msg) bool { return m.Type == "party.state" && m.Re == "" })
+	red[0] = back
+	queueParty(t, blue)
+	hs[2].srv.Matchmaker().Process(ctx) // blue's party into the pool
+	hs[0].srv.Matchmaker().Process(ctx) // red's back in it, and node a takes the pair
+	if hs[0].srv.Matchmaker().Matched() != 1 {
+		t.Fatalf("node a made %d matches, want the one", hs[0].srv.Matchmaker().Matched())
+	}
+	for _, c := range append(red, blue...) {
+		c.expect("match.found")
+		c.expect("room.state")
+	}
+}

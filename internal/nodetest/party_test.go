@@ -55,8 +55,9 @@ func gather(t *testing.T, ps []*nodetest.Client) partyState {
 // TestPartyTeamMatchAcrossNodes: over real WebSockets against three real
 // nodes, a party made on node 1 is joined from nodes 2 and 3, another made
 // on node 2 from nodes 3 and 1; the refusals are those of one node; the
-// two parties are queued from their leaders' nodes, matched into one team
-// room, and everyone plays it to room.finished on its own node.
+// two parties are queued from their leaders' nodes; a member resumes on
+// another node while queued; the parties are matched into one team room,
+// and everyone plays it to room.finished on its own node.
 func TestPartyTeamMatchAcrossNodes(t *testing.T) {
 	bank := answers(t)
 	c := nodetest.StartWith(t, 3, nodetest.Options{Args: []string{
@@ -95,6 +96,19 @@ func TestPartyTeamMatchAcrossNodes(t *testing.T) {
 	if r := reason(t, late.Reply(late.Send("party.join", map[string]any{"code": rst.Code}))); r != "party_busy" {
 		t.Fatalf("join a queued party from another node: %q", r)
 	}
+	// 红二 loses its connection to node 2 and resumes through node 3, its
+	// party queued: it is still in the party, pushed its state there, and
+	// is found there.
+	red[1].Drop()
+	back := c.Nodes[2].Dial()
+	if w := back.Hello(map[string]any{"resume": red[1].Resume}); w.Player.ID != red[1].ID {
+		t.Fatalf("resume through node 3 welcomed %s, want %s", w.Player.ID, red[1].ID)
+	}
+	back.Name = red[1].Name
+	back.ExpectFn("party.state on the new node", func(m nodetest.Msg) bool {
+		return m.Type == "party.state" && m.Re == "" && contains(m.Raw, rst.Party)
+	})
+	red[1] = back
 	queue(blue)
 
 	all := append(append([]*nodetest.Client{}, red...), blue...)

@@ -3,6 +3,7 @@ package nodetest_test
 import (
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/leitai/leitai/internal/nodetest"
 )
@@ -199,5 +200,48 @@ func TestPartyTeamMatchAcrossNodes(t *testing.T) {
 			m.Decode(t, &st)
 			return len(st.Members) == 2
 		})
+	}
+}
+
+// TestPartyHomeKilled: a party dies with the node it was made on. Its
+// members on other nodes are answered as members until its claims lapse
+// (30 s), then are in no party and may form another; its code is unknown
+// everywhere.
+func TestPartyHomeKilled(t *testing.T) {
+	c := nodetest.Start(t, 2)
+	lead := c.Nodes[0].Dial()
+	lead.Hello(map[string]any{"name": "首"})
+	mate := c.Nodes[1].Dial()
+	mate.Hello(map[string]any{"name": "伴"})
+	st := gather(t, []*nodetest.Client{lead, mate})
+	c.Nodes[0].Kill()
+	start := time.Now()
+	// Right after, the claims of the dead node still hold the member.
+	if r := reason(t, mate.Reply(mate.Send("party.create", nil))); r != "party_already" {
+		t.Fatalf("party.create right after the party's node died: %q", r)
+	}
+	// Polled once a second: the node's message limit is a few a second.
+	var m nodetest.Msg
+	for {
+		if m = mate.Reply(mate.Send("party.create", nil)); m.Type == "party.state" {
+			break
+		}
+		if r := reason(t, m); r != "party_already" {
+			t.Fatalf("party.create while the dead node's claims last: %s", m.Raw)
+		}
+		if time.Since(start) > 45*time.Second {
+			t.Fatal("the member is still in the dead node's party after 45 s")
+		}
+		time.Sleep(time.Second)
+	}
+	var mine partyState
+	m.Decode(t, &mine)
+	if mine.Code == st.Code || mine.Leader != mate.ID || len(mine.Members) != 1 {
+		t.Fatalf("new party %+v after the old %+v", mine, st)
+	}
+	other := c.Nodes[1].Dial()
+	other.Hello(map[string]any{"name": "客"})
+	if r := reason(t, other.Reply(other.Send("party.join", map[string]any{"code": st.Code}))); r != "party_code_unknown" {
+		t.Fatalf("the dead party's code: %q", r)
 	}
 }

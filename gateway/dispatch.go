@@ -408,10 +408,15 @@ func (s *Gateway) matchRematch(ctx context.Context, c *conn, sess *session, in p
 		return protocol.Errorf(protocol.CodeBadRequest, "room is required")
 	}
 	var err error
+	me := protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}
 	if in.Type == "match.rematch_decline" {
 		err = s.matcher.DeclineRematch(sess.id, d.Room)
 	} else {
-		err = s.matcher.Rematch(ctx, protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Room, sess)
+		err = s.matcher.Rematch(ctx, me, d.Room, sess)
+	}
+	if s.pnet != nil && (errors.Is(err, match.ErrNoMatch) || errors.Is(err, match.ErrNoOffer)) {
+		// A match started by another node is asked of that node.
+		err = s.pnet.rematch(ctx, me, d.Room, in.Type == "match.rematch_decline", err)
 	}
 	switch {
 	case errors.Is(err, match.ErrNoMatch):

@@ -51,6 +51,11 @@ const (
 	partyCancel = "cancel"
 	partyMove   = "move" // the member's connection is now on From
 	partyGone   = "gone" // the member's connection on From is gone for good
+
+	// Not a party's, but asked the same way of the node that started a
+	// quick match: a rematch of it, and declining one.
+	opRematch = "rematch"
+	opDecline = "rematch_decline"
 )
 
 // partyRequest is an operation on a party, from the node of the player who
@@ -64,6 +69,7 @@ type partyRequest struct {
 	Category string              `json:"category,omitempty"`
 	Lang     string              `json:"lang,omitempty"`
 	Ticket   string              `json:"ticket,omitempty"`
+	Room     string              `json:"room,omitempty"`
 	NoReply  bool                `json:"noreply,omitempty"`
 }
 
@@ -87,6 +93,10 @@ var partyErrs = map[string]error{
 	"locked":     match.ErrPartyLocked,
 	"busy":       match.ErrBusy,
 	"no_ticket":  match.ErrNoTicket,
+
+	"no_match":     match.ErrNoMatch,
+	"no_offer":     match.ErrNoOffer,
+	"not_finished": match.ErrNotFinished,
 }
 
 func errName(err error) string {
@@ -373,6 +383,15 @@ func (pn *partyNet) serve(ctx context.Context, msg []byte) {
 		}
 	case partyCancel:
 		rep.Err = errName(gw.matcher.Cancel(req.Player.ID, req.Ticket))
+	case opRematch:
+		sink := gw.host.RemotePeer(req.From, req.Player.ID)
+		if sink == nil {
+			rep.Err = "internal"
+			break
+		}
+		rep.Err = errName(gw.matcher.Rematch(ctx, req.Player, req.Room, sink))
+	case opDecline:
+		rep.Err = errName(gw.matcher.DeclineRematch(req.Player.ID, req.Room))
 	default:
 		return
 	}
@@ -497,6 +516,30 @@ func (pn *partyNet) cancel(ctx context.Context, player, ticket string) error {
 		return match.ErrNoTicket
 	}
 	rep, err := pn.ask(ctx, home, partyRequest{Op: partyCancel, Player: protocol.PlayerInfo{ID: player}, Ticket: ticket})
+	if err != nil {
+		return err
+	}
+	return errOf(rep.Err)
+}
+
+// rematch asks the node that started room, if another, for a rematch of
+// it (or to decline one) on me's behalf; local is this node's answer,
+// returned when no other node started the match.
+func (pn *partyNet) rematch(ctx context.Context, me protocol.PlayerInfo, room string, decline bool, local error) error {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	owner, err := pn.bus.Owner(cctx, match.RematchKey(room))
+	cancel()
+	if err != nil {
+		return errPartyUnreachable
+	}
+	if owner == "" || owner == pn.node {
+		return local
+	}
+	op := opRematch
+	if decline {
+		op = opDecline
+	}
+	rep, err := pn.ask(ctx, owner, partyRequest{Op: op, Player: me, Room: room})
 	if err != nil {
 		return err
 	}

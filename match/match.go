@@ -644,6 +644,13 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 		}
 	}
 	m.mu.Unlock()
+	if err == nil && m.share != nil && g.mode != ModeTeam {
+		// Players of other nodes ask for a rematch there: their node finds
+		// this one by the room.
+		if _, cerr := m.claims.Claim(ctx, RematchKey(roomID), m.share.Node, claimTTL); cerr != nil {
+			m.log.Warn().Err(cerr).Str("room", roomID).Msg("record where a match's rematch is asked for")
+		}
+	}
 	if err != nil {
 		var ps []string
 		for _, t := range g.tickets {

@@ -48,6 +48,9 @@ type relayMsg struct {
 	Ticket string          `json:"ticket"`
 	Player string          `json:"player"`
 	Frame  json.RawMessage `json:"frame,omitempty"` // none: only that the ticket left the queue
+	// Requeue, instead, asks the node to queue its player afresh (a
+	// rematch offer it accepted failed on the node that made it).
+	Requeue *PoolTicket `json:"requeue,omitempty"`
 }
 
 func relayChannel(node string) string { return "match:node:" + node }
@@ -105,6 +108,12 @@ func (m *Matchmaker) relayed(b []byte) {
 	var msg relayMsg
 	if err := json.Unmarshal(b, &msg); err != nil {
 		m.log.Warn().Err(err).Msg("bad relayed match message")
+		return
+	}
+	if q := msg.Requeue; q != nil {
+		if Size(q.Mode) > 0 && q.Player.ID != "" && m.share.PeerSink != nil {
+			go m.requeued(*q) // off the Bus's goroutine: it adds to the pool
+		}
 		return
 	}
 	m.mu.Lock()

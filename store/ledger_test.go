@@ -139,7 +139,7 @@ func TestAwardCallsCommitTogether(t *testing.T) {
 }
 
 // TestBackgroundCheckpoint: the SQLite writer leaves its WAL to the
-// background checkpointer (its own checkpoint waits for 32,768 pages), and
+// background checkpointer (its own checkpoint waits for 65,536 pages), and
 // the checkpointer copies what commits wrote into the database file soon
 // after, without another write to prompt it.
 func TestBackgroundCheckpoint(t *testing.T) {
@@ -150,8 +150,8 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := store.WriterPragma(ctx, s, "wal_autocheckpoint"); err != nil || v != "32768" {
-		t.Fatalf("writer wal_autocheckpoint %q %v, want the 32768-page backstop", v, err)
+	if v, err := store.WriterPragma(ctx, s, "wal_autocheckpoint"); err != nil || v != "65536" {
+		t.Fatalf("writer wal_autocheckpoint %q %v, want the 65536-page backstop", v, err)
 	}
 	if v, err := store.WriterPragma(ctx, s, "mmap_size"); err != nil || v == "0" {
 		t.Fatalf("writer mmap_size %q %v, want the file mapped", v, err)

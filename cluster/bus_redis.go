@@ -410,15 +410,29 @@ func (r *RedisBus) stopMux(m *redisMux) {
 // connection and subscribes again on the next read; a confirmation for a
 // channel already confirmed is such a resubscription, and fires
 // OnResubscribe. Runs in its own goroutine.
+//
+// It reads with PubSub.Receive, not PubSub.Channel: nothing is buffered
+// between Redis and the subscribers, so the client never drops a message
+// (Channel's goroutine drops one it cannot hand over within its send
+// timeout). A subscriber that falls behind makes Redis buffer for it
+// instead, up to its client-output-buffer-limit for pubsub, beyond which
+// Redis closes the connection: that, like a restart, is a dropped
+// subscription, counted in SubscriptionDrops and followed by
+// OnResubscribe once it is back.
 func (r *RedisBus) receive(m *redisMux) {
 	defer close(m.done)
 	backoff := 10 * time.Millisecond
+	live := true // the last read succeeded
 	for {
 		msg, err := m.ps.Receive(m.ctx)
 		if m.ctx.Err() != nil {
 			return
 		}
 		if err != nil {
+			if live {
+				r.metrics.subscriptionDropped()
+				live = false
+			}
 			// The connection dropped or Redis is away: wait and read again,
 			// which reconnects.
 			t := time.NewTimer(backoff)
@@ -432,6 +446,7 @@ func (r *RedisBus) receive(m *redisMux) {
 			continue
 		}
 		backoff = 10 * time.Millisecond
+		live = true
 		switch v := msg.(type) {
 		case *redis.Message:
 			r.mu.Lock()

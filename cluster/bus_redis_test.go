@@ -327,3 +327,40 @@ func BenchmarkRedisPublishDelivered(b *testing.B) {
 		<-got
 	}
 }
+
+// TestRedisCutSubscriberIsCounted: Redis closes a subscriber's connection
+// when what it holds for it passes the pub/sub output buffer limit (here
+// 64 KB; 32 MB by default). The bus counts the dropped subscription, says
+// so through OnResubscribe once it is back, and delivers what comes after;
+// the message that overflowed is lost, which is why the nodes keep each
+// Bus message small (roomhost's busBudget) and operations.md raises the
+// limit.
+func TestRedisCutSubscriberIsCounted(t *testing.T) {
+	srv := redistest.StartWithArgs(t, "--client-output-buffer-limit", "pubsub 64kb 64kb 0")
+	m := cluster.NewMetrics("node-1")
+	var mu sync.Mutex
+	resubs := 0
+	b := openRedis(t, srv.URL(), uniquePrefix(t), cluster.RedisConfig{Metrics: m,
+		OnResubscribe: func(string) { mu.Lock(); resubs++; mu.Unlock() }})
+	ctx := context.Background()
+	got := make(chan string, 100)
+	cancel, err := b.Subscribe(ctx, "fr:n2", func(msg []byte) { got <- string(msg[:min(len(msg), 5)]) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	if err := b.Publish(ctx, "fr:n2", []byte(strings.Repeat("x", 200<<10))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dropped subscription counted and back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return value(m.SubscriptionDrops) >= 1 && resubs >= 1
+	})
+	if err := b.Publish(ctx, "fr:n2", []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if msg := receive(t, got); msg != "after" {
+		t.Fatalf("got %q after the cut, want \"after\" (the oversized message is lost)", msg)
+	}
+}

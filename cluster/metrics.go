@@ -20,8 +20,13 @@ type Metrics struct {
 	// Messages counts messages by direction ("published", "received") and
 	// channel class (see ChannelClass), for the buses that say which
 	// channel a message was on.
-	Messages   *prometheus.CounterVec
-	LeasesHeld prometheus.Gauge
+	Messages *prometheus.CounterVec
+	// SubscriptionDrops counts the times a subscription's connection
+	// dropped (Redis restarted, or cut a subscriber that fell behind its
+	// pub/sub output limit): what was published until it came back is
+	// lost, and the node resyncs (see Resubscriber).
+	SubscriptionDrops prometheus.Counter
+	LeasesHeld        prometheus.Gauge
 	// LeasesTakenOver counts lapsed leases this node took from another
 	// holder: each one a room whose owner died or stalled.
 	LeasesTakenOver prometheus.Counter
@@ -48,6 +53,8 @@ func NewMetrics(node NodeID) *Metrics {
 		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "leitai_bus_messages_total",
 			Help: "Bus messages by direction (published, received) and channel class (the channel name up to its first ':').", ConstLabels: l},
 			[]string{"direction", "class"}),
+		SubscriptionDrops: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_bus_subscription_drops_total",
+			Help: "Times a bus subscription's connection dropped; messages published until it came back are lost.", ConstLabels: l}),
 		LeasesHeld:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "leitai_leases_held", Help: "Leases (rooms) this node holds.", ConstLabels: l}),
 		LeasesTakenOver: prometheus.NewCounter(prometheus.CounterOpts{Name: "leitai_leases_taken_over_total", Help: "Lapsed leases this node took over from another holder.", ConstLabels: l}),
 		classes:         map[string]bool{},
@@ -56,7 +63,7 @@ func NewMetrics(node NodeID) *Metrics {
 
 // Collectors lists the metrics for a registry's MustRegister.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.PublishSeconds, m.Published, m.Received, m.Messages, m.LeasesHeld, m.LeasesTakenOver}
+	return []prometheus.Collector{m.PublishSeconds, m.Published, m.Received, m.Messages, m.SubscriptionDrops, m.LeasesHeld, m.LeasesTakenOver}
 }
 
 // Register registers every metric on r.
@@ -132,6 +139,12 @@ func (m *Metrics) receivedOn(channel string) {
 	if m != nil {
 		m.received()
 		m.Messages.WithLabelValues("received", m.class(channel)).Inc()
+	}
+}
+
+func (m *Metrics) subscriptionDropped() {
+	if m != nil {
+		m.SubscriptionDrops.Inc()
 	}
 }
 

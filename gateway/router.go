@@ -27,6 +27,9 @@ type router struct {
 	host *roomhost.Host
 	node string
 	bus  cluster.Bus // nil on a single node
+	// req sends commands to rooms on other nodes, gathered per owner; nil
+	// on a single node. Set by start.
+	req *roomhost.Requester
 
 	next atomic.Uint64
 
@@ -48,6 +51,9 @@ func (rt *router) start(ctx context.Context) error {
 	if rt.bus == nil {
 		return nil
 	}
+	rt.req = roomhost.NewRequester(ctx, rt.bus, rt.node, rt.failed, func(err error, to string) {
+		rt.gw.log.Warn().Err(err).Str("to", to).Msg("commands to a room's server: lost")
+	})
 	var cancels []func()
 	for _, sub := range []struct {
 		ch string
@@ -85,31 +91,95 @@ func (rt *router) start(ctx context.Context) error {
 // each of its rooms, wherever each runs now, and is sent its state afresh.
 // Runs on the Bus's goroutine.
 func (rt *router) resubscribed(channel string) {
+	rt.gw.log.Warn().Str("channel", channel).Msg("a Bus subscription dropped and is back: what was published meanwhile is lost")
 	if channel != roomhost.OwnersChannel && channel != roomhost.FrameChannel(rt.node) {
 		return
 	}
 	rt.mu.Lock()
 	clear(rt.owners)
 	rt.mu.Unlock()
-	sessions := rt.gw.hub.all()
+	rt.reattach(rt.gw.hub.all(), "")
+}
+
+// Re-attaching after a room moved, or after the Bus came back.
+const (
+	// reattachFor bounds how long a session's re-attach is tried again.
+	reattachFor = 20 * time.Second
+	// reattachWorkers is how many re-attaches are in flight at once: enough
+	// that one unanswered command does not hold up the rest, few enough that
+	// a node with thousands of players does not send them all at once.
+	reattachWorkers = 64
+)
+
+// reattach attaches each connected session again to roomID ("" for each
+// of the session's rooms), a player as a member and a host or screen as a
+// watcher, so that each is sent the room's state afresh from wherever the
+// room runs now. A try that fails is made again, with the owner looked up
+// afresh, while the room may be between owners: its command went unanswered
+// (the owner was itself reconnecting to the Bus and lost it, say) or the
+// room is open in the store but not where it was looked for. A session
+// left out would miss its room's news for good.
+func (rt *router) reattach(sessions []*session, roomID string) {
 	go func() {
-		ctx, cancel := context.WithTimeout(rt.gw.runCtx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(rt.gw.runCtx, reattachFor)
 		defer cancel()
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, reattachWorkers)
 		for _, sess := range sessions {
-			if !sess.Connected() {
-				continue
+			ids := []string{roomID}
+			if roomID == "" {
+				ids = sess.roomIDs()
 			}
-			op := roomhost.OpAttach
-			if sess.role != rolePlayer {
-				op = roomhost.OpWatch
-			}
-			for _, id := range sess.roomIDs() {
-				if _, err := rt.do(ctx, &roomhost.Command{Op: op, Room: id, Who: sess.id}, sess); err != nil {
-					rt.gw.log.Debug().Err(err).Str("room", id).Str("who", sess.id).Msg("re-attach after the Bus came back")
+			for _, id := range ids {
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					return
 				}
+				wg.Add(1)
+				go func() {
+					defer func() { <-slots; wg.Done() }()
+					rt.reattachOne(ctx, sess, id)
+				}()
 			}
 		}
+		wg.Wait()
 	}()
+}
+
+// reattachOne is one session's re-attach to one room, tried until it
+// succeeds, the session disconnects, the room is known to be gone, or ctx
+// ends.
+func (rt *router) reattachOne(ctx context.Context, sess *session, roomID string) {
+	op := roomhost.OpAttach
+	if sess.role != rolePlayer {
+		op = roomhost.OpWatch
+	}
+	wait := 250 * time.Millisecond
+	for sess.Connected() {
+		_, err := rt.do(ctx, &roomhost.Command{Op: op, Room: roomID, Who: sess.id}, sess)
+		if err == nil {
+			return
+		}
+		rt.gw.log.Debug().Err(err).Str("room", roomID).Str("who", sess.id).Msg("re-attach to a room")
+		var perr *protocol.Error
+		if !errors.As(err, &perr) || perr.Code != protocol.CodeUnavailable {
+			// Refused by whoever answered: tried again only if the room is
+			// still open, so not where it was looked for.
+			if !rt.host.Open(ctx, roomID) {
+				return
+			}
+		}
+		rt.forget(roomID)
+		t := rt.gw.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // where returns the node a command for roomID goes to: "" for this node.
@@ -218,39 +288,34 @@ func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.P
 }
 
 // ask sends cmd to owner over the Bus and, unless noReply, waits for its
-// reply.
+// reply. The command goes with the others queued for the same owner (see
+// roomhost.Requester); the reply wait, ReplyWait, starts when it is queued.
 func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, noReply bool) (roomhost.Reply, error) {
 	req := roomhost.Request{ID: rt.next.Add(1), Cmd: *cmd, NoReply: noReply}
-	req.Cmd.Node = rt.node
-	msg, err := json.Marshal(req)
-	if err != nil {
-		return roomhost.Reply{}, err
-	}
-	var ch chan roomhost.Reply
-	if !noReply {
-		ch = make(chan roomhost.Reply, 1)
-		rt.mu.Lock()
-		rt.pending[req.ID] = ch
-		rt.mu.Unlock()
-		defer func() {
-			rt.mu.Lock()
-			delete(rt.pending, req.ID)
-			rt.mu.Unlock()
-		}()
-	}
-	pctx, cancel := context.WithTimeout(ctx, rt.gw.cfg.ReplyWait)
-	defer cancel()
-	if err := rt.bus.Publish(pctx, roomhost.RequestChannel(owner), msg); err != nil {
-		rt.forget(cmd.Room)
-		return roomhost.Reply{}, protocol.Errorf(protocol.CodeUnavailable, "cannot reach the room's server; try again")
-	}
 	if noReply {
+		rt.req.Send(owner, req)
 		return roomhost.Reply{}, nil
 	}
+	ch := make(chan roomhost.Reply, 1)
+	rt.mu.Lock()
+	rt.pending[req.ID] = ch
+	rt.mu.Unlock()
+	defer func() {
+		rt.mu.Lock()
+		delete(rt.pending, req.ID)
+		rt.mu.Unlock()
+	}()
+	wctx, cancel := context.WithTimeout(ctx, rt.gw.cfg.ReplyWait)
+	defer cancel()
+	rt.req.Send(owner, req)
 	select {
 	case rep := <-ch:
+		if rep.Err == errUnreachable {
+			rt.forget(cmd.Room)
+			return roomhost.Reply{}, rep.Err
+		}
 		return rep, nil
-	case <-pctx.Done():
+	case <-wctx.Done():
 		rt.forget(cmd.Room)
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return roomhost.Reply{}, ctx.Err()
@@ -259,13 +324,18 @@ func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, 
 	}
 }
 
-// onReply pairs a reply with the command waiting for it. Runs on the
-// Bus's goroutine.
-func (rt *router) onReply(msg []byte) {
-	var r roomhost.Response
-	if json.Unmarshal(msg, &r) != nil {
-		return
+var errUnreachable = protocol.Errorf(protocol.CodeUnavailable, "cannot reach the room's server; try again")
+
+// failed answers the requests whose message could not be published:
+// their owner is unreachable. Runs on the Requester's goroutine.
+func (rt *router) failed(reqs []roomhost.Request) {
+	for _, r := range reqs {
+		rt.deliver(roomhost.Response{ID: r.ID, Reply: roomhost.Reply{Err: errUnreachable}})
 	}
+}
+
+// deliver hands a reply to the command waiting for it, if one still is.
+func (rt *router) deliver(r roomhost.Response) {
 	rt.mu.Lock()
 	ch, ok := rt.pending[r.ID]
 	rt.mu.Unlock()
@@ -277,6 +347,18 @@ func (rt *router) onReply(msg []byte) {
 	}
 }
 
+// onReply pairs each reply of a batch with the command waiting for it.
+// Runs on the Bus's goroutine.
+func (rt *router) onReply(msg []byte) {
+	var b roomhost.ReplyBatch
+	if json.Unmarshal(msg, &b) != nil {
+		return
+	}
+	for _, r := range b.Replies {
+		rt.deliver(r)
+	}
+}
+
 // onFrames delivers what a room elsewhere says to this node's players,
 // each frame decoded once for all of them. Runs on the Bus's goroutine;
 // sending to a connection never blocks.
@@ -285,12 +367,9 @@ func (rt *router) onFrames(msg []byte) {
 	if json.Unmarshal(msg, &b) != nil {
 		return
 	}
-	for _, it := range b.Items {
-		var shared *protocol.Frame
-		if len(it.Frame) > 0 {
-			shared = protocol.NewShared(it.Frame)
-			shared.Mark, shared.Probe = it.Mark, it.Probe
-		}
+	for k := range b.Items {
+		it := &b.Items[k]
+		shared, personal := it.Decode()
 		for i, id := range it.IDs {
 			sess, ok := rt.gw.hub.get(id)
 			if !ok {
@@ -302,12 +381,9 @@ func (rt *router) onFrames(msg []byte) {
 				// re-attaches the player.
 				sess.addRoom(it.Room)
 			}
-			switch {
-			case shared != nil:
+			if shared != nil {
 				sess.Send(shared)
-			case i < len(it.Frames):
-				f := protocol.NewFrame(it.Frames[i])
-				f.Mark, f.Probe = it.Mark, it.Probe
+			} else if f := personal(i); f != nil {
 				sess.Send(f)
 			}
 			if it.Kick != "" {
@@ -342,23 +418,7 @@ func (rt *router) onOwner(msg []byte) {
 			in = append(in, sess)
 		}
 	}
-	if len(in) == 0 {
-		return
+	if len(in) > 0 {
+		rt.reattach(in, a.Room)
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(rt.gw.runCtx, 10*time.Second)
-		defer cancel()
-		for _, sess := range in {
-			if !sess.Connected() {
-				continue
-			}
-			op := roomhost.OpAttach
-			if sess.role != rolePlayer {
-				op = roomhost.OpWatch
-			}
-			if _, err := rt.do(ctx, &roomhost.Command{Op: op, Room: a.Room, Who: sess.id}, sess); err != nil {
-				rt.gw.log.Debug().Err(err).Str("room", a.Room).Str("who", sess.id).Msg("re-attach to a room's new owner")
-			}
-		}
-	}()
 }

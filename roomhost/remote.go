@@ -54,8 +54,11 @@ type FrameBatch struct {
 	Items []FrameItem `json:"items"`
 }
 
-// FrameItem is one frame for some players: Frame for all of IDs, or
-// Frames[i] for IDs[i].
+// FrameItem is one frame for some players: Frame for all of IDs; or, for
+// frames made of a shared prefix and suffix around each player's own part
+// (reveal, room.finished), Pre + Mids[i] + Suf for IDs[i], which carries
+// the shared part once instead of once per player; or else Frames[i] for
+// IDs[i]. See Decode.
 type FrameItem struct {
 	// Room is the room that says it, if the frame is a broadcast's: the
 	// edge lists it among its players' rooms.
@@ -63,13 +66,17 @@ type FrameItem struct {
 	IDs    []string          `json:"ids"`
 	Frame  json.RawMessage   `json:"f,omitempty"`
 	Frames []json.RawMessage `json:"fs,omitempty"`
+	Pre    string            `json:"pre,omitempty"`
+	Suf    string            `json:"suf,omitempty"`
+	Mids   []string          `json:"ms,omitempty"`
 	Mark   *protocol.Mark    `json:"mark,omitempty"`
 	Probe  bool              `json:"probe,omitempty"`
 	Kick   string            `json:"kick,omitempty"`
 }
 
 // remote is the owner's side of rooms whose players are on other nodes:
-// it serves their requests and relays frames back, a node at a time.
+// it serves their requests and relays frames and replies back, a node at a
+// time.
 type remote struct {
 	node string
 	bus  cluster.Bus
@@ -84,89 +91,63 @@ type remote struct {
 type peerKey struct{ node, id string }
 
 // nodeRelay sends what this node's rooms say to one other node's players,
-// in order, on a goroutine of its own so no room waits on the Bus.
+// and the replies to that node's commands, in order, on a goroutine of its
+// own so no room waits on the Bus. Nothing is dropped (see batchQueue): an
+// ack lost on the way would leave a durable answer unacknowledged, and a
+// room.finished lost would leave a contestant waiting for an end that came.
 type nodeRelay struct {
-	node string
-	out  chan []room.RelayItem
-	r    *remote
+	node    string                      // Static after construction.
+	r       *remote                     // Static after construction.
+	frames  *batchQueue[room.RelayItem] // Static after construction.
+	replies *batchQueue[Response]       // Static after construction.
+	// wake is shared by both queues.
+	wake chan struct{}
 }
 
 var _ room.Relay = (*nodeRelay)(nil)
 
-// relayQueue bounds what waits for the Bus per node; beyond it frames are
-// dropped (the players' clients resync from the next room.state).
-const relayQueue = 4096
-
-// Relay implements room.Relay.
-func (n *nodeRelay) Relay(items []room.RelayItem) {
-	select {
-	case n.out <- items:
-	default:
-		n.r.host.log.Warn().Str("to", n.node).Msg("relay queue full: frames dropped")
-	}
+func newNodeRelay(node string, r *remote) *nodeRelay {
+	n := &nodeRelay{node: node, r: r, frames: newBatchQueue[room.RelayItem](), replies: newBatchQueue[Response]()}
+	n.wake = n.frames.wake
+	n.replies.wake = n.wake
+	return n
 }
 
+// Relay implements room.Relay. It never blocks and never drops.
+func (n *nodeRelay) Relay(items []room.RelayItem) { n.frames.put(items...) }
+
+// reply queues a command's reply for the node.
+func (n *nodeRelay) reply(rep Response) { n.replies.put(rep) }
+
+// run sends whatever queued while its previous messages went out: replies
+// first (their commands wait for them), then frames, each in messages of at
+// most busBudget bytes.
 func (n *nodeRelay) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case items := <-n.out:
-			items = n.gather(items)
-			msg, err := json.Marshal(encodeBatch(items))
-			if err != nil {
-				continue
+		case <-n.wake:
+		}
+		if reps := n.replies.take(); len(reps) > 0 {
+			for _, m := range encodeReplies(reps, busBudget) {
+				n.publish(ctx, ReplyChannel(n.node), m, "reply to room commands")
 			}
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := n.r.bus.Publish(pctx, FrameChannel(n.node), msg); err != nil {
-				n.r.host.log.Warn().Err(err).Str("to", n.node).Msg("relay frames")
+		}
+		if items := n.frames.take(); len(items) > 0 {
+			for _, m := range encodeFrames(items, busBudget) {
+				n.publish(ctx, FrameChannel(n.node), m, "relay frames")
 			}
-			cancel()
 		}
 	}
 }
 
-// relayBatchMax bounds how many items one Bus message carries.
-const relayBatchMax = 1024
-
-// gather appends to items whatever else is already queued, in order, up to
-// relayBatchMax items, so a backlog goes out in a few messages instead of
-// one Bus round trip per Relay call: 20,000 acks to another node's players
-// otherwise wait in line behind one another and overflow the queue.
-func (n *nodeRelay) gather(items []room.RelayItem) []room.RelayItem {
-	for len(items) < relayBatchMax {
-		select {
-		case more := <-n.out:
-			items = append(items, more...)
-		default:
-			return items
-		}
+func (n *nodeRelay) publish(ctx context.Context, channel string, msg []byte, what string) {
+	pctx, cancel := context.WithTimeout(ctx, publishWait)
+	defer cancel()
+	if err := n.r.bus.Publish(pctx, channel, msg); err != nil && ctx.Err() == nil {
+		n.r.host.log.Warn().Err(err).Str("to", n.node).Int("bytes", len(msg)).Msg(what + ": lost")
 	}
-	return items
-}
-
-func encodeBatch(items []room.RelayItem) FrameBatch {
-	b := FrameBatch{Items: make([]FrameItem, len(items))}
-	for i, it := range items {
-		fi := FrameItem{Room: it.Room, IDs: it.IDs, Kick: it.Kick}
-		f := it.Frame
-		if f != nil {
-			fi.Frame = f.Bytes()
-		} else {
-			fi.Frames = make([]json.RawMessage, len(it.Frames))
-			for k, pf := range it.Frames {
-				fi.Frames[k] = pf.Bytes()
-			}
-			if len(it.Frames) > 0 {
-				f = it.Frames[0]
-			}
-		}
-		if f != nil {
-			fi.Mark, fi.Probe = f.Mark, f.Probe
-		}
-		b.Items[i] = fi
-	}
-	return b
 }
 
 // remotePeer is a player (or watcher) whose connection is on another node.
@@ -212,23 +193,39 @@ func (r *remote) peer(ctx context.Context, node, id string) *remotePeer {
 	if p, ok := r.peers[k]; ok {
 		return p
 	}
-	rl, ok := r.relays[node]
-	if !ok {
-		rl = &nodeRelay{node: node, out: make(chan []room.RelayItem, relayQueue), r: r}
-		r.relays[node] = rl
-		go rl.run(ctx)
-	}
-	p := &remotePeer{relay: rl, id: id}
+	p := &remotePeer{relay: r.relayLocked(ctx, node), id: id}
 	r.peers[k] = p
 	return p
 }
 
-// serve handles one request from another node. Runs in its own goroutine.
+// relayLocked returns node's relay, starting it if need be. r.mu is held.
+func (r *remote) relayLocked(ctx context.Context, node string) *nodeRelay {
+	rl, ok := r.relays[node]
+	if !ok {
+		rl = newNodeRelay(node, r)
+		r.relays[node] = rl
+		go rl.run(ctx)
+	}
+	return rl
+}
+
+// serve handles one message of requests from another node, each request
+// on a goroutine of its own. Runs on the Bus's goroutine.
 func (r *remote) serve(ctx context.Context, msg []byte) {
-	var req Request
-	if err := json.Unmarshal(msg, &req); err != nil || req.Cmd.Node == "" {
+	var b RequestBatch
+	if err := json.Unmarshal(msg, &b); err != nil {
 		return
 	}
+	for _, req := range b.Reqs {
+		if req.Cmd.Node == "" {
+			continue
+		}
+		go r.serveOne(ctx, req)
+	}
+}
+
+// serveOne handles one request from another node.
+func (r *remote) serveOne(ctx context.Context, req Request) {
 	cmd := &req.Cmd
 	p := r.peer(ctx, cmd.Node, cmd.Who)
 	switch cmd.Op {
@@ -240,7 +237,7 @@ func (r *remote) serve(ctx context.Context, msg []byte) {
 			if err != nil {
 				rep.Err = ProtocolError(err)
 			}
-			go r.reply(ctx, cmd.Node, req.ID, rep)
+			r.reply(ctx, cmd.Node, req.ID, rep)
 		})
 		return
 	case OpJoin, OpAttach:
@@ -257,20 +254,16 @@ func (r *remote) serve(ctx context.Context, msg []byte) {
 	if req.NoReply {
 		return
 	}
-	r.reply(cctx, cmd.Node, req.ID, rep)
+	r.reply(ctx, cmd.Node, req.ID, rep)
 }
 
-// reply sends a command's reply to the node that asked.
+// reply queues a command's reply for the node that asked, to go with the
+// others that node is owed (see nodeRelay).
 func (r *remote) reply(ctx context.Context, node string, id uint64, rep Reply) {
-	out, err := json.Marshal(Response{ID: id, Reply: rep})
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := r.bus.Publish(ctx, ReplyChannel(node), out); err != nil {
-		r.host.log.Warn().Err(err).Str("to", node).Msg("reply to a room command")
-	}
+	r.mu.Lock()
+	rl := r.relayLocked(ctx, node)
+	r.mu.Unlock()
+	rl.reply(Response{ID: id, Reply: rep})
 }
 
 // disconnectNode marks every remote peer on node disconnected and returns

@@ -323,3 +323,40 @@ func TestSIGTERMHandsOver(t *testing.T) {
 		t.Fatalf("results hold %d answers, want the 2 acked", len(rows))
 	}
 }
+
+// TestEventFinishedReachesEveryNode: room.finished reaches every contestant
+// on another node than the room's. It is one frame per contestant around
+// the shared top 50; sent as a whole frame each, 5,000 contestants on a node
+// made one Bus message past Redis's default pub/sub output limit (32 MB),
+// which disconnects the subscriber: all of them missed the end (the
+// benchmark's FinishedMissing). Here the same at a small scale: 60
+// contestants on node 2, and Redis told to cut a subscriber at 256 KB.
+func TestEventFinishedReachesEveryNode(t *testing.T) {
+	bank := answers(t)
+	c := nodetest.StartWith(t, 2, nodetest.Options{RedisArgs: []string{"--client-output-buffer-limit", "pubsub 256kb 256kb 0"}})
+	ev := c.Nodes[0].CreateEvent(map[string]any{"title": "终局", "count": 1, "time_limit_ms": 20000, "lang": "zh"})
+	host := staff(t, c.Nodes[0], ev, ev.HostToken)
+	const far = 60
+	var players []*nodetest.Client
+	for i := 0; i < far; i++ {
+		players = append(players, contestant(t, c.Nodes[1], ev, fmt.Sprintf("远方的选手第%02d号", i)))
+	}
+	control(t, host, ev, "start")
+	q := nextQuestion(t, append([]*nodetest.Client{host}, players...))
+	a := &acker{t: t, bank: bank, room: ev.Room, fresh: true}
+	for _, p := range players {
+		a.answer(p, q)
+	}
+	for _, p := range append([]*nodetest.Client{host}, players...) {
+		p.Expect("reveal")
+	}
+	control(t, host, ev, "next")
+	host.Expect("room.finished")
+	for _, p := range players {
+		var f finished
+		p.Expect("room.finished").Decode(t, &f)
+		if len(f.Standings) != 50 || f.You.Rank < 1 {
+			t.Fatalf("%s on %s: room.finished %+v", p.Name, p.Node.ID, f)
+		}
+	}
+}

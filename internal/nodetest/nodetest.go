@@ -108,6 +108,8 @@ type Options struct {
 	// AppendOnly runs Redis with appendonly yes, so it can be stopped and
 	// started again (Redis.Term, Redis.Start) with its data.
 	AppendOnly bool
+	// RedisArgs are extra redis-server arguments (not with AppendOnly).
+	RedisArgs []string
 	// OwnDB runs PostgreSQL as a server of the test's own (DBServer), which
 	// the test may stop and start again; otherwise the nodes share a fresh
 	// database on the test binary's server.
@@ -124,7 +126,7 @@ func StartWith(t testing.TB, n int, o Options) *Cluster {
 	if o.AppendOnly {
 		c.Redis = redistest.StartPersistent(t)
 	} else {
-		c.Redis = redistest.StartServer(t)
+		c.Redis = redistest.StartWithArgs(t, o.RedisArgs...)
 	}
 	if o.OwnDB {
 		c.DBServer = pgtest.StartServer(t)

@@ -87,6 +87,14 @@ func StartServer(t testing.TB) *Server {
 	return start(t, nil)
 }
 
+// StartWithArgs starts a standalone redis-server without persistence, with
+// extra configuration arguments (e.g. "--client-output-buffer-limit",
+// "pubsub 256kb 256kb 0").
+func StartWithArgs(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	return start(t, extra)
+}
+
 // StartPersistent starts a standalone redis-server with the append-only
 // file on (appendfsync always), so that Term and Start restart it on the
 // same port with what it had acknowledged.

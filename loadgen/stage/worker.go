@@ -3,6 +3,7 @@ package stage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -73,6 +74,7 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 				_ = w.write(event{Ev: evFailed, Err: "nothing to report"})
 				continue
 			}
+			ph.awaitFinished(ctx, finishWait)
 			_ = w.write(event{Ev: evReport, Report: ph.report()})
 		case opClose:
 			if ph != nil {
@@ -236,6 +238,17 @@ func (p *phase) dial(ctx context.Context, k int) *contestant {
 	}
 	ws.SetReadLimit(1 << 20)
 	c := &contestant{p: p, k: k, ws: ws, name: fmt.Sprintf("%s-%d", p.cmd.Name, k), settled: make(chan struct{})}
+	// Answer the server's pings with the deadline of every other write:
+	// gorilla's own handler allows a pong one second, and a worker starved
+	// of CPU for that long (thousands of connections on a loaded machine)
+	// then loses a connection the server never dropped.
+	ws.SetPingHandler(func(data string) error {
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
 	p.mu.Lock()
 	p.cs = append(p.cs, c)
 	p.mu.Unlock()
@@ -291,6 +304,24 @@ func (p *phase) fail(code, text string) {
 	p.errors[code]++
 	if text != "" && p.errors[code] == 1 && len(p.samples) < 8 {
 		p.samples = append(p.samples, code+": "+text)
+	}
+}
+
+// finishWait bounds how long a worker asked for its report waits for its
+// live contestants' room.finished. The coordinator asks once the sentinel,
+// on the room's own node, has it; on a cluster the others' go through the
+// Bus and, on a loaded machine, can come seconds later.
+const finishWait = 30 * time.Second
+
+// awaitFinished waits until every live contestant of a Leitai phase got
+// room.finished, or for wait.
+func (p *phase) awaitFinished(ctx context.Context, wait time.Duration) {
+	if p.bare {
+		return
+	}
+	deadline := time.Now().Add(wait)
+	for p.finished.Load() < p.expect.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond) // polls counters the readers bump
 	}
 }
 

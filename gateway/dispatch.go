@@ -98,6 +98,9 @@ func (s *Gateway) handle(c *conn, data []byte) {
 		var d protocol.MatchCancel
 		if err = decode(in, &d); err == nil {
 			if err = s.matcher.Cancel(sess.id, d.Ticket); err != nil {
+				err = s.cancelTeam(sess.id, d.Ticket) // a party elsewhere's ticket
+			}
+			if err != nil {
 				err = protocol.Errorf(protocol.CodeNotFound, "no such ticket")
 			} else {
 				s.send(c, "match.cancelled", in.ID, protocol.TicketOnly{Ticket: d.Ticket})
@@ -327,6 +330,9 @@ func (s *Gateway) adopt(sess *session, c *conn) {
 		old.closeWith(reasonReplaced, "replaced by a newer connection")
 	}
 	s.register(sess, c) // and one on another node
+	if s.pnet != nil && sess.role == rolePlayer {
+		go s.pnet.arrived(sess) // its party may be reaching it elsewhere
+	}
 }
 
 // reattach sends a resumed player the state of each room it is in, and its
@@ -402,10 +408,15 @@ func (s *Gateway) matchRematch(ctx context.Context, c *conn, sess *session, in p
 		return protocol.Errorf(protocol.CodeBadRequest, "room is required")
 	}
 	var err error
+	me := protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}
 	if in.Type == "match.rematch_decline" {
 		err = s.matcher.DeclineRematch(sess.id, d.Room)
 	} else {
-		err = s.matcher.Rematch(ctx, protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Room, sess)
+		err = s.matcher.Rematch(ctx, me, d.Room, sess)
+	}
+	if s.pnet != nil && (errors.Is(err, match.ErrNoMatch) || errors.Is(err, match.ErrNoOffer)) {
+		// A match started by another node is asked of that node.
+		err = s.pnet.rematch(ctx, me, d.Room, in.Type == "match.rematch_decline", err)
 	}
 	switch {
 	case errors.Is(err, match.ErrNoMatch):

@@ -105,6 +105,7 @@ type Gateway struct {
 	rt       *router
 	matcher  *match.Matchmaker
 	parties  *match.Parties
+	pnet     *partyNet // parties across the cluster; nil on a single node
 	hub      *hub
 	dir      clusterstate.Sessions // Static after construction.
 	upgrader websocket.Upgrader
@@ -148,6 +149,10 @@ func New(cfg Config, deps Deps) *Gateway {
 		runCtx:  context.Background(),
 	}
 	s.parties = match.NewParties(s.matcher)
+	if bus := deps.Host.Bus(); bus != nil {
+		s.pnet = newPartyNet(s, bus, deps.Host.Node())
+		s.parties.SetPlaying(s.pnet.playing)
+	}
 	s.rt = newRouter(s, deps.Host)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
@@ -165,6 +170,11 @@ func New(cfg Config, deps Deps) *Gateway {
 func (s *Gateway) Begin(ctx context.Context) error {
 	s.runCtx = ctx
 	s.watchDirectory(ctx)
+	if s.pnet != nil {
+		if err := s.pnet.start(ctx); err != nil {
+			return err
+		}
+	}
 	return s.rt.start(ctx)
 }
 
@@ -270,6 +280,11 @@ func (s *Gateway) Janitor(ctx context.Context) {
 // grace window out of their queues.
 func (s *Gateway) expire() {
 	for _, sess := range s.hub.expired(s.clock.Now(), s.cfg.Grace) {
+		if node, ok := s.parties.Where(sess.id); ok && node != "" {
+			// A member of a party here whose connection came back on
+			// another node: it stays in its party, and in its queue.
+			continue
+		}
 		s.matcher.Leave(sess.id)
 		s.partyGone(sess.id)
 	}

@@ -107,6 +107,10 @@ const claimTTL = 2 * time.Hour
 
 func claimKey(player string) string { return "player:" + player }
 
+// ClaimKey is the key of the claim a player in a match room holds on the
+// Bus, its owner the room.
+func ClaimKey(player string) string { return claimKey(player) }
+
 // Config tunes matchmaking. Zero values mean the defaults.
 type Config struct {
 	// Tick is how often the queues are processed; default 250 ms.
@@ -172,6 +176,7 @@ type Matchmaker struct {
 
 	share     *Sharing                   // nil on a single node; set before Run
 	cancelled map[string]cancelledTicket // pooled tickets cancelled here, by id
+	teamsOut  map[string]teamOut         // pooled parties of this node taken or cancelled, by ticket id
 }
 
 // New makes a matchmaker.
@@ -184,6 +189,7 @@ func New(cfg Config, clk clock.Clock, starter Starter, claims Claims, log zerolo
 		cfg: cfg, clock: clk, starter: starter, claims: claims, log: log,
 		queues: map[string][]*Ticket{}, byPlayer: map[string]*Ticket{}, starting: map[string]*Ticket{}, playing: map[string]string{},
 		past: map[string]*pastMatch{}, offerOf: map[string]*pastMatch{}, cancelled: map[string]cancelledTicket{},
+		teamsOut: map[string]teamOut{},
 	}
 }
 
@@ -250,7 +256,9 @@ func (m *Matchmaker) Cancel(player, ticket string) error {
 	}
 	if t.team != nil {
 		m.removeTeam(t.team, player) // any member cancels the whole party
+		unpool := m.unpoolTeam(t.team)
 		m.mu.Unlock()
+		unpool()
 		return nil
 	}
 	m.remove(t)
@@ -270,6 +278,7 @@ func (m *Matchmaker) Leave(player string) {
 	if t, ok := m.byPlayer[player]; ok {
 		if t.team != nil {
 			m.removeTeam(t.team, player)
+			unpool = m.unpoolTeam(t.team)
 		} else {
 			m.remove(t)
 			unpool = m.unpool(t)
@@ -635,6 +644,13 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 		}
 	}
 	m.mu.Unlock()
+	if err == nil && m.share != nil && g.mode != ModeTeam {
+		// Players of other nodes ask for a rematch there: their node finds
+		// this one by the room.
+		if _, cerr := m.claims.Claim(ctx, RematchKey(roomID), m.share.Node, claimTTL); cerr != nil {
+			m.log.Warn().Err(cerr).Str("room", roomID).Msg("record where a match's rematch is asked for")
+		}
+	}
 	if err != nil {
 		var ps []string
 		for _, t := range g.tickets {

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"math"
@@ -43,6 +44,9 @@ var (
 type Member struct {
 	Player protocol.PlayerInfo
 	Sink   Sink
+	// Node is the node holding the member's connection in a cluster: ""
+	// for the party's own node (always on a single node).
+	Node string
 }
 
 // Party is a group of friends who queue together. Members[0] leads.
@@ -69,6 +73,9 @@ func (p *Party) State() protocol.PartyState {
 // playing: such a party takes no new member.
 type Parties struct {
 	mm *Matchmaker // Static after construction.
+	// playing, if set, reports whether a player is in a match room on any
+	// node; set before use.
+	playing func(player string) bool
 
 	mu       sync.Mutex
 	byID     map[string]*Party
@@ -81,9 +88,17 @@ func NewParties(mm *Matchmaker) *Parties {
 	return &Parties{mm: mm, byID: map[string]*Party{}, byCode: map[string]*Party{}, ofPlayer: map[string]*Party{}}
 }
 
+// SetPlaying makes the registry ask fn too whether a member is playing: in
+// a cluster the matchmaker knows only the matches of its own node. Call it
+// before any other method.
+func (ps *Parties) SetPlaying(fn func(player string) bool) { ps.playing = fn }
+
 // codeAlphabet has no 0/O or 1/I, which are misread when a code is said
 // aloud or copied.
 const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+// NewCode makes a random invite code.
+func NewCode() string { return newCode() }
 
 func newCode() string {
 	var b [6]byte
@@ -110,9 +125,120 @@ func (ps *Parties) Create(p protocol.PlayerInfo, sink Sink) (*Party, error) {
 	return pt, nil
 }
 
+// ErrCodeTaken is returned by CreateCode for a code already in use here.
+var ErrCodeTaken = errors.New("match: the invite code is in use")
+
+// CreateCode is Create with the invite code given: in a cluster the code
+// is first reserved across the nodes.
+func (ps *Parties) CreateCode(p protocol.PlayerInfo, sink Sink, code string) (*Party, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if _, ok := ps.ofPlayer[p.ID]; ok {
+		return nil, ErrInParty
+	}
+	if ps.byCode[code] != nil {
+		return nil, ErrCodeTaken
+	}
+	pt := &Party{ID: "p-" + uuid.NewString(), Code: code, Members: []Member{{Player: p, Sink: sink}}}
+	ps.byID[pt.ID], ps.byCode[code], ps.ofPlayer[p.ID] = pt, pt, pt
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	return &cp, nil
+}
+
+// Roster lists the parties here: each invite code with its members' ids.
+func (ps *Parties) Roster() map[string][]string {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make(map[string][]string, len(ps.byCode))
+	for c, pt := range ps.byCode {
+		ids := make([]string, len(pt.Members))
+		for i, m := range pt.Members {
+			ids[i] = m.Player.ID
+		}
+		out[c] = ids
+	}
+	return out
+}
+
+// Where returns the node holding the connection of player, a member of a
+// party here ("" for this node), and whether it is one.
+func (ps *Parties) Where(player string) (string, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	pt, ok := ps.ofPlayer[player]
+	if !ok {
+		return "", false
+	}
+	for _, m := range pt.Members {
+		if m.Player.ID == player {
+			return m.Node, true
+		}
+	}
+	return "", false
+}
+
+// Move records that the connection of player, a member of a party here,
+// is now on node ("" for this node), reached through sink; so is its
+// ticket, if the party is queued. It returns the party and whether the
+// member was elsewhere before (nil, false if player is in no party here).
+func (ps *Parties) Move(player, node string, sink Sink) (*Party, bool) {
+	ps.mu.Lock()
+	pt, ok := ps.ofPlayer[player]
+	if !ok {
+		ps.mu.Unlock()
+		return nil, false
+	}
+	moved := false
+	for i, m := range pt.Members {
+		if m.Player.ID == player {
+			moved = m.Node != node
+			pt.Members[i].Node, pt.Members[i].Sink = node, sink
+		}
+	}
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	ps.mu.Unlock()
+	ps.mm.reroute(player, node, sink)
+	return &cp, moved
+}
+
+// reroute points a queued party member's ticket at its connection's new
+// node and sink. A party in the shared pool is taken out of it, to be put
+// back with its members' nodes as they are now on the next tick.
+func (m *Matchmaker) reroute(player, node string, sink Sink) {
+	m.mu.Lock()
+	t, ok := m.byPlayer[player]
+	if !ok || t.team == nil {
+		m.mu.Unlock()
+		return
+	}
+	lead := t.team.tickets[0]
+	repool := m.share != nil && lead.pooled && t.node != node
+	if repool {
+		lead.pooled = false
+	}
+	t.node, t.Sink = node, sink
+	m.mu.Unlock()
+	if repool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.share.Pool.Remove(ctx, lead.ID); err != nil {
+			m.log.Warn().Err(err).Str("player", player).Msg("take a party out of the shared pool to put it back")
+		}
+	}
+}
+
 // Join adds p to the party with the invite code. It refuses an unknown
 // code, a full party, a queued or playing party, and a player in a party.
 func (ps *Parties) Join(code string, p protocol.PlayerInfo, sink Sink) (*Party, error) {
+	return ps.JoinMember(code, Member{Player: p, Sink: sink})
+}
+
+// JoinMember is Join for a member whose connection may be on another
+// node of a cluster (mb.Node), reached through mb.Sink.
+func (ps *Parties) JoinMember(code string, mb Member) (*Party, error) {
+	p := mb.Player
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if _, ok := ps.ofPlayer[p.ID]; ok {
@@ -128,9 +254,11 @@ func (ps *Parties) Join(code string, p protocol.PlayerInfo, sink Sink) (*Party, 
 	if ps.busy(pt) {
 		return nil, ErrPartyLocked
 	}
-	pt.Members = append(pt.Members, Member{Player: p, Sink: sink})
+	pt.Members = append(pt.Members, mb)
 	ps.ofPlayer[p.ID] = pt
-	return pt, nil
+	cp := *pt
+	cp.Members = append([]Member(nil), pt.Members...)
+	return &cp, nil
 }
 
 // busy reports whether any member is queued or in a match room.
@@ -141,6 +269,13 @@ func (ps *Parties) busy(pt *Party) bool {
 		}
 		if _, ok := ps.mm.Playing(m.Player.ID); ok {
 			return true
+		}
+	}
+	if ps.playing != nil {
+		for _, m := range pt.Members {
+			if ps.playing(m.Player.ID) {
+				return true
+			}
 		}
 	}
 	return false
@@ -204,6 +339,13 @@ func (ps *Parties) Queue(player, category, lang string, rating func(id string) (
 	if len(pt.Members) < PartyMin {
 		return nil, nil, ErrPartySize
 	}
+	if ps.playing != nil {
+		for _, m := range pt.Members {
+			if ps.playing(m.Player.ID) {
+				return nil, nil, ErrBusy
+			}
+		}
+	}
 	if rating != nil {
 		for i := range pt.Members {
 			if r, ok := rating(pt.Members[i].Player.ID); ok {
@@ -227,6 +369,9 @@ type teamEntry struct {
 	rating  float64 // the members' mean
 	at      time.Time
 	key     string
+	// home is the node whose party this is when another node's party was
+	// read from the shared pool; "" for this node's.
+	home string
 }
 
 func (e *teamEntry) queue() string { return e.key }
@@ -257,7 +402,7 @@ func (m *Matchmaker) findTeam(pt *Party, category, lang string) (*Ticket, error)
 			p.Rating = 1500
 		}
 		sum += p.Rating
-		t := &Ticket{ID: id, Player: p, Mode: ModeTeam, Category: category, Lang: lang, At: now, Sink: mb.Sink, team: e}
+		t := &Ticket{ID: id, Player: p, Mode: ModeTeam, Category: category, Lang: lang, At: now, Sink: mb.Sink, team: e, node: mb.Node}
 		e.tickets = append(e.tickets, t)
 	}
 	e.rating = sum / float64(len(pt.Members))
@@ -281,22 +426,39 @@ func itoa(n int) string {
 // removeTeam drops a queued party and tells its members, but not the one
 // who asked (who gets the reply), match.cancelled. The caller holds mu.
 func (m *Matchmaker) removeTeam(e *teamEntry, asker string) {
+	m.unlinkTeam(e)
+	for _, t := range e.tickets {
+		if t.Player.ID != asker && t.Sink != nil {
+			t.Sink.Send(protocol.NewFrame(protocol.Encode("match.cancelled", "", protocol.TicketOnly{Ticket: t.ID})))
+		}
+	}
+}
+
+// unlinkTeam takes a queued party out of its queue and its members out of
+// byPlayer, telling nobody, and reports whether it was queued. The caller
+// holds mu.
+func (m *Matchmaker) unlinkTeam(e *teamEntry) bool {
 	q := m.teams[e.key]
+	found := false
 	for i, x := range q {
 		if x == e {
 			m.teams[e.key] = append(q[:i:i], q[i+1:]...)
+			found = true
 			break
 		}
 	}
 	if len(m.teams[e.key]) == 0 {
 		delete(m.teams, e.key)
 	}
+	if !found {
+		return false
+	}
 	for _, t := range e.tickets {
-		delete(m.byPlayer, t.Player.ID)
-		if t.Player.ID != asker && t.Sink != nil {
-			t.Sink.Send(protocol.NewFrame(protocol.Encode("match.cancelled", "", protocol.TicketOnly{Ticket: t.ID})))
+		if m.byPlayer[t.Player.ID] == t {
+			delete(m.byPlayer, t.Player.ID)
 		}
 	}
+	return true
 }
 
 // decideTeams pairs queued parties of each queue (one size, category and
@@ -314,38 +476,7 @@ func (m *Matchmaker) decideTeams(now time.Time) ([]group, []*Ticket) {
 	for _, key := range keys {
 		q := m.teams[key] // in order of arrival
 		taken := make([]bool, len(q))
-		for i, a := range q {
-			if taken[i] {
-				continue
-			}
-			wa := m.windowAt(a.at, now)
-			best, bestGap := -1, math.Inf(1)
-			for j := i + 1; j < len(q); j++ {
-				if taken[j] {
-					continue
-				}
-				b := q[j]
-				gap := math.Abs(a.rating - b.rating)
-				if gap <= wa && gap <= m.windowAt(b.at, now) && gap < bestGap {
-					best, bestGap = j, gap
-				}
-			}
-			if best < 0 {
-				continue
-			}
-			taken[i], taken[best] = true, true
-			b := q[best]
-			var ts []*Ticket
-			for _, t := range a.tickets {
-				t.Player.Team = TeamA
-				ts = append(ts, t)
-			}
-			for _, t := range b.tickets {
-				t.Player.Team = TeamB
-				ts = append(ts, t)
-			}
-			groups = append(groups, group{mode: ModeTeam, category: a.tickets[0].Category, tickets: ts})
-		}
+		groups = append(groups, m.pairTeams(q, now, taken)...)
 		rest := q[:0:0]
 		for i, e := range q {
 			if !taken[i] && now.Sub(e.at) >= m.cfg.MaxWait {
@@ -367,6 +498,47 @@ func (m *Matchmaker) decideTeams(now time.Time) ([]group, []*Ticket) {
 		}
 	}
 	return groups, expired
+}
+
+// pairTeams pairs the parties of one queue (q, in order of arrival): the
+// party that waited longest first, against the party whose mean rating is
+// nearest its own within both parties' windows. It marks taken[i] for each
+// party q[i] it pairs.
+func (m *Matchmaker) pairTeams(q []*teamEntry, now time.Time, taken []bool) []group {
+	var groups []group
+	for i, a := range q {
+		if taken[i] {
+			continue
+		}
+		wa := m.windowAt(a.at, now)
+		best, bestGap := -1, math.Inf(1)
+		for j := i + 1; j < len(q); j++ {
+			if taken[j] {
+				continue
+			}
+			b := q[j]
+			gap := math.Abs(a.rating - b.rating)
+			if gap <= wa && gap <= m.windowAt(b.at, now) && gap < bestGap {
+				best, bestGap = j, gap
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		taken[i], taken[best] = true, true
+		b := q[best]
+		var ts []*Ticket
+		for _, t := range a.tickets {
+			t.Player.Team = TeamA
+			ts = append(ts, t)
+		}
+		for _, t := range b.tickets {
+			t.Player.Team = TeamB
+			ts = append(ts, t)
+		}
+		groups = append(groups, group{mode: ModeTeam, category: a.tickets[0].Category, tickets: ts})
+	}
+	return groups
 }
 
 // windowAt is the rating gap accepted after waiting since at.

@@ -73,3 +73,53 @@ func TestTeamQueuePairsBySizeAndRating(t *testing.T) {
 		}
 	}
 }
+
+// A party's members may be connected to other nodes: the registry says
+// where each is, moves one when its connection comes back elsewhere (its
+// queued ticket too), and lists every code with its members.
+func TestPartyMembersElsewhere(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	m := match.New(match.Config{}, clk, &starter{}, cluster.NewLocal(clk), zerolog.Nop())
+	ps := match.NewParties(m)
+	if _, err := ps.CreateCode(protocol.PlayerInfo{ID: "a"}, &sink{}, "ABCDEF"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.CreateCode(protocol.PlayerInfo{ID: "b"}, &sink{}, "ABCDEF"); !errors.Is(err, match.ErrCodeTaken) {
+		t.Fatalf("a code in use: %v", err)
+	}
+	if _, err := ps.CreateCode(protocol.PlayerInfo{ID: "a"}, &sink{}, "GHJKLM"); !errors.Is(err, match.ErrInParty) {
+		t.Fatalf("a second party: %v", err)
+	}
+	far := &sink{}
+	if _, err := ps.JoinMember("ABCDEF", match.Member{Player: protocol.PlayerInfo{ID: "b"}, Sink: far, Node: "n2"}); err != nil {
+		t.Fatal(err)
+	}
+	if node, ok := ps.Where("b"); !ok || node != "n2" {
+		t.Fatalf("b is on %q (%v), want n2", node, ok)
+	}
+	if r := ps.Roster(); len(r) != 1 || !slices.Equal(r["ABCDEF"], []string{"a", "b"}) {
+		t.Fatalf("roster %v", r)
+	}
+	if _, _, err := ps.Queue("a", "", "zh", nil); err != nil {
+		t.Fatal(err)
+	}
+	if tk, _ := m.Queued("b"); tk.Node() != "n2" || tk.Sink != far {
+		t.Fatalf("b's ticket on %q", tk.Node())
+	}
+	near := &sink{}
+	if _, moved := ps.Move("b", "n3", near); !moved {
+		t.Fatal("b not moved")
+	}
+	if _, moved := ps.Move("b", "n3", near); moved {
+		t.Fatal("b moved twice to one node")
+	}
+	if tk, _ := m.Queued("b"); tk.Node() != "n3" || tk.Sink != near {
+		t.Fatalf("b's ticket on %q after the move", tk.Node())
+	}
+	if node, _ := ps.Where("b"); node != "n3" {
+		t.Fatalf("b is on %q after the move", node)
+	}
+	if _, ok := ps.Move("nobody", "n3", near); ok {
+		t.Fatal("moved a player in no party")
+	}
+}

@@ -28,6 +28,16 @@ type PoolTicket struct {
 	// each ticket a number when it is first added, growing with arrival.
 	Seq  int64  `json:"seq"`
 	Node string `json:"node"`
+	// Team is set on a queued party's one ticket (Mode team): its members,
+	// each with the node holding its connection. Player is then the
+	// leader, with the members' mean rating; Node the party's own node.
+	Team []TeamMember `json:"team,omitempty"`
+}
+
+// TeamMember is a queued party's member as the pool holds it.
+type TeamMember struct {
+	Player protocol.PlayerInfo `json:"player"`
+	Node   string              `json:"node"`
 }
 
 // TicketState is what Pool.Renew found of a ticket.

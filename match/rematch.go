@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -32,10 +33,13 @@ type pastMatch struct {
 	players              []protocol.PlayerInfo // in seat order
 	bots                 map[string]bool
 	sinks                map[string]Sink // humans' sinks, by player id
-	lang                 string          // the questions' language, as the tickets asked
-	endedAt              time.Time       // zero while the match runs
-	offer                *offer          // the pending rematch, if any
-	done                 bool            // a rematch was asked for already
+	// nodes are the nodes holding the connections of a shared match's
+	// players of other nodes, by player id (none for this node's).
+	nodes   map[string]string
+	lang    string    // the questions' language, as the tickets asked
+	endedAt time.Time // zero while the match runs
+	offer   *offer    // the pending rematch, if any
+	done    bool      // a rematch was asked for already
 }
 
 // offer is a pending rematch: who asked, who accepted, until when.
@@ -55,14 +59,26 @@ func (pm *pastMatch) isHuman(player string) bool {
 
 // remember records a started match. The caller holds mu.
 func (m *Matchmaker) remember(room string, g group) {
-	pm := &pastMatch{room: room, mode: g.mode, category: g.category, bots: map[string]bool{}, sinks: map[string]Sink{}}
+	pm := &pastMatch{room: room, mode: g.mode, category: g.category, bots: map[string]bool{}, sinks: map[string]Sink{}, nodes: map[string]string{}}
 	for _, t := range g.tickets {
 		pm.lang = t.Lang
 		pm.players = append(pm.players, t.Player)
 		if t.Bot {
 			pm.bots[t.Player.ID] = true
-		} else if t.Sink != nil {
+			continue
+		}
+		if t.Sink != nil {
 			pm.sinks[t.Player.ID] = t.Sink
+		}
+		if t.node != "" {
+			// A player of another node: the offer and the rematch's
+			// match.found reach it there directly.
+			pm.nodes[t.Player.ID] = t.node
+			if s := m.share; s != nil && s.PeerSink != nil {
+				if sink := s.PeerSink(t.node, t.Player.ID); sink != nil {
+					pm.sinks[t.Player.ID] = sink
+				}
+			}
 		}
 	}
 	m.past[room] = pm
@@ -127,7 +143,7 @@ func (m *Matchmaker) Rematch(ctx context.Context, p protocol.PlayerInfo, room st
 	}
 	g := group{mode: pm.mode, category: pm.category}
 	for _, x := range pm.players {
-		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang, At: now, Bot: pm.bots[x.ID]}
+		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang, At: now, Bot: pm.bots[x.ID], node: pm.nodes[x.ID]}
 		if !t.Bot {
 			t.Sink = pm.sinks[x.ID]
 			m.playing[x.ID] = "" // reserved until the room id is known
@@ -180,6 +196,11 @@ func (m *Matchmaker) failOffer(pm *pastMatch, reason string) {
 		if !accepted[x.ID] {
 			continue
 		}
+		if node := pm.nodes[x.ID]; node != "" {
+			// Queued by its own node, where its connection is.
+			go m.requeueOn(node, PoolTicket{Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang})
+			continue
+		}
 		if _, ok := m.byPlayer[x.ID]; ok {
 			continue
 		}
@@ -207,4 +228,33 @@ func (m *Matchmaker) expireRematches(now time.Time) {
 			delete(m.past, id)
 		}
 	}
+}
+
+// RematchKey is the key of the claim that names the node remembering a
+// shared match, where its players' nodes send their rematch requests.
+func RematchKey(room string) string { return "rematch:" + room }
+
+// requeueOn asks node to queue its player for a new match of the kind of
+// q, as a rematch offer that failed queues those who accepted.
+func (m *Matchmaker) requeueOn(node string, q PoolTicket) {
+	msg, _ := json.Marshal(relayMsg{Player: q.Player.ID, Requeue: &q})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.share.Relay.Publish(ctx, relayChannel(node), msg); err != nil {
+		m.log.Warn().Err(err).Str("node", node).Str("player", q.Player.ID).Msg("ask a player's node to queue it after a rematch offer")
+	}
+}
+
+// requeued queues a player of this node whose rematch offer, on another
+// node, failed after it accepted.
+func (m *Matchmaker) requeued(q PoolTicket) {
+	sink := m.share.PeerSink("", q.Player.ID)
+	if sink == nil {
+		return // gone from this node meanwhile
+	}
+	t, err := m.FindLang(q.Player, q.Mode, q.Category, q.Lang, sink)
+	if err != nil {
+		return // queued or playing already
+	}
+	sink.Send(protocol.NewFrame(protocol.Encode("match.queued", "", protocol.MatchQueued{Ticket: t.ID, Mode: t.Mode})))
 }

@@ -34,6 +34,11 @@ type Sharing struct {
 	// its node does not queue it again before it hears of the match.
 	// Default 1 min.
 	TakenHold time.Duration
+	// PeerSink, if set, is how this node reaches a player whose connection
+	// is on node ("" for this node) directly: match.found for the members
+	// of another node's party goes there, in order with what their room
+	// says next. Nil (or a nil Sink) sends it through the party's node.
+	PeerSink func(node, player string) Sink
 }
 
 // relayMsg is what a node that took another node's ticket sends to that
@@ -42,14 +47,18 @@ type Sharing struct {
 type relayMsg struct {
 	Ticket string          `json:"ticket"`
 	Player string          `json:"player"`
-	Frame  json.RawMessage `json:"frame"`
+	Frame  json.RawMessage `json:"frame,omitempty"` // none: only that the ticket left the queue
+	// Requeue, instead, asks the node to queue its player afresh (a
+	// rematch offer it accepted failed on the node that made it).
+	Requeue *PoolTicket `json:"requeue,omitempty"`
 }
 
 func relayChannel(node string) string { return "match:node:" + node }
 
 // Share makes m queue its players of the ordinary queues (duel and four)
 // in s.Pool with every other node's, and decide matches from all of them.
-// Team queues and rematch offers stay on the node. Call it before Run; a
+// Parties queue there too, one ticket each (see processTeams); rematch
+// offers stay on the node. Call it before Run; a
 // Matchmaker never shared keeps its queues in memory, as on a single node.
 // The returned stop ends the subscription to this node's relay channel.
 func (m *Matchmaker) Share(ctx context.Context, s Sharing) (stop func(), err error) {
@@ -101,18 +110,34 @@ func (m *Matchmaker) relayed(b []byte) {
 		m.log.Warn().Err(err).Msg("bad relayed match message")
 		return
 	}
+	if q := msg.Requeue; q != nil {
+		if Size(q.Mode) > 0 && q.Player.ID != "" && m.share.PeerSink != nil {
+			go m.requeued(*q) // off the Bus's goroutine: it adds to the pool
+		}
+		return
+	}
 	m.mu.Lock()
 	t, ok := m.byPlayer[msg.Player]
-	if ok && t.ID == msg.Ticket && t.team == nil {
+	switch {
+	case ok && t.ID == msg.Ticket && t.team != nil:
+		// A party of this node, taken by another: it leaves the queue
+		// whole, and its members' messages that follow find it.
+		m.unlinkTeam(t.team)
+		m.teamsOut[t.ID] = teamOut{e: t.team, at: m.clock.Now()}
+	case ok && t.ID == msg.Ticket:
 		m.remove(t)
-	} else {
+	default:
+		if out, ok := m.teamsOut[msg.Ticket]; ok {
+			t = out.e.member(msg.Player)
+			break
+		}
 		// Cancelled here after another node took it: the player is in
 		// that match all the same, as on a single node, so is told.
 		t = m.cancelled[msg.Ticket].t
 		delete(m.cancelled, msg.Ticket)
 	}
 	m.mu.Unlock()
-	if t != nil && t.Sink != nil {
+	if t != nil && t.Sink != nil && len(msg.Frame) > 0 {
 		t.Sink.Send(protocol.NewFrame(msg.Frame))
 	}
 }
@@ -129,10 +154,25 @@ func (m *Matchmaker) syncPool(ctx context.Context) {
 			delete(m.cancelled, id)
 		}
 	}
+	for id, c := range m.teamsOut {
+		if now.Sub(c.at) > s.TakenHold {
+			delete(m.teamsOut, id)
+		}
+	}
 	var add, renew []*Ticket
 	for _, q := range m.queues {
 		for _, t := range q {
 			if t.pooled {
+				renew = append(renew, t)
+			} else {
+				add = append(add, t)
+			}
+		}
+	}
+	for _, q := range m.teams {
+		for _, e := range q {
+			// A party is in the pool as its leader's ticket.
+			if t := e.tickets[0]; t.pooled {
 				renew = append(renew, t)
 			} else {
 				add = append(add, t)
@@ -183,7 +223,9 @@ func (m *Matchmaker) publish(ctx context.Context, t *Ticket) error {
 		_ = s.Pool.Remove(ctx, t.ID)
 		return nil
 	case errors.Is(err, ErrBusy):
-		if cur == t {
+		if cur == t && t.team != nil {
+			m.removeTeam(t.team, t.Player.ID)
+		} else if cur == t {
 			m.remove(t)
 		}
 		m.mu.Unlock()
@@ -201,7 +243,18 @@ func (m *Matchmaker) publish(ctx context.Context, t *Ticket) error {
 func (t *Ticket) Node() string { return t.node }
 
 func (t *Ticket) poolTicket(node string) PoolTicket {
-	return PoolTicket{ID: t.ID, Player: t.Player, Mode: t.Mode, Category: t.Category, Lang: t.Lang, At: t.At, Seq: t.seq, Node: node}
+	pt := PoolTicket{ID: t.ID, Player: t.Player, Mode: t.Mode, Category: t.Category, Lang: t.Lang, At: t.At, Seq: t.seq, Node: node}
+	if e := t.team; e != nil {
+		pt.Player.Rating = e.rating
+		pt.Team = make([]TeamMember, len(e.tickets))
+		for i, x := range e.tickets {
+			pt.Team[i] = TeamMember{Player: x.Player, Node: x.node}
+			if x.node == "" {
+				pt.Team[i].Node = node
+			}
+		}
+	}
+	return pt
 }
 
 // processShared is Process for a shared matchmaker: the ordinary queues are
@@ -218,7 +271,14 @@ func (m *Matchmaker) processShared(ctx context.Context, now time.Time) {
 	var expired []*Ticket
 	m.mu.Lock()
 	queues := map[string][]*Ticket{}
+	teamQs := map[string][]*teamEntry{}
 	for _, pt := range snap {
+		if pt.Mode == ModeTeam {
+			if e := m.pooledTeam(pt); e != nil {
+				teamQs[e.key] = append(teamQs[e.key], e)
+			}
+			continue
+		}
 		var t *Ticket
 		if pt.Node == s.Node {
 			t = m.byPlayer[pt.Player.ID]
@@ -268,8 +328,7 @@ func (m *Matchmaker) processShared(ctx context.Context, now time.Time) {
 			expired = append(expired, t)
 		}
 	}
-	teams, teamExpired := m.decideTeams(now)
-	m.reserve(teams)
+	teams, teamExpired := m.decideSharedTeams(teamQs, now)
 	m.mu.Unlock()
 
 	var timedOut []*Ticket
@@ -278,8 +337,15 @@ func (m *Matchmaker) processShared(ctx context.Context, now time.Time) {
 			timedOut = append(timedOut, t)
 		}
 	}
-	for _, t := range append(timedOut, teamExpired...) {
-		t.Sink.Send(protocol.NewFrame(protocol.Encode("match.timeout", "", protocol.TicketOnly{Ticket: t.ID})))
+	for _, e := range teamExpired {
+		if m.takeTeams(ctx, group{tickets: e.tickets}) {
+			timedOut = append(timedOut, e.tickets...)
+		}
+	}
+	for _, t := range timedOut {
+		if t.Sink != nil {
+			t.Sink.Send(protocol.NewFrame(protocol.Encode("match.timeout", "", protocol.TicketOnly{Ticket: t.ID})))
+		}
 	}
 	for _, g := range append(groups, botted...) {
 		if m.takeShared(ctx, g) {
@@ -287,7 +353,9 @@ func (m *Matchmaker) processShared(ctx context.Context, now time.Time) {
 		}
 	}
 	for _, g := range teams {
-		m.start(ctx, g)
+		if m.takeTeams(ctx, g) {
+			m.start(ctx, g)
+		}
 	}
 }
 

@@ -184,7 +184,11 @@ func (s *Host) Rooms() *room.Registry { return s.rooms }
 func (s *Host) Begin(ctx context.Context) error {
 	s.runCtx = ctx
 	if s.sharing != nil {
-		if _, err := s.matcher.Share(ctx, *s.sharing); err != nil {
+		sh := *s.sharing
+		if sh.PeerSink == nil {
+			sh.PeerSink = s.peerSink
+		}
+		if _, err := s.matcher.Share(ctx, sh); err != nil {
 			return err
 		}
 	}
@@ -202,6 +206,25 @@ func (s *Host) Begin(ctx context.Context) error {
 		return s.cl.run(ctx)
 	}
 	return s.Restore(ctx)
+}
+
+// peerSink is how the matchmaker reaches a player directly: its session
+// here (node ""), or through node's relay, in order with what a room here
+// says to it next. Nil if neither is possible.
+func (s *Host) peerSink(node, player string) match.Sink {
+	if node == "" {
+		if s.sessions == nil {
+			return nil
+		}
+		if p, ok := s.sessions.Peer(player); ok {
+			return p
+		}
+		return nil
+	}
+	if p := s.RemotePeer(node, player); p != nil {
+		return p
+	}
+	return nil
 }
 
 // pinKeep is how often the PIN directory is given this node's live events

@@ -225,11 +225,16 @@ func (s *Host) StartMatch(ctx context.Context, roomID, mode, category string, ti
 			peers[i] = b
 			continue
 		}
-		peer, ok := s.sessions.Peer(t.Player.ID)
-		if !ok && t.Node() != "" {
-			// Matched from the shared pool: the player is on another node.
+		var peer room.Peer
+		ok := false
+		if t.Node() != "" {
+			// Matched from the shared pool: the player is on another node,
+			// even if a session it left behind here is still in its grace.
 			peer = s.RemotePeer(t.Node(), t.Player.ID)
 			ok = peer != nil
+		}
+		if !ok {
+			peer, ok = s.sessions.Peer(t.Player.ID)
 		}
 		if !ok {
 			return fmt.Errorf("player %s has no session", t.Player.ID)

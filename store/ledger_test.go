@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -138,8 +139,97 @@ func TestAwardCallsCommitTogether(t *testing.T) {
 	}
 }
 
+// TestAwardGroupFailsThenEachAlone queues calls behind a held write slot so
+// that they commit as one group, and makes the group fail: one call names
+// a player who does not exist. Nothing of the group stays; each call is
+// written again on its own, in order, and pays exactly once: the unknown
+// player's call fails alone, a ref sent twice is a replay the second
+// time, and the day's cap counts the calls before it, not the failed
+// group's attempt.
+func TestAwardGroupFailsThenEachAlone(t *testing.T) {
+	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "leitai.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	caps := store.Caps{store.SourceDuel: 2}
+	type result struct {
+		out []store.Award
+		err error
+	}
+	var results []chan result
+	call := func(ref, player string) {
+		ch := make(chan result, 1)
+		results = append(results, ch)
+		go func() {
+			out, err := s.Award(ctx, caps, []store.Award{{Ref: ref, Player: player, Source: store.SourceDuel, Points: 3, Day: "2026-12-04"}})
+			ch <- result{out, err}
+		}()
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 10 s for %s", what)
+			}
+		}
+	}
+	release := store.HoldWrites(s)
+	call("first", "p") // leads, alone, once the slot is free
+	waitFor("the first call to lead", func() bool { return store.AwardGroupRunning(s) })
+	refs := []struct{ ref, player string }{{"a", "p"}, {"g", "ghost"}, {"a", "p"}, {"b", "p"}, {"c", "p"}}
+	for i, r := range refs {
+		call(r.ref, r.player)
+		waitFor(fmt.Sprintf("%d queued calls", i+1), func() bool { return store.QueuedAwardCalls(s) == i+1 })
+	}
+	release()
+	want := []struct {
+		paid   int64
+		replay bool
+		err    error
+	}{
+		{3, false, nil},               // first: the day's first duel
+		{3, false, nil},               // a: the second
+		{0, false, store.ErrNotFound}, // ghost: fails alone
+		{3, true, nil},                // a again: a replay of a
+		{0, false, nil},               // b: the third duel, capped
+		{0, false, nil},               // c: capped
+	}
+	for i, ch := range results {
+		r := <-ch
+		w := want[i]
+		if w.err != nil {
+			if !errors.Is(r.err, w.err) {
+				t.Fatalf("call %d: error %v, want %v", i, r.err, w.err)
+			}
+			continue
+		}
+		if r.err != nil {
+			t.Fatalf("call %d: %v", i, r.err)
+		}
+		if r.out[0].Paid != w.paid || r.out[0].Replay != w.replay {
+			t.Fatalf("call %d: %+v, want paid %d replay %v", i, r.out[0], w.paid, w.replay)
+		}
+	}
+	if n := store.GroupedAwardTxs(s); n != 1 {
+		t.Fatalf("%d grouped transactions tried, want 1", n)
+	}
+	p, err := s.Player(ctx, "p")
+	if err != nil || p.Points != 6 {
+		t.Fatalf("player has %d points (%v), want 6: first and a, once each", p.Points, err)
+	}
+	led, err := s.Ledger(ctx, "p", 10)
+	if err != nil || len(led) != 4 {
+		t.Fatalf("ledger %+v (%v), want first, a, b and c once each", led, err)
+	}
+}
+
 // TestBackgroundCheckpoint: the SQLite writer leaves its WAL to the
-// background checkpointer (its own checkpoint waits for 32,768 pages), and
+// background checkpointer (its own checkpoint waits for 65,536 pages), and
 // the checkpointer copies what commits wrote into the database file soon
 // after, without another write to prompt it.
 func TestBackgroundCheckpoint(t *testing.T) {
@@ -150,8 +240,8 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := store.WriterPragma(ctx, s, "wal_autocheckpoint"); err != nil || v != "32768" {
-		t.Fatalf("writer wal_autocheckpoint %q %v, want the 32768-page backstop", v, err)
+	if v, err := store.WriterPragma(ctx, s, "wal_autocheckpoint"); err != nil || v != "65536" {
+		t.Fatalf("writer wal_autocheckpoint %q %v, want the 65536-page backstop", v, err)
 	}
 	if v, err := store.WriterPragma(ctx, s, "mmap_size"); err != nil || v == "0" {
 		t.Fatalf("writer mmap_size %q %v, want the file mapped", v, err)

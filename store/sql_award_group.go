@@ -74,7 +74,12 @@ func (g *awardGroup) award(ctx context.Context, s *SQL, caps Caps, awards []Awar
 
 // awardCalls writes calls in as few transactions as their caps allow
 // (one per run of calls with equal caps) and sets each call's outcome.
+// On SQLite it then asks the background checkpointer to copy what they
+// wrote back into the database file while the next group gathers.
 func (s *SQL) awardCalls(ctx context.Context, calls []*awardCall) {
+	if s.ckpt != nil {
+		defer s.ckpt.nudge()
+	}
 	for lo := 0; lo < len(calls); {
 		hi := lo + 1
 		for hi < len(calls) && maps.Equal(calls[hi].caps, calls[lo].caps) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -221,13 +222,26 @@ func (s *SQL) Rank(ctx context.Context, period, player string) (MemberRank, erro
 	}
 	if err == nil {
 		var above int64
-		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM roll_member WHERE period = $1 AND unit = $2 AND points > $3`, period, m.Unit, r.UnitPoints).Scan(&above)
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM roll_member WHERE period = $1 AND unit = $2 AND points > $3`+weekRanked(period),
+			period, m.Unit, r.UnitPoints).Scan(&above)
 		r.UnitRank = int(above) + 1
 	}
 	if err == nil {
 		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM roll_member WHERE period = $1 AND unit = $2`, period, m.Unit).Scan(&r.UnitOf)
 	}
 	return r, s.fail(err, "rank of %s", player)
+}
+
+// weekRanked is the condition to add to a query of roll_member for period
+// when period is a week: the condition of the points index on a unit's
+// weekly rows (roll_member_week_rank), which SQLite and PostgreSQL use for
+// a query only when they see it in the query. Other periods have no such
+// index; their reads count or sort the unit's rows.
+func weekRanked(period string) string {
+	if strings.HasPrefix(period, "w") {
+		return ` AND period >= 'w' AND period < 'x'`
+	}
+	return ""
 }
 
 // UnitPoints returns every unit's rollup for a period (units with no award
@@ -255,7 +269,7 @@ func (s *SQL) TopMembers(ctx context.Context, period string, units []string, n i
 	out := make(map[string][]Standing, len(units))
 	stmt, err := s.read.PrepareContext(ctx,
 		`SELECT rm.player, rm.points, COALESCE(p.name, '') FROM roll_member rm LEFT JOIN players p ON p.id = rm.player
-		WHERE rm.period = $1 AND rm.unit = $2 ORDER BY rm.points DESC, rm.player DESC LIMIT $3`)
+		WHERE rm.period = $1 AND rm.unit = $2`+weekRanked(period)+` ORDER BY rm.points DESC, rm.player DESC LIMIT $3`)
 	if err != nil {
 		return nil, s.fail(err, "top members")
 	}

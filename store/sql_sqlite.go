@@ -133,9 +133,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 const (
 	// checkpointEvery is how often the checkpointer looks at the WAL.
 	checkpointEvery = 500 * time.Millisecond
-	// walBackstopPages is the WAL size (in 4 KiB pages) at which a commit
-	// checkpoints by itself, as SQLite does at 1,000 pages by default.
-	walBackstopPages = 32768
+	// walBackstopPages is the WAL size (in 4 KiB pages, 256 MiB) at which
+	// a commit checkpoints by itself, as SQLite does at 1,000 pages by
+	// default. A group of thousands of awards writes 10,000–20,000 frames.
+	walBackstopPages = 65536
 )
 
 // checkpointer copies the WAL back into the database file in the
@@ -148,11 +149,12 @@ type checkpointer struct {
 	db   *sql.DB
 	stop chan struct{}
 	done chan struct{}
-	runs atomic.Int64 // checkpoints run, for tests
+	wake chan struct{} // a large commit asks for a checkpoint now
+	runs atomic.Int64  // checkpoints run, for tests
 }
 
 func newCheckpointer(db *sql.DB, every time.Duration) *checkpointer {
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	go func() {
 		defer close(c.done)
 		t := time.NewTicker(every)
@@ -163,10 +165,24 @@ func newCheckpointer(db *sql.DB, every time.Duration) *checkpointer {
 				return
 			case <-t.C:
 				c.run()
+			case <-c.wake:
+				c.run()
 			}
 		}
 	}()
 	return c
+}
+
+// nudge asks for a checkpoint as soon as the goroutine is free, without
+// waiting for it. An award group's commit writes thousands of frames at
+// once; copying them back while the writer builds its next transaction
+// keeps the WAL under the writer's backstop, so its commits do not do that
+// copy themselves.
+func (c *checkpointer) nudge() {
+	select {
+	case c.wake <- struct{}{}:
+	default: // one is already asked for
+	}
 }
 
 // run checkpoints once. A failure (the database busy, the disk full) is

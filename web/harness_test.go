@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/clusterstate"
 	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
@@ -71,6 +72,9 @@ type harnessOpts struct {
 	node   string
 	bus    cluster.Bus
 	leases cluster.Leases
+	// state is what the node shares with the others; nil keeps it all on
+	// the node.
+	state *clusterstate.State
 }
 
 // startHarnessWith starts a harness as o says. Its clk is nil unless the
@@ -115,7 +119,7 @@ func startHarnessWith(t *testing.T, o harnessOpts) *harness {
 	if o.node != "" {
 		cfg.Node = o.node
 	}
-	srv := web.New(cfg, web.Deps{Store: served, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: log, Bus: o.bus, Leases: o.leases})
+	srv := web.New(cfg, web.Deps{Store: served, Committer: committer, Bank: bank, Clock: o.clock, RateClock: o.rates, Log: log, Bus: o.bus, Leases: o.leases, State: o.state})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -351,6 +351,23 @@ type nodes struct {
 	mms      []*match.Matchmaker
 	starters []*starter
 	clk      *clock.Fake
+
+	// peers are the players' own sinks, as each node's gateway reaches a
+	// player wherever its connection is (Sharing.PeerSink).
+	peersMu sync.Mutex
+	peers   map[string]*sink
+}
+
+// peer returns the sink of player, made on first use.
+func (ns *nodes) peer(player string) *sink {
+	ns.peersMu.Lock()
+	defer ns.peersMu.Unlock()
+	s, ok := ns.peers[player]
+	if !ok {
+		s = &sink{}
+		ns.peers[player] = s
+	}
+	return s
 }
 
 func (ns *nodes) games() []game {
@@ -364,11 +381,12 @@ func (ns *nodes) games() []game {
 // share makes one shared matchmaker per node of b, on one fake clock.
 func share(t *testing.T, b Backend, cfg match.Config, ttl time.Duration) *nodes {
 	t.Helper()
-	ns := &nodes{clk: clock.NewFake(time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC))}
+	ns := &nodes{clk: clock.NewFake(time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)), peers: map[string]*sink{}}
 	for i := range b.Pools {
 		st := &starter{node: i}
 		m := match.New(cfg, ns.clk, st, nopClaims{}, zerolog.Nop())
-		stop, err := m.Share(context.Background(), match.Sharing{Node: fmt.Sprint("node", i), Pool: b.Pools[i], Relay: b.Relays[i], TicketTTL: ttl})
+		stop, err := m.Share(context.Background(), match.Sharing{Node: fmt.Sprint("node", i), Pool: b.Pools[i], Relay: b.Relays[i], TicketTTL: ttl,
+			PeerSink: func(_, player string) match.Sink { return ns.peer(player) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -598,6 +616,8 @@ func RunMatchmakers(t *testing.T, open Open) {
 			t.Fatalf("frames %v", s.frames)
 		}
 	})
+
+	runTeams(t, open)
 
 	t.Run("TimeoutAndCancelAcrossNodes", func(t *testing.T) {
 		b := open(t, 2)

@@ -205,6 +205,23 @@ func testLedgerPeriods(t *testing.T, s store.Store) {
 	if len(tm["u1"]) != 1 || len(tm["u3"]) != 2 || tm["u3"][0].Player != "d" {
 		t.Fatalf("top members: %+v", tm)
 	}
+	// Only weeks have a points index on a unit's rows; the other periods
+	// count and sort the unit's rows, with the same outcome.
+	r, err = s.Rank(ctx, "2026-11-30", "d")
+	must(t, err)
+	if r.Unit != "u3" || r.UnitPoints != 6 || r.UnitRank != 1 || r.UnitOf != 1 {
+		t.Fatalf("rank of d in u3 on 30 November: %+v", r)
+	}
+	r, err = s.Rank(ctx, "m2026-11", "a")
+	must(t, err)
+	if r.Points != 15 || r.Unit != "u3" || r.UnitPoints != 0 || r.UnitRank != 2 || r.UnitOf != 1 {
+		t.Fatalf("rank of a in November (earned in u1, now in u3 behind d): %+v", r)
+	}
+	tm, err = s.TopMembers(ctx, "all", []string{"u1", "u2"}, 1)
+	must(t, err)
+	if len(tm["u1"]) != 1 || tm["u1"][0].Player != "a" || tm["u1"][0].Points != 15 || len(tm["u2"]) != 1 || tm["u2"][0].Player != "c" {
+		t.Fatalf("all-time top member of u1 and u2: %+v", tm)
+	}
 	p, err := s.Player(ctx, "a")
 	must(t, err)
 	if p.Points != 18 {

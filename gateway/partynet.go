@@ -1,0 +1,547 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/protocol"
+)
+
+// Parties in a cluster. A party lives on the node where it was made, its
+// home: the party, its members and its team ticket are there, as on a
+// single node. The home holds two kinds of claim on the Bus for partyTTL,
+// renewed every partyRenew, so that a dead home's lapse: the party's invite
+// code ("party:CODE", owner the home) and each member's membership
+// ("party:of:PLAYER", owner "HOME CODE"). A player on another node joins by
+// code: that node finds the home by the code's claim and asks it over the
+// Bus; the home seats the player as a member reached through the player's
+// node (host.RemotePeer), so party.state, match.queued and match.found reach
+// it there. Leaving, a dropped connection, queueing and cancelling are asked
+// of the home the same way, found by the membership claim. A member whose
+// connection comes back on another node is moved there by the home (see
+// arrived), and its old node's grace ending does not take it out.
+
+const (
+	partyTTL   = 30 * time.Second
+	partyRenew = 10 * time.Second
+)
+
+func partyKey(code string) string { return "party:" + code }
+
+func memberKey(player string) string { return "party:of:" + player }
+
+// membership is the owner of a member's claim.
+func membership(home, code string) string { return home + " " + code }
+
+func partyRequestChannel(node string) string { return "party:rq:" + node }
+func partyReplyChannel(node string) string   { return "party:rp:" + node }
+
+// Party operations asked of a party's home.
+const (
+	partyJoin   = "join"
+	partyLeave  = "leave"
+	partyQueue  = "queue"
+	partyCancel = "cancel"
+	partyMove   = "move" // the member's connection is now on From
+	partyGone   = "gone" // the member's connection on From is gone for good
+
+	// Not a party's, but asked the same way of the node that started a
+	// quick match: a rematch of it, and declining one.
+	opRematch = "rematch"
+	opDecline = "rematch_decline"
+)
+
+// partyRequest is an operation on a party, from the node of the player who
+// asks (From) to the party's home.
+type partyRequest struct {
+	ID       uint64              `json:"id"`
+	From     string              `json:"from"`
+	Op       string              `json:"op"`
+	Player   protocol.PlayerInfo `json:"player"`
+	Code     string              `json:"code,omitempty"`
+	Category string              `json:"category,omitempty"`
+	Lang     string              `json:"lang,omitempty"`
+	Ticket   string              `json:"ticket,omitempty"`
+	Room     string              `json:"room,omitempty"`
+	NoReply  bool                `json:"noreply,omitempty"`
+}
+
+// partyReply is the home's answer: Err names a party error (errName), or
+// is empty on success.
+type partyReply struct {
+	ID     uint64               `json:"id"`
+	Err    string               `json:"err,omitempty"`
+	State  *protocol.PartyState `json:"state,omitempty"`
+	Ticket string               `json:"ticket,omitempty"`
+	Party  string               `json:"party,omitempty"`
+}
+
+// The party errors by name, as they cross the Bus.
+var partyErrs = map[string]error{
+	"no_party":   match.ErrNoParty,
+	"in_party":   match.ErrInParty,
+	"full":       match.ErrPartyFull,
+	"not_leader": match.ErrNotLeader,
+	"size":       match.ErrPartySize,
+	"locked":     match.ErrPartyLocked,
+	"busy":       match.ErrBusy,
+	"no_ticket":  match.ErrNoTicket,
+
+	"no_match":     match.ErrNoMatch,
+	"no_offer":     match.ErrNoOffer,
+	"not_finished": match.ErrNotFinished,
+}
+
+func errName(err error) string {
+	if err == nil {
+		return ""
+	}
+	for n, e := range partyErrs {
+		if errors.Is(err, e) {
+			return n
+		}
+	}
+	return "internal"
+}
+
+func errOf(name string) error {
+	if name == "" {
+		return nil
+	}
+	if e, ok := partyErrs[name]; ok {
+		return e
+	}
+	return protocol.Errorf(protocol.CodeInternal, "the party's server failed")
+}
+
+var errPartyUnreachable = protocol.Errorf(protocol.CodeUnavailable, "cannot reach the party's server; try again")
+
+// partyNet is this node's side of parties across the cluster; nil on a
+// single node.
+type partyNet struct {
+	gw   *Gateway
+	bus  cluster.Bus
+	node string
+	next atomic.Uint64
+
+	// mu guards pending.
+	mu      sync.Mutex
+	pending map[uint64]chan partyReply
+}
+
+func newPartyNet(gw *Gateway, bus cluster.Bus, node string) *partyNet {
+	return &partyNet{gw: gw, bus: bus, node: node, pending: map[uint64]chan partyReply{}}
+}
+
+// start subscribes to this node's party requests and replies, and renews
+// the codes of this node's parties until ctx ends.
+func (pn *partyNet) start(ctx context.Context) error {
+	cancelRq, err := pn.bus.Subscribe(ctx, partyRequestChannel(pn.node), func(msg []byte) {
+		go pn.serve(ctx, msg)
+	})
+	if err != nil {
+		return err
+	}
+	cancelRp, err := pn.bus.Subscribe(ctx, partyReplyChannel(pn.node), pn.onReply)
+	if err != nil {
+		cancelRq()
+		return err
+	}
+	go func() {
+		t := pn.gw.clock.NewTicker(partyRenew)
+		defer t.Stop()
+		defer cancelRq()
+		defer cancelRp()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C():
+				pn.renew(ctx)
+			}
+		}
+	}()
+	return nil
+}
+
+// renew extends the claims on this node's parties' codes and members.
+func (pn *partyNet) renew(ctx context.Context) {
+	for code, members := range pn.gw.parties.Roster() {
+		pn.claim(ctx, partyKey(code), pn.node)
+		for _, id := range members {
+			pn.claim(ctx, memberKey(id), membership(pn.node, code))
+		}
+	}
+}
+
+// claim takes or extends a claim of this node's, logging a failure.
+func (pn *partyNet) claim(ctx context.Context, key, owner string) {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	defer cancel()
+	ok, err := pn.bus.Claim(cctx, key, owner, partyTTL)
+	if err != nil {
+		pn.gw.log.Warn().Err(err).Str("key", key).Msg("claim a party's code or member")
+	} else if !ok {
+		pn.gw.log.Warn().Str("key", key).Msg("a party's code or member is claimed by another node")
+	}
+}
+
+// joined records that player is a member of the party here with code.
+func (pn *partyNet) joined(player, code string) {
+	pn.claim(context.Background(), memberKey(player), membership(pn.node, code))
+}
+
+// left records that player left the party here with code.
+func (pn *partyNet) left(player, code string) {
+	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
+	defer cancel()
+	if err := pn.bus.Release(ctx, memberKey(player), membership(pn.node, code)); err != nil {
+		pn.gw.log.Warn().Err(err).Str("player", player).Msg("release a party member's claim; it lapses")
+	}
+}
+
+// reserve claims a fresh invite code for a party made here.
+func (pn *partyNet) reserve(ctx context.Context) (string, error) {
+	for i := 0; i < 8; i++ {
+		code := match.NewCode()
+		ok, err := pn.bus.Claim(ctx, partyKey(code), pn.node, partyTTL)
+		if err != nil {
+			return "", protocol.Errorf(protocol.CodeUnavailable, "cannot reach the cluster; try again")
+		}
+		if ok {
+			return code, nil
+		}
+	}
+	return "", protocol.Errorf(protocol.CodeUnavailable, "no free invite code; try again")
+}
+
+// release gives up the code of a party of this node that dissolved.
+func (pn *partyNet) release(code string) {
+	ctx, cancel := context.WithTimeout(context.Background(), dirTimeout)
+	defer cancel()
+	if err := pn.bus.Release(ctx, partyKey(code), pn.node); err != nil {
+		pn.gw.log.Warn().Err(err).Str("code", code).Msg("release a dissolved party's invite code; it lapses")
+	}
+}
+
+// home returns the node whose party has code: "" if none has.
+func (pn *partyNet) home(ctx context.Context, code string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	defer cancel()
+	owner, err := pn.bus.Owner(cctx, partyKey(code))
+	if err != nil {
+		return "", errPartyUnreachable
+	}
+	return owner, nil
+}
+
+// playing reports whether player holds a match room's claim, on any node.
+// A Bus that cannot say counts as not playing: the claims taken when a
+// match starts still keep a player out of two rooms.
+func (pn *partyNet) playing(player string) bool {
+	ctx, cancel := context.WithTimeout(pn.gw.runCtx, dirTimeout)
+	defer cancel()
+	owner, err := pn.bus.Owner(ctx, match.ClaimKey(player))
+	return err == nil && owner != ""
+}
+
+// partyOf returns the home node and code of player's party: "" if player
+// is in none (or its home is dead).
+func (pn *partyNet) partyOf(ctx context.Context, player string) (home, code string, err error) {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	defer cancel()
+	owner, err := pn.bus.Owner(cctx, memberKey(player))
+	if err != nil {
+		return "", "", errPartyUnreachable
+	}
+	home, code, _ = strings.Cut(owner, " ")
+	return home, code, nil
+}
+
+// elsewhere returns the home of player's party if it is another node's.
+func (pn *partyNet) elsewhere(ctx context.Context, player string) (string, error) {
+	home, _, err := pn.partyOf(ctx, player)
+	if err != nil || home == pn.node {
+		return "", err
+	}
+	return home, nil
+}
+
+// ask sends req to node and, unless req.NoReply, waits for its reply.
+func (pn *partyNet) ask(ctx context.Context, node string, req partyRequest) (partyReply, error) {
+	req.ID, req.From = pn.next.Add(1), pn.node
+	msg, err := json.Marshal(req)
+	if err != nil {
+		return partyReply{}, err
+	}
+	var ch chan partyReply
+	if !req.NoReply {
+		ch = make(chan partyReply, 1)
+		pn.mu.Lock()
+		pn.pending[req.ID] = ch
+		pn.mu.Unlock()
+		defer func() {
+			pn.mu.Lock()
+			delete(pn.pending, req.ID)
+			pn.mu.Unlock()
+		}()
+	}
+	pctx, cancel := context.WithTimeout(ctx, pn.gw.cfg.ReplyWait)
+	defer cancel()
+	if err := pn.bus.Publish(pctx, partyRequestChannel(node), msg); err != nil {
+		return partyReply{}, errPartyUnreachable
+	}
+	if req.NoReply {
+		return partyReply{}, nil
+	}
+	select {
+	case rep := <-ch:
+		return rep, nil
+	case <-pctx.Done():
+		return partyReply{}, errPartyUnreachable
+	}
+}
+
+// onReply pairs a reply with the request waiting for it. Runs on the
+// Bus's goroutine.
+func (pn *partyNet) onReply(msg []byte) {
+	var r partyReply
+	if json.Unmarshal(msg, &r) != nil {
+		return
+	}
+	pn.mu.Lock()
+	ch, ok := pn.pending[r.ID]
+	pn.mu.Unlock()
+	if ok {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
+}
+
+// serve carries out a request from another node on a party of this node.
+// Runs in its own goroutine.
+func (pn *partyNet) serve(ctx context.Context, msg []byte) {
+	var req partyRequest
+	if json.Unmarshal(msg, &req) != nil || req.From == "" || req.Player.ID == "" {
+		return
+	}
+	gw := pn.gw
+	rep := partyReply{ID: req.ID}
+	switch req.Op {
+	case partyJoin:
+		mb := match.Member{Player: req.Player, Sink: gw.host.RemotePeer(req.From, req.Player.ID), Node: req.From}
+		if mb.Sink == nil {
+			rep.Err = "internal"
+			break
+		}
+		pt, err := gw.parties.JoinMember(req.Code, mb)
+		if rep.Err = errName(err); err == nil {
+			pn.joined(req.Player.ID, pt.Code)
+			gw.pushParty(pt, req.Player.ID)
+			st := pt.State()
+			rep.State = &st
+		}
+	case partyLeave:
+		if pt, ok := gw.parties.Of(req.Player.ID); ok {
+			rep.Party = pt.ID
+		}
+		if !gw.leaveParty(req.Player.ID) {
+			rep.Err = errName(match.ErrNoParty)
+		}
+	case partyGone:
+		// Only if the member is still there: one that came back on
+		// another node stays.
+		if node, ok := gw.parties.Where(req.Player.ID); ok && node == req.From {
+			gw.leaveParty(req.Player.ID)
+		}
+	case partyMove:
+		sink := gw.host.RemotePeer(req.From, req.Player.ID)
+		if sink == nil {
+			return
+		}
+		if pt, moved := gw.parties.Move(req.Player.ID, req.From, sink); moved {
+			sink.Send(protocol.NewFrame(protocol.Encode("party.state", "", pt.State())))
+		}
+	case partyQueue:
+		t, err := gw.queueParty(req.Player.ID, req.Category, req.Lang, func(id string) (float64, bool) {
+			if id == req.Player.ID {
+				return req.Player.Rating, true
+			}
+			return gw.localRating(id)
+		})
+		if rep.Err = errName(err); err == nil {
+			rep.Ticket = t.ID
+		}
+	case partyCancel:
+		rep.Err = errName(gw.matcher.Cancel(req.Player.ID, req.Ticket))
+	case opRematch:
+		sink := gw.host.RemotePeer(req.From, req.Player.ID)
+		if sink == nil {
+			rep.Err = "internal"
+			break
+		}
+		rep.Err = errName(gw.matcher.Rematch(ctx, req.Player, req.Room, sink))
+	case opDecline:
+		rep.Err = errName(gw.matcher.DeclineRematch(req.Player.ID, req.Room))
+	default:
+		return
+	}
+	if req.NoReply {
+		return
+	}
+	out, err := json.Marshal(rep)
+	if err != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pn.bus.Publish(pctx, partyReplyChannel(req.From), out); err != nil {
+		gw.log.Warn().Err(err).Str("to", req.From).Msg("reply to a party request")
+	}
+}
+
+// join asks the home of the party with code to take me in.
+func (pn *partyNet) join(ctx context.Context, code string, me protocol.PlayerInfo) (*protocol.PartyState, error) {
+	home, err := pn.home(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	if home == "" || home == pn.node {
+		return nil, match.ErrNoParty
+	}
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyJoin, Player: me, Code: code})
+	if err != nil {
+		return nil, err
+	}
+	if err := errOf(rep.Err); err != nil {
+		return nil, err
+	}
+	if rep.State == nil {
+		return nil, protocol.Errorf(protocol.CodeInternal, "the party's server failed")
+	}
+	return rep.State, nil
+}
+
+// leave asks the home of player's party elsewhere to let it go, and
+// returns the party's id.
+func (pn *partyNet) leave(ctx context.Context, player string) (string, error) {
+	home, err := pn.elsewhere(ctx, player)
+	if err != nil {
+		return "", err
+	}
+	if home == "" {
+		return "", match.ErrNoParty
+	}
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyLeave, Player: protocol.PlayerInfo{ID: player}})
+	if err != nil {
+		return "", err
+	}
+	if err := errOf(rep.Err); err != nil {
+		return "", err
+	}
+	return rep.Party, nil
+}
+
+// gone tells the home of player's party elsewhere that player's connection
+// here is gone for good, without waiting.
+func (pn *partyNet) gone(player string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*dirTimeout)
+	defer cancel()
+	home, err := pn.elsewhere(ctx, player)
+	if err != nil || home == "" {
+		return
+	}
+	if _, err := pn.ask(ctx, home, partyRequest{Op: partyGone, Player: protocol.PlayerInfo{ID: player}, NoReply: true}); err != nil {
+		pn.gw.log.Warn().Err(err).Str("player", player).Str("node", home).Msg("take a gone player out of its party elsewhere")
+	}
+}
+
+// arrived tells the home of sess's party that its connection is now here,
+// if it was elsewhere: the home reaches it here from now on, and sends it
+// the party's state.
+func (pn *partyNet) arrived(sess *session) {
+	ctx, cancel := context.WithTimeout(pn.gw.runCtx, 2*dirTimeout)
+	defer cancel()
+	home, _, err := pn.partyOf(ctx, sess.id)
+	switch {
+	case err != nil || home == "":
+		return
+	case home == pn.node:
+		if pt, moved := pn.gw.parties.Move(sess.id, "", sess); moved {
+			sess.Send(protocol.NewFrame(protocol.Encode("party.state", "", pt.State())))
+		}
+		return
+	}
+	if _, err := pn.ask(ctx, home, partyRequest{Op: partyMove, Player: protocol.PlayerInfo{ID: sess.id}, NoReply: true}); err != nil {
+		pn.gw.log.Warn().Err(err).Str("player", sess.id).Str("node", home).Msg("tell a party its member is here now")
+	}
+}
+
+// queue asks the home of me's party elsewhere to queue it, and returns the
+// team ticket.
+func (pn *partyNet) queue(ctx context.Context, me protocol.PlayerInfo, category, lang string) (string, error) {
+	home, err := pn.elsewhere(ctx, me.ID)
+	if err != nil {
+		return "", err
+	}
+	if home == "" {
+		return "", match.ErrNoParty
+	}
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyQueue, Player: me, Category: category, Lang: lang})
+	if err != nil {
+		return "", err
+	}
+	if err := errOf(rep.Err); err != nil {
+		return "", err
+	}
+	return rep.Ticket, nil
+}
+
+// cancel asks the home of player's party elsewhere to cancel its ticket.
+func (pn *partyNet) cancel(ctx context.Context, player, ticket string) error {
+	home, err := pn.elsewhere(ctx, player)
+	if err != nil {
+		return err
+	}
+	if home == "" {
+		return match.ErrNoTicket
+	}
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyCancel, Player: protocol.PlayerInfo{ID: player}, Ticket: ticket})
+	if err != nil {
+		return err
+	}
+	return errOf(rep.Err)
+}
+
+// rematch asks the node that started room, if another, for a rematch of
+// it (or to decline one) on me's behalf; local is this node's answer,
+// returned when no other node started the match.
+func (pn *partyNet) rematch(ctx context.Context, me protocol.PlayerInfo, room string, decline bool, local error) error {
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	owner, err := pn.bus.Owner(cctx, match.RematchKey(room))
+	cancel()
+	if err != nil {
+		return errPartyUnreachable
+	}
+	if owner == "" || owner == pn.node {
+		return local
+	}
+	op := opRematch
+	if decline {
+		op = opDecline
+	}
+	rep, err := pn.ask(ctx, owner, partyRequest{Op: op, Player: me, Room: room})
+	if err != nil {
+		return err
+	}
+	return errOf(rep.Err)
+}

@@ -178,6 +178,17 @@ func runState(t *testing.T, open openState) {
 		if rs, _ := s.sessions[1].Rooms(ctx, "bob"); !slices.Equal(sorted(rs), []string{"r2", "r9"}) {
 			t.Fatalf("bob's rooms after the seating %v", rs)
 		}
+		if err := s.sessions[1].Unseat(ctx, "r9", append(many, "bob")); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range many {
+			if rs, _ := s.sessions[0].Rooms(ctx, p); len(rs) != 0 {
+				t.Fatalf("%s unseated from r9 has rooms %v", p, rs)
+			}
+		}
+		if rs, _ := s.sessions[0].Rooms(ctx, "bob"); !slices.Equal(rs, []string{"r2"}) {
+			t.Fatalf("bob's rooms after the unseating %v, want r2 kept", rs)
+		}
 	})
 
 	t.Run("PINsResolveOnEveryNode", func(t *testing.T) {
@@ -372,6 +383,7 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 		"register":      func() error { return sess.Register(ctx, "p", "c") },
 		"rooms":         func() error { _, err := sess.Rooms(ctx, "p"); return err },
 		"seat":          func() error { return sess.Seat(ctx, "r", []string{"p", "q"}) },
+		"unseat":        func() error { return sess.Unseat(ctx, "r", []string{"p", "q"}) },
 		"pin put":       func() error { return pins.Put(ctx, clusterstate.Event{ID: "e", PIN: "111111"}) },
 		"pin lookup":    func() error { _, _, err := pins.ByPIN(ctx, "111111"); return err },
 		"history seen":  func() error { return hist.Seen(ctx, []string{"p"}, []string{"q1"}) },

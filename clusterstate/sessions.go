@@ -39,6 +39,9 @@ type Sessions interface {
 	// one (a restored room lists its members at once).
 	Seat(ctx context.Context, room string, players []string) error
 	RemoveRoom(ctx context.Context, player, room string) error
+	// Unseat records that each of players left room, as RemoveRoom does
+	// for one (a finished room lets all its players go at once).
+	Unseat(ctx context.Context, room string, players []string) error
 	// Rooms lists the rooms player is in, in no particular order.
 	Rooms(ctx context.Context, player string) ([]string, error)
 	// Watch calls replaced(player, conn) for each connection of this node
@@ -141,6 +144,14 @@ func (l *LocalSessions) AddRoom(_ context.Context, player, room string) error {
 func (l *LocalSessions) Seat(ctx context.Context, room string, players []string) error {
 	for _, p := range players {
 		_ = l.AddRoom(ctx, p, room)
+	}
+	return nil
+}
+
+// Unseat implements Sessions.
+func (l *LocalSessions) Unseat(ctx context.Context, room string, players []string) error {
+	for _, p := range players {
+		_ = l.RemoveRoom(ctx, p, room)
 	}
 	return nil
 }
@@ -388,6 +399,21 @@ func (r *RedisSessions) Seat(ctx context.Context, room string, players []string)
 			k := r.key(pl) + ":rooms"
 			p.SAdd(ctx, k, room)
 			p.PExpire(ctx, k, r.ttl)
+		}
+		return nil
+	})
+	return unavailable(err)
+}
+
+// Unseat implements Sessions: one pipeline (split by slot on a Redis
+// Cluster) for every player, as Seat.
+func (r *RedisSessions) Unseat(ctx context.Context, room string, players []string) error {
+	if len(players) == 0 {
+		return nil
+	}
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, pl := range players {
+			p.SRem(ctx, r.key(pl)+":rooms", room)
 		}
 		return nil
 	})

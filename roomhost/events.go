@@ -399,9 +399,11 @@ func (s *Host) remoteEvent(find func(context.Context) (clusterstate.Event, bool,
 	return ev, true
 }
 
-// eventFinished retires an event's PIN.
+// eventFinished retires an event's PIN, ends it in the store and pays its
+// points. The points come last: for a hall of thousands they are many
+// transactions, and the event's end must not wait behind them.
 func (s *Host) eventFinished(ctx context.Context, res *room.Result) {
-	s.awardEvent(ctx, res)
+	defer s.awardEvent(ctx, res)
 	ev, ok := s.events.removeRoom(res.Room)
 	if !ok {
 		return

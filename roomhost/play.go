@@ -275,11 +275,13 @@ func (s *Host) Finished(ctx context.Context, res *room.Result) map[string]int64 
 	result := store.Result{Room: res.Room, Kind: res.Kind, FinishedAt: res.At, Standings: standings}
 	inc(s.metrics.Finished)
 	if s.dir != nil {
-		for _, st := range res.Standings {
-			if err := s.dir.RemoveRoom(ctx, st.ID, res.Room); err != nil {
-				s.log.Warn().Err(err).Str("player", st.ID).Msg("drop a finished room from the player's rooms")
-				break // the entries lapse on their own
-			}
+		players := make([]string, len(res.Standings))
+		for i, st := range res.Standings {
+			players[i] = st.ID
+		}
+		if err := s.dir.Unseat(ctx, res.Room, players); err != nil {
+			// The entries lapse on their own.
+			s.log.Warn().Err(err).Str("room", res.Room).Msg("drop a finished room from its players' rooms")
 		}
 	}
 	if s.tournamentFinished(ctx, res, result) {

@@ -103,3 +103,10 @@ func CreateOldSQLite(ctx context.Context, path string, upTo int) error {
 func QueryRow(ctx context.Context, s *SQL, query string, args ...any) *sql.Row {
 	return s.read.QueryRowContext(ctx, query, args...)
 }
+
+// SetReadConns resizes the SQLite read pool, so a test can run reads
+// against the smallest pool.
+func SetReadConns(s *SQL, n int) {
+	s.read.SetMaxOpenConns(n)
+	s.read.SetMaxIdleConns(n)
+}

@@ -110,3 +110,9 @@ func SetReadConns(s *SQL, n int) {
 	s.read.SetMaxOpenConns(n)
 	s.read.SetMaxIdleConns(n)
 }
+
+// ReadersInUse is how many connections of the read pool are taken.
+func ReadersInUse(s *SQL) int { return s.read.Stats().InUse }
+
+// SetReaders tells the store its read pool's size, as OpenSQLite does.
+func SetReaders(s *SQL, n int) { s.readers = n }

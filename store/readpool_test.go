@@ -107,3 +107,61 @@ func TestSQLiteOneReaderConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAwardGroupReservesReader: while an award group is being written,
+// one connection of the read pool is held away from the readers, and it
+// is given back when the group is done; reads still run beside it on the
+// rest of the pool. With a pool of one connection nothing is held.
+func TestAwardGroupReservesReader(t *testing.T) {
+	s := openSQLite(t)
+	store.SetReadConns(s, 2)
+	store.SetReaders(s, 2)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	if err := s.CreatePlayer(ctx, store.Player{ID: "a", Name: "a", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); !ok(); {
+			if time.Now().After(end) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	award := func(ref string) chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Award(ctx, nil, []store.Award{{Ref: ref, Player: "a", Source: store.SourceDuel, Points: 1, Day: "2026-11-30", At: t0}})
+			done <- err
+		}()
+		return done
+	}
+	release := store.HoldWrites(s) // the group waits for the write slot
+	done := award("r1")
+	waitFor("the group to hold a reader", func() bool { return store.ReadersInUse(s) == 1 })
+	readCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.Player(readCtx, "a"); err != nil {
+		t.Fatalf("a read beside the group: %v", err)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the reader to be given back", func() bool { return store.ReadersInUse(s) == 0 })
+
+	store.SetReadConns(s, 1)
+	store.SetReaders(s, 1)
+	release = store.HoldWrites(s)
+	done = award("r2")
+	waitFor("the call to queue", func() bool { return store.ReadersInUse(s) == 0 && len(done) == 0 })
+	if _, err := s.Player(readCtx, "a"); err != nil { // would time out if the one connection were held
+		t.Fatalf("a read beside the group on a pool of one: %v", err)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -110,6 +110,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	read.SetMaxIdleConns(n)
 
 	s := newSQL(write, read, sqliteDialect, 1)
+	s.readers = n
 	// The writer connection opens first so that it, not a reader, creates
 	// the file and switches it to WAL.
 	if err := write.PingContext(ctx); err != nil {

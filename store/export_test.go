@@ -103,3 +103,16 @@ func CreateOldSQLite(ctx context.Context, path string, upTo int) error {
 func QueryRow(ctx context.Context, s *SQL, query string, args ...any) *sql.Row {
 	return s.read.QueryRowContext(ctx, query, args...)
 }
+
+// SetReadConns resizes the SQLite read pool, so a test can run reads
+// against the smallest pool.
+func SetReadConns(s *SQL, n int) {
+	s.read.SetMaxOpenConns(n)
+	s.read.SetMaxIdleConns(n)
+}
+
+// ReadersInUse is how many connections of the read pool are taken.
+func ReadersInUse(s *SQL) int { return s.read.Stats().InUse }
+
+// SetReaders tells the store its read pool's size, as OpenSQLite does.
+func SetReaders(s *SQL, n int) { s.readers = n }

@@ -41,6 +41,11 @@ type SQL struct {
 	awards awardGroup // concurrent Award calls, committed together
 
 	ckpt *checkpointer // SQLite's background checkpoints; nil on PostgreSQL
+
+	// readers is the SQLite read pool's size (0 on PostgreSQL, whose reads
+	// run in the server's processes): an award group takes one of them
+	// while it writes (see reserveReader).
+	readers int
 }
 
 var _ Store = (*SQL)(nil)

@@ -80,6 +80,7 @@ func (s *SQL) awardCalls(ctx context.Context, calls []*awardCall) {
 	if s.ckpt != nil {
 		defer s.ckpt.nudge()
 	}
+	defer s.reserveReader()()
 	for lo := 0; lo < len(calls); {
 		hi := lo + 1
 		for hi < len(calls) && maps.Equal(calls[hi].caps, calls[lo].caps) {
@@ -112,5 +113,37 @@ func (s *SQL) awardCalls(ctx context.Context, calls []*awardCall) {
 		for _, c := range group {
 			c.out, all = all[:len(c.awards):len(c.awards)], all[len(c.awards):]
 		}
+	}
+}
+
+// reserveReader gives the award writer priority over the readers on
+// SQLite: until the returned func is called, one connection of the read
+// pool is held idle, so at most readers-1 reads run beside the group's
+// transaction. A read is CPU work on its goroutine from start to end; with
+// as many readers running as the process has Ps, the writer's goroutine
+// waits for a P after each of its commit's system calls, and a commit that
+// should take a fraction of a second takes several. The connection is
+// taken by a goroutine of its own, so the writer never waits for a reader
+// to finish: it waits for none, and the readers lose the connection as
+// soon as one is free. A pool of one connection is left alone, or reads
+// would stop while awards are written.
+func (s *SQL) reserveReader() (release func()) {
+	if s.readers < 2 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := s.read.Conn(ctx)
+		if err != nil {
+			return // released before a connection was free
+		}
+		<-ctx.Done()
+		conn.Close() // back to the pool
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }

@@ -105,11 +105,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 		write.Close()
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 	}
-	n := max(4, runtime.GOMAXPROCS(0))
+	n := readConns()
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
 	s := newSQL(write, read, sqliteDialect, 1)
+	s.readers = n
 	// The writer connection opens first so that it, not a reader, creates
 	// the file and switches it to WAL.
 	if err := write.PingContext(ctx); err != nil {
@@ -129,6 +130,16 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	s.ckpt = newCheckpointer(ckpt, checkpointEvery)
 	return s, nil
 }
+
+// readConns is the size of the read pool: one connection per P (one per
+// core by default). A read on SQLite is CPU work on the caller's goroutine
+// from start to end, so more readers than Ps do not finish sooner; they
+// only queue for the Ps, and the award writer's goroutine with them, which
+// then waits behind every reader in turn. Readers beyond this many wait
+// for a connection (parked, taking no P) instead. No read holds one
+// connection while it asks for another (TestSQLiteOneReader), so any size
+// from 1 up is safe.
+func readConns() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 const (
 	// checkpointEvery is how often the checkpointer looks at the WAL.

@@ -216,6 +216,18 @@ func (s *Server) tree(ctx context.Context, root, period string) (*org.Tree, []st
 	if err != nil {
 		return nil, nil, err
 	}
+	return treeOf(orgs, pts), orgs, nil
+}
+
+// BoardFresh is how old the units leaderboard (GET
+// /api/v1/leaderboard/units, which screens and pages poll) may be: its
+// tree and rollups are read from the database at most once per interval
+// and board, on each node alike. The organizer's pages (the tree, a node,
+// the weekly ranking) read afresh every time.
+const BoardFresh = 2 * time.Second
+
+// treeOf builds the tree of orgs with each node's rollup from pts.
+func treeOf(orgs []store.Org, pts []store.UnitPoints) *org.Tree {
 	byUnit := make(map[string]store.UnitPoints, len(pts))
 	for _, p := range pts {
 		byUnit[p.Unit] = p
@@ -226,7 +238,7 @@ func (s *Server) tree(ctx context.Context, root, period string) (*org.Tree, []st
 		nodes[i] = org.Node{Code: o.Code, Name: o.Name, Parent: o.Parent, Expected: o.Expected,
 			Members: o.Members, Registered: o.Registered, Points: p.Points, Active: p.Active}
 	}
-	return org.NewTree(nodes), orgs, nil
+	return org.NewTree(nodes)
 }
 
 type orgInfo struct {
@@ -769,11 +781,12 @@ func (s *Server) handleBoardUnits(w http.ResponseWriter, r *http.Request) {
 		httpError(w, protocol.Errorf(protocol.CodeBadRequest, "by must be points, per_member or participation"))
 		return
 	}
-	t, orgs, err := s.tree(r.Context(), root, key)
+	orgs, pts, err := s.boards.Units(r.Context(), root, key)
 	if err != nil {
 		httpError(w, err)
 		return
 	}
+	t := treeOf(orgs, pts)
 	var codes []string
 	switch {
 	case r.URL.Query().Get("level") == "leaves":

@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/leitai/leitai/store"
+	"github.com/leitai/leitai/web"
 )
 
 const orgTree = "code,name,parent,expected\ncity,City,,0\nd1,District 1,city,0\nd2,District 2,city,0\nu1,Unit 1,d1,4\nu2,Unit 2,d1,2\nu3,Unit 3,d2,2\n"
@@ -347,10 +348,22 @@ func TestOrgReadsAgreeOnEveryNode(t *testing.T) {
 		a.advance(3 * time.Second)
 	}
 	c.expect("room.finished")
+	// The units board, read on node a before the next award, is kept
+	// there for web.BoardFresh: within it, a answers what it read.
+	const units = "/api/v1/leaderboard/units?period=week&by=points"
+	var before, cached []byte
+	if code := a.api("GET", units, tok, nil, &before); code != 200 {
+		t.Fatalf("units board on a: %d", code)
+	}
 	day := a.clk.Now().In(mustLoc(t)).Format(time.DateOnly)
 	if _, err := a.st.Award(context.Background(), nil, []store.Award{{Ref: "t:003", Player: players["003"], Source: store.SourceDuel, Points: 2, Day: day, At: a.clk.Now()}}); err != nil {
 		t.Fatal(err)
 	}
+	if code := a.api("GET", units, tok, nil, &cached); code != 200 || !bytes.Equal(before, cached) {
+		t.Fatalf("units board on a within %v of its read: %d %s, want what it read: %s", web.BoardFresh, code, cached, before)
+	}
+	// Past the interval every node answers the same, the award counted.
+	a.advance(web.BoardFresh)
 	for _, path := range []string{
 		"/api/v1/leaderboard/players?period=day",
 		"/api/v1/leaderboard/players?period=week&org=d1",
@@ -364,6 +377,9 @@ func TestOrgReadsAgreeOnEveryNode(t *testing.T) {
 		}
 		if code := b.api("GET", path, tok, nil, &fromB); code != 200 || !bytes.Equal(fromA, fromB) {
 			t.Errorf("%s: node b answers %d %s, node a %s", path, code, fromB, fromA)
+		}
+		if path == units && bytes.Equal(fromA, before) {
+			t.Errorf("units board on a after %v: %s, the same as before the award", web.BoardFresh, fromA)
 		}
 	}
 	var me struct {

@@ -280,6 +280,8 @@ type Server struct {
 	lease tournament.Lease
 	// ranks keeps the live qualifier rankings (api_tournament_run.go).
 	ranks rankCache
+	// boards keeps the units leaderboards' inputs for BoardFresh.
+	boards *store.BoardCache
 }
 
 // New makes a server. Call Run, or use Handler with Start for tests.
@@ -298,6 +300,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
 		metrics: newMetrics(deps.Committer, cfg.Node, deps.Collectors),
 		bus:     deps.Bus,
+		boards:  store.NewBoardCache(deps.Store, deps.Clock, BoardFresh),
 	}
 	s.metricsLn = deps.MetricsListener
 	s.registers = addrlimit.New(cfg.RegistersPerSecondPerAddr, cfg.RegisterBurstPerAddr)

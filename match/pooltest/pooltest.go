@@ -378,6 +378,37 @@ func (ns *nodes) games() []game {
 	return out
 }
 
+// processUntilPlaced has every node process at once, as on real nodes,
+// until want players are placed in games.
+func (ns *nodes) processUntilPlaced(t *testing.T, ctx context.Context, want int) {
+	t.Helper()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, m := range ns.mms {
+		wg.Add(1)
+		go func(m *match.Matchmaker) {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m.Process(ctx)
+			}
+		}(m)
+	}
+	eventually(t, "every player to be placed", func() bool {
+		n := 0
+		for _, g := range ns.games() {
+			n += len(g.players)
+		}
+		return n >= want
+	})
+	close(stop)
+	wg.Wait()
+}
+
 // share makes one shared matchmaker per node of b, on one fake clock.
 func share(t *testing.T, b Backend, cfg match.Config, ttl time.Duration) *nodes {
 	t.Helper()
@@ -425,34 +456,7 @@ func RunMatchmakers(t *testing.T, open Open) {
 				t.Fatal(err)
 			}
 		}
-		// Every node processes at once, as on real nodes, until the
-		// players are all placed.
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for _, m := range ns.mms {
-			wg.Add(1)
-			go func(m *match.Matchmaker) {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					m.Process(ctx)
-				}
-			}(m)
-		}
-		placed := func() int {
-			n := 0
-			for _, g := range ns.games() {
-				n += len(g.players)
-			}
-			return n
-		}
-		eventually(t, "every player to be matched", func() bool { return placed() >= players })
-		close(stop)
-		wg.Wait()
+		ns.processUntilPlaced(t, ctx, players)
 		seen := map[string]string{}
 		nodesUsed := map[int]bool{}
 		for _, g := range ns.games() {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -118,32 +117,7 @@ func runTeams(t *testing.T, open Open) {
 			players = append(players, ids...)
 			formParty(t, ns, ps, home, ids, []int{home, (home + 1 + i%2) % 3}, 1400+float64(i%5)*40)
 		}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for _, m := range ns.mms {
-			wg.Add(1)
-			go func(m *match.Matchmaker) {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					m.Process(ctx)
-				}
-			}(m)
-		}
-		placed := func() int {
-			k := 0
-			for _, g := range ns.games() {
-				k += len(g.players)
-			}
-			return k
-		}
-		eventually(t, "every party to be matched", func() bool { return placed() >= 2*n })
-		close(stop)
-		wg.Wait()
+		ns.processUntilPlaced(t, ctx, 2*n)
 		seen := map[string]string{}
 		for _, g := range ns.games() {
 			if len(g.players) != 4 {

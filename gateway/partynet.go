@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/leitai/leitai/cluster"
@@ -126,18 +124,14 @@ var errPartyUnreachable = protocol.Errorf(protocol.CodeUnavailable, "cannot reac
 // partyNet is this node's side of parties across the cluster; nil on a
 // single node.
 type partyNet struct {
-	gw   *Gateway
-	bus  cluster.Bus
-	node string
-	next atomic.Uint64
-
-	// mu guards pending.
-	mu      sync.Mutex
-	pending map[uint64]chan partyReply
+	gw      *Gateway
+	bus     cluster.Bus
+	node    string
+	replies waiters[partyReply]
 }
 
 func newPartyNet(gw *Gateway, bus cluster.Bus, node string) *partyNet {
-	return &partyNet{gw: gw, bus: bus, node: node, pending: map[uint64]chan partyReply{}}
+	return &partyNet{gw: gw, bus: bus, node: node}
 }
 
 // start subscribes to this node's party requests and replies, and renews
@@ -276,22 +270,18 @@ func (pn *partyNet) elsewhere(ctx context.Context, player string) (string, error
 
 // ask sends req to node and, unless req.NoReply, waits for its reply.
 func (pn *partyNet) ask(ctx context.Context, node string, req partyRequest) (partyReply, error) {
-	req.ID, req.From = pn.next.Add(1), pn.node
+	var reply <-chan partyReply
+	if req.NoReply {
+		req.ID = pn.replies.id()
+	} else {
+		var done func()
+		req.ID, reply, done = pn.replies.wait()
+		defer done()
+	}
+	req.From = pn.node
 	msg, err := json.Marshal(req)
 	if err != nil {
 		return partyReply{}, err
-	}
-	var ch chan partyReply
-	if !req.NoReply {
-		ch = make(chan partyReply, 1)
-		pn.mu.Lock()
-		pn.pending[req.ID] = ch
-		pn.mu.Unlock()
-		defer func() {
-			pn.mu.Lock()
-			delete(pn.pending, req.ID)
-			pn.mu.Unlock()
-		}()
 	}
 	pctx, cancel := context.WithTimeout(ctx, pn.gw.cfg.ReplyWait)
 	defer cancel()
@@ -302,7 +292,7 @@ func (pn *partyNet) ask(ctx context.Context, node string, req partyRequest) (par
 		return partyReply{}, nil
 	}
 	select {
-	case rep := <-ch:
+	case rep := <-reply:
 		return rep, nil
 	case <-pctx.Done():
 		return partyReply{}, errPartyUnreachable
@@ -316,15 +306,7 @@ func (pn *partyNet) onReply(msg []byte) {
 	if json.Unmarshal(msg, &r) != nil {
 		return
 	}
-	pn.mu.Lock()
-	ch, ok := pn.pending[r.ID]
-	pn.mu.Unlock()
-	if ok {
-		select {
-		case ch <- r:
-		default:
-		}
-	}
+	pn.replies.deliver(r.ID, r)
 }
 
 // serve carries out a request from another node on a party of this node.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/leitai/leitai/cluster"
@@ -31,12 +30,11 @@ type router struct {
 	// on a single node. Set by start.
 	req *roomhost.Requester
 
-	next atomic.Uint64
+	replies waiters[roomhost.Reply]
 
 	// mu guards the following fields.
-	mu      sync.Mutex
-	pending map[uint64]chan roomhost.Reply
-	owners  map[string]string // room → owning node, as last announced or looked up
+	mu     sync.Mutex
+	owners map[string]string // room → owning node, as last announced or looked up
 	// checks are the latest look-ups of whether a room's owner still
 	// holds it, shared by the answers that wait on it (see ownerHolds).
 	checks map[string]*ownerCheck
@@ -46,7 +44,7 @@ var errMoving = protocol.Errorf(protocol.CodeUnavailable, "the room is moving to
 
 func newRouter(gw *Gateway, host *roomhost.Host) *router {
 	return &router{gw: gw, host: host, node: host.Node(), bus: host.Bus(),
-		pending: map[uint64]chan roomhost.Reply{}, owners: map[string]string{}, checks: map[string]*ownerCheck{}}
+		owners: map[string]string{}, checks: map[string]*ownerCheck{}}
 }
 
 // start subscribes to this node's replies and frames and to room owners.
@@ -310,20 +308,16 @@ func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.P
 // be read, makes the answer unavailable then, as a publish that fails does
 // at once.
 func (rt *router) ask(ctx context.Context, owner string, cmd *roomhost.Command, noReply bool, until time.Time) (roomhost.Reply, error) {
-	req := roomhost.Request{ID: rt.next.Add(1), Cmd: *cmd, NoReply: noReply}
+	req := roomhost.Request{Cmd: *cmd, NoReply: noReply}
 	if noReply {
+		req.ID = rt.replies.id()
 		rt.req.Send(owner, req)
 		return roomhost.Reply{}, nil
 	}
-	ch := make(chan roomhost.Reply, 1)
-	rt.mu.Lock()
-	rt.pending[req.ID] = ch
-	rt.mu.Unlock()
-	defer func() {
-		rt.mu.Lock()
-		delete(rt.pending, req.ID)
-		rt.mu.Unlock()
-	}()
+	var ch <-chan roomhost.Reply
+	var done func()
+	req.ID, ch, done = rt.replies.wait()
+	defer done()
 	wait := time.NewTimer(rt.gw.cfg.ReplyWait)
 	defer wait.Stop()
 	rt.req.Send(owner, req)
@@ -417,15 +411,7 @@ func (rt *router) failed(reqs []roomhost.Request) {
 
 // deliver hands a reply to the command waiting for it, if one still is.
 func (rt *router) deliver(r roomhost.Response) {
-	rt.mu.Lock()
-	ch, ok := rt.pending[r.ID]
-	rt.mu.Unlock()
-	if ok {
-		select {
-		case ch <- r.Reply:
-		default:
-		}
-	}
+	rt.replies.deliver(r.ID, r.Reply)
 }
 
 // onReply pairs each reply of a batch with the command waiting for it.

@@ -16,9 +16,16 @@ func (s *Host) day(t time.Time) string { return t.In(s.cfg.TimeZone).Format(time
 // three 10, 8 and 6, everyone else who answered 3.
 var EventPoints = []int64{10, 8, 6, 3}
 
+// eventAwardTime bounds the paying of an event's points.
+const eventAwardTime = 30 * time.Second
+
 // awardEvent pays each human player of a finished event through the
 // ledger, once per event and player (ref "event:<room>:<player>").
 func (s *Host) awardEvent(ctx context.Context, res *room.Result) {
+	// Its own time, not what is left of the room's settling: a hall of
+	// thousands is tens of transactions.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventAwardTime)
+	defer cancel()
 	var awards []store.Award
 	for _, st := range res.Standings {
 		if st.Rank < 1 {

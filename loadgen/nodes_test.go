@@ -2,20 +2,17 @@ package loadgen_test
 
 import (
 	"context"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/internal/doortest"
 	"github.com/leitai/leitai/internal/redistest"
 	"github.com/leitai/leitai/loadgen"
-	"github.com/leitai/leitai/web"
 )
 
 func TestParseURLsAndPIDs(t *testing.T) {
@@ -115,35 +112,9 @@ func TestRedisCPUReadsInfo(t *testing.T) {
 	}
 }
 
-// secondDoor serves srv on a second listener and counts the WebSocket
-// requests that came through it: two "nodes" with one server behind them,
-// so matches form whichever door a player took.
-func secondDoor(t *testing.T, srv *web.Server) (wsURL string, count func() int64) {
-	t.Helper()
-	var n atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := srv.Handler()
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ws" {
-			n.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	})}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("second door: %v", err)
-		}
-	}()
-	t.Cleanup(func() { hs.Close() })
-	return "ws://" + ln.Addr().String() + "/ws", n.Load
-}
-
 func TestDuelsSpreadOverNodeURLs(t *testing.T) {
 	url, srv := startServer(t)
-	second, count := secondDoor(t, srv)
+	second, count := doortest.Second(t, srv.Handler())
 	res, err := loadgen.Run(context.Background(), loadgen.Config{
 		URLs: []string{url, second}, Mode: "duel", Rooms: 10, Duration: 2 * time.Second,
 		ThinkMin: 20 * time.Millisecond, ThinkMax: 200 * time.Millisecond, Drain: 20 * time.Second,

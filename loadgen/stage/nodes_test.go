@@ -2,51 +2,22 @@ package stage_test
 
 import (
 	"context"
-	"errors"
-	"net"
-	"net/http"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/internal/doortest"
 	"github.com/leitai/leitai/internal/redistest"
 	"github.com/leitai/leitai/loadgen/stage"
-	"github.com/leitai/leitai/web"
 )
-
-// secondDoor serves srv on a second listener and counts the WebSocket
-// requests that came through it: two "nodes" with one server behind them.
-func secondDoor(t *testing.T, srv *web.Server) (wsURL string, count func() int64) {
-	t.Helper()
-	var n atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := srv.Handler()
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ws" {
-			n.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	})}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("second door: %v", err)
-		}
-	}()
-	t.Cleanup(func() { hs.Close() })
-	return "ws://" + ln.Addr().String() + "/ws", n.Load
-}
 
 // TestEventSpreadOverNodeURLs runs the event bench with its contestants
 // spread over two URLs, the server's CPU summed over two process ids and a
 // real Redis's CPU read beside it.
 func TestEventSpreadOverNodeURLs(t *testing.T) {
 	url, srv := startWebServer(t)
-	second, count := secondDoor(t, srv)
+	second, count := doortest.Second(t, srv.Handler())
 	rd := redistest.StartServer(t)
 	var log strings.Builder
 	rep, err := stage.Run(context.Background(), stage.Config{

@@ -424,40 +424,51 @@ func TestBigRoomFansOutInOrder(t *testing.T) {
 	}
 }
 
+// answerOutcome is what a Submit or SubmitAll callback reported for the
+// k-th answer handed over.
+type answerOutcome struct {
+	k   int
+	err error
+}
+
+// collectOutcomes reads n outcomes by k. It fails the test on an answer
+// reported twice, on fewer than n within 5 s, on one more after them, and,
+// if inOrder, on an answer reported before one handed over earlier.
+func collectOutcomes(t *testing.T, outcomes <-chan answerOutcome, n int, inOrder bool) map[int]error {
+	t.Helper()
+	got := map[int]error{}
+	for range n {
+		select {
+		case o := <-outcomes:
+			if _, twice := got[o.k]; twice {
+				t.Fatalf("answer %d reported twice", o.k)
+			}
+			if inOrder && len(got) != o.k {
+				t.Fatalf("answer %d reported after %d others: out of order", o.k, len(got))
+			}
+			got[o.k] = o.err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d outcomes reported", len(got), n)
+		}
+	}
+	select {
+	case o := <-outcomes:
+		t.Fatalf("extra outcome %+v", o)
+	default:
+	}
+	return got
+}
+
 // TestSubmitReportsEachAnswerOnce: an answer handed over without waiting
 // hears its outcome exactly once — taken, refused, or the room ended —
 // whether the room takes it, ends with it in the inbox, or had ended.
 func TestSubmitReportsEachAnswerOnce(t *testing.T) {
-	type outcome struct {
-		k   int
-		err error
-	}
-	outcomes := make(chan outcome, 1000)
+	outcomes := make(chan answerOutcome, 1000)
 	submit := func(g *rig, k, index int) {
 		in := AnswerIn{Player: "a", Index: index, Choice: []string{"A"}, Re: "a" + strconv.Itoa(k), Peer: g.peers["a"]}
-		g.r.Submit(context.Background(), in, func(err error) { outcomes <- outcome{k, err} })
+		g.r.Submit(context.Background(), in, func(err error) { outcomes <- answerOutcome{k, err} })
 	}
-	collect := func(n int) map[int]error {
-		t.Helper()
-		got := map[int]error{}
-		for range n {
-			select {
-			case o := <-outcomes:
-				if _, twice := got[o.k]; twice {
-					t.Fatalf("answer %d reported twice", o.k)
-				}
-				got[o.k] = o.err
-			case <-time.After(5 * time.Second):
-				t.Fatalf("%d of %d outcomes reported", len(got), n)
-			}
-		}
-		select {
-		case o := <-outcomes:
-			t.Fatalf("extra outcome %+v", o)
-		default:
-		}
-		return got
-	}
+	collect := func(n int) map[int]error { t.Helper(); return collectOutcomes(t, outcomes, n, false) }
 
 	// A running room takes a good answer (and acks it) and refuses a bad one.
 	g := newRig(t, Config{ID: "s1", Kind: KindEvent, TimeLimit: 10 * time.Second})
@@ -511,44 +522,15 @@ func TestSubmitReportsEachAnswerOnce(t *testing.T) {
 // reported exactly once, and all hear ErrClosed, once each, if the room
 // has ended or ends with them in its inbox.
 func TestSubmitAllReportsEachAnswerOnce(t *testing.T) {
-	type outcome struct {
-		k   int
-		err error
-	}
-	outcomes := make(chan outcome, 1000)
+	outcomes := make(chan answerOutcome, 1000)
 	submitAll := func(g *rig, indexes ...int) {
 		ins := make([]AnswerIn, len(indexes))
 		for k, index := range indexes {
 			ins[k] = AnswerIn{Player: "a", Index: index, Choice: []string{"A"}, Re: "a" + strconv.Itoa(k), Peer: g.peers["a"]}
 		}
-		g.r.SubmitAll(context.Background(), ins, func(k int, err error) { outcomes <- outcome{k, err} })
+		g.r.SubmitAll(context.Background(), ins, func(k int, err error) { outcomes <- answerOutcome{k, err} })
 	}
-	collect := func(n int) []error {
-		t.Helper()
-		got := make([]error, n)
-		seen := map[int]bool{}
-		for range n {
-			select {
-			case o := <-outcomes:
-				if seen[o.k] {
-					t.Fatalf("answer %d reported twice", o.k)
-				}
-				if len(seen) != o.k {
-					t.Fatalf("answer %d reported after %d others: out of order", o.k, len(seen))
-				}
-				seen[o.k] = true
-				got[o.k] = o.err
-			case <-time.After(5 * time.Second):
-				t.Fatalf("%d of %d outcomes reported", len(seen), n)
-			}
-		}
-		select {
-		case o := <-outcomes:
-			t.Fatalf("extra outcome %+v", o)
-		default:
-		}
-		return got
-	}
+	collect := func(n int) map[int]error { t.Helper(); return collectOutcomes(t, outcomes, n, true) }
 
 	// A running room takes the first answer, refuses a bad one and acks
 	// the third as the first's duplicate.

@@ -83,13 +83,11 @@ func pack(head, tail string, elems [][]byte, budget int) (out [][]byte, counts [
 		}
 		if cur == nil {
 			counts = append(counts, 0)
-		}
-		counts[len(counts)-1]++
-		if cur == nil {
 			cur = append(make([]byte, 0, min(budget, len(head)+len(e)+len(tail)+64)), head...)
 		} else {
 			cur = append(cur, ',')
 		}
+		counts[len(counts)-1]++
 		cur = append(cur, e...)
 	}
 	if cur != nil {

@@ -95,13 +95,7 @@ func TestClusterPartyRefusals(t *testing.T) {
 	late := dialOn(hs, "迟", 2)[0]
 	expectReason(t, late, late.send("party.join", map[string]any{"code": tst.Code}), "wrong_phase", "party_busy")
 	// Any member cancels the party's ticket, from its own node.
-	var q struct{ Ticket string }
-	for _, m := range two[1].all() {
-		if m.Type == "match.queued" {
-			m.decode(t, &q)
-		}
-	}
-	if m := two[1].reply(two[1].send("match.cancel", map[string]any{"ticket": q.Ticket})); m.Type != "match.cancelled" {
+	if m := two[1].reply(two[1].send("match.cancel", map[string]any{"ticket": queuedTicket(t, two[1])})); m.Type != "match.cancelled" {
 		t.Fatalf("cancel from another node: %s", m.raw)
 	}
 	two[0].expect("match.cancelled")

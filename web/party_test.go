@@ -64,6 +64,18 @@ func dialPlayers(h *harness, prefix string, n int) []*client {
 	return cs
 }
 
+// queuedTicket is the ticket of the last match.queued c has received.
+func queuedTicket(t *testing.T, c *client) string {
+	t.Helper()
+	var q struct{ Ticket string }
+	for _, m := range c.all() {
+		if m.Type == "match.queued" {
+			m.decode(t, &q)
+		}
+	}
+	return q.Ticket
+}
+
 // queueParty has the leader queue its party and checks every member hears
 // match.queued.
 func queueParty(t *testing.T, cs []*client) {
@@ -341,13 +353,7 @@ func TestPartyCancelByMember(t *testing.T) {
 	cs := dialPlayers(h, "消", 2)
 	formParty(t, cs)
 	queueParty(t, cs)
-	var q struct{ Ticket string }
-	for _, m := range cs[1].all() {
-		if m.Type == "match.queued" {
-			m.decode(t, &q)
-		}
-	}
-	if m := cs[1].reply(cs[1].send("match.cancel", map[string]any{"ticket": q.Ticket})); m.Type != "match.cancelled" {
+	if m := cs[1].reply(cs[1].send("match.cancel", map[string]any{"ticket": queuedTicket(t, cs[1])})); m.Type != "match.cancelled" {
 		t.Fatalf("cancel: %s", m.raw)
 	}
 	cs[0].expect("match.cancelled")

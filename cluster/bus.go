@@ -32,9 +32,17 @@ type Bus interface {
 	// already held by owner (which extends it), and reports whether owner
 	// holds it now.
 	Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	// ClaimAll is Claim for many keys at once, in one round trip where the
+	// bus allows: held[i] reports whether claims[i].Owner holds
+	// claims[i].Key now. An error fails the whole call; some claims may
+	// have been made.
+	ClaimAll(ctx context.Context, claims []ClaimOf, ttl time.Duration) (held []bool, err error)
 	// Owner returns the holder of key, or "" if it is free.
 	Owner(ctx context.Context, key string) (string, error)
 	// Release frees key if owner holds it.
 	Release(ctx context.Context, key, owner string) error
 	Close() error
 }
+
+// ClaimOf is one claim of a ClaimAll: Owner to hold Key.
+type ClaimOf struct{ Key, Owner string }

@@ -152,6 +152,19 @@ func (l *Local) Claim(_ context.Context, key, owner string, ttl time.Duration) (
 	return true, nil
 }
 
+// ClaimAll implements Bus.
+func (l *Local) ClaimAll(ctx context.Context, claims []ClaimOf, ttl time.Duration) ([]bool, error) {
+	held := make([]bool, len(claims))
+	for i, c := range claims {
+		ok, err := l.Claim(ctx, c.Key, c.Owner, ttl)
+		if err != nil {
+			return nil, err
+		}
+		held[i] = ok
+	}
+	return held, nil
+}
+
 // Owner implements Bus.
 func (l *Local) Owner(_ context.Context, key string) (string, error) {
 	if _, err := l.open(); err != nil {

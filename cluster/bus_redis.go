@@ -524,6 +524,35 @@ func (r *RedisBus) Claim(ctx context.Context, key, owner string, ttl time.Durati
 	return n == 1, nil
 }
 
+// ClaimAll implements Bus: one pipeline (split by slot on a Redis Cluster)
+// of the claim script, sent in full so that no reply is NOSCRIPT.
+func (r *RedisBus) ClaimAll(ctx context.Context, claims []ClaimOf, ttl time.Duration) ([]bool, error) {
+	if r.isClosed() {
+		return nil, ErrClosed
+	}
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.Cmd, len(claims))
+	if _, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range claims {
+			cmds[i] = claimScript.Eval(ctx, p, []string{r.claimKey(c.Key)}, c.Owner, ms(ttl))
+		}
+		return nil
+	}); err != nil {
+		return nil, unavailable(err)
+	}
+	held := make([]bool, len(claims))
+	for i, cmd := range cmds {
+		n, err := cmd.Int()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		held[i] = n == 1
+	}
+	return held, nil
+}
+
 // Owner implements Bus.
 func (r *RedisBus) Owner(ctx context.Context, key string) (string, error) {
 	if r.isClosed() {

@@ -167,10 +167,26 @@ func (pn *partyNet) start(ctx context.Context) error {
 
 // renew extends the claims on this node's parties' codes and members.
 func (pn *partyNet) renew(ctx context.Context) {
+	var claims []cluster.ClaimOf
 	for code, members := range pn.gw.parties.Roster() {
-		pn.claim(ctx, partyKey(code), pn.node)
+		claims = append(claims, cluster.ClaimOf{Key: partyKey(code), Owner: pn.node})
 		for _, id := range members {
-			pn.claim(ctx, memberKey(id), membership(pn.node, code))
+			claims = append(claims, cluster.ClaimOf{Key: memberKey(id), Owner: membership(pn.node, code)})
+		}
+	}
+	if len(claims) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, dirTimeout)
+	defer cancel()
+	held, err := pn.bus.ClaimAll(cctx, claims, partyTTL)
+	if err != nil {
+		pn.gw.log.Warn().Err(err).Int("claims", len(claims)).Msg("renew the claims of this node's parties and members")
+		return
+	}
+	for i, ok := range held {
+		if !ok {
+			pn.gw.log.Warn().Str("key", claims[i].Key).Msg("a party's code or member is claimed by another node")
 		}
 	}
 }

@@ -155,6 +155,38 @@ func Run(t *testing.T, open func(t *testing.T) (a, b Node)) {
 			t.Fatal("a freed key could not be claimed")
 		}
 	})
+	t.Run("ClaimAllIsClaimForEach", func(t *testing.T) {
+		a, b := open(t)
+		if ok, err := a.Claim(ctx, "party:X", "node-a", time.Minute); err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		var claims []cluster.ClaimOf
+		for i := range 40 { // on a Redis Cluster, keys of many slots
+			claims = append(claims, cluster.ClaimOf{Key: fmt.Sprint("member:", i), Owner: "node-b"})
+		}
+		claims = append(claims, cluster.ClaimOf{Key: "party:X", Owner: "node-b"})
+		held, err := b.ClaimAll(ctx, claims, time.Minute)
+		if err != nil || len(held) != len(claims) {
+			t.Fatalf("claim all: %v %v", held, err)
+		}
+		for i, c := range claims[:40] {
+			if o, _ := a.Owner(ctx, c.Key); !held[i] || o != "node-b" {
+				t.Fatalf("%s: held %v, owner %q", c.Key, held[i], o)
+			}
+		}
+		if held[40] {
+			t.Fatal("a key held by another owner was claimed")
+		}
+		if o, _ := b.Owner(ctx, "party:X"); o != "node-a" {
+			t.Fatalf("party:X owner %q after another's claim, want node-a", o)
+		}
+		if held, err := b.ClaimAll(ctx, claims[:3], time.Minute); err != nil || !held[0] || !held[1] || !held[2] {
+			t.Fatalf("extending: %v %v", held, err)
+		}
+		if held, err := b.ClaimAll(ctx, nil, time.Minute); err != nil || len(held) != 0 {
+			t.Fatalf("no claims: %v %v", held, err)
+		}
+	})
 	t.Run("ConcurrentClaimsHaveOneWinner", func(t *testing.T) {
 		a, b := open(t)
 		var wg sync.WaitGroup

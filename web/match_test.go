@@ -339,7 +339,6 @@ func TestMatchBotFill(t *testing.T) {
 		if i > 10 {
 			t.Fatal("the match never finished")
 		}
-		base := h.clk.Timers() // the room's countdown or reveal timer is one
 		h.advance(3 * time.Second)
 		m := a.expectFn("question or finish", func(m msg) bool { return m.Type == "question" || m.Type == "room.finished" })
 		if m.Type == "room.finished" {
@@ -352,9 +351,12 @@ func TestMatchBotFill(t *testing.T) {
 		}
 		var q question
 		m.decode(t, &q)
-		// The room's deadline replaces its spent timer; the bot's own
-		// timer is the one more.
-		waitFor(t, "the bot's answer timer", func() bool { return h.clk.Timers() > base })
+		// The bot's timer is the one due 1.5–9 s from now: the room's
+		// deadline is at 15 s, the tickers every second or less often than
+		// 9 s, and a progress timer armed by the last answer within 250 ms.
+		// (Counting every timer was not enough: a progress timer firing
+		// during the advance could hide the bot's.)
+		waitFor(t, "the bot's answer timer", func() bool { return h.clk.TimersDue(time.Second, 9*time.Second) > 0 })
 		a.reply(a.send("answer", h.wrongAnswer(q)))
 		h.advance(9*time.Second + time.Millisecond)
 		var r struct {

@@ -124,6 +124,23 @@ func (f *Fake) Timers() int {
 	return len(f.waiters)
 }
 
+// TimersDue reports how many timers and tickers come due after now+from
+// and no later than now+to: a test tells one goroutine's timer from the
+// others (a ticker, a timer that fires and is not armed again) by when it
+// is due.
+func (f *Fake) TimersDue(from, to time.Duration) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lo, hi := f.now.Add(from), f.now.Add(to)
+	n := 0
+	for _, w := range f.waiters {
+		if w.when.After(lo) && !w.when.After(hi) {
+			n++
+		}
+	}
+	return n
+}
+
 type fakeTimer struct {
 	f      *Fake
 	c      chan time.Time

@@ -63,3 +63,21 @@ func TestFakeReset(t *testing.T) {
 		t.Fatal("did not fire at reset deadline")
 	}
 }
+
+func TestFakeTimersDue(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	f.NewTimer(200 * time.Millisecond)
+	f.NewTicker(time.Second)
+	f.NewTimer(5 * time.Second)
+	f.NewTimer(15 * time.Second)
+	if n := f.TimersDue(time.Second, 9*time.Second); n != 1 {
+		t.Fatalf("due in (1 s, 9 s]: %d, want the 5 s timer alone", n)
+	}
+	if n := f.TimersDue(0, time.Second); n != 2 {
+		t.Fatalf("due in (0, 1 s]: %d, want the 200 ms timer and the ticker", n)
+	}
+	f.Advance(4 * time.Second) // the 5 s timer is 1 s away now, at the bound
+	if n := f.TimersDue(time.Second, 9*time.Second); n != 0 {
+		t.Fatalf("due in (1 s, 9 s] after 4 s: %d, want none", n)
+	}
+}

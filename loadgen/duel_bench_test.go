@@ -40,6 +40,8 @@ func BenchmarkDuelPath(b *testing.B) {
 		// Everyone is matched at the first tick they wait in, whatever
 		// their ratings have become.
 		c.Match = match.Config{Tick: 5 * time.Millisecond, Window: 800, MaxWindow: 800}
+		// A player here sends about 7 requests in a match of 100 ms.
+		c.MessagesPerSecond, c.MessageBurst = 1000, 1000
 	})
 	const duelPairs = 32
 	clients := make([]*duelClient, 2*duelPairs)

@@ -77,7 +77,9 @@ func (s *SQL) FinishMatch(ctx context.Context, r Result, day string, caps Caps, 
 		return nil, fmt.Errorf("finish match %s: %w", r.Room, err)
 	}
 	awarded := make(map[string]int64, len(players))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// In one transaction with the other matches finished (and rooms
+	// opened) meanwhile.
+	err := s.rooms.do(ctx, s, func(ctx context.Context, tx *sql.Tx) error {
 		if err := finishRoomTx(ctx, tx, r); err != nil {
 			return err
 		}

@@ -13,9 +13,14 @@ import (
 // CreateRoom stores a room's header; ErrExists if the id is taken. A room
 // must exist before its journal is appended to.
 func (s *SQL) CreateRoom(ctx context.Context, r Room) error {
-	_, err := s.exec(ctx,
-		`INSERT INTO rooms (id, kind, config, created_at, finished_at, epoch) VALUES ($1, $2, $3, $4, $5, $6)`,
-		r.ID, r.Kind, jsonArg(r.Config), ms(r.CreatedAt), ms(r.FinishedAt), r.Epoch)
+	// In one transaction with the other rooms' headers and ends written
+	// meanwhile (a tick of the matchmaker opens many rooms at once).
+	err := s.rooms.do(ctx, s, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO rooms (id, kind, config, created_at, finished_at, epoch) VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.ID, r.Kind, jsonArg(r.Config), ms(r.CreatedAt), ms(r.FinishedAt), r.Epoch)
+		return err
+	})
 	return s.fail(err, "create room %s", r.ID)
 }
 

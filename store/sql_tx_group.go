@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -28,23 +29,30 @@ type txGroup struct {
 }
 
 type txCall struct {
-	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
-	err  error
-	wake chan bool // true: lead the next group; false: answered
+	ctx context.Context
+	fn  func(ctx context.Context, tx *sql.Tx) error
+	// awards are paid after fn under caps, together with the other calls'
+	// of the group (one batch of statements for all, see awardsTx); out
+	// is them as paid.
+	caps   Caps
+	awards []Award
+	out    []Award
+	err    error
+	wake   chan bool // true: lead the next group; false: answered
 }
 
-// do runs fn in a transaction shared with the writes queued beside it and
-// returns once that transaction has committed (or fn's own, after the
-// shared one failed). fn must only write through tx, and may run twice.
-func (g *txGroup) do(ctx context.Context, s *SQL, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	c := &txCall{ctx: ctx, fn: fn, wake: make(chan bool, 1)}
+// do runs fn in a transaction shared with the writes queued beside it,
+// then pays awards under caps, and returns once that transaction has
+// committed (or fn's own, after the shared one failed), with the awards
+// as paid. fn must only write through tx, and may run twice.
+func (g *txGroup) do(ctx context.Context, s *SQL, fn func(ctx context.Context, tx *sql.Tx) error, caps Caps, awards []Award) ([]Award, error) {
+	c := &txCall{ctx: ctx, fn: fn, caps: caps, awards: awards, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	if g.running {
 		g.mu.Unlock()
 		if lead := <-c.wake; !lead {
-			return c.err
+			return c.out, c.err
 		}
 		g.mu.Lock()
 	}
@@ -68,7 +76,7 @@ func (g *txGroup) do(ctx context.Context, s *SQL, fn func(ctx context.Context, t
 		g.running = false
 		g.mu.Unlock()
 	}
-	return c.err
+	return c.out, c.err
 }
 
 // write commits batch and sets each call's outcome. Each write runs under
@@ -79,7 +87,7 @@ func (g *txGroup) write(s *SQL, batch []*txCall) {
 	alone := func(c *txCall) {
 		g.txs.Add(1)
 		g.calls.Add(1)
-		c.err = s.inTx(c.ctx, func(tx *sql.Tx) error { return c.fn(c.ctx, tx) })
+		c.err = s.inTx(c.ctx, func(tx *sql.Tx) error { return s.writeCalls(tx, []*txCall{c}) })
 	}
 	if len(batch) == 1 {
 		alone(batch[0])
@@ -98,14 +106,7 @@ func (g *txGroup) write(s *SQL, batch []*txCall) {
 	}
 	g.txs.Add(1)
 	g.calls.Add(int64(len(live)))
-	err := s.inTx(context.WithoutCancel(live[0].ctx), func(tx *sql.Tx) error {
-		for _, c := range live {
-			if err := c.fn(c.ctx, tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.inTx(context.WithoutCancel(live[0].ctx), func(tx *sql.Tx) error { return s.writeCalls(tx, live) })
 	if err == nil {
 		for _, c := range live {
 			c.err = nil
@@ -113,6 +114,42 @@ func (g *txGroup) write(s *SQL, batch []*txCall) {
 		return
 	}
 	for _, c := range live {
+		c.out = nil
 		alone(c)
 	}
+}
+
+// writeCalls runs calls' writes in tx, in order, then pays their awards:
+// one awardsTx for each run of calls with equal caps, which has the
+// outcome of paying them one call after another. It sets each call's out.
+func (s *SQL) writeCalls(tx *sql.Tx, calls []*txCall) error {
+	for _, c := range calls {
+		if c.fn != nil {
+			if err := c.fn(c.ctx, tx); err != nil {
+				return err
+			}
+		}
+	}
+	for lo := 0; lo < len(calls); {
+		hi := lo + 1
+		for hi < len(calls) && maps.Equal(calls[hi].caps, calls[lo].caps) {
+			hi++
+		}
+		run := calls[lo:hi]
+		lo = hi
+		var all []Award
+		for _, c := range run {
+			all = append(all, c.awards...)
+		}
+		if len(all) == 0 {
+			continue
+		}
+		if err := s.awardsTx(run[0].ctx, tx, run[0].caps, all); err != nil {
+			return err
+		}
+		for _, c := range run {
+			c.out, all = all[:len(c.awards):len(c.awards)], all[len(c.awards):]
+		}
+	}
+	return nil
 }

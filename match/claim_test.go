@@ -3,6 +3,7 @@ package match_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +124,74 @@ func TestCancelWhileStartingIsNotRequeued(t *testing.T) {
 			}
 			if _, err := m.Find(protocol.PlayerInfo{ID: "a"}, "duel", "", &sink{}); err != nil {
 				t.Fatalf("a cannot queue again: %v", err)
+			}
+		})
+	}
+}
+
+// A cancel that arrives while a match that would start is being started
+// gets exactly one outcome: either it wins (no match.found, the match is not
+// started, the partner is queued again) or it is refused because the match
+// already started. Never match.cancelled and match.found both.
+func TestCancelWhileStartingGetsOneOutcome(t *testing.T) {
+	for _, when := range []string{"claim", "found"} {
+		t.Run(when, func(t *testing.T) {
+			clk := clock.NewFake(time.Unix(0, 0))
+			claims := &flakyClaims{inner: cluster.NewLocal(clk)}
+			st := &starter{}
+			m := match.New(match.Config{}, clk, st, claims, zerolog.Nop())
+			a, b := &sink{}, &sink{}
+			var cancelErr error
+			var once sync.Once
+			cancel := func() { once.Do(func() { cancelErr = m.Cancel("a", "") }) }
+			// "claim": the cancel comes while the players' claims are taken;
+			// "found": as b is sent match.found.
+			if when == "claim" {
+				claims.hook = func(string) { cancel() }
+			} else {
+				b.onSend = func(typ string) {
+					if typ == "match.found" {
+						cancel()
+					}
+				}
+			}
+			_, _ = m.Find(protocol.PlayerInfo{ID: "a", Rating: 1500}, "duel", "", a)
+			_, _ = m.Find(protocol.PlayerInfo{ID: "b", Rating: 1500}, "duel", "", b)
+			m.Process(context.Background())
+			found := slices.Contains(a.types, "match.found")
+			switch {
+			case cancelErr == nil && found:
+				t.Fatalf("a was told its cancel succeeded and then match.found: %v", a.types)
+			case cancelErr == nil:
+				if len(st.games) != 0 {
+					t.Fatalf("the cancel won but the match was started: %v", st.games)
+				}
+				if _, ok := m.Queued("b"); !ok {
+					t.Fatal("b was not queued again after a's cancel")
+				}
+				if _, ok := m.Playing("b"); ok {
+					t.Fatal("b left marked playing")
+				}
+				if _, ok := m.Queued("a"); ok {
+					t.Fatal("a, who cancelled, was queued again")
+				}
+				// The claims were given back: a and b can be matched again.
+				_, _ = m.Find(protocol.PlayerInfo{ID: "a", Rating: 1500}, "duel", "", a)
+				clk.Advance(250 * time.Millisecond)
+				m.Process(context.Background())
+				if len(st.games) != 1 || a.last() != "match.found" || b.last() != "match.found" {
+					t.Fatalf("no match after the cancel: games %v a %v b %v", st.games, a.types, b.types)
+				}
+			case !errors.Is(cancelErr, match.ErrNoTicket):
+				t.Fatalf("cancel after the match started: %v, want ErrNoTicket", cancelErr)
+			case !found || len(st.games) != 1:
+				t.Fatalf("the cancel was refused but the match did not start: %v, a %v", st.games, a.types)
+			}
+			if when == "claim" && cancelErr != nil {
+				t.Fatalf("a cancel before match.found was refused: %v", cancelErr)
+			}
+			if when == "found" && cancelErr == nil {
+				t.Fatal("a cancel after match.found was sent was accepted")
 			}
 		})
 	}

@@ -635,7 +635,25 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 		}
 		return
 	}
+	// The match is decided here, under the lock: a player who cancelled or
+	// left while the claims were taken wins, and the match is not started
+	// (the others are put back, as when a claim fails); from here on a
+	// cancel finds no ticket and is answered not_found, so a player is told
+	// exactly one outcome. (A team match goes ahead: its parties are not
+	// put back when it cannot start.)
 	m.mu.Lock()
+	for _, t := range g.tickets {
+		if t.gone && g.mode != ModeTeam {
+			m.mu.Unlock()
+			m.releaseClaims(ctx, roomID, g)
+			if m.share != nil {
+				m.requeueShared(ctx, g, "")
+			} else {
+				m.requeue(g, "")
+			}
+			return
+		}
+	}
 	for _, t := range g.tickets {
 		if !t.Bot && m.starting[t.Player.ID] == t {
 			delete(m.starting, t.Player.ID)
@@ -688,6 +706,18 @@ func (m *Matchmaker) start(ctx context.Context, g group) {
 			if t.Sink != nil {
 				t.Sink.Send(protocol.NewFrame(protocol.ErrorMessage("", &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not start the match"})))
 			}
+		}
+	}
+}
+
+// releaseClaims gives back the claims a group's human players took on room.
+func (m *Matchmaker) releaseClaims(ctx context.Context, room string, g group) {
+	for _, t := range g.tickets {
+		if t.Bot {
+			continue
+		}
+		if err := m.claims.Release(ctx, claimKey(t.Player.ID), room); err != nil {
+			m.log.Warn().Err(err).Str("player", t.Player.ID).Msg("release claim of a match not started")
 		}
 	}
 }

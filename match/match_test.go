@@ -42,8 +42,9 @@ func (s *starter) StartMatch(_ context.Context, room, mode, category string, ts 
 
 // sink collects the message types sent to a player.
 type sink struct {
-	mu    sync.Mutex
-	types []string
+	mu     sync.Mutex
+	types  []string
+	onSend func(typ string) // called after each message, outside the lock
 }
 
 func (s *sink) Send(f *protocol.Frame) bool {
@@ -52,6 +53,9 @@ func (s *sink) Send(f *protocol.Frame) bool {
 	s.mu.Lock()
 	s.types = append(s.types, m.Type)
 	s.mu.Unlock()
+	if s.onSend != nil {
+		s.onSend(m.Type)
+	}
 	return true
 }
 

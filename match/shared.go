@@ -373,8 +373,8 @@ func (m *Matchmaker) reserve(groups []group) {
 
 // takeShared takes g's tickets from the pool. If it wins them, this node's
 // tickets leave its queues and are reserved as starting (a player who
-// cancelled meanwhile is matched all the same, and not queued again should
-// the match fail, as on a single node).
+// cancelled meanwhile is marked gone: start then does not start the match
+// and puts the others back, as on a single node).
 func (m *Matchmaker) takeShared(ctx context.Context, g group) bool {
 	var ids []string
 	for _, t := range g.tickets {

@@ -89,7 +89,7 @@ func (ps Probes) Sample(ctx context.Context) (ServerSample, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return ServerSample{RSSBytes: -1, CPUSeconds: -1, Connections: -1}, err
+		return ServerSample{RSSBytes: -1, CPUSeconds: -1, Connections: -1, GoHeldBytes: -1, GoStackBytes: -1}, err
 	}
 	sum := ServerSample{At: samples[0].At, Source: samples[0].Source, Counters: map[string]float64{}}
 	add := func(total *float64, v float64) {
@@ -103,6 +103,8 @@ func (ps Probes) Sample(ctx context.Context) (ServerSample, error) {
 		add(&sum.RSSBytes, s.RSSBytes)
 		add(&sum.CPUSeconds, s.CPUSeconds)
 		add(&sum.Connections, s.Connections)
+		add(&sum.GoHeldBytes, s.GoHeldBytes)
+		add(&sum.GoStackBytes, s.GoStackBytes)
 		for k, v := range s.Counters {
 			sum.Counters[k] += v
 		}

@@ -70,6 +70,17 @@ func TestProbesAddTheNodesUp(t *testing.T) {
 	if s.Connections != 15 || s.RSSBytes != 1500 || s.CPUSeconds != 2 || s.Counters["leitai_rooms_finished_total"] != 7 {
 		t.Fatalf("sum: %+v", s)
 	}
+	if s.GoHeldBytes != -1 || s.GoStackBytes != -1 {
+		t.Fatalf("Go memory read from pages without it: %+v", s)
+	}
+	c := metricsPage(t, "leitai_connections 1\ngo_memstats_sys_bytes 100\ngo_memstats_heap_released_bytes 30\ngo_memstats_stack_inuse_bytes 20\n")
+	d := metricsPage(t, "leitai_connections 1\ngo_memstats_sys_bytes 50\ngo_memstats_heap_released_bytes 10\ngo_memstats_stack_inuse_bytes 5\n")
+	if s, err = loadgen.NewProbes([]string{c, d}, nil).Sample(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.GoHeldBytes != 110 || s.GoStackBytes != 25 {
+		t.Fatalf("Go memory summed: held %v stacks %v, want 110 and 25", s.GoHeldBytes, s.GoStackBytes)
+	}
 	// /proc by pid: this process twice is twice its CPU.
 	pid := os.Getpid()
 	one, err := loadgen.NewProbes(nil, []int{pid}).Sample(context.Background())

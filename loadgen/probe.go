@@ -37,6 +37,15 @@ type ServerSample struct {
 	RSSBytes    float64   `json:"rss_bytes"`
 	CPUSeconds  float64   `json:"cpu_s"`
 	Connections float64   `json:"connections"`
+	// GoHeldBytes is the memory the server's Go runtime holds from the
+	// operating system and has not given back (go_memstats_sys_bytes less
+	// go_memstats_heap_released_bytes, from /metrics): its heap, goroutine
+	// stacks and runtime structures. What the process holds beyond it
+	// (RSSBytes - GoHeldBytes) is memory allocated outside the Go runtime,
+	// chiefly SQLite's page cache. GoStackBytes is the goroutine stacks'
+	// share (go_memstats_stack_inuse_bytes). Both are -1 when not read.
+	GoHeldBytes  float64 `json:"go_held_bytes"`
+	GoStackBytes float64 `json:"go_stack_bytes"`
 	// Counters are the server's leitai_* counters, by name.
 	Counters map[string]float64 `json:"-"`
 	// Source says where RSS and CPU came from: "proc" or "metrics".
@@ -55,7 +64,7 @@ func MetricsURLFor(wsURL string) string {
 
 // Sample reads the server once.
 func (p *Probe) Sample(ctx context.Context) (ServerSample, error) {
-	s := ServerSample{At: time.Now(), RSSBytes: -1, CPUSeconds: -1, Connections: -1}
+	s := ServerSample{At: time.Now(), RSSBytes: -1, CPUSeconds: -1, Connections: -1, GoHeldBytes: -1, GoStackBytes: -1}
 	var errs []error
 	if p.MetricsURL != "" {
 		m, err := p.scrape(ctx)
@@ -71,6 +80,14 @@ func (p *Probe) Sample(ctx context.Context) (ServerSample, error) {
 			}
 			if v, ok := m["process_cpu_seconds_total"]; ok {
 				s.CPUSeconds = v
+			}
+			sys, okSys := m["go_memstats_sys_bytes"]
+			released, okRel := m["go_memstats_heap_released_bytes"]
+			if okSys && okRel {
+				s.GoHeldBytes = sys - released
+			}
+			if v, ok := m["go_memstats_stack_inuse_bytes"]; ok {
+				s.GoStackBytes = v
 			}
 		}
 	}

@@ -134,10 +134,15 @@ type monitor struct {
 	redisMarks map[string]float64
 	peakRSS    float64
 	peakConn   float64
+	// The peaks of the Go runtime's memory, its goroutine stacks, and the
+	// memory held outside it (RSS less the Go runtime's), each over the
+	// samples; -1 when not read.
+	peakGo, peakStack, peakOutside float64
 }
 
 func newMonitor(p loadgen.Probes) *monitor {
-	return &monitor{probe: p, quit: make(chan struct{}), marks: map[string]loadgen.ServerSample{}, redisMarks: map[string]float64{}, peakRSS: -1, peakConn: -1}
+	return &monitor{probe: p, quit: make(chan struct{}), marks: map[string]loadgen.ServerSample{}, redisMarks: map[string]float64{}, peakRSS: -1, peakConn: -1,
+		peakGo: -1, peakStack: -1, peakOutside: -1}
 }
 
 // run samples until stop. Runs in its own goroutine.
@@ -166,6 +171,11 @@ func (m *monitor) take(ctx context.Context) (loadgen.ServerSample, bool) {
 	m.mu.Lock()
 	m.peakRSS = max(m.peakRSS, s.RSSBytes)
 	m.peakConn = max(m.peakConn, s.Connections)
+	m.peakGo = max(m.peakGo, s.GoHeldBytes)
+	m.peakStack = max(m.peakStack, s.GoStackBytes)
+	if s.RSSBytes >= 0 && s.GoHeldBytes >= 0 {
+		m.peakOutside = max(m.peakOutside, s.RSSBytes-s.GoHeldBytes)
+	}
 	m.mu.Unlock()
 	return s, true
 }
@@ -189,13 +199,27 @@ func (m *monitor) mark(ctx context.Context, name string) {
 // serverSummary is what the run cost the server. Negative values were not
 // measured.
 type serverSummary struct {
-	Source        string  `json:"source"`
-	RSSIdleMiB    float64 `json:"rss_idle_mib"`
-	RSSPeakMiB    float64 `json:"rss_peak_mib"`
-	PeakConns     float64 `json:"peak_connections"`
-	KiBPerConn    float64 `json:"kib_per_connection"`
-	CPUCores      float64 `json:"cpu_cores"`
-	CPUMsPerMatch float64 `json:"cpu_ms_per_match"`
+	Source     string  `json:"source"`
+	RSSIdleMiB float64 `json:"rss_idle_mib"`
+	RSSPeakMiB float64 `json:"rss_peak_mib"`
+	PeakConns  float64 `json:"peak_connections"`
+	KiBPerConn float64 `json:"kib_per_connection"`
+	// The same split in two (from the server's /metrics): the Go runtime's
+	// memory (heap, goroutine stacks, runtime structures; see
+	// loadgen.ServerSample.GoHeldBytes), idle and at its peak, its growth
+	// per connection and the stacks' share of it; and what the process
+	// holds outside the Go runtime, chiefly SQLite's page cache, which is
+	// bounded by the store's cache_size and grows with the data written,
+	// not with the connections, so it is reported whole, not per
+	// connection.
+	GoIdleMiB        float64 `json:"go_idle_mib"`
+	GoPeakMiB        float64 `json:"go_peak_mib"`
+	GoKiBPerConn     float64 `json:"go_kib_per_connection"`
+	StackKiBPerConn  float64 `json:"go_stack_kib_per_connection"`
+	OutsideGoIdleMiB float64 `json:"outside_go_idle_mib"`
+	OutsideGoPeakMiB float64 `json:"outside_go_peak_mib"`
+	CPUCores         float64 `json:"cpu_cores"`
+	CPUMsPerMatch    float64 `json:"cpu_ms_per_match"`
 	// Nodes is how many servers the figures add up.
 	Nodes int `json:"nodes"`
 	// RedisCores and RedisCPUMsPerMatch are the cluster's Redis's CPU
@@ -211,20 +235,29 @@ func (m *monitor) summary(res *loadgen.Result) serverSummary {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := serverSummary{RSSIdleMiB: -1, RSSPeakMiB: -1, PeakConns: m.peakConn, KiBPerConn: -1, CPUCores: -1, CPUMsPerMatch: -1,
+		GoIdleMiB: -1, GoPeakMiB: -1, GoKiBPerConn: -1, StackKiBPerConn: -1, OutsideGoIdleMiB: -1, OutsideGoPeakMiB: -1,
 		RoomsFinished: -1, SlowDisconnect: -1, Refused: -1, Nodes: len(m.probe), RedisCores: -1, RedisCPUMsPerMatch: -1}
 	idle, okIdle := m.marks["idle"]
 	start, okStart := m.marks["start"]
 	end, okEnd := m.marks["end"]
 	s.Source = idle.Source
+	conns := float64(res.PeakConnections)
+	if m.peakConn > 0 {
+		conns = m.peakConn
+	}
 	if okIdle && idle.RSSBytes >= 0 {
 		s.RSSIdleMiB = idle.RSSBytes / (1 << 20)
 		s.RSSPeakMiB = m.peakRSS / (1 << 20)
-		conns := float64(res.PeakConnections)
-		if m.peakConn > 0 {
-			conns = m.peakConn
-		}
-		if conns > 0 {
-			s.KiBPerConn = (m.peakRSS - idle.RSSBytes) / 1024 / conns
+		s.KiBPerConn = kibPerConn(idle.RSSBytes, m.peakRSS, conns)
+	}
+	if okIdle && idle.GoHeldBytes >= 0 && m.peakGo >= 0 {
+		s.GoIdleMiB = idle.GoHeldBytes / (1 << 20)
+		s.GoPeakMiB = m.peakGo / (1 << 20)
+		s.GoKiBPerConn = kibPerConn(idle.GoHeldBytes, m.peakGo, conns)
+		s.StackKiBPerConn = kibPerConn(idle.GoStackBytes, m.peakStack, conns)
+		if idle.RSSBytes >= 0 && m.peakOutside >= 0 {
+			s.OutsideGoIdleMiB = (idle.RSSBytes - idle.GoHeldBytes) / (1 << 20)
+			s.OutsideGoPeakMiB = m.peakOutside / (1 << 20)
 		}
 	}
 	if okStart && okEnd && start.CPUSeconds >= 0 && end.CPUSeconds >= 0 {
@@ -253,6 +286,15 @@ func (m *monitor) summary(res *loadgen.Result) serverSummary {
 		s.Refused = d("leitai_refused_connections_total")
 	}
 	return s
+}
+
+// kibPerConn is the growth from idle to peak (bytes) per connection, in
+// KiB; -1 when either reading or the connections are missing.
+func kibPerConn(idle, peak, conns float64) float64 {
+	if idle < 0 || peak < 0 || conns <= 0 {
+		return -1
+	}
+	return (peak - idle) / 1024 / conns
 }
 
 // benchReport is the whole report, as printed or as JSON.
@@ -320,6 +362,14 @@ func (r benchReport) print(w io.Writer) {
 			s.RSSIdleMiB, s.RSSPeakMiB, max(s.PeakConns, float64(res.PeakConnections)), s.KiBPerConn, s.Source)
 	} else {
 		p("server RSS", "not measured")
+	}
+	if s.GoKiBPerConn >= 0 {
+		p("  Go runtime", "%.1f MiB idle, %.1f MiB peak: %.1f KiB per connection (goroutine stacks %.1f KiB of it)",
+			s.GoIdleMiB, s.GoPeakMiB, s.GoKiBPerConn, s.StackKiBPerConn)
+	}
+	if s.OutsideGoPeakMiB >= 0 {
+		p("  outside Go", "%.1f MiB idle, %.1f MiB peak: the store's (SQLite's page cache, bounded by its cache_size; grows with the data written)",
+			s.OutsideGoIdleMiB, s.OutsideGoPeakMiB)
 	}
 	switch {
 	case s.CPUCores >= 0 && s.CPUMsPerMatch >= 0:

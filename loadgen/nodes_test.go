@@ -81,6 +81,16 @@ func TestProbesAddTheNodesUp(t *testing.T) {
 	if s.GoHeldBytes != 110 || s.GoStackBytes != 25 {
 		t.Fatalf("Go memory summed: held %v stacks %v, want 110 and 25", s.GoHeldBytes, s.GoStackBytes)
 	}
+	// A node that names itself labels every sample with node: still read;
+	// a sample with other labels is not.
+	e := metricsPage(t, "leitai_connections{node=\"n-1\"} 7\nprocess_resident_memory_bytes{node=\"n-1\"} 2048\n"+
+		"leitai_rooms_finished_total{node=\"n-1\",mode=\"duel\"} 9\nleitai_slow_disconnects_total{node=\"n-1\"} 2\n")
+	if s, err = loadgen.NewProbes([]string{e}, nil).Sample(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Counters["leitai_rooms_finished_total"]; s.Connections != 7 || s.RSSBytes != 2048 || s.Counters["leitai_slow_disconnects_total"] != 2 || ok {
+		t.Fatalf("node-labelled page: %+v", s)
+	}
 	// /proc by pid: this process twice is twice its CPU.
 	pid := os.Getpid()
 	one, err := loadgen.NewProbes(nil, []int{pid}).Sample(context.Background())

@@ -149,7 +149,9 @@ func procStats(pid int) (rss, cpu float64, err error) {
 	return rss, (ut + st) / clockTicks, nil
 }
 
-// scrape reads the unlabelled samples of a Prometheus text page.
+// scrape reads the unlabelled samples of a Prometheus text page. A sample
+// whose only label is node (every sample of a server that names its node
+// carries it) counts as unlabelled: a page is one node's.
 func (p *Probe) scrape(ctx context.Context) (map[string]float64, error) {
 	c := p.Client
 	if c == nil {
@@ -171,7 +173,11 @@ func (p *Probe) scrape(ctx context.Context) (map[string]float64, error) {
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, 4<<20))
 	for sc.Scan() {
 		line := sc.Text()
-		if line == "" || line[0] == '#' || strings.ContainsRune(line, '{') {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		line = dropNodeLabel(line)
+		if strings.ContainsRune(line, '{') {
 			continue
 		}
 		name, val, ok := strings.Cut(line, " ")
@@ -183,4 +189,23 @@ func (p *Probe) scrape(ctx context.Context) (map[string]float64, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// dropNodeLabel turns `name{node="n"} v` into `name v`; any other line is
+// returned as it is.
+func dropNodeLabel(line string) string {
+	i := strings.IndexByte(line, '{')
+	if i < 0 {
+		return line
+	}
+	j := strings.IndexByte(line[i:], '}')
+	if j < 0 {
+		return line
+	}
+	labels := line[i+1 : i+j]
+	v, ok := strings.CutPrefix(labels, `node="`)
+	if !ok || !strings.HasSuffix(v, `"`) || strings.ContainsAny(v[:len(v)-1], `",\\`) {
+		return line
+	}
+	return line[:i] + line[i+j+1:]
 }

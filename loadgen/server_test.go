@@ -61,6 +61,13 @@ func startServerWith(tb testing.TB, edit func(*web.Config)) (wsURL string, srv *
 	sctx, stopS := context.WithCancel(ctx)
 	sdone := make(chan struct{})
 	go func() { _ = srv.Run(sctx, ln); close(sdone) }()
+	// A test may serve srv.Handler() on a second listener (doortest): it
+	// may do so only once Run has begun.
+	select {
+	case <-srv.Running():
+	case <-sdone:
+		tb.Fatal("the server stopped before it ran")
+	}
 	tb.Cleanup(func() {
 		stopS()
 		<-sdone

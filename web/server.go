@@ -255,6 +255,10 @@ type Server struct {
 	clock   clock.Clock
 	log     zerolog.Logger
 
+	// running is closed once Run has begun serving (see Running).
+	running     chan struct{}
+	runningOnce sync.Once
+
 	host    *roomhost.Host
 	gw      *gateway.Gateway
 	bus     cluster.Bus // /readyz pings it when it can be (Redis)
@@ -300,6 +304,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg: cfg, store: deps.Store, journal: deps.Committer, bank: deps.Bank, clock: deps.Clock, log: deps.Log,
 		metrics: newMetrics(deps.Committer, cfg.Node, deps.Collectors),
 		bus:     deps.Bus,
+		running: make(chan struct{}),
 		boards:  store.NewBoardCache(deps.Store, deps.Clock, BoardFresh),
 	}
 	s.metricsLn = deps.MetricsListener
@@ -348,8 +353,14 @@ func New(cfg Config, deps Deps) *Server {
 	return s
 }
 
-// Handler serves the API, the pages and /ws.
+// Handler serves the API, the pages and /ws. It may serve requests only
+// once Run has begun (Running): before, the gateway has no context to run
+// them under and the rooms are not started.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Running is closed once Run has started everything and is about to
+// serve: from then on Handler may serve requests on other listeners too.
+func (s *Server) Running() <-chan struct{} { return s.running }
 
 // Matchmaker exposes the matchmaker (tests drive its Process directly).
 func (s *Server) Matchmaker() *match.Matchmaker { return s.host.Matchmaker() }
@@ -385,6 +396,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go func() { defer wg.Done(); _ = s.expiry.Run(roomCtx) }()
 	go func() { defer wg.Done(); s.janitor(roomCtx) }()
 	errc := make(chan error, 1)
+	s.runningOnce.Do(func() { close(s.running) })
 	go func() {
 		defer wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -58,6 +58,13 @@ func startWebServer(t *testing.T) (string, *web.Server) {
 	sctx, stopS := context.WithCancel(ctx)
 	sdone := make(chan struct{})
 	go func() { _ = srv.Run(sctx, ln); close(sdone) }()
+	// A test may serve srv.Handler() on a second listener (doortest): it
+	// may do so only once Run has begun.
+	select {
+	case <-srv.Running():
+	case <-sdone:
+		t.Fatal("the server stopped before it ran")
+	}
 	t.Cleanup(func() {
 		stopS()
 		<-sdone

@@ -50,7 +50,7 @@ func (r closeReason) code() int {
 	return 0
 }
 
-// conn is one WebSocket connection: a reader goroutine (serveConn) and a
+// conn is one WebSocket connection: a reader goroutine (started by serveWS) and a
 // writer. Only the writer writes data frames; the queue in between is
 // bounded, and a client that lets it fill is disconnected.
 //

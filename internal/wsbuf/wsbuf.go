@@ -6,6 +6,7 @@ package wsbuf
 
 import (
 	"bytes"
+	"io"
 	"sync"
 
 	"github.com/gorilla/websocket"
@@ -20,6 +21,13 @@ func Read(ws *websocket.Conn) (*bytes.Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ReadFrom(r)
+}
+
+// ReadFrom reads a message's reader (from NextReader) into a buffer from
+// the pool, as Read does. A reader that calls NextReader itself keeps one
+// frame fewer on its stack while it waits for the next message.
+func ReadFrom(r io.Reader) (*bytes.Buffer, error) {
 	buf := pool.Get().(*bytes.Buffer)
 	buf.Reset()
 	if _, err := buf.ReadFrom(r); err != nil {

@@ -59,11 +59,18 @@ func (pm *pastMatch) isHuman(player string) bool {
 
 // remember records a started match. The caller holds mu.
 func (m *Matchmaker) remember(room string, g group) {
-	pm := &pastMatch{room: room, mode: g.mode, category: g.category, bots: map[string]bool{}, sinks: map[string]Sink{}, nodes: map[string]string{}}
+	// A match is remembered for minutes after its end, thousands at once
+	// on a busy node: bots and nodes, empty for a match of this node's
+	// humans, are made only when needed (reading a nil map is fine).
+	pm := &pastMatch{room: room, mode: g.mode, category: g.category,
+		players: make([]protocol.PlayerInfo, 0, len(g.tickets)), sinks: make(map[string]Sink, len(g.tickets))}
 	for _, t := range g.tickets {
 		pm.lang = t.Lang
 		pm.players = append(pm.players, t.Player)
 		if t.Bot {
+			if pm.bots == nil {
+				pm.bots = map[string]bool{}
+			}
 			pm.bots[t.Player.ID] = true
 			continue
 		}
@@ -73,6 +80,9 @@ func (m *Matchmaker) remember(room string, g group) {
 		if t.node != "" {
 			// A player of another node: the offer and the rematch's
 			// match.found reach it there directly.
+			if pm.nodes == nil {
+				pm.nodes = map[string]string{}
+			}
 			pm.nodes[t.Player.ID] = t.node
 			if s := m.share; s != nil && s.PeerSink != nil {
 				if sink := s.PeerSink(t.node, t.Player.ID); sink != nil {

@@ -178,11 +178,7 @@ func (p *answerPath) answer(i int) {
 	p.c.sess.Store(p.players[i])
 	p.c.received = time.Now()
 	p.gw.handleRead(p.c, p.msgs[i])
-	select {
-	case <-p.acks:
-	case <-time.After(10 * time.Second):
-		p.tb.Fatalf("no ack for answer %d", i)
-	}
+	<-p.acks // the test's -timeout ends a wait that never ends
 	if s := p.bad.Load(); s != nil {
 		p.tb.Fatalf("an error instead of an ack: %s", *s)
 	}

@@ -276,7 +276,7 @@ func (r *Room) answer(in AnswerIn) error {
 	}
 	pa := &pendingAck{room: r}
 	ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: elapsed.Milliseconds()}
-	r.record(kindAnswer, answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}, pa.settle)
+	r.recordAnswer(&answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}, pa.settle)
 	p.answers[in.Index].ack = pa
 	r.ackWhenDurable(pa, in, ack)
 	r.noteProgress()
@@ -286,21 +286,12 @@ func (r *Room) answer(in AnswerIn) error {
 
 // ackWhenDurable sends the ack once the answer's journal entry is durable.
 func (r *Room) ackWhenDurable(pa *pendingAck, in AnswerIn, ack protocol.Ack) {
-	peer, re, received := in.Peer, in.Re, in.Received
-	send := func(err error) {
-		if err != nil {
-			peer.Send(protocol.NewFrame(protocol.ErrorMessage(re, &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not store the answer"})))
-			return
-		}
-		f := protocol.NewFrame(protocol.EncodeAck(re, ack))
-		f.Received = received
-		peer.Send(f)
-	}
+	s := &ackSend{peer: in.Peer, re: in.Re, received: in.Received, ack: ack}
 	if pa == nil { // rebuilt from the journal: durable by definition
-		send(nil)
+		s.send(nil)
 		return
 	}
-	pa.then(send)
+	pa.then(s)
 }
 
 // elapsed is a player's answer time: the time measured at the edge (or,

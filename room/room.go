@@ -663,6 +663,16 @@ func (r *Room) finish() {
 // now is the room's clock.
 func (r *Room) now() time.Time { return r.opts.Clock.Now() }
 
+// recordAnswer is record for an answer, the entry most often written: its
+// data is encoded by hand rather than by reflection, and not boxed.
+func (r *Room) recordAnswer(d *answerData, done func(error)) {
+	b := appendAnswerData(make([]byte, 0, 64+len(d.Player)+len(d.Text)), d)
+	e := store.JournalEntry{Room: r.st.cfg.ID, Seq: r.st.seq + 1, Kind: kindAnswer, At: r.now(), Data: b, Epoch: r.opts.Epoch}
+	r.st.seq = e.Seq
+	r.st.foldAnswer(d)
+	r.opts.Journal.Submit(e, done)
+}
+
 // record journals an entry and folds it into the state. The fold happens
 // now; durability follows, and done (if any) runs once the entry is durable.
 func (r *Room) record(kind string, data any, done func(error)) {

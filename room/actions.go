@@ -245,7 +245,7 @@ func (r *Room) answer(in AnswerIn) error {
 	}
 	if a, dup := p.answers[in.Index]; dup {
 		ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: a.elapsed.Milliseconds(), Duplicate: true}
-		r.ackWhenDurable(a.ack, in, ack)
+		r.ackWhenDurable(&a.ack, in, ack)
 		return nil
 	}
 	if in.Index != s.index || (s.phase != PhaseQuestion && s.phase != PhasePaused) {
@@ -274,11 +274,10 @@ func (r *Room) answer(in AnswerIn) error {
 	if late {
 		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index).Because("time_up", nil)
 	}
-	pa := &pendingAck{room: r}
 	ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: elapsed.Milliseconds()}
-	r.recordAnswer(&answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}, pa.settle)
-	p.answers[in.Index].ack = pa
-	r.ackWhenDurable(pa, in, ack)
+	if a := r.recordAnswer(&answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}); a != nil {
+		r.ackWhenDurable(&a.ack, in, ack)
+	}
 	r.noteProgress()
 	r.maybeCloseEarly()
 	return nil
@@ -286,12 +285,7 @@ func (r *Room) answer(in AnswerIn) error {
 
 // ackWhenDurable sends the ack once the answer's journal entry is durable.
 func (r *Room) ackWhenDurable(pa *pendingAck, in AnswerIn, ack protocol.Ack) {
-	s := &ackSend{peer: in.Peer, re: in.Re, received: in.Received, ack: ack}
-	if pa == nil { // rebuilt from the journal: durable by definition
-		s.send(nil)
-		return
-	}
-	pa.then(s)
+	pa.then(&ackSend{peer: in.Peer, re: in.Re, received: in.Received, ack: ack})
 }
 
 // elapsed is a player's answer time: the time measured at the edge (or,

@@ -664,13 +664,20 @@ func (r *Room) finish() {
 func (r *Room) now() time.Time { return r.opts.Clock.Now() }
 
 // recordAnswer is record for an answer, the entry most often written: its
-// data is encoded by hand rather than by reflection, and not boxed.
-func (r *Room) recordAnswer(d *answerData, done func(error)) {
+// data is encoded by hand rather than by reflection, and not boxed. It
+// returns the answer added, whose acks wait until the entry is durable.
+func (r *Room) recordAnswer(d *answerData) *answer {
 	b := appendAnswerData(make([]byte, 0, 64+len(d.Player)+len(d.Text)), d)
 	e := store.JournalEntry{Room: r.st.cfg.ID, Seq: r.st.seq + 1, Kind: kindAnswer, At: r.now(), Data: b, Epoch: r.opts.Epoch}
 	r.st.seq = e.Seq
-	r.st.foldAnswer(d)
-	r.opts.Journal.Submit(e, done)
+	a := r.st.foldAnswer(d)
+	if a == nil { // the caller checked it is new; this does not happen
+		r.opts.Journal.Submit(e, r.onEntry)
+		return nil
+	}
+	a.ack.room, a.ack.durable = r, false
+	r.opts.Journal.Submit(e, a.ack.settle)
+	return a
 }
 
 // record journals an entry and folds it into the state. The fold happens

@@ -118,11 +118,14 @@ type answer struct {
 	elapsed time.Duration
 	correct bool
 	points  int64
-	ack     *pendingAck
+	// ack is the answer's durability, which its acks wait for: one
+	// rebuilt from the journal is durable already.
+	ack pendingAck
 }
 
 // pendingAck lets a repeated answer wait for the first one's durability, so
-// that every ack, the first or a duplicate, means durable.
+// that every ack, the first or a duplicate, means durable. A rebuilt
+// answer's is durable from the start.
 type pendingAck struct {
 	room    *Room // told when the entry fails; nil when rebuilt
 	mu      sync.Mutex
@@ -388,25 +391,29 @@ func (s *state) fold(e store.JournalEntry, data any) {
 	}
 }
 
-// foldAnswer folds an answer entry's data (fold's kindAnswer).
-func (s *state) foldAnswer(d *answerData) {
+// foldAnswer folds an answer entry's data (fold's kindAnswer) and returns
+// the answer it adds, nil if it adds none.
+func (s *state) foldAnswer(d *answerData) *answer {
 	p, ok := s.players[d.Player]
 	if !ok || d.Index < 0 || d.Index >= len(s.cfg.Questions) {
-		return
+		return nil
 	}
 	if _, dup := p.answers[d.Index]; dup {
-		return
+		return nil
 	}
 	q := &s.cfg.Questions[d.Index]
-	p.answers[d.Index] = &answer{
+	a := &answer{
 		choice:  d.Choice,
 		text:    d.Text,
 		elapsed: time.Duration(d.Elapsed) * time.Millisecond,
 		correct: q.Check(d.Choice, d.Text),
+		ack:     pendingAck{durable: true},
 	}
+	p.answers[d.Index] = a
 	if d.Index == s.index {
 		s.answered++
 	}
+	return a
 }
 
 // appendAnswerData appends d's JSON, as encoding/json writes it.

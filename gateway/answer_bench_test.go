@@ -167,8 +167,15 @@ func (p *answerPath) join(n int) {
 		p.players = append(p.players, sess)
 		p.msgs = append(p.msgs, fmt.Appendf(nil, `{"type":"answer","id":"a%d","data":{"room":%q,"index":0,"choice":[%q]}}`, len(p.msgs), p.roomID, p.choice))
 	}
-	for len(p.c.out) > 0 {
-		time.Sleep(100 * time.Microsecond)
+	// What the room says of the joins (to everyone, while it is small)
+	// goes out from its fan-out after Exec returns: wait until the
+	// connection has been quiet a while.
+	for quiet := 0; quiet < 50; {
+		time.Sleep(time.Millisecond)
+		quiet++
+		if len(p.c.out) > 0 || p.c.writing.Load() {
+			quiet = 0
+		}
 	}
 }
 
@@ -286,4 +293,41 @@ func BenchmarkAnswerPath(b *testing.B) {
 		}
 		p.answer(i)
 	}
+}
+
+// answerAllocBudget is what one answer may allocate on its way through a
+// node, as BenchmarkAnswerPath takes it (TestAnswerPathAllocBudget):
+//
+//   - 2 in decoding: the request id and the choice slice (the room id is
+//     the session's own copy; a one-letter option key costs nothing);
+//   - 1 for the gateway's callback for the room's outcome;
+//   - 1 for the answer handed to the room's inbox (shared with Submit,
+//     which must report it itself if the room ends meanwhile);
+//   - 4 in the room: the answer's record, which the room keeps and which
+//     holds its durability; the record's slot in the player's answers
+//     map (its first answer); the journal entry's bytes; the Committer's
+//     callback bound to the record;
+//   - 1 for the ack on its way: its frame and bytes in one;
+//   - 2 in gorilla/websocket writing it: its write buffer boxed as it goes
+//     back to the buffer pool, and one in Conn.write.
+const answerAllocBudget = 11
+
+// TestAnswerPathAllocBudget fails if an answer allocates more than its
+// budget: an allocation added to the path must be argued for here.
+func TestAnswerPathAllocBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("joins a few hundred players")
+	}
+	p := newAnswerPath(t)
+	const runs = 300
+	p.join(runs + 1) // AllocsPerRun runs once more to warm up
+	i := 0
+	got := testing.AllocsPerRun(runs, func() {
+		p.answer(i)
+		i++
+	})
+	if got > answerAllocBudget {
+		t.Fatalf("an answer allocates %v times, over its budget of %d", got, answerAllocBudget)
+	}
+	t.Logf("an answer allocates %v times (budget %d)", got, answerAllocBudget)
 }

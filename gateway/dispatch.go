@@ -468,7 +468,10 @@ func (s *Gateway) answer(c *conn, sess *session, re string, d protocol.Answer) {
 	}
 	cmd := roomhost.Command{Op: roomhost.OpAnswer, Room: d.Room, Who: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re}
 	cmd.Elapsed, cmd.Timed = s.answerTime(c, sess, d.Room, d.Index)
-	until, _ := sess.openUntil(d.Room, d.Index)
+	var until time.Time // how long a room elsewhere is waited for: not needed on a single node
+	if s.rt.bus != nil {
+		until, _ = sess.openUntil(d.Room, d.Index)
+	}
 	s.rt.submit(s.runCtx, &cmd, sess, c.received, until, func(err error) {
 		if err != nil {
 			s.refuse(c, re, err)

@@ -300,9 +300,9 @@ func BenchmarkAnswerPath(b *testing.B) {
 //
 //   - 2 in decoding: the request id and the choice slice (the room id is
 //     the session's own copy; a one-letter option key costs nothing);
-//   - 1 for the gateway's callback for the room's outcome;
 //   - 1 for the answer handed to the room's inbox (shared with Submit,
-//     which must report it itself if the room ends meanwhile);
+//     which must report it itself if the room ends meanwhile; the room
+//     tells the outcome to the connection, so there is no callback);
 //   - 4 in the room: the answer's record, which the room keeps and which
 //     holds its durability; the record's slot in the player's answers
 //     map (its first answer); the journal entry's bytes; the Committer's
@@ -310,7 +310,7 @@ func BenchmarkAnswerPath(b *testing.B) {
 //   - 1 for the ack on its way: its frame and bytes in one;
 //   - 2 in gorilla/websocket writing it: its write buffer boxed as it goes
 //     back to the buffer pool, and one in Conn.write.
-const answerAllocBudget = 11
+const answerAllocBudget = 10
 
 // TestAnswerPathAllocBudget fails if an answer allocates more than its
 // budget: an allocation added to the path must be argued for here.

@@ -472,13 +472,20 @@ func (s *Gateway) answer(c *conn, sess *session, re string, d protocol.Answer) {
 	if s.rt.bus != nil {
 		until, _ = sess.openUntil(d.Room, d.Index)
 	}
-	s.rt.submit(s.runCtx, &cmd, sess, c.received, until, func(err error) {
-		if err != nil {
-			s.refuse(c, re, err)
-			return
-		}
-		s.metrics.Answers.Inc()
-	})
+	s.rt.submit(s.runCtx, &cmd, sess, c.received, until, c)
+}
+
+var _ room.Outcome = (*conn)(nil)
+
+// Answered implements room.Outcome for the answers read from c: the room
+// took the answer (its ack follows once durable) or refused it. The
+// connection itself is told, so an answer costs no callback of its own.
+func (c *conn) Answered(re string, err error) {
+	if err != nil {
+		c.srv.refuse(c, re, err)
+		return
+	}
+	c.srv.metrics.Answers.Inc()
 }
 
 // answerTime measures an answer at the edge, where the question was

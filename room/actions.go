@@ -179,14 +179,23 @@ func (r *Room) Answer(ctx context.Context, in AnswerIn) error {
 // the room had ended, and must not block. Submit waits only while the
 // room's inbox is full, or until ctx ends.
 func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
-	t := &answerTask{in: in, done: done}
+	r.submit(ctx, &answerTask{in: in, done: done})
+}
+
+// SubmitTo is Submit telling the outcome to an Outcome: a connection's,
+// say, which costs no callback made for each answer.
+func (r *Room) SubmitTo(ctx context.Context, in AnswerIn, to Outcome) {
+	r.submit(ctx, &answerTask{in: in, to: to})
+}
+
+func (r *Room) submit(ctx context.Context, t *answerTask) {
 	select {
 	case r.inbox <- command{answer: t}:
 	case <-r.done:
-		done(r.closedErr())
+		t.report(r.closedErr())
 		return
 	case <-ctx.Done():
-		done(ctx.Err())
+		t.report(ctx.Err())
 		return
 	}
 	// The room may have ended after the hand-over, and after emptying its
@@ -194,7 +203,7 @@ func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
 	select {
 	case <-r.done:
 		if t.claim() {
-			done(r.closedErr())
+			t.report(r.closedErr())
 		}
 	default:
 	}

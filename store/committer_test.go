@@ -289,6 +289,7 @@ func benchCommitter(b *testing.B, s *store.SQL) {
 	var next atomic.Int64
 	data := []byte(`{"player":"p123456","option":"B","ms":2345}`)
 	b.ResetTimer()
+	cpu := processCPU()
 	var wg sync.WaitGroup
 	for range submitters {
 		wg.Go(func() {
@@ -309,6 +310,7 @@ func benchCommitter(b *testing.B, s *store.SQL) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(float64(b.N)/float64(max(1, counting.calls.Load())), "entries/batch")
 }

@@ -174,6 +174,10 @@ func (s *SQL) insertJournal(ctx context.Context, tx *sql.Tx, entries []JournalEn
 	// biggest chunk on every call was most of the allocation of a busy
 	// answer window.
 	args := make([]any, 0, 5*min(len(entries), journalChunks[0]))
+	var stmts [len(journalChunks)]*sql.Stmt // bound to tx on first use
+	// A batch is mostly one room's answers: box its name and the kind once
+	// for the run of entries that share them, not once per entry.
+	var room, kind any
 	for rest := entries; len(rest) > 0; {
 		i := 0
 		for journalChunks[i] > len(rest) {
@@ -182,10 +186,20 @@ func (s *SQL) insertJournal(ctx context.Context, tx *sql.Tx, entries []JournalEn
 		chunk := rest[:journalChunks[i]]
 		rest = rest[len(chunk):]
 		args = args[:0]
-		for _, e := range chunk {
-			args = append(args, e.Room, e.Seq, e.Kind, ms(e.At), jsonArg(e.Data))
+		for j := range chunk {
+			e := &chunk[j]
+			if room == nil || room.(string) != e.Room {
+				room = e.Room
+			}
+			if kind == nil || kind.(string) != e.Kind {
+				kind = e.Kind
+			}
+			args = append(args, room, e.Seq, kind, ms(e.At), jsonArg(e.Data))
 		}
-		if _, err := tx.StmtContext(ctx, s.journalStmts[i]).ExecContext(ctx, args...); err != nil {
+		if stmts[i] == nil {
+			stmts[i] = tx.StmtContext(ctx, s.journalStmts[i])
+		}
+		if _, err := stmts[i].ExecContext(ctx, args...); err != nil {
 			return err
 		}
 	}

@@ -30,7 +30,7 @@ type CommitterOptions struct {
 	// load the committer waits out the rest of it before the next batch,
 	// so that more entries share its transaction and fsync. After a quiet
 	// spell longer than Linger, the next entry is written at once. Default
-	// 2 ms; negative means never wait.
+	// DefaultLinger; negative means never wait.
 	Linger time.Duration
 	// Clock times the linger; default the real one.
 	Clock clock.Clock
@@ -40,6 +40,13 @@ type CommitterOptions struct {
 	// default the Store's Backend() if it has one, else "unknown".
 	Backend string
 }
+
+// DefaultLinger is CommitterOptions.Linger's default. A commit costs a few
+// hundred microseconds of CPU whatever its size; with entries arriving at
+// 7,500 a second (BenchmarkCommitterPaced) 5 ms gathers about 40 of them
+// into each, against 19 with 2 ms, and halves the commits' CPU per entry,
+// while an entry waits on average a millisecond or two longer for its ack.
+const DefaultLinger = 5 * time.Millisecond
 
 // Committer writes journal entries with group commit: every entry waiting
 // when the previous write finishes goes into the next AppendJournal call,
@@ -100,7 +107,7 @@ func NewCommitter(s Store, opts CommitterOptions) *Committer {
 	}
 	switch {
 	case opts.Linger == 0:
-		opts.Linger = 2 * time.Millisecond
+		opts.Linger = DefaultLinger
 	case opts.Linger < 0:
 		opts.Linger = 0
 	}

@@ -406,3 +406,65 @@ func TestCommitterLinger(t *testing.T) {
 		t.Fatalf("Stats() = %d batches, %d entries; want 2, 4", b, e)
 	}
 }
+
+// TestCommitterMarkerSkipsLinger checks that a Then, a ThenFor or a Flush
+// with no entry queued ahead of it is settled at once, even while the next
+// batch would wait out the linger: everything before it is already written.
+// An entry submitted after it still waits for the linger.
+func TestCommitterMarkerSkipsLinger(t *testing.T) {
+	g := &gateStore{}
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	c := store.NewCommitter(g, store.CommitterOptions{Linger: time.Second, Clock: clk})
+	startCommitter(t, c)
+	// On failure the clock moves on, so the committer (waiting on it) can
+	// stop when the test ends.
+	fail := func(msg string) {
+		clk.Advance(time.Hour)
+		t.Fatal(msg)
+	}
+
+	first := make(chan error, 1)
+	c.Submit(store.JournalEntry{Room: "a", Seq: 1}, func(err error) { first <- err })
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// The batch began no time ago on the fake clock, which never moves
+	// unless told: a marker that waited for the linger would never fire.
+	marks := make(chan string, 2)
+	c.Then(func(err error) { marks <- fmt.Sprint("then ", err) })
+	c.ThenFor("a", func(err error) { marks <- fmt.Sprint("then a ", err) })
+	for _, want := range []string{"then <nil>", "then a <nil>"} {
+		select {
+		case got := <-marks:
+			if got != want {
+				t.Fatalf("marker reported %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			fail("a marker with nothing ahead of it waited for the linger")
+		}
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- c.Flush(t.Context()) }()
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		fail("a Flush with nothing ahead of it waited for the linger")
+	}
+
+	second := make(chan error, 1)
+	c.Submit(store.JournalEntry{Room: "a", Seq: 2}, func(err error) { second <- err })
+	deadline := time.Now().Add(5 * time.Second)
+	for clk.Timers() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the next entry did not wait for the linger")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	clk.Advance(time.Second)
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -19,13 +19,16 @@ func (s *SQL) CreateRoom(ctx context.Context, r Room) error {
 	return s.fail(err, "create room %s", r.ID)
 }
 
-// journalChunks are the row counts of the prepared journal INSERTs. A
-// batch is cut greedily into them (700 = 3×200 + 2×50), so any batch takes
-// a few statements, none of them parsed again: one multi-row INSERT costs
-// far less than a row each, and parsing a 1000-argument statement would
-// cost as much as executing it. 5 × 200 arguments stays far below both
-// engines' limits (SQLite 32766, PostgreSQL 65535).
-var journalChunks = [...]int{200, 50, 10, 1}
+// journalChunks are the row counts of the prepared journal INSERTs, the
+// powers of two up to 256. A batch is cut greedily into them, one
+// statement per bit of its size (700 = 2×256 + 128 + 32 + 16 + 8 + 4), none
+// of them parsed again: one multi-row INSERT costs far less than a row
+// each, and parsing a 1000-argument statement would cost as much as
+// executing it. Every statement is a round trip on PostgreSQL, so a
+// stage event's batch of a few dozen answers takes two to four of them
+// rather than up to ten with coarser sizes. 5 × 256 arguments stays far
+// below both engines' limits (SQLite 32766, PostgreSQL 65535).
+var journalChunks = [...]int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 
 // fenceQuery raises a room's epoch unless it is already higher. It matches
 // no row when the room has seen a higher epoch or does not exist, and

@@ -89,7 +89,7 @@ func testJournalBatchAtomic(t *testing.T, s store.Store) {
 }
 
 // testJournalLargeBatch appends one batch larger than any single INSERT
-// the store makes, 463 entries (on SQL: chunks of 200, 200, 50, 10, 1, 1
+// the store makes, 463 entries (on SQL: chunks of 256, 128, 64, 8, 4, 2
 // and 1 rows), with runs of two rooms' entries and of several kinds
 // crossing the chunks' edges: every entry is stored, under its own room,
 // kind and data, in seq order.

@@ -41,7 +41,17 @@ const fenceQuery = `UPDATE rooms SET epoch = $1 WHERE id = $2 AND epoch <= $1`
 // pool. It runs after migration, since SQLite checks the table exists when
 // preparing.
 func (s *SQL) prepareJournal(ctx context.Context) error {
+	if s.d.journalArrays != "" {
+		stmt, err := s.write.PrepareContext(ctx, s.d.journalArrays)
+		if err != nil {
+			return fmt.Errorf("prepare journal insert: %w", err)
+		}
+		s.journalArrays = stmt
+	}
 	for i, n := range journalChunks {
+		if s.journalArrays != nil {
+			break
+		}
 		stmt, err := s.write.PrepareContext(ctx, buildJournalInsert(s.d, n))
 		if err != nil {
 			return fmt.Errorf("prepare journal insert: %w", err)
@@ -171,8 +181,12 @@ func fenceTx(ctx context.Context, tx *sql.Tx, fence *sql.Stmt, room string, epoc
 	return fmt.Errorf("room %s is at epoch %d, the writer at %d: %w", room, have, epoch, ErrStaleEpoch)
 }
 
-// insertJournal writes entries with the prepared multi-row INSERTs.
+// insertJournal writes entries with the prepared multi-row INSERTs, or
+// with the one array INSERT where the dialect has it.
 func (s *SQL) insertJournal(ctx context.Context, tx *sql.Tx, entries []JournalEntry) error {
+	if s.journalArrays != nil {
+		return s.insertJournalArrays(ctx, tx, entries)
+	}
 	// Sized to the batch: most batches are small, and a buffer for the
 	// biggest chunk on every call was most of the allocation of a busy
 	// answer window.
@@ -207,6 +221,25 @@ func (s *SQL) insertJournal(ctx context.Context, tx *sql.Tx, entries []JournalEn
 		}
 	}
 	return nil
+}
+
+// insertJournalArrays writes entries in one statement, their columns
+// passed as five arrays; a nil Data is a NULL element.
+func (s *SQL) insertJournalArrays(ctx context.Context, tx *sql.Tx, entries []JournalEntry) error {
+	n := len(entries)
+	rooms, kinds := make([]string, n), make([]string, n)
+	seqs, ats := make([]int64, n), make([]int64, n)
+	texts, data := make([]string, n), make([]*string, n)
+	for i := range entries {
+		e := &entries[i]
+		rooms[i], seqs[i], kinds[i], ats[i] = e.Room, e.Seq, e.Kind, ms(e.At)
+		if e.Data != nil {
+			texts[i] = string(e.Data)
+			data[i] = &texts[i]
+		}
+	}
+	_, err := tx.StmtContext(ctx, s.journalArrays).ExecContext(ctx, rooms, seqs, kinds, ats, data)
+	return err
 }
 
 // FenceRoom raises the room's epoch to epoch; see Store.

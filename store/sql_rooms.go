@@ -229,14 +229,10 @@ func (s *SQL) insertJournalArrays(ctx context.Context, tx *sql.Tx, entries []Jou
 	n := len(entries)
 	rooms, kinds := make([]string, n), make([]string, n)
 	seqs, ats := make([]int64, n), make([]int64, n)
-	texts, data := make([]string, n), make([]*string, n)
+	data := make([][]byte, n) // sent as the text it holds; nil is NULL
 	for i := range entries {
 		e := &entries[i]
-		rooms[i], seqs[i], kinds[i], ats[i] = e.Room, e.Seq, e.Kind, ms(e.At)
-		if e.Data != nil {
-			texts[i] = string(e.Data)
-			data[i] = &texts[i]
-		}
+		rooms[i], seqs[i], kinds[i], ats[i], data[i] = e.Room, e.Seq, e.Kind, ms(e.At), e.Data
 	}
 	_, err := tx.StmtContext(ctx, s.journalArrays).ExecContext(ctx, rooms, seqs, kinds, ats, data)
 	return err

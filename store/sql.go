@@ -40,6 +40,7 @@ type SQL struct {
 	gate chan struct{}
 
 	awards awardGroup // concurrent Award calls, committed together
+	rooms  txGroup    // concurrent CreateRoom and FinishMatch calls, committed together
 
 	ckpt *checkpointer // SQLite's background checkpoints; nil on PostgreSQL
 

@@ -13,11 +13,17 @@ import (
 // CreateRoom stores a room's header; ErrExists if the id is taken. A room
 // must exist before its journal is appended to.
 func (s *SQL) CreateRoom(ctx context.Context, r Room) error {
-	_, err := s.exec(ctx,
-		`INSERT INTO rooms (id, kind, config, created_at, finished_at, epoch) VALUES ($1, $2, $3, $4, $5, $6)`,
-		r.ID, r.Kind, jsonArg(r.Config), ms(r.CreatedAt), ms(r.FinishedAt), r.Epoch)
+	// In one transaction with the other rooms' headers and ends written
+	// meanwhile (a tick of the matchmaker opens many rooms at once).
+	_, err := s.rooms.do(ctx, s, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.txStmt(ctx, tx, qCreateRoom).ExecContext(ctx,
+			r.ID, r.Kind, jsonArg(r.Config), ms(r.CreatedAt), ms(r.FinishedAt), r.Epoch)
+		return err
+	}, nil, nil)
 	return s.fail(err, "create room %s", r.ID)
 }
+
+const qCreateRoom = `INSERT INTO rooms (id, kind, config, created_at, finished_at, epoch) VALUES ($1, $2, $3, $4, $5, $6)`
 
 // journalChunks are the row counts of the prepared journal INSERTs, the
 // powers of two up to 256. A batch is cut greedily into them, one
@@ -314,21 +320,23 @@ func (s *SQL) FinishRoom(ctx context.Context, r Result) error {
 	if r.FinishedAt.IsZero() {
 		return fmt.Errorf("finish room %s: zero FinishedAt", r.Room)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return finishRoomTx(ctx, tx, r) })
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.finishRoomTx(ctx, tx, r) })
 	return s.fail(err, "finish room %s", r.Room)
 }
 
-func finishRoomTx(ctx context.Context, tx *sql.Tx, r Result) error {
-	err := mustAffect(tx.ExecContext(ctx, `UPDATE rooms SET finished_at = $1 WHERE id = $2`,
-		ms(r.FinishedAt), r.Room))
+const (
+	qFinishRoom  = `UPDATE rooms SET finished_at = $1 WHERE id = $2`
+	qStoreResult = `INSERT INTO results (room, kind, finished_at, standings) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (room) DO UPDATE SET kind = excluded.kind, finished_at = excluded.finished_at,
+			standings = excluded.standings`
+)
+
+func (s *SQL) finishRoomTx(ctx context.Context, tx *sql.Tx, r Result) error {
+	err := mustAffect(s.txStmt(ctx, tx, qFinishRoom).ExecContext(ctx, ms(r.FinishedAt), r.Room))
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO results (room, kind, finished_at, standings) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (room) DO UPDATE SET kind = excluded.kind, finished_at = excluded.finished_at,
-			standings = excluded.standings`,
-		r.Room, r.Kind, ms(r.FinishedAt), jsonArg(r.Standings))
+	_, err = s.txStmt(ctx, tx, qStoreResult).ExecContext(ctx, r.Room, r.Kind, ms(r.FinishedAt), jsonArg(r.Standings))
 	return err
 }
 

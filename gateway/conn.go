@@ -345,6 +345,12 @@ func (c *conn) writePing() error {
 	return c.ws.WriteControl(websocket.PingMessage, b[:], time.Now().Add(c.srv.cfg.WriteWait))
 }
 
+// plainShared is how many connections a shared frame is written to plainly
+// before it is prepared once for the rest: a quick match's frames go to
+// two or four players, and preparing one (a 4 KiB buffer of its own in the
+// WebSocket library) costs more than those plain writes.
+const plainShared = 4
+
 func prepare(b []byte) any {
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
 	if err != nil {
@@ -380,7 +386,9 @@ func (c *conn) write(f *protocol.Frame) error {
 	var err error
 	switch {
 	case f.Shared:
-		switch pm := f.Prepared(prepare).(type) {
+		switch pm := f.PreparedAfter(plainShared, prepare).(type) {
+		case nil:
+			err = c.ws.WriteMessage(websocket.TextMessage, f.Bytes())
 		case *websocket.PreparedMessage:
 			err = c.ws.WritePreparedMessage(pm)
 		case error:

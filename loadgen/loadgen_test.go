@@ -92,6 +92,7 @@ func TestRefusesNonLoopback(t *testing.T) {
 
 func BenchmarkDuels(b *testing.B) {
 	url, _ := startServer(b)
+	b.ReportAllocs()
 	var matches, seconds, p99 float64
 	for b.Loop() {
 		res, err := loadgen.Run(context.Background(), loadgen.Config{

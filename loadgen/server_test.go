@@ -20,8 +20,16 @@ import (
 // It stops when the test ends.
 func startServer(tb testing.TB) (wsURL string, srv *web.Server) {
 	tb.Helper()
+	wsURL, srv, _ = startServerWith(tb, nil)
+	return wsURL, srv
+}
+
+// startServerWith is startServer with its configuration changed by edit
+// (if not nil); it also returns the server's store.
+func startServerWith(tb testing.TB, edit func(*web.Config)) (wsURL string, srv *web.Server, st store.Store) {
+	tb.Helper()
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(tb.TempDir(), "leitai.db"))
+	sq, err := store.OpenSQLite(ctx, filepath.Join(tb.TempDir(), "leitai.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -31,7 +39,8 @@ func startServer(tb testing.TB) (wsURL string, srv *web.Server) {
 		tb.Fatal(err)
 	}
 	bank.Add("sample", sample)
-	committer := store.NewCommitter(st, store.CommitterOptions{})
+	st = sq
+	committer := store.NewCommitter(sq, store.CommitterOptions{})
 	jctx, stopJ := context.WithCancel(ctx)
 	jdone := make(chan struct{})
 	go func() { _ = committer.Run(jctx); close(jdone) }()
@@ -40,6 +49,9 @@ func startServer(tb testing.TB) (wsURL string, srv *web.Server) {
 		RevealFor:      200 * time.Millisecond,
 		MatchTimeLimit: 2 * time.Second,
 		Match:          match.Config{Tick: 50 * time.Millisecond},
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	srv = web.New(cfg, web.Deps{Store: st, Committer: committer, Bank: bank, Log: zerolog.Nop()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,7 +66,7 @@ func startServer(tb testing.TB) (wsURL string, srv *web.Server) {
 		<-sdone
 		stopJ()
 		<-jdone
-		st.Close()
+		sq.Close()
 	})
-	return "ws://" + ln.Addr().String() + "/ws", srv
+	return "ws://" + ln.Addr().String() + "/ws", srv, st
 }

@@ -423,9 +423,35 @@ func (m *Matchmaker) Process(ctx context.Context) {
 	for _, t := range expired {
 		t.Sink.Send(protocol.NewFrame(protocol.Encode("match.timeout", "", protocol.TicketOnly{Ticket: t.ID})))
 	}
-	for _, g := range groups {
-		m.start(ctx, g)
+	m.startAll(ctx, groups)
+}
+
+// startConcurrency bounds the matches one tick starts at once.
+const startConcurrency = 64
+
+// startAll starts a tick's groups side by side, at most startConcurrency
+// at a time, and returns once every one has started. Each start draws its
+// questions and writes its room's header; started one after the other, a
+// tick's matches waited for each other's writes, while side by side the
+// store commits the headers written at once in one transaction. Groups
+// share no player, so their starts are independent.
+func (m *Matchmaker) startAll(ctx context.Context, groups []group) {
+	if len(groups) == 1 {
+		m.start(ctx, groups[0])
+		return
 	}
+	sem := make(chan struct{}, startConcurrency)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			m.start(ctx, g)
+		}()
+	}
+	wg.Wait()
 }
 
 // window is the rating gap a ticket accepts after waiting.

@@ -292,3 +292,56 @@ func TestElo(t *testing.T) {
 		t.Fatal("PointsFor")
 	}
 }
+
+// barrierStarter starts a match only once n starts are in progress at
+// once, or gives up after a while.
+type barrierStarter struct {
+	n       int
+	mu      sync.Mutex
+	waiting int
+	all     chan struct{}
+	started int
+	gaveUp  int
+}
+
+func (s *barrierStarter) StartMatch(context.Context, string, string, string, []*match.Ticket) error {
+	s.mu.Lock()
+	s.waiting++
+	if s.waiting == s.n {
+		close(s.all)
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.all:
+	case <-time.After(5 * time.Second):
+		s.mu.Lock()
+		s.gaveUp++
+		s.mu.Unlock()
+		return context.DeadlineExceeded
+	}
+	s.mu.Lock()
+	s.started++
+	s.mu.Unlock()
+	return nil
+}
+
+// TestTickStartsSideBySide: the matches one tick forms are started side by
+// side (their room headers are then written together), and Process
+// returns once all of them have started.
+func TestTickStartsSideBySide(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1000, 0))
+	st := &barrierStarter{n: 3, all: make(chan struct{})}
+	m := match.New(match.Config{}, clk, st, cluster.NewLocal(clk), zerolog.Nop())
+	for i, r := range []float64{1000, 1010, 1500, 1510, 2000, 2010} {
+		id := string(rune('a' + i))
+		if _, err := m.Find(protocol.PlayerInfo{ID: id, Name: id, Rating: r}, "duel", "", &sink{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Process(context.Background())
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.started != 3 || st.gaveUp != 0 {
+		t.Fatalf("%d matches started, %d gave up waiting for the others; want 3 started side by side", st.started, st.gaveUp)
+	}
+}

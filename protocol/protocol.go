@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -195,6 +196,7 @@ type Frame struct {
 
 	once     sync.Once
 	prepared any
+	writes   atomic.Int32 // counted by PreparedAfter
 }
 
 // Mark names a question of a room.
@@ -218,6 +220,19 @@ func NewShared(b []byte) *Frame { return &Frame{Parts: [][]byte{b}, Shared: true
 func (f *Frame) Prepared(mk func([]byte) any) any {
 	f.once.Do(func() { f.prepared = mk(f.Bytes()) })
 	return f.prepared
+}
+
+// PreparedAfter is Prepared for a frame that may go to only a few
+// connections: its first n calls return nil, and the caller writes the
+// frame plainly; from the (n+1)-th on it returns the prepared form.
+// Preparing costs more than a plain write or two (the transport may
+// allocate a buffer of its own for it), so it pays only once a frame
+// reaches more connections than a quick match has players.
+func (f *Frame) PreparedAfter(n int32, mk func([]byte) any) any {
+	if f.writes.Add(1) <= n {
+		return nil
+	}
+	return f.Prepared(mk)
 }
 
 // Bytes returns the whole message (joining parts if there are several).

@@ -245,3 +245,22 @@ func FuzzDecodeAnswer(f *testing.F) {
 		}
 	})
 }
+
+func TestPreparedAfter(t *testing.T) {
+	f := NewShared([]byte(`{"type":"x"}`))
+	made := 0
+	mk := func(b []byte) any { made++; return string(b) }
+	for i := range 3 {
+		if p := f.PreparedAfter(3, mk); p != nil {
+			t.Fatalf("write %d: prepared %v, want a plain write", i+1, p)
+		}
+	}
+	for i := range 3 {
+		if p := f.PreparedAfter(3, mk); p != `{"type":"x"}` {
+			t.Fatalf("write %d: %v, want the prepared form", i+4, p)
+		}
+	}
+	if made != 1 {
+		t.Fatalf("prepared %d times, want once", made)
+	}
+}

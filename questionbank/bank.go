@@ -15,6 +15,9 @@ type Bank struct {
 	sets  map[string]*questionSet
 	order []string          // set ids, in the order first added
 	owner map[string]string // question id -> set that Get answers from
+	// pools caches what Pool returned, by set id ("" for every set),
+	// until the bank next changes.
+	pools map[string][]Question
 }
 
 // questionSet is one question set with an index by id.
@@ -35,6 +38,7 @@ func NewBank() *Bank {
 func (b *Bank) Add(setID string, qs []Question) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.pools = nil
 	s, ok := b.sets[setID]
 	if !ok {
 		s = &questionSet{index: make(map[string]int, len(qs))}
@@ -57,6 +61,7 @@ func (b *Bank) Add(setID string, qs []Question) {
 func (b *Bank) Remove(setID string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.pools = nil
 	s, ok := b.sets[setID]
 	if !ok {
 		return
@@ -94,6 +99,49 @@ func (b *Bank) Questions(setID string) []Question {
 		out = append(out, b.sets[id].qs...)
 	}
 	return out
+}
+
+// Pool returns the questions of set setID, or of every set when setID is
+// "", each id once (the first in Questions' order), for drawing: pass it to
+// Draw with DrawOptions.Distinct. Unlike Questions it does not copy: the
+// slice is shared by every caller until the bank changes, and must not be
+// modified. An unknown set yields nil.
+func (b *Bank) Pool(setID string) []Question {
+	b.mu.RLock()
+	p, ok := b.pools[setID]
+	b.mu.RUnlock()
+	if ok {
+		return p
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p, ok := b.pools[setID]; ok {
+		return p
+	}
+	if _, ok := b.sets[setID]; setID != "" && !ok {
+		return nil
+	}
+	var all []Question
+	if setID != "" {
+		all = b.sets[setID].qs // ids are unique within a set
+	} else {
+		for _, id := range b.order {
+			all = append(all, b.sets[id].qs...)
+		}
+	}
+	seen := make(map[string]bool, len(all))
+	p = make([]Question, 0, len(all))
+	for _, q := range all {
+		if !seen[q.ID] {
+			seen[q.ID] = true
+			p = append(p, q)
+		}
+	}
+	if b.pools == nil {
+		b.pools = make(map[string][]Question)
+	}
+	b.pools[setID] = p
+	return p
 }
 
 // Get returns the question with id. When several sets hold the id, the one

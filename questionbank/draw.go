@@ -29,6 +29,9 @@ type DrawOptions struct {
 	// Rand is the source of randomness; the same seed and pool give the
 	// same draw. Nil means a randomly seeded source.
 	Rand *rand.Rand
+	// Distinct says the pool holds each id once (as Bank.Pool's does), so
+	// Draw need not check for repeats.
+	Distinct bool
 }
 
 // Draw picks n distinct questions (by id) from pool for a room.
@@ -58,14 +61,19 @@ func Draw(pool []Question, n int, opt DrawOptions) ([]Question, error) {
 	}
 	// buckets[stale][difficulty-1] hold indexes into pool.
 	var buckets [2][3][]int
-	ids := make(map[string]bool)
+	var ids map[string]bool
+	if !opt.Distinct {
+		ids = make(map[string]bool)
+	}
 	matched := 0
 	for i := range pool {
 		q := &pool[i]
 		if ids[q.ID] || !opt.matches(q) {
 			continue
 		}
-		ids[q.ID] = true
+		if ids != nil {
+			ids[q.ID] = true
+		}
 		stale := 0
 		if opt.Exclude[q.ID] {
 			stale = 1

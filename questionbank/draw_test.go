@@ -278,3 +278,50 @@ func TestBank(t *testing.T) {
 		t.Errorf("after removing en: Len = %d", b.Len())
 	}
 }
+
+// TestBankPool checks the shared pool: each id once, the first in
+// Questions' order; the same draw as from Questions; a fresh pool once the
+// bank changes.
+func TestBankPool(t *testing.T) {
+	b := NewBank()
+	b.Add("a", pool("math", "en", 4))
+	b.Add("b", append(pool("math", "en", 2), pool("art", "zh", 3)...)) // repeats 6 of a's ids
+	all := b.Pool("")
+	if got, want := len(all), 12+9; got != want {
+		t.Fatalf("pool of every set: %d questions, want %d", got, want)
+	}
+	seen := map[string]bool{}
+	for _, q := range all {
+		if seen[q.ID] {
+			t.Fatalf("id %s twice in the pool", q.ID)
+		}
+		seen[q.ID] = true
+	}
+	for seed := range uint64(20) {
+		fromPool, err := Draw(all, 5, DrawOptions{Rand: seeded(seed), Distinct: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromCopy, err := Draw(b.Questions(""), 5, DrawOptions{Rand: seeded(seed)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(fromPool), ids(fromCopy)) {
+			t.Fatalf("seed %d: pool draws %v, a copy draws %v", seed, ids(fromPool), ids(fromCopy))
+		}
+	}
+	if got := len(b.Pool("b")); got != 15 {
+		t.Fatalf("pool of set b: %d, want 15", got)
+	}
+	if b.Pool("nope") != nil {
+		t.Fatal("an unknown set has a pool")
+	}
+	b.Add("c", pool("sport", "en", 1))
+	if got := len(b.Pool("")); got != 12+9+3 {
+		t.Fatalf("after Add: %d questions in the pool, want %d", got, 12+9+3)
+	}
+	b.Remove("b")
+	if got := len(b.Pool("")); got != 12+3 {
+		t.Fatalf("after Remove: %d questions in the pool, want %d", got, 12+3)
+	}
+}

@@ -33,11 +33,12 @@ func (s *Host) drawFor(players []string, setID, category, lang string, difficult
 			return nil, err
 		}
 	}
-	pool := s.bank.Questions(setID)
+	// The bank's shared pool: drawing copies only what it picks.
+	pool := s.bank.Pool(setID)
 	qs, err := questionbank.Draw(pool, n, questionbank.DrawOptions{
 		Category: category, Lang: lang, Difficulty: difficulty,
-		Exclude: recent,
-		Rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		Exclude: recent, Distinct: true,
+		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	})
 	if err != nil {
 		return nil, err

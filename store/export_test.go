@@ -116,3 +116,20 @@ func ReadersInUse(s *SQL) int { return s.read.Stats().InUse }
 
 // SetReaders tells the store its read pool's size, as OpenSQLite does.
 func SetReaders(s *SQL, n int) { s.readers = n }
+
+// QueuedRoomWrites is how many CreateRoom and FinishMatch calls wait for
+// the next group; RoomWritesRunning whether a group is being written.
+func QueuedRoomWrites(s *SQL) int {
+	s.rooms.mu.Lock()
+	defer s.rooms.mu.Unlock()
+	return len(s.rooms.pending)
+}
+
+func RoomWritesRunning(s *SQL) bool {
+	s.rooms.mu.Lock()
+	defer s.rooms.mu.Unlock()
+	return s.rooms.running
+}
+
+// RoomWriteTxs counts the transactions the room writes' group wrote.
+func RoomWriteTxs(s *SQL) int64 { return s.rooms.txs.Load() }

@@ -58,7 +58,12 @@ func checkAwards(awards []Award) error {
 // pool has no connection to spare for preparing.
 var awardQueries = []string{
 	`UPDATE players SET points = points + $1 WHERE id = $2`,
+	// A quick match's room header and end (CreateRoom, FinishMatch), run
+	// thousands of times a minute.
+	qCreateRoom, qSetRating, qFinishRoom, qStoreResult,
 }
+
+const qSetRating = `UPDATE players SET rating = $1 WHERE id = $2`
 
 // FinishMatch stores a finished match in one transaction: the room's
 // result, each player's new rating, and each player's award (source the
@@ -76,27 +81,25 @@ func (s *SQL) FinishMatch(ctx context.Context, r Result, day string, caps Caps, 
 	if err := checkAwards(awards); err != nil {
 		return nil, fmt.Errorf("finish match %s: %w", r.Room, err)
 	}
-	awarded := make(map[string]int64, len(players))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := finishRoomTx(ctx, tx, r); err != nil {
+	// In one transaction with the other matches finished (and rooms
+	// opened) meanwhile, their awards paid in one batch.
+	out, err := s.rooms.do(ctx, s, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.finishRoomTx(ctx, tx, r); err != nil {
 			return err
 		}
 		for _, p := range players {
-			if err := mustAffect(tx.ExecContext(ctx, `UPDATE players SET rating = $1 WHERE id = $2`, p.Rating, p.Player)); err != nil {
+			if err := mustAffect(s.txStmt(ctx, tx, qSetRating).ExecContext(ctx, p.Rating, p.Player)); err != nil {
 				return fmt.Errorf("player %s: %w", p.Player, err)
 			}
 		}
-		out := append([]Award(nil), awards...)
-		if err := s.awardsTx(ctx, tx, caps, out); err != nil {
-			return err
-		}
-		for _, a := range out {
-			awarded[a.Player] = a.Paid
-		}
 		return nil
-	})
+	}, caps, awards)
 	if err != nil {
 		return nil, s.fail(err, "finish match %s", r.Room)
+	}
+	awarded := make(map[string]int64, len(players))
+	for _, a := range out {
+		awarded[a.Player] = a.Paid
 	}
 	return awarded, nil
 }

@@ -121,7 +121,7 @@ func (s *SQL) recordAttempt(ctx context.Context, a Attempt, limit int, room *Res
 			}
 		}
 		if room != nil {
-			return finishRoomTx(ctx, tx, *room)
+			return s.finishRoomTx(ctx, tx, *room)
 		}
 		return nil
 	})

@@ -222,6 +222,13 @@ func (c *coord) runBare(ctx context.Context, leitai []shot, answer bool) (*side,
 			} else if !ok {
 				c.logf("%s: answers to question %d not all acked after %v", s.name, l.index, cfg.AnswerWithin+cfg.AnswerAfter+cfg.Wait)
 			}
+			// From the broadcast to the last ack, as on the Leitai side:
+			// what the bare server spends on an answer.
+			// Indexed by question, as there: question 0 is not replayed.
+			for len(s.answering) < l.index {
+				s.answering = append(s.answering, window{ServerCores: -1, RedisCores: -1, MachineBusy: -1})
+			}
+			s.answering = append(s.answering, between(m0, smp.mark()))
 		}
 	}
 	s.rssPk = smp.unwatch()

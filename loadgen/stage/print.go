@@ -104,6 +104,11 @@ func (r *Report) Print(w io.Writer) {
 		p("  question %d: last ack %.2f s after asking; server %s cores, machine %s busy%s", i, w.Seconds,
 			orDash(w.ServerCores, "%.2f"), orDash(100*w.MachineBusy, "%.0f%%"), per)
 	}
+	for i, us := range r.BareCPUPerAnswerUS {
+		if us >= 0 {
+			p("  bare+answers question %d: %.0f µs of bare server CPU per answer (read and acked, nothing stored)", i, us)
+		}
+	}
 	p("")
 	p("broadcasts:")
 	for _, s := range sides {

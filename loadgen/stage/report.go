@@ -55,8 +55,12 @@ type Report struct {
 	// its answering span over the answers written, in µs; only with
 	// Config.RedisURL, -1 where unknown.
 	RedisCPUPerAnswerUS []float64 `json:"redis_cpu_per_answer_us,omitempty"`
-	Checks              Checks    `json:"checks"`
-	Ratios              *Ratios   `json:"ratios,omitempty"`
+	// BareCPUPerAnswerUS is CPUPerAnswerUS for the answering bare run:
+	// reading an answer and writing a fixed ack, nothing stored, the floor
+	// under Leitai's figure. Only with Config.BareAnswers.
+	BareCPUPerAnswerUS []float64 `json:"bare_cpu_per_answer_us,omitempty"`
+	Checks             Checks    `json:"checks"`
+	Ratios             *Ratios   `json:"ratios,omitempty"`
 	// RatiosAnswering are Leitai's figures over the answering bare run's.
 	RatiosAnswering *Ratios  `json:"ratios_answering,omitempty"`
 	Targets         []Target `json:"targets"`
@@ -325,6 +329,7 @@ func buildReport(cfg Config, lei, bare, answering *side, took time.Duration) *Re
 	}
 	if answering != nil {
 		r.BareAnswering, r.RatiosAnswering = r.against(cfg, answering)
+		r.BareCPUPerAnswerUS = cpuPerAnswer(answering.answering, r.BareAnswering.Broadcasts, answering.reports)
 		all, _, _ := acks(answering.reports, nil)
 		r.BareAck = &all
 	}

@@ -158,6 +158,16 @@ func TestTinyEventBareAnswers(t *testing.T) {
 	if judged != 2 {
 		t.Errorf("%d fan-out targets judged, want 2 (against the silent bare run)", judged)
 	}
+	// One figure per question, question 0 (never replayed) unknown; the
+	// in-process bare server's CPU cannot be told apart, so all unknown.
+	if n := len(rep.BareCPUPerAnswerUS); n != 3 {
+		t.Errorf("bare CPU per answer for %d questions, want 3", n)
+	}
+	for i, us := range rep.BareCPUPerAnswerUS {
+		if us != -1 {
+			t.Errorf("bare CPU per answer to question %d: %v, want -1 (in-process)", i, us)
+		}
+	}
 	if !strings.Contains(text, "bare+answers") {
 		t.Errorf("the text does not show the answering bare run:\n%s", text)
 	}

@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"maps"
+	"sync"
+	"sync/atomic"
+)
+
+// txGroup commits concurrent writes together: one transaction (one
+// commit, one fsync) for every write that arrived while the previous group
+// was being written, instead of one each. It carries a quick match's two
+// writes, its room header (CreateRoom) and its end (FinishMatch), which
+// thousands of matches at once issue from as many goroutines. As in
+// awardGroup, the caller that finds no group running leads: it takes
+// everything queued, writes it in the order the calls arrived, answers
+// each call, and hands the lead to the first call queued meanwhile. Each
+// call returns only once its transaction has committed. If the group's
+// transaction fails, each write is run again in a transaction of its own,
+// so one bad write (a room id taken, a player unknown) fails alone.
+type txGroup struct {
+	mu      sync.Mutex
+	pending []*txCall
+	running bool
+
+	txs   atomic.Int64 // transactions written, for tests
+	calls atomic.Int64 // writes in them
+}
+
+type txCall struct {
+	ctx context.Context
+	fn  func(ctx context.Context, tx *sql.Tx) error
+	// awards are paid after fn under caps, together with the other calls'
+	// of the group (one batch of statements for all, see awardsTx); out
+	// is them as paid.
+	caps   Caps
+	awards []Award
+	out    []Award
+	err    error
+	wake   chan bool // true: lead the next group; false: answered
+}
+
+// do runs fn in a transaction shared with the writes queued beside it,
+// then pays awards under caps, and returns once that transaction has
+// committed (or fn's own, after the shared one failed), with the awards
+// as paid. fn must only write through tx, and may run twice.
+func (g *txGroup) do(ctx context.Context, s *SQL, fn func(ctx context.Context, tx *sql.Tx) error, caps Caps, awards []Award) ([]Award, error) {
+	c := &txCall{ctx: ctx, fn: fn, caps: caps, awards: awards, wake: make(chan bool, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	if g.running {
+		g.mu.Unlock()
+		if lead := <-c.wake; !lead {
+			return c.out, c.err
+		}
+		g.mu.Lock()
+	}
+	g.running = true
+	batch := g.pending
+	g.pending = nil
+	g.mu.Unlock()
+
+	g.write(s, batch)
+	for _, o := range batch {
+		if o != c {
+			o.wake <- false
+		}
+	}
+	g.mu.Lock()
+	if len(g.pending) > 0 {
+		next := g.pending[0]
+		g.mu.Unlock()
+		next.wake <- true
+	} else {
+		g.running = false
+		g.mu.Unlock()
+	}
+	return c.out, c.err
+}
+
+// write commits batch and sets each call's outcome. Each write runs under
+// its own caller's context; the group waits for the write gate under the
+// leader's, without its cancellation (another caller's cancellation must
+// not fail the group).
+func (g *txGroup) write(s *SQL, batch []*txCall) {
+	alone := func(c *txCall) {
+		g.txs.Add(1)
+		g.calls.Add(1)
+		c.err = s.inTx(c.ctx, func(tx *sql.Tx) error { return s.writeCalls(tx, []*txCall{c}) })
+	}
+	if len(batch) == 1 {
+		alone(batch[0])
+		return
+	}
+	live := batch[:0:0]
+	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err // gave up while queued
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	g.txs.Add(1)
+	g.calls.Add(int64(len(live)))
+	err := s.inTx(context.WithoutCancel(live[0].ctx), func(tx *sql.Tx) error { return s.writeCalls(tx, live) })
+	if err == nil {
+		for _, c := range live {
+			c.err = nil
+		}
+		return
+	}
+	for _, c := range live {
+		c.out = nil
+		alone(c)
+	}
+}
+
+// writeCalls runs calls' writes in tx, in order, then pays their awards:
+// one awardsTx for each run of calls with equal caps, which has the
+// outcome of paying them one call after another. It sets each call's out.
+func (s *SQL) writeCalls(tx *sql.Tx, calls []*txCall) error {
+	for _, c := range calls {
+		if c.fn != nil {
+			if err := c.fn(c.ctx, tx); err != nil {
+				return err
+			}
+		}
+	}
+	for lo := 0; lo < len(calls); {
+		hi := lo + 1
+		for hi < len(calls) && maps.Equal(calls[hi].caps, calls[lo].caps) {
+			hi++
+		}
+		run := calls[lo:hi]
+		lo = hi
+		var all []Award
+		for _, c := range run {
+			all = append(all, c.awards...)
+		}
+		if len(all) == 0 {
+			continue
+		}
+		if err := s.awardsTx(run[0].ctx, tx, run[0].caps, all); err != nil {
+			return err
+		}
+		for _, c := range run {
+			c.out, all = all[:len(c.awards):len(c.awards)], all[len(c.awards):]
+		}
+	}
+	return nil
+}

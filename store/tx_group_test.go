@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/leitai/leitai/store"
+)
+
+// TestRoomWritesCommitTogether queues room headers and match ends behind
+// a held write slot: once it is free, the first commits alone and the
+// ones queued meanwhile in one transaction, each told its own outcome. One
+// of them (a room id already taken) fails the group's transaction: each
+// is then written again alone, and only that one fails.
+func TestRoomWritesCommitTogether(t *testing.T) {
+	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "leitai.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	at := time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
+	for _, p := range []string{"a", "b"} {
+		if err := s.CreatePlayer(ctx, store.Player{ID: p, Name: p, Rating: 1500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	room := func(id string) store.Room {
+		return store.Room{ID: id, Kind: "duel", Config: json.RawMessage(`{}`), CreatedAt: at}
+	}
+	for _, id := range []string{"done", "done2"} {
+		if err := s.CreateRoom(ctx, room(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 10 s for %s", what)
+			}
+		}
+	}
+	run := func(round string, dup bool) (txs int64, errs []error) {
+		t.Helper()
+		before := store.RoomWriteTxs(s)
+		release := store.HoldWrites(s)
+		var chans []chan error
+		call := func(f func() error) {
+			ch := make(chan error, 1)
+			chans = append(chans, ch)
+			go func() { ch <- f() }()
+		}
+		call(func() error { return s.CreateRoom(ctx, room(round+"-lead")) })
+		waitFor("the first write to lead", func() bool { return store.RoomWritesRunning(s) })
+		queued := 0
+		for i := range 4 {
+			id := fmt.Sprintf("%s-%d", round, i)
+			if dup && i == 2 {
+				id = "done" // taken
+			}
+			call(func() error { return s.CreateRoom(ctx, room(id)) })
+			queued++
+			waitFor(fmt.Sprintf("%d queued writes", queued), func() bool { return store.QueuedRoomWrites(s) == queued })
+		}
+		if round == "r1" {
+			// Two matches end: their awards are paid in one batch, as if
+			// one after the other.
+			for i, id := range []string{"done", "done2"} {
+				call(func() error {
+					paid, err := s.FinishMatch(ctx, store.Result{Room: id, Kind: "duel", FinishedAt: at, Standings: json.RawMessage(`[]`)},
+						"2026-12-04", store.Caps{store.SourceDuel: 5}, []store.PlayerResult{{Player: "a", Points: 3, Rating: 1516 + float64(i)}, {Player: "b", Points: 1, Rating: 1484}})
+					if err == nil && (paid["a"] != 3 || paid["b"] != 1) {
+						err = fmt.Errorf("match %s paid %v, want a 3 and b 1", id, paid)
+					}
+					return err
+				})
+				queued++
+				waitFor(fmt.Sprintf("%d queued writes", queued), func() bool { return store.QueuedRoomWrites(s) == queued })
+			}
+		}
+		release()
+		for _, ch := range chans {
+			errs = append(errs, <-ch)
+		}
+		return store.RoomWriteTxs(s) - before, errs
+	}
+
+	txs, errs := run("r1", false)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if txs != 2 {
+		t.Fatalf("%d transactions, want 2 (the first alone, the six queued together)", txs)
+	}
+	for _, id := range []string{"done", "done2"} {
+		if _, err := s.Result(ctx, id); err != nil {
+			t.Fatalf("the result of %s: %v", id, err)
+		}
+	}
+	if p, _ := s.Player(ctx, "a"); p.Rating != 1517 || p.Points != 6 {
+		t.Fatalf("player a: rating %v, points %d; want 1517 and 6", p.Rating, p.Points)
+	}
+
+	txs, errs = run("r2", true)
+	for i, err := range errs {
+		if wantFail := i == 3; (err != nil) != wantFail {
+			t.Fatalf("write %d: err %v, want failure %v", i, err, wantFail)
+		}
+	}
+	// The first alone, the group that failed, then its four again alone.
+	if txs != 1+1+4 {
+		t.Fatalf("%d transactions, want 6", txs)
+	}
+	open, err := s.OpenRooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range open {
+		if r.ID != "done" && r.ID != "done2" {
+			n++
+		}
+	}
+	if n != 9 {
+		t.Fatalf("%d rooms open, want 9 (five of r1, four of r2: the failed write's id was taken)", n)
+	}
+}

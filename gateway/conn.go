@@ -97,6 +97,9 @@ type conn struct {
 	// deadlineMoved is when a message last moved the read deadline. Owned
 	// by the reader.
 	deadlineMoved time.Time
+	// writeMoved is when a frame last moved the write deadline. Owned by
+	// the writer.
+	writeMoved time.Time
 }
 
 // newConn makes the connection and starts its first writer, which sends a
@@ -359,8 +362,15 @@ func prepare(b []byte) any {
 // write sends one frame: a shared frame as a message prepared once for all
 // connections, a spliced frame part by part.
 func (c *conn) write(f *protocol.Frame) error {
-	if err := c.ws.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteWait)); err != nil {
-		return err
+	// Each write gives the socket the deadline set here, and moving it
+	// resets a runtime timer; so, as the reader does with its own, a busy
+	// connection moves it only every sixteenth of the wait. A write still
+	// gives up within WriteWait, and after at least 15/16 of it.
+	if now := time.Now(); now.Sub(c.writeMoved) >= c.srv.cfg.WriteWait/16 {
+		c.writeMoved = now
+		if err := c.ws.SetWriteDeadline(now.Add(c.srv.cfg.WriteWait)); err != nil {
+			return err
+		}
 	}
 	// A question's clock starts as its bytes go out, not when the write
 	// returns: by then the player may already have it, and its answer may

@@ -18,6 +18,7 @@ import (
 )
 
 var (
+	errNotPlayer    = &protocol.Error{Code: protocol.CodeForbidden, Message: "only players answer"}
 	errRateLimited  = &protocol.Error{Code: protocol.CodeRateLimited, Message: "slow down"}
 	errShuttingDown = &protocol.Error{Code: protocol.CodeUnavailable, Message: "the server is shutting down; resume after it restarts"}
 )
@@ -45,12 +46,25 @@ func ToProtocol(err error) *protocol.Error { return roomhost.ProtocolError(err) 
 
 // handle serves one inbound message on the connection's reader goroutine.
 func (s *Gateway) handle(c *conn, data []byte) {
+	sess := c.sess.Load()
+	// The hot path first: an answer read in one pass, without reflection.
+	// What that does not take, the generic decoder below judges.
+	if id, d, ok := protocol.DecodeAnswer(data, sess.heldRoom); ok {
+		switch {
+		case sess == nil:
+			s.reply(c, id, protocol.Errorf(protocol.CodeUnauthenticated, "send hello first"))
+		case s.stopping():
+			s.reply(c, id, errShuttingDown)
+		default:
+			s.answer(c, sess, id, d)
+		}
+		return
+	}
 	in, perr := protocol.Decode(data)
 	if perr != nil {
 		s.reply(c, in.ID, perr)
 		return
 	}
-	sess := c.sess.Load()
 	switch in.Type {
 	case "ping":
 		var p protocol.Ping
@@ -85,7 +99,16 @@ func (s *Gateway) handle(c *conn, data []byte) {
 	if in.Type == "answer" {
 		// The hot path: no deadline of its own, and no waiting for the
 		// room; its reply comes from the room.
-		s.answer(c, sess, in)
+		if sess.role != rolePlayer {
+			s.refuse(c, in.ID, errNotPlayer)
+			return
+		}
+		var d protocol.Answer
+		if err := decode(in, &d); err != nil {
+			s.refuse(c, in.ID, err)
+			return
+		}
+		s.answer(c, sess, in.ID, d)
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
@@ -438,27 +461,31 @@ func (s *Gateway) hasCategory(cat string) bool { return s.host.HasCategory(cat) 
 
 // answer hands an answer to its room and goes back to reading: the room
 // replies with the error, or the ack once the answer is durable.
-func (s *Gateway) answer(c *conn, sess *session, in protocol.Inbound) {
+func (s *Gateway) answer(c *conn, sess *session, re string, d protocol.Answer) {
 	if sess.role != rolePlayer {
-		s.refuse(c, in.ID, protocol.Errorf(protocol.CodeForbidden, "only players answer"))
+		s.refuse(c, re, errNotPlayer)
 		return
 	}
-	var d protocol.Answer
-	if err := decode(in, &d); err != nil {
-		s.refuse(c, in.ID, err)
-		return
-	}
-	re := in.ID // the callback keeps only this, not the whole answer
 	cmd := roomhost.Command{Op: roomhost.OpAnswer, Room: d.Room, Who: sess.id, Index: d.Index, Choice: d.Choice, Text: d.Text, Re: re}
 	cmd.Elapsed, cmd.Timed = s.answerTime(c, sess, d.Room, d.Index)
-	until, _ := sess.openUntil(d.Room, d.Index)
-	s.rt.submit(s.runCtx, &cmd, sess, c.received, until, func(err error) {
-		if err != nil {
-			s.refuse(c, re, err)
-			return
-		}
-		s.metrics.Answers.Inc()
-	})
+	var until time.Time // how long a room elsewhere is waited for: not needed on a single node
+	if s.rt.bus != nil {
+		until, _ = sess.openUntil(d.Room, d.Index)
+	}
+	s.rt.submit(s.runCtx, &cmd, sess, c.received, until, c)
+}
+
+var _ room.Outcome = (*conn)(nil)
+
+// Answered implements room.Outcome for the answers read from c: the room
+// took the answer (its ack follows once durable) or refused it. The
+// connection itself is told, so an answer costs no callback of its own.
+func (c *conn) Answered(re string, err error) {
+	if err != nil {
+		c.srv.refuse(c, re, err)
+		return
+	}
+	c.srv.metrics.Answers.Inc()
 }
 
 // answerTime measures an answer at the edge, where the question was

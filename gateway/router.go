@@ -260,25 +260,25 @@ func (rt *router) tell(ctx context.Context, cmd *roomhost.Command, peer room.Pee
 	_, _ = rt.ask(ctx, owner, cmd, true, time.Time{})
 }
 
-// submit hands an answer to its room: done is called once with the
-// outcome (see room.Room.Submit). For a room on another node the reader
+// submit hands an answer to its room: to is told the outcome once (see
+// room.Room.SubmitTo). For a room on another node the reader
 // does not wait: the reply is awaited on a goroutine of its own, and done
 // sees the room's refusal, or unavailable if its owner is gone (see ask:
 // while the owner lives, the wait runs to closes, when the question
 // closes, and ReplyWait more); the ack comes back as a frame once the
 // answer is durable. closes is zero when the question's close is unknown.
-func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.Peer, received, closes time.Time, done func(error)) {
+func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.Peer, received, closes time.Time, to room.Outcome) {
 	if rt.bus == nil {
-		rt.host.Submit(ctx, cmd, peer, received, done)
+		rt.host.SubmitTo(ctx, cmd, peer, received, to)
 		return
 	}
 	owner, err := rt.where(ctx, cmd.Room)
 	if err != nil {
-		done(err)
+		to.Answered(cmd.Re, err)
 		return
 	}
 	if owner == "" {
-		rt.host.Submit(ctx, cmd, peer, received, done)
+		rt.host.SubmitTo(ctx, cmd, peer, received, to)
 		return
 	}
 	c := *cmd
@@ -291,7 +291,7 @@ func (rt *router) submit(ctx context.Context, cmd *roomhost.Command, peer room.P
 		if err == nil && rep.Err != nil {
 			err = rep.Err
 		}
-		done(err)
+		to.Answered(c.Re, err)
 	}()
 }
 

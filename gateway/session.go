@@ -178,6 +178,23 @@ func (s *session) addRoomLocal(id string) bool {
 	return true
 }
 
+// heldRoom returns the session's own copy of the room id b, or "" if the
+// session is not in that room (or is nil), so that decoding an answer
+// need not copy the id.
+func (s *session) heldRoom(b []byte) string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.rooms {
+		if id == string(b) {
+			return id
+		}
+	}
+	return ""
+}
+
 func (s *session) dropRoom(id string) {
 	s.mu.Lock()
 	s.rooms = slices.DeleteFunc(s.rooms, func(r string) bool { return r == id })

@@ -131,7 +131,11 @@ func Encode(typ, re string, data any) []byte {
 // reply every answer gets, so it is written by hand rather than by
 // reflection.
 func EncodeAck(re string, a Ack) []byte {
-	b := make([]byte, 0, 96+len(re))
+	return AppendAck(make([]byte, 0, 96+len(re)), re, a)
+}
+
+// AppendAck appends EncodeAck's bytes to b.
+func AppendAck(b []byte, re string, a Ack) []byte {
 	b = append(b, `{"type":"answer.ack"`...)
 	if re != "" {
 		b = append(b, `,"re":`...)
@@ -148,6 +152,10 @@ func EncodeAck(re string, a Ack) []byte {
 	}
 	return append(b, "}}"...)
 }
+
+// AppendString appends s as a JSON string, exactly as encoding/json writes
+// it.
+func AppendString(b []byte, s string) []byte { return appendJSONString(b, s) }
 
 // appendJSONString appends s as encoding/json writes it. Request ids are
 // plain ASCII in practice; anything else goes through encoding/json.

@@ -3,8 +3,10 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestDecode(t *testing.T) {
@@ -117,6 +119,129 @@ func FuzzEncodeAck(f *testing.F) {
 		got, want := EncodeAck(re, a), Encode("answer.ack", re, a)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("EncodeAck(%q, %+v)\n got %s\nwant %s", re, a, got, want)
+		}
+	})
+}
+
+// answerSeeds are answer messages as clients send them, and ones a little
+// off in each way DecodeAnswer must either read as encoding/json does or
+// leave to it.
+var answerSeeds = []string{
+	`{"type":"answer","id":"a17","data":{"room":"r-1","index":2,"choice":["B"]}}`,
+	`{"type":"answer","id":"9","data":{"room":"r","index":0,"choice":["A","C","D"]}}`,
+	`{"type":"answer","data":{"room":"r","index":2,"text":"长江"}}`,
+	`{"data":{"text":"","index":-0,"room":""},"id":"","type":"answer"}`,
+	" {\n\t\"type\" : \"answer\" , \"id\":\"x\", \"data\" : { \"room\" : \"r\" , \"index\" : 12 , \"choice\" : [ \"A\" ] } } \r\n",
+	`{"type":"answer","id":"x","data":{"room":"r","index":1.0,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1e3,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":01,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":"1","choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":99999999999999999999,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":[]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":null}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":["A",1]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"text":null}}`,
+	`{"type":"answer","id":"x","data":{"room":"r\u0041","index":1,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"Room":"r","index":1,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","room":"s","index":1,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":["A"],"extra":true}}`,
+	`{"type":"answer","id":"x","data":null}`,
+	`{"type":"answer","id":"x"}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":["A"]}} x`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":["A"]},}`,
+	`{"type":"answer","id":"` + strings.Repeat("a", 65) + `","data":{"room":"r","index":1,"choice":["A"]}}`,
+	`{"type":"answer","id":"` + strings.Repeat("a", 64) + `","data":{"room":"r","index":1,"choice":["A"]}}`,
+	`{"type":"answer","id":7,"data":{"room":"r","index":1,"choice":["A"]}}`,
+	`{"type":"ping","id":"x","data":{"t":1}}`,
+	`{"type":"","id":"x","data":{}}`,
+	"{\"type\":\"answer\",\"id\":\"x\",\"data\":{\"room\":\"r\xff\",\"index\":1,\"choice\":[\"A\"]}}",
+	"{\"type\":\"answer\",\"id\":\"x\",\"data\":{\"room\":\"r\x01\",\"index\":1,\"choice\":[\"A\"]}}",
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":["A","B","C","D","E","F","G","H","I"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":-12,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":-,"choice":["A"]}}`,
+	`{"type":"answer","id":"x","data":{"room":"r","index":1,"choice":["A"]`,
+	`{"type":"answer","type":"answer","data":{"room":"r","index":1,"choice":["A"]}}`,
+	`[]`, `null`, ``, `{}`,
+}
+
+// TestDecodeAnswerTakesWhatClientsSend: the one-pass decoder reads the
+// answers the web client and the load generator send, to the fields the
+// generic decoder gives, and leaves unusual input to it.
+func TestDecodeAnswerTakesWhatClientsSend(t *testing.T) {
+	for _, s := range answerSeeds[:5] {
+		id, a, ok := DecodeAnswer([]byte(s), nil)
+		if !ok {
+			t.Fatalf("DecodeAnswer left %s to the generic decoder", s)
+		}
+		in, err := Decode([]byte(s))
+		var want Answer
+		if err == nil {
+			err = DecodeData(in, &want)
+		}
+		if err != nil || in.ID != id || !reflect.DeepEqual(a, want) {
+			t.Fatalf("%s: DecodeAnswer = %q %+v, generic %q %+v (%v)", s, id, a, in.ID, want, err)
+		}
+	}
+	for _, s := range answerSeeds[5:] {
+		if _, _, ok := DecodeAnswer([]byte(s), nil); ok {
+			if _, err := Decode([]byte(s)); err != nil {
+				t.Errorf("DecodeAnswer took %s, which the generic decoder refuses: %v", s, err)
+			}
+		}
+	}
+	// The caller's copy of the room is used when it has one.
+	held := "r-1"
+	_, a, _ := DecodeAnswer([]byte(answerSeeds[0]), func(b []byte) string {
+		if string(b) == held {
+			return held
+		}
+		return ""
+	})
+	if a.Room != held || unsafe.StringData(a.Room) != unsafe.StringData(held) {
+		t.Fatalf("room %q is a copy, not the string held", a.Room)
+	}
+	msg := []byte(answerSeeds[0])
+	if n := testing.AllocsPerRun(100, func() { DecodeAnswer(msg, func([]byte) string { return held }) }); n != 2 {
+		t.Fatalf("DecodeAnswer allocates %v times, want 2 (the id, the choice)", n)
+	}
+}
+
+// FuzzDecodeAnswer holds the one-pass decoder to the generic one: what it
+// takes, Decode and DecodeData take too, to the same type, id and data;
+// whatever it does not take is the generic decoder's to judge, so bad
+// input gets the same error either way.
+func FuzzDecodeAnswer(f *testing.F) {
+	for _, s := range answerSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		id, a, ok := DecodeAnswer(b, nil)
+		if !ok {
+			if id != "" || !reflect.DeepEqual(a, Answer{}) {
+				t.Fatalf("refused, yet returned %q %+v", id, a)
+			}
+			return
+		}
+		in, err := Decode(b)
+		if err != nil {
+			t.Fatalf("DecodeAnswer took %q, Decode refuses it: %v", b, err)
+		}
+		var want Answer
+		if err := DecodeData(in, &want); err != nil {
+			t.Fatalf("DecodeAnswer took %q, DecodeData refuses it: %v", b, err)
+		}
+		if in.Type != "answer" || in.ID != id || !reflect.DeepEqual(a, want) {
+			t.Fatalf("%q: DecodeAnswer = %q %#v, generic %q %q %#v", b, id, a, in.Type, in.ID, want)
+		}
+		// With the caller's rooms, the same answer.
+		_, a2, ok2 := DecodeAnswer(b, func(r []byte) string {
+			if string(r) == want.Room {
+				return want.Room
+			}
+			return ""
+		})
+		if !ok2 || !reflect.DeepEqual(a2, want) {
+			t.Fatalf("%q: with a room held, %#v", b, a2)
 		}
 	})
 }

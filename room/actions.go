@@ -179,14 +179,23 @@ func (r *Room) Answer(ctx context.Context, in AnswerIn) error {
 // the room had ended, and must not block. Submit waits only while the
 // room's inbox is full, or until ctx ends.
 func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
-	t := &answerTask{in: in, done: done}
+	r.submit(ctx, &answerTask{in: in, done: done})
+}
+
+// SubmitTo is Submit telling the outcome to an Outcome: a connection's,
+// say, which costs no callback made for each answer.
+func (r *Room) SubmitTo(ctx context.Context, in AnswerIn, to Outcome) {
+	r.submit(ctx, &answerTask{in: in, to: to})
+}
+
+func (r *Room) submit(ctx context.Context, t *answerTask) {
 	select {
 	case r.inbox <- command{answer: t}:
 	case <-r.done:
-		done(r.closedErr())
+		t.report(r.closedErr())
 		return
 	case <-ctx.Done():
-		done(ctx.Err())
+		t.report(ctx.Err())
 		return
 	}
 	// The room may have ended after the hand-over, and after emptying its
@@ -194,7 +203,7 @@ func (r *Room) Submit(ctx context.Context, in AnswerIn, done func(error)) {
 	select {
 	case <-r.done:
 		if t.claim() {
-			done(r.closedErr())
+			t.report(r.closedErr())
 		}
 	default:
 	}
@@ -245,7 +254,7 @@ func (r *Room) answer(in AnswerIn) error {
 	}
 	if a, dup := p.answers[in.Index]; dup {
 		ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: a.elapsed.Milliseconds(), Duplicate: true}
-		r.ackWhenDurable(a.ack, in, ack)
+		r.ackWhenDurable(&a.ack, in, ack)
 		return nil
 	}
 	if in.Index != s.index || (s.phase != PhaseQuestion && s.phase != PhasePaused) {
@@ -274,11 +283,10 @@ func (r *Room) answer(in AnswerIn) error {
 	if late {
 		return perr(protocol.CodeTooLate, "your time for question %d is up", in.Index).Because("time_up", nil)
 	}
-	pa := &pendingAck{room: r}
 	ack := protocol.Ack{Index: in.Index, Accepted: true, Elapsed: elapsed.Milliseconds()}
-	r.record(kindAnswer, answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}, pa.settle)
-	p.answers[in.Index].ack = pa
-	r.ackWhenDurable(pa, in, ack)
+	if a := r.recordAnswer(&answerData{Player: p.id, Index: in.Index, Choice: in.Choice, Text: text, Elapsed: elapsed.Milliseconds()}); a != nil {
+		r.ackWhenDurable(&a.ack, in, ack)
+	}
 	r.noteProgress()
 	r.maybeCloseEarly()
 	return nil
@@ -286,21 +294,7 @@ func (r *Room) answer(in AnswerIn) error {
 
 // ackWhenDurable sends the ack once the answer's journal entry is durable.
 func (r *Room) ackWhenDurable(pa *pendingAck, in AnswerIn, ack protocol.Ack) {
-	peer, re, received := in.Peer, in.Re, in.Received
-	send := func(err error) {
-		if err != nil {
-			peer.Send(protocol.NewFrame(protocol.ErrorMessage(re, &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not store the answer"})))
-			return
-		}
-		f := protocol.NewFrame(protocol.EncodeAck(re, ack))
-		f.Received = received
-		peer.Send(f)
-	}
-	if pa == nil { // rebuilt from the journal: durable by definition
-		send(nil)
-		return
-	}
-	pa.then(send)
+	pa.then(&ackSend{peer: in.Peer, re: in.Re, received: in.Received, ack: ack})
 }
 
 // elapsed is a player's answer time: the time measured at the edge (or,

@@ -318,11 +318,29 @@ type command struct {
 // after the hand-over.
 type answerTask struct {
 	in      AnswerIn
-	done    func(error)
+	done    func(error) // or, if nil, to
+	to      Outcome
 	claimed atomic.Bool
 }
 
 func (t *answerTask) claim() bool { return t.claimed.CompareAndSwap(false, true) }
+
+// report tells the submitter the answer's outcome.
+func (t *answerTask) report(err error) {
+	if t.done != nil {
+		t.done(err)
+		return
+	}
+	t.to.Answered(t.in.Re, err)
+}
+
+// Outcome is told how an answer handed over by SubmitTo went: err is nil
+// when the room took it (its ack follows once it is durable). re is the
+// answer's request id. Answered runs on the room's goroutine, or the
+// submitter's, and must not block.
+type Outcome interface {
+	Answered(re string, err error)
+}
 
 // New makes a room. Call Run to start it.
 func New(cfg Config, opts Options) (*Room, error) {
@@ -418,14 +436,14 @@ func (r *Room) Run(ctx context.Context) error {
 		case c := <-r.inbox:
 			if t := c.answer; t != nil {
 				if t.claim() {
-					t.done(r.answer(t.in))
+					t.report(r.answer(t.in))
 				}
 				continue
 			}
 			if c.answers != nil {
 				for i := range c.answers {
 					if t := &c.answers[i]; t.claim() {
-						t.done(r.answer(t.in))
+						t.report(r.answer(t.in))
 					}
 				}
 				continue
@@ -581,11 +599,11 @@ func (r *Room) refuseLeftovers() {
 		select {
 		case c := <-r.inbox:
 			if t := c.answer; t != nil && t.claim() {
-				t.done(r.closedErr())
+				t.report(r.closedErr())
 			}
 			for i := range c.answers {
 				if t := &c.answers[i]; t.claim() {
-					t.done(r.closedErr())
+					t.report(r.closedErr())
 				}
 			}
 		default:
@@ -662,6 +680,23 @@ func (r *Room) finish() {
 
 // now is the room's clock.
 func (r *Room) now() time.Time { return r.opts.Clock.Now() }
+
+// recordAnswer is record for an answer, the entry most often written: its
+// data is encoded by hand rather than by reflection, and not boxed. It
+// returns the answer added, whose acks wait until the entry is durable.
+func (r *Room) recordAnswer(d *answerData) *answer {
+	b := appendAnswerData(make([]byte, 0, 64+len(d.Player)+len(d.Text)), d)
+	e := store.JournalEntry{Room: r.st.cfg.ID, Seq: r.st.seq + 1, Kind: kindAnswer, At: r.now(), Data: b, Epoch: r.opts.Epoch}
+	r.st.seq = e.Seq
+	a := r.st.foldAnswer(d)
+	if a == nil { // the caller checked it is new; this does not happen
+		r.opts.Journal.Submit(e, r.onEntry)
+		return nil
+	}
+	a.ack.room, a.ack.durable = r, false
+	r.opts.Journal.Submit(e, a.ack.settle)
+	return a
+}
 
 // record journals an entry and folds it into the state. The fold happens
 // now; durability follows, and done (if any) runs once the entry is durable.

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
 )
@@ -116,17 +118,20 @@ type answer struct {
 	elapsed time.Duration
 	correct bool
 	points  int64
-	ack     *pendingAck
+	// ack is the answer's durability, which its acks wait for: one
+	// rebuilt from the journal is durable already.
+	ack pendingAck
 }
 
 // pendingAck lets a repeated answer wait for the first one's durability, so
-// that every ack, the first or a duplicate, means durable.
+// that every ack, the first or a duplicate, means durable. A rebuilt
+// answer's is durable from the start.
 type pendingAck struct {
 	room    *Room // told when the entry fails; nil when rebuilt
 	mu      sync.Mutex
 	durable bool
 	err     error
-	waiters []func(error)
+	waiting *ackSend // the acks waiting, the latest first
 }
 
 func (a *pendingAck) settle(err error) {
@@ -140,25 +145,61 @@ func (a *pendingAck) settle(err error) {
 	}
 	a.mu.Lock()
 	a.durable, a.err = true, err
-	ws := a.waiters
-	a.waiters = nil
+	w := a.waiting
+	a.waiting = nil
 	a.mu.Unlock()
-	for _, w := range ws {
-		w(err)
+	// Sent in the order they came.
+	var first *ackSend
+	for w != nil {
+		next := w.next
+		w.next, first = first, w
+		w = next
+	}
+	for w := first; w != nil; {
+		next := w.next
+		w.send(err)
+		w = next
 	}
 }
 
-// then runs f once the answer is durable (now, if it already is).
-func (a *pendingAck) then(f func(error)) {
+// then sends s once the answer is durable (now, if it already is).
+func (a *pendingAck) then(s *ackSend) {
 	a.mu.Lock()
 	if !a.durable {
-		a.waiters = append(a.waiters, f)
+		s.next, a.waiting = a.waiting, s
 		a.mu.Unlock()
 		return
 	}
 	err := a.err
 	a.mu.Unlock()
-	f(err)
+	s.send(err)
+}
+
+// ackSend is one ack on its way: whom it goes to and what it says, and
+// the frame and bytes it is written from, so that an ack costs one
+// allocation. The frame goes to the peer's writer once and is never
+// reused.
+type ackSend struct {
+	peer     Peer
+	re       string
+	received time.Time // when the gateway read the answer
+	ack      protocol.Ack
+	next     *ackSend // in a pendingAck's list
+	frame    protocol.Frame
+	part     [1][]byte
+	buf      [112]byte // the ack's bytes, unless its request id is long
+}
+
+// send sends the ack, or if the answer could not be stored, an error.
+func (s *ackSend) send(err error) {
+	if err != nil {
+		s.peer.Send(protocol.NewFrame(protocol.ErrorMessage(s.re, &protocol.Error{Code: protocol.CodeUnavailable, Message: "could not store the answer"})))
+		return
+	}
+	s.part[0] = protocol.AppendAck(s.buf[:0], s.re, s.ack)
+	s.frame.Parts = s.part[:]
+	s.frame.Received = s.received
+	s.peer.Send(&s.frame)
 }
 
 // state is everything a room knows; apply is the only way it changes.
@@ -312,23 +353,7 @@ func (s *state) fold(e store.JournalEntry, data any) {
 		s.setPhase(PhaseQuestion, e.At)
 	case kindAnswer:
 		d, _ := data.(answerData)
-		p, ok := s.players[d.Player]
-		if !ok || d.Index < 0 || d.Index >= len(s.cfg.Questions) {
-			return
-		}
-		if _, dup := p.answers[d.Index]; dup {
-			return
-		}
-		q := &s.cfg.Questions[d.Index]
-		p.answers[d.Index] = &answer{
-			choice:  d.Choice,
-			text:    d.Text,
-			elapsed: time.Duration(d.Elapsed) * time.Millisecond,
-			correct: q.Check(d.Choice, d.Text),
-		}
-		if d.Index == s.index {
-			s.answered++
-		}
+		s.foldAnswer(&d)
 	case kindReveal:
 		s.score(s.index)
 		s.setPhase(PhaseReveal, e.At)
@@ -364,6 +389,56 @@ func (s *state) fold(e store.JournalEntry, data any) {
 	case kindFinish:
 		s.setPhase(PhaseFinished, e.At)
 	}
+}
+
+// foldAnswer folds an answer entry's data (fold's kindAnswer) and returns
+// the answer it adds, nil if it adds none.
+func (s *state) foldAnswer(d *answerData) *answer {
+	p, ok := s.players[d.Player]
+	if !ok || d.Index < 0 || d.Index >= len(s.cfg.Questions) {
+		return nil
+	}
+	if _, dup := p.answers[d.Index]; dup {
+		return nil
+	}
+	q := &s.cfg.Questions[d.Index]
+	a := &answer{
+		choice:  d.Choice,
+		text:    d.Text,
+		elapsed: time.Duration(d.Elapsed) * time.Millisecond,
+		correct: q.Check(d.Choice, d.Text),
+		ack:     pendingAck{durable: true},
+	}
+	p.answers[d.Index] = a
+	if d.Index == s.index {
+		s.answered++
+	}
+	return a
+}
+
+// appendAnswerData appends d's JSON, as encoding/json writes it.
+func appendAnswerData(b []byte, d *answerData) []byte {
+	b = append(b, `{"player":`...)
+	b = protocol.AppendString(b, d.Player)
+	b = append(b, `,"index":`...)
+	b = strconv.AppendInt(b, int64(d.Index), 10)
+	if len(d.Choice) > 0 {
+		b = append(b, `,"choice":[`...)
+		for i, c := range d.Choice {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = protocol.AppendString(b, c)
+		}
+		b = append(b, ']')
+	}
+	if d.Text != "" {
+		b = append(b, `,"text":`...)
+		b = protocol.AppendString(b, d.Text)
+	}
+	b = append(b, `,"elapsed":`...)
+	b = strconv.AppendInt(b, d.Elapsed, 10)
+	return append(b, '}')
 }
 
 func (s *state) setPhase(p string, at time.Time) {

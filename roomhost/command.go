@@ -126,6 +126,17 @@ func (s *Host) Submit(ctx context.Context, cmd *Command, peer room.Peer, receive
 	r.Submit(ctx, answerIn(cmd, peer, received), done)
 }
 
+// SubmitTo is Submit telling the outcome to an Outcome (see
+// room.Room.SubmitTo).
+func (s *Host) SubmitTo(ctx context.Context, cmd *Command, peer room.Peer, received time.Time, to room.Outcome) {
+	r, err := s.Room(cmd.Room)
+	if err != nil {
+		to.Answered(cmd.Re, err)
+		return
+	}
+	r.SubmitTo(ctx, answerIn(cmd, peer, received), to)
+}
+
 func answerIn(cmd *Command, peer room.Peer, received time.Time) room.AnswerIn {
 	return room.AnswerIn{Room: cmd.Room, Player: cmd.Who, Index: cmd.Index, Choice: cmd.Choice, Text: cmd.Text, Re: cmd.Re,
 		Peer: peer, Received: received, Elapsed: cmd.Elapsed, Timed: cmd.Timed}

@@ -289,6 +289,7 @@ func benchCommitter(b *testing.B, s *store.SQL) {
 	var next atomic.Int64
 	data := []byte(`{"player":"p123456","option":"B","ms":2345}`)
 	b.ResetTimer()
+	cpu := processCPU()
 	var wg sync.WaitGroup
 	for range submitters {
 		wg.Go(func() {
@@ -309,6 +310,7 @@ func benchCommitter(b *testing.B, s *store.SQL) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(float64(b.N)/float64(max(1, counting.calls.Load())), "entries/batch")
 }
@@ -402,5 +404,67 @@ func TestCommitterLinger(t *testing.T) {
 	}
 	if b, e := c.Stats(); b != 2 || e != 4 {
 		t.Fatalf("Stats() = %d batches, %d entries; want 2, 4", b, e)
+	}
+}
+
+// TestCommitterMarkerSkipsLinger checks that a Then, a ThenFor or a Flush
+// with no entry queued ahead of it is settled at once, even while the next
+// batch would wait out the linger: everything before it is already written.
+// An entry submitted after it still waits for the linger.
+func TestCommitterMarkerSkipsLinger(t *testing.T) {
+	g := &gateStore{}
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	c := store.NewCommitter(g, store.CommitterOptions{Linger: time.Second, Clock: clk})
+	startCommitter(t, c)
+	// On failure the clock moves on, so the committer (waiting on it) can
+	// stop when the test ends.
+	fail := func(msg string) {
+		clk.Advance(time.Hour)
+		t.Fatal(msg)
+	}
+
+	first := make(chan error, 1)
+	c.Submit(store.JournalEntry{Room: "a", Seq: 1}, func(err error) { first <- err })
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// The batch began no time ago on the fake clock, which never moves
+	// unless told: a marker that waited for the linger would never fire.
+	marks := make(chan string, 2)
+	c.Then(func(err error) { marks <- fmt.Sprint("then ", err) })
+	c.ThenFor("a", func(err error) { marks <- fmt.Sprint("then a ", err) })
+	for _, want := range []string{"then <nil>", "then a <nil>"} {
+		select {
+		case got := <-marks:
+			if got != want {
+				t.Fatalf("marker reported %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			fail("a marker with nothing ahead of it waited for the linger")
+		}
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- c.Flush(t.Context()) }()
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		fail("a Flush with nothing ahead of it waited for the linger")
+	}
+
+	second := make(chan error, 1)
+	c.Submit(store.JournalEntry{Room: "a", Seq: 2}, func(err error) { second <- err })
+	deadline := time.Now().Add(5 * time.Second)
+	for clk.Timers() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the next entry did not wait for the linger")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	clk.Advance(time.Second)
+	if err := <-second; err != nil {
+		t.Fatal(err)
 	}
 }

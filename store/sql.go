@@ -25,7 +25,8 @@ type SQL struct {
 	read  *sql.DB // queries; a pool of its own on SQLite so reads never queue behind a commit
 	d     dialect
 
-	journalStmts [len(journalChunks)]*sql.Stmt // set by prepareJournal
+	journalStmts  [len(journalChunks)]*sql.Stmt // set by prepareJournal, unless journalArrays is
+	journalArrays *sql.Stmt                     // d.journalArrays prepared, if the dialect has it
 
 	fenceStmt *sql.Stmt // the journal's epoch fence, set by prepareJournal
 
@@ -77,6 +78,11 @@ type dialect struct {
 	// may succeed when run again (a deadlock on PostgreSQL). SQLite waits
 	// for its lock instead (busy_timeout) and needs no retry.
 	isRetryable func(error) bool
+	// journalArrays, if set, inserts a whole journal batch in one
+	// statement from five arrays (rooms, seqs, kinds, times, data), in
+	// place of the multi-row INSERTs: on PostgreSQL every statement is a
+	// round trip.
+	journalArrays string
 	// migrateLock, if set, runs first in every migration transaction to
 	// serialize nodes migrating one database at the same time.
 	migrateLock string
@@ -107,7 +113,7 @@ func (s *SQL) setUp(ctx context.Context) error {
 // is written after Close.
 func (s *SQL) Close() error {
 	var err error
-	for _, stmt := range append(s.journalStmts[:], s.fenceStmt) {
+	for _, stmt := range append(s.journalStmts[:], s.journalArrays, s.fenceStmt) {
 		if stmt != nil {
 			err = errors.Join(err, stmt.Close())
 		}

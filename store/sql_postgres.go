@@ -37,6 +37,8 @@ var postgresDialect = dialect{
 		c := pgCode(err)
 		return c == "40P01" || c == "40001"
 	},
+	journalArrays: `INSERT INTO journal (room, seq, kind, happened_at, data)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])`,
 	// Nodes starting together take turns; the key is arbitrary but fixed.
 	migrateLock: `SELECT pg_advisory_xact_lock(7146021893)`,
 }

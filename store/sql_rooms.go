@@ -25,13 +25,16 @@ func (s *SQL) CreateRoom(ctx context.Context, r Room) error {
 
 const qCreateRoom = `INSERT INTO rooms (id, kind, config, created_at, finished_at, epoch) VALUES ($1, $2, $3, $4, $5, $6)`
 
-// journalChunks are the row counts of the prepared journal INSERTs. A
-// batch is cut greedily into them (700 = 3×200 + 2×50), so any batch takes
-// a few statements, none of them parsed again: one multi-row INSERT costs
-// far less than a row each, and parsing a 1000-argument statement would
-// cost as much as executing it. 5 × 200 arguments stays far below both
-// engines' limits (SQLite 32766, PostgreSQL 65535).
-var journalChunks = [...]int{200, 50, 10, 1}
+// journalChunks are the row counts of the prepared journal INSERTs, the
+// powers of two up to 256. A batch is cut greedily into them, one
+// statement per bit of its size (700 = 2×256 + 128 + 32 + 16 + 8 + 4), none
+// of them parsed again: one multi-row INSERT costs far less than a row
+// each, and parsing a 1000-argument statement would cost as much as
+// executing it. Every statement is a round trip on PostgreSQL, so a
+// stage event's batch of a few dozen answers takes two to four of them
+// rather than up to ten with coarser sizes. 5 × 256 arguments stays far
+// below both engines' limits (SQLite 32766, PostgreSQL 65535).
+var journalChunks = [...]int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 
 // fenceQuery raises a room's epoch unless it is already higher. It matches
 // no row when the room has seen a higher epoch or does not exist, and
@@ -44,7 +47,17 @@ const fenceQuery = `UPDATE rooms SET epoch = $1 WHERE id = $2 AND epoch <= $1`
 // pool. It runs after migration, since SQLite checks the table exists when
 // preparing.
 func (s *SQL) prepareJournal(ctx context.Context) error {
+	if s.d.journalArrays != "" {
+		stmt, err := s.write.PrepareContext(ctx, s.d.journalArrays)
+		if err != nil {
+			return fmt.Errorf("prepare journal insert: %w", err)
+		}
+		s.journalArrays = stmt
+	}
 	for i, n := range journalChunks {
+		if s.journalArrays != nil {
+			break
+		}
 		stmt, err := s.write.PrepareContext(ctx, buildJournalInsert(s.d, n))
 		if err != nil {
 			return fmt.Errorf("prepare journal insert: %w", err)
@@ -174,12 +187,20 @@ func fenceTx(ctx context.Context, tx *sql.Tx, fence *sql.Stmt, room string, epoc
 	return fmt.Errorf("room %s is at epoch %d, the writer at %d: %w", room, have, epoch, ErrStaleEpoch)
 }
 
-// insertJournal writes entries with the prepared multi-row INSERTs.
+// insertJournal writes entries with the prepared multi-row INSERTs, or
+// with the one array INSERT where the dialect has it.
 func (s *SQL) insertJournal(ctx context.Context, tx *sql.Tx, entries []JournalEntry) error {
+	if s.journalArrays != nil {
+		return s.insertJournalArrays(ctx, tx, entries)
+	}
 	// Sized to the batch: most batches are small, and a buffer for the
 	// biggest chunk on every call was most of the allocation of a busy
 	// answer window.
 	args := make([]any, 0, 5*min(len(entries), journalChunks[0]))
+	var stmts [len(journalChunks)]*sql.Stmt // bound to tx on first use
+	// A batch is mostly one room's answers: box its name and the kind once
+	// for the run of entries that share them, not once per entry.
+	var room, kind any
 	for rest := entries; len(rest) > 0; {
 		i := 0
 		for journalChunks[i] > len(rest) {
@@ -188,14 +209,39 @@ func (s *SQL) insertJournal(ctx context.Context, tx *sql.Tx, entries []JournalEn
 		chunk := rest[:journalChunks[i]]
 		rest = rest[len(chunk):]
 		args = args[:0]
-		for _, e := range chunk {
-			args = append(args, e.Room, e.Seq, e.Kind, ms(e.At), jsonArg(e.Data))
+		for j := range chunk {
+			e := &chunk[j]
+			if room == nil || room.(string) != e.Room {
+				room = e.Room
+			}
+			if kind == nil || kind.(string) != e.Kind {
+				kind = e.Kind
+			}
+			args = append(args, room, e.Seq, kind, ms(e.At), jsonArg(e.Data))
 		}
-		if _, err := tx.StmtContext(ctx, s.journalStmts[i]).ExecContext(ctx, args...); err != nil {
+		if stmts[i] == nil {
+			stmts[i] = tx.StmtContext(ctx, s.journalStmts[i])
+		}
+		if _, err := stmts[i].ExecContext(ctx, args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// insertJournalArrays writes entries in one statement, their columns
+// passed as five arrays; a nil Data is a NULL element.
+func (s *SQL) insertJournalArrays(ctx context.Context, tx *sql.Tx, entries []JournalEntry) error {
+	n := len(entries)
+	rooms, kinds := make([]string, n), make([]string, n)
+	seqs, ats := make([]int64, n), make([]int64, n)
+	data := make([][]byte, n) // sent as the text it holds; nil is NULL
+	for i := range entries {
+		e := &entries[i]
+		rooms[i], seqs[i], kinds[i], ats[i], data[i] = e.Room, e.Seq, e.Kind, ms(e.At), e.Data
+	}
+	_, err := tx.StmtContext(ctx, s.journalArrays).ExecContext(ctx, rooms, seqs, kinds, ats, data)
+	return err
 }
 
 // FenceRoom raises the room's epoch to epoch; see Store.

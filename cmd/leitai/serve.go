@@ -43,7 +43,7 @@ type serveFlags struct {
 	idleTimeout, transferTimeout                                             time.Duration
 	grace, matchWait, matchLimit, matchReveal, matchCountdown                time.Duration
 	botFill                                                                  bool
-	rttCreditMax, leaseTTL                                                   time.Duration
+	rttCreditMax, leaseTTL, journalLinger                                    time.Duration
 	matchQuestions, dailyCap                                                 int
 	// expiry: guests who never played, unused tokens, ended events' tokens
 	expireGuests, expireTokens, expireEventTokens time.Duration
@@ -88,6 +88,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.writeTimeout, "write-timeout", durEnv("LEITAI_WRITE_TIMEOUT", 30*time.Second), "time to handle a request and write its response (LEITAI_WRITE_TIMEOUT)")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
 	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
+	fs.DurationVar(&f.journalLinger, "journal-linger", durEnv("LEITAI_JOURNAL_LINGER", store.DefaultLinger), "under load, the least time between the starts of two journal commits, so that more answers share one; 0 commits as soon as the previous commit ends (LEITAI_JOURNAL_LINGER)")
 	fs.StringVar(&f.nodeID, "node-id", env("LEITAI_NODE_ID", ""), "this node's id in logs and metrics; default: generated at each start (LEITAI_NODE_ID)")
 	fs.DurationVar(&f.leaseTTL, "lease-ttl", durEnv("LEITAI_LEASE_TTL", 2*time.Second), "cluster mode: how long a room's lease lasts unrenewed; a node that cannot renew within it gives its rooms up to another node (LEITAI_LEASE_TTL)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
@@ -116,6 +117,9 @@ func parseServe(args []string) (*serveFlags, error) {
 	if f.leaseTTL < 500*time.Millisecond || f.leaseTTL > time.Minute {
 		return nil, fmt.Errorf("--lease-ttl must be at least 500ms and at most 1m, not %v", f.leaseTTL)
 	}
+	if f.journalLinger < 0 || f.journalLinger > 50*time.Millisecond {
+		return nil, fmt.Errorf("--journal-linger must be at least 0 and at most 50ms, not %v", f.journalLinger)
+	}
 	if f.maxConns <= 0 {
 		return nil, fmt.Errorf("--addr-max-conns must be at least 1, not %d", f.maxConns)
 	}
@@ -131,6 +135,15 @@ func parseServe(args []string) (*serveFlags, error) {
 		}
 	}
 	return f, nil
+}
+
+// committerOptions configures the journal's committer from the flags.
+func (f *serveFlags) committerOptions(log zerolog.Logger) store.CommitterOptions {
+	linger := f.journalLinger
+	if linger == 0 {
+		linger = -1 // the option's zero is its default; the flag's is no linger
+	}
+	return store.CommitterOptions{Logger: log, Linger: linger}
 }
 
 func durEnv(name string, def time.Duration) time.Duration {
@@ -283,7 +296,7 @@ func serve(ctx context.Context, args []string) error {
 	if err := web.LoadQuestionSets(ctx, st, bank); err != nil {
 		return fmt.Errorf("question sets: %w", err)
 	}
-	committer := store.NewCommitter(st, store.CommitterOptions{Logger: log})
+	committer := store.NewCommitter(st, f.committerOptions(log))
 	jctx, stopJournal := context.WithCancel(context.Background())
 	jdone := make(chan error, 1)
 	go func() { jdone <- committer.Run(jctx) }()

@@ -65,6 +65,32 @@ func TestLeaseTTLFlag(t *testing.T) {
 	}
 }
 
+// TestJournalLingerFlag: --journal-linger (LEITAI_JOURNAL_LINGER) sets the
+// committer's linger, store.DefaultLinger unless given; 0 turns it off (the
+// committer's negative), and a value below 0 or above 50ms is refused with
+// a clear error.
+func TestJournalLingerFlag(t *testing.T) {
+	f, err := parseServe(nil)
+	if err != nil || f.journalLinger != store.DefaultLinger || f.committerOptions(zerolog.Nop()).Linger != store.DefaultLinger {
+		t.Fatalf("default: %+v, %v", f, err)
+	}
+	if f, err = parseServe([]string{"--journal-linger", "2ms"}); err != nil || f.committerOptions(zerolog.Nop()).Linger != 2*time.Millisecond {
+		t.Fatalf("--journal-linger 2ms: %+v, %v", f, err)
+	}
+	if f, err = parseServe([]string{"--journal-linger", "0"}); err != nil || f.committerOptions(zerolog.Nop()).Linger >= 0 {
+		t.Fatalf("--journal-linger 0: %+v, %v", f, err)
+	}
+	for _, v := range []string{"-1ms", "51ms", "1s"} {
+		if _, err := parseServe([]string{"--journal-linger", v}); err == nil || !strings.Contains(err.Error(), "--journal-linger") {
+			t.Fatalf("--journal-linger %s: err = %v", v, err)
+		}
+	}
+	t.Setenv("LEITAI_JOURNAL_LINGER", "3ms")
+	if f, err = parseServe(nil); err != nil || f.journalLinger != 3*time.Millisecond {
+		t.Fatalf("LEITAI_JOURNAL_LINGER=3ms: %+v, %v", f, err)
+	}
+}
+
 func TestDBFlag(t *testing.T) {
 	for _, db := range []string{"postgres://u@127.0.0.1:5432/leitai", "postgresql://u@db/leitai?sslmode=disable"} {
 		f, err := parseServe([]string{"--db", db})

@@ -88,6 +88,36 @@ func testJournalBatchAtomic(t *testing.T, s store.Store) {
 	equal(t, "journal after failed batches", got, []store.JournalEntry{e(1), e(2)})
 }
 
+// testJournalLargeBatch appends one batch larger than any single INSERT
+// the store makes, 463 entries (on SQL: chunks of 256, 128, 64, 8, 4, 2
+// and 1 rows), with runs of two rooms' entries and of several kinds
+// crossing the chunks' edges: every entry is stored, under its own room,
+// kind and data, in seq order.
+func testJournalLargeBatch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreateRoom(ctx, store.Room{ID: "a", Kind: "stage", CreatedAt: t0}))
+	must(t, s.CreateRoom(ctx, store.Room{ID: "b", Kind: "stage", CreatedAt: t0}))
+	kinds := []string{"answer", "answer", "reveal", "answer", "question"}
+	var batch []store.JournalEntry
+	want := map[string][]store.JournalEntry{}
+	for i := range 463 {
+		room := []string{"a", "b"}[i/7%2] // runs of 7 of one room
+		e := store.JournalEntry{Room: room, Seq: int64(len(want[room]) + 1), Kind: kinds[i/3%len(kinds)],
+			At: t0.Add(time.Duration(i) * time.Millisecond)}
+		if i%5 != 0 {
+			e.Data = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+		}
+		batch = append(batch, e)
+		want[room] = append(want[room], e)
+	}
+	must(t, s.AppendJournal(ctx, batch))
+	for _, room := range []string{"a", "b"} {
+		got, err := s.Journal(ctx, room)
+		must(t, err)
+		equal(t, "journal of "+room, got, want[room])
+	}
+}
+
 func testJournalUnknownRoom(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	_, err := s.Journal(ctx, "ghost")

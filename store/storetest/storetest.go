@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Rooms", testRooms},
 		{"JournalOrder", testJournalOrder},
 		{"JournalBatchAtomic", testJournalBatchAtomic},
+		{"JournalLargeBatch", testJournalLargeBatch},
 		{"JournalUnknownRoom", testJournalUnknownRoom},
 		{"JournalConcurrent", testJournalConcurrent},
 		{"FinishRoom", testFinishRoom},

@@ -191,7 +191,7 @@ func (p *answerPath) answer(i int) {
 	}
 }
 
-// dial makes the shared connection: the gateway's side a conn as serveConn
+// dial makes the shared connection: the gateway's side a conn as openConn
 // makes it, the client's a raw TCP socket read by readFrames.
 func (p *answerPath) dial() *conn {
 	p.tb.Helper()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"maps"
-	"sync"
 	"sync/atomic"
 )
 
@@ -20,9 +19,7 @@ import (
 // written again on its own, so one bad call (an unknown player) fails
 // alone.
 type awardGroup struct {
-	mu      sync.Mutex
-	pending []*awardCall
-	running bool
+	gather[*awardCall]
 
 	grouped atomic.Int64 // transactions that held more than one call, for tests
 	txs     atomic.Int64 // transactions written, for the benchmark
@@ -39,38 +36,12 @@ type awardCall struct {
 
 func (g *awardGroup) award(ctx context.Context, s *SQL, caps Caps, awards []Award) ([]Award, error) {
 	c := &awardCall{caps: caps, awards: awards, wake: make(chan bool, 1)}
-	g.mu.Lock()
-	g.pending = append(g.pending, c)
-	if g.running {
-		g.mu.Unlock()
-		if lead := <-c.wake; !lead {
-			return c.out, c.err
-		}
-		g.mu.Lock()
-	}
-	g.running = true
-	batch := g.pending
-	g.pending = nil
-	g.mu.Unlock()
-
 	// Another caller's cancellation must not fail this one's group.
-	s.awardCalls(context.WithoutCancel(ctx), batch)
-	for _, o := range batch {
-		if o != c {
-			o.wake <- false
-		}
-	}
-	g.mu.Lock()
-	if len(g.pending) > 0 {
-		next := g.pending[0]
-		g.mu.Unlock()
-		next.wake <- true
-	} else {
-		g.running = false
-		g.mu.Unlock()
-	}
+	g.join(c, func(batch []*awardCall) { s.awardCalls(context.WithoutCancel(ctx), batch) })
 	return c.out, c.err
 }
+
+func (c *awardCall) wakeChan() chan bool { return c.wake }
 
 // awardCalls writes calls in as few transactions as their caps allow
 // (one per run of calls with equal caps) and sets each call's outcome.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"maps"
-	"sync"
 	"sync/atomic"
 )
 
@@ -20,9 +19,7 @@ import (
 // transaction fails, each write is run again in a transaction of its own,
 // so one bad write (a room id taken, a player unknown) fails alone.
 type txGroup struct {
-	mu      sync.Mutex
-	pending []*txCall
-	running bool
+	gather[*txCall]
 
 	txs   atomic.Int64 // transactions written, for tests
 	calls atomic.Int64 // writes in them
@@ -47,37 +44,11 @@ type txCall struct {
 // as paid. fn must only write through tx, and may run twice.
 func (g *txGroup) do(ctx context.Context, s *SQL, fn func(ctx context.Context, tx *sql.Tx) error, caps Caps, awards []Award) ([]Award, error) {
 	c := &txCall{ctx: ctx, fn: fn, caps: caps, awards: awards, wake: make(chan bool, 1)}
-	g.mu.Lock()
-	g.pending = append(g.pending, c)
-	if g.running {
-		g.mu.Unlock()
-		if lead := <-c.wake; !lead {
-			return c.out, c.err
-		}
-		g.mu.Lock()
-	}
-	g.running = true
-	batch := g.pending
-	g.pending = nil
-	g.mu.Unlock()
-
-	g.write(s, batch)
-	for _, o := range batch {
-		if o != c {
-			o.wake <- false
-		}
-	}
-	g.mu.Lock()
-	if len(g.pending) > 0 {
-		next := g.pending[0]
-		g.mu.Unlock()
-		next.wake <- true
-	} else {
-		g.running = false
-		g.mu.Unlock()
-	}
+	g.join(c, func(batch []*txCall) { g.write(s, batch) })
 	return c.out, c.err
 }
+
+func (c *txCall) wakeChan() chan bool { return c.wake }
 
 // write commits batch and sets each call's outcome. Each write runs under
 // its own caller's context; the group waits for the write gate under the

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/internal/roomtest"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
 	"github.com/leitai/leitai/roomhost"
@@ -136,17 +137,7 @@ func newAnswerPath(tb testing.TB) *answerPath {
 		tb.Fatal(err)
 	}
 	r, _ := h.Rooms().Get(p.roomID)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, err := r.Snapshot(ctx)
-		if err == nil && s.Phase == room.PhaseQuestion {
-			break
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("the question did not open: %+v, %v", s, err)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	roomtest.WaitPhase(tb, r, room.PhaseQuestion)
 	return p
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/internal/roomtest"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
 )
@@ -55,17 +56,7 @@ func answerBatchRoom(tb testing.TB, h *Host, id string, players int) (*room.Room
 	if _, err := h.Exec(ctx, &Command{Op: OpControl, Room: id, Action: "start"}, nil); err != nil {
 		tb.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, err := r.Snapshot(ctx)
-		if err == nil && s.Phase == room.PhaseQuestion {
-			break
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("the question did not open: %+v, %v", s, err)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	roomtest.WaitPhase(tb, r, room.PhaseQuestion)
 	msg, err := json.Marshal(b)
 	if err != nil {
 		tb.Fatal(err)

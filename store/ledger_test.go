@@ -65,11 +65,7 @@ func TestAwardOnceAcrossRestart(t *testing.T) {
 // queued meanwhile commit in one transaction, each told its own outcome
 // (a ref sent by two of them paid once, the cap counted across calls).
 func TestAwardCallsCommitTogether(t *testing.T) {
-	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "leitai.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSQLite(t)
 	ctx := t.Context()
 	if err := s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p"}); err != nil {
 		t.Fatal(err)
@@ -147,11 +143,7 @@ func TestAwardCallsCommitTogether(t *testing.T) {
 // time, and the day's cap counts the calls before it, not the failed
 // group's attempt.
 func TestAwardGroupFailsThenEachAlone(t *testing.T) {
-	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "leitai.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSQLite(t)
 	ctx := t.Context()
 	if err := s.CreatePlayer(ctx, store.Player{ID: "p", Name: "p"}); err != nil {
 		t.Fatal(err)

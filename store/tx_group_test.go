@@ -3,7 +3,6 @@ package store_test
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,11 +15,7 @@ import (
 // of them (a room id already taken) fails the group's transaction: each
 // is then written again alone, and only that one fails.
 func TestRoomWritesCommitTogether(t *testing.T) {
-	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "leitai.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSQLite(t)
 	ctx := t.Context()
 	at := time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
 	for _, p := range []string{"a", "b"} {

@@ -58,12 +58,17 @@ func (g *Registry) Close() {
 	g.mu.Unlock()
 }
 
-// Get returns a running room.
+// Get returns a running room. A room whose Run has returned is not
+// running, even in the moment before its goroutine takes it out of the
+// directory.
 func (g *Registry) Get(id string) (*Room, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, ok := g.rooms[id]
-	return r, ok
+	if !ok || stopped(r) {
+		return nil, false
+	}
+	return r, true
 }
 
 // All returns the running rooms.
@@ -72,7 +77,9 @@ func (g *Registry) All() []*Room {
 	defer g.mu.Unlock()
 	out := make([]*Room, 0, len(g.rooms))
 	for _, r := range g.rooms {
-		out = append(out, r)
+		if !stopped(r) {
+			out = append(out, r)
+		}
 	}
 	return out
 }
@@ -81,7 +88,23 @@ func (g *Registry) All() []*Room {
 func (g *Registry) Len() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.rooms)
+	n := 0
+	for _, r := range g.rooms {
+		if !stopped(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// stopped reports whether r's Run has returned.
+func stopped(r *Room) bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Wait blocks until every room goroutine has ended.

@@ -136,6 +136,11 @@ func (h *harness) dialOver(rtt time.Duration) *client {
 type answered struct {
 	elapsed int64 // ms, the server's measure (answer.ack)
 	points  int64 // reveal.you.points
+	// reacted is how long after reading the question the contestant
+	// actually sent its answer, in ms: the planned reaction plus however
+	// late this process's timer woke on a busy machine. The server cannot
+	// tell the two apart, so its measure is held to this.
+	reacted int64
 }
 
 // answerRound waits for every contestant's next question and answers it
@@ -144,22 +149,24 @@ type answered struct {
 func answerRound(h *harness, cs []*contestant, react func(i int) time.Duration) []answered {
 	h.t.Helper()
 	type due struct {
-		i  int
-		at time.Time
-		q  question
+		i        int
+		at, read time.Time
+		q        question
 	}
 	var dues []due
 	for i, c := range cs {
 		m := c.c.expect("question")
 		var q question
 		m.decode(h.t, &q)
-		dues = append(dues, due{i: i, at: m.at.Add(react(i)), q: q})
+		dues = append(dues, due{i: i, at: m.at.Add(react(i)), read: m.at, q: q})
 	}
 	slices.SortFunc(dues, func(a, b due) int { return a.at.Compare(b.at) })
 	ids := make([]string, len(cs))
+	reacted := make([]int64, len(cs))
 	for _, d := range dues {
 		waitUntil(d.at)
 		ids[d.i] = cs[d.i].c.send("answer", h.correctAnswer(d.q))
+		reacted[d.i] = time.Since(d.read).Milliseconds()
 	}
 	out := make([]answered, len(cs))
 	for i, c := range cs {
@@ -171,7 +178,7 @@ func answerRound(h *harness, cs []*contestant, react func(i int) time.Duration) 
 		m.decode(h.t, &a)
 		var r reveal
 		c.c.expectReveal(dues[0].q.Index).decode(h.t, &r)
-		out[i] = answered{elapsed: a.Elapsed, points: r.You.Points}
+		out[i] = answered{elapsed: a.Elapsed, points: r.You.Points, reacted: reacted[i]}
 	}
 	return out
 }
@@ -233,14 +240,14 @@ func TestFairTimingInAnEvent(t *testing.T) {
 
 	for q := 0; q < 2; q++ {
 		res := answerRound(h, cs, func(int) time.Duration { return react })
-		var els, pts []int64
+		var errs, pts []int64
 		for i, r := range res {
-			t.Logf("question %d: %-4s rtt %3d ms: elapsed %d ms, %d points", q, cs[i].name, cs[i].rtt.Milliseconds(), r.elapsed, r.points)
-			els = append(els, r.elapsed)
+			t.Logf("question %d: %-4s rtt %3d ms: elapsed %d ms, sent after %d ms, %d points", q, cs[i].name, cs[i].rtt.Milliseconds(), r.elapsed, r.reacted, r.points)
+			errs = append(errs, r.elapsed-r.reacted)
 			pts = append(pts, r.points)
 		}
-		if spread := slices.Max(els) - slices.Min(els); spread > 20 {
-			t.Errorf("question %d: measured times %v ms differ by %d ms, want at most 20", q, els, spread)
+		if spread := slices.Max(errs) - slices.Min(errs); spread > 20 {
+			t.Errorf("question %d: the server's measures less the reactions, %v ms, differ by %d ms, want at most 20", q, errs, spread)
 		}
 		if lo, hi := slices.Min(pts), slices.Max(pts); float64(hi-lo) > 0.01*float64(hi) {
 			t.Errorf("question %d: points %v differ by more than 1 %%", q, pts)
@@ -280,13 +287,15 @@ func TestFairTimingInADuel(t *testing.T) {
 	for q, r := range rounds {
 		res := answerRound(h, cs, func(i int) time.Duration { return react + r.extra[i] })
 		for i, a := range res {
-			t.Logf("question %d (%s): %s rtt %3d ms: elapsed %d ms, %d points", q, r.what, cs[i].name, cs[i].rtt.Milliseconds(), a.elapsed, a.points)
+			t.Logf("question %d (%s): %s rtt %3d ms: elapsed %d ms, sent after %d ms, %d points", q, r.what, cs[i].name, cs[i].rtt.Milliseconds(), a.elapsed, a.reacted, a.points)
 		}
-		want := (r.extra[0] - r.extra[1]).Milliseconds()
+		want := res[0].reacted - res[1].reacted
 		if diff := res[0].elapsed - res[1].elapsed; diff < want-20 || diff > want+20 {
-			t.Errorf("question %d (%s): measured %d and %d ms, a difference of %d, want %d ± 20", q, r.what, res[0].elapsed, res[1].elapsed, diff, want)
+			t.Errorf("question %d (%s): measured %d and %d ms, a difference of %d, want %d ± 20 (the reactions' difference)", q, r.what, res[0].elapsed, res[1].elapsed, diff, want)
 		}
-		if r.wins >= 0 && (res[r.wins].points != 20 || res[1-r.wins].points != 10) {
+		// The planned winner, unless this process's timers moved the
+		// reactions closer than the tolerance.
+		if r.wins >= 0 && want*int64(1-2*r.wins) <= -20 && (res[r.wins].points != 20 || res[1-r.wins].points != 10) {
 			t.Errorf("question %d (%s): points %d and %d, want 20 to %s", q, r.what, res[0].points, res[1].points, cs[r.wins].name)
 		}
 	}

@@ -212,9 +212,8 @@ type Options struct {
 
 // Room is one contest. Its exported methods may be called from any goroutine.
 type Room struct {
-	cfg  Config         // Static after construction.
-	opts Options        // Static after construction.
-	log  zerolog.Logger // Static after construction.
+	cfg  Config  // Static after construction.
+	opts Options // Static after construction.
 
 	inbox chan command
 	done  chan struct{}
@@ -272,7 +271,9 @@ func (r *Room) fail(err error) {
 	}
 	r.failed.Store(true)
 	r.breakOnce.Do(func() {
-		r.log.Error().Err(err).Msg("journal write failed; the room stops to be restored from its journal")
+		// The room's logger is made here, not kept: a room of two would
+		// otherwise hold a logger's buffer for its whole life for this one line.
+		r.opts.Log.Error().Str("room", r.cfg.ID).Err(err).Msg("journal write failed; the room stops to be restored from its journal")
 		close(r.broken)
 	})
 }
@@ -360,7 +361,6 @@ func New(cfg Config, opts Options) (*Room, error) {
 	r := &Room{
 		cfg:     cfg,
 		opts:    opts,
-		log:     opts.Log.With().Str("room", cfg.ID).Logger(),
 		inbox:   make(chan command, inboxSize(cfg.Kind)),
 		done:    make(chan struct{}),
 		fan:     fanout{wg: new(sync.WaitGroup), room: cfg.ID},

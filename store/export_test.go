@@ -139,3 +139,7 @@ func RoomWriteTxs(s *SQL) int64 { return s.rooms.txs.Load() }
 func WriterTx(ctx context.Context, s *SQL, fn func(tx *sql.Tx) error) error {
 	return s.inTx(ctx, fn)
 }
+
+// TxPrepares counts the statements prepared inside a transaction, rather
+// than once when the store opened.
+func TxPrepares(s *SQL) int64 { return s.txPrepares.Load() }

@@ -57,7 +57,7 @@ func TestSQLitePragmas(t *testing.T) {
 // TestSQLiteWriterHoldsLargeTx writes a transaction of 10,000 pages,
 // more than the writer keeps between transactions, and checks that SQLite
 // wrote none of them into the WAL before the commit (cache_spill above
-// cache_size), and all of them at it.
+// cache_size; the WAL's file would have grown), and all of them at it.
 func TestSQLiteWriterHoldsLargeTx(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "leitai.db")
@@ -94,8 +94,11 @@ func TestSQLiteWriterHoldsLargeTx(t *testing.T) {
 	if during != before {
 		t.Errorf("the WAL grew from %d to %d bytes inside the transaction: dirty pages were spilled before the commit", before, during)
 	}
-	if after := walSize(); after < before+pages*4096 {
-		t.Errorf("the WAL is %d bytes after the commit, want at least %d more than %d", after, pages*4096, before)
+	// The commit may have started the WAL over from its beginning (when
+	// the checkpointer had copied all of it back), so only its size is
+	// known: at least the pages written.
+	if after := walSize(); after < pages*4096 {
+		t.Errorf("the WAL is %d bytes after the commit, want at least the %d written", after, pages*4096)
 	}
 }
 

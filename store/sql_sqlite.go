@@ -75,7 +75,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	// (cache_spill): a large group commit of awards dirties tens of
 	// thousands of pages all over the rollup tables, and spilled early
 	// many of them would be written again at the commit. Between
-	// transactions the writer keeps only 16 MiB of them (cache_size; the
+	// transactions the writer keeps only 16 MiB of them (cache_size; most
 	// pages it reads again come from the mapped file, see below): a
 	// larger cache would cost every commit after a page split (see
 	// writerCacheKiB). Its statement journals (an upsert of many rows
@@ -154,8 +154,8 @@ const (
 	// page order: SQLite swaps two of them through page number 262,145 (the
 	// page of the 1 GiB lock byte, never used), which leaves the cache
 	// believing it may hold a page that far past the end of the file, and
-	// the commit drops every cached page past the end by visiting them all
-	// (pcache1TruncateUnsafe). Inserts under random keys (room ids, award
+	// the commit, to drop the cached pages past the end, visits every page
+	// in the cache (pcache1TruncateUnsafe). Inserts under random keys (room ids, award
 	// refs, the rollups) split such pages in a sixth to two thirds of the
 	// commits, so with 256 MiB cached (60,000 pages) that walk was 4–6 % of
 	// the server's CPU at 2,000 duels, and it grows with the cache, up to

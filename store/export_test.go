@@ -133,3 +133,13 @@ func RoomWritesRunning(s *SQL) bool {
 
 // RoomWriteTxs counts the transactions the room writes' group wrote.
 func RoomWriteTxs(s *SQL) int64 { return s.rooms.txs.Load() }
+
+// WriterTx runs fn in a write transaction on the writer connection and
+// commits it.
+func WriterTx(ctx context.Context, s *SQL, fn func(tx *sql.Tx) error) error {
+	return s.inTx(ctx, fn)
+}
+
+// TxPrepares counts the statements prepared inside a transaction, rather
+// than once when the store opened.
+func TxPrepares(s *SQL) int64 { return s.txPrepares.Load() }

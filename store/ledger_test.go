@@ -60,6 +60,84 @@ func TestAwardOnceAcrossRestart(t *testing.T) {
 	}
 }
 
+// TestAwardBatchPreparedAtOpen awards batches of many sizes, so that each
+// statement of the batch is cut into full chunks and shorter ones of every
+// size, with first awards, capped ones and replays of the batch before,
+// and checks each outcome and each player's points, and that no statement
+// was prepared inside an award's transaction: every one the batch ran was
+// prepared when the store opened. On SQLite and on PostgreSQL.
+func TestAwardBatchPreparedAtOpen(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			var s *store.SQL
+			if backend == "sqlite" {
+				s = openSQLite(t)
+			} else {
+				s = openPostgres(t)
+			}
+			ctx := t.Context()
+			at := time.Date(2026, 12, 4, 2, 0, 0, 0, time.UTC)
+			const players = 450
+			if err := s.AddOrgs(ctx, []store.Org{{Code: "u0", Name: "U0", CreatedAt: at}, {Code: "u1", Name: "U1", CreatedAt: at}}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range players {
+				p := store.Player{ID: fmt.Sprint("p", i), Name: "p", CreatedAt: at}
+				if err := s.JoinMember(ctx, store.Member{ID: fmt.Sprint("m", i), Name: "p", Unit: fmt.Sprint("u", i%2), CreatedAt: at}, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			caps := store.Caps{store.SourceDuel: 1}
+			points := map[string]int64{}  // each player's, as the awards should leave them
+			paidRef := map[string]int64{} // what each ref paid
+			var last []store.Award
+			for k, n := range []int{1, 2, 3, 7, 50, 51, 99, 133, 401, 450} {
+				day := fmt.Sprintf("2026-11-%02d", k+1)
+				var batch []store.Award
+				for i := range n {
+					batch = append(batch, store.Award{Ref: fmt.Sprintf("b%d:%d", k, i), Player: fmt.Sprint("p", i),
+						Source: store.SourceDuel, Points: int64(i%7 + 1), Day: day, At: at})
+				}
+				for i := range n / 3 { // a second duel the same day: over the cap
+					batch = append(batch, store.Award{Ref: fmt.Sprintf("b%d:%d:again", k, i), Player: fmt.Sprint("p", i),
+						Source: store.SourceDuel, Points: 5, Day: day, At: at})
+				}
+				batch = append(batch, last[:len(last)/2]...) // replays
+				out, err := s.Award(ctx, caps, batch)
+				if err != nil {
+					t.Fatalf("batch of %d: %v", n, err)
+				}
+				for i, a := range out {
+					want, replay := batch[i].Points, false
+					switch {
+					case i >= n+n/3:
+						want, replay = paidRef[a.Ref], true
+					case i >= n:
+						want = 0
+					}
+					if a.Ref != batch[i].Ref || a.Paid != want || a.Replay != replay {
+						t.Fatalf("batch of %d, award %d: %+v, want paid %d, replay %v", n, i, a, want, replay)
+					}
+					if !replay {
+						paidRef[a.Ref] = a.Paid
+						points[a.Player] += a.Paid
+					}
+				}
+				last = batch[:n]
+			}
+			for i := range players {
+				id := fmt.Sprint("p", i)
+				if p, err := s.Player(ctx, id); err != nil || p.Points != points[id] {
+					t.Fatalf("player %s: %d points (%v), want %d", id, p.Points, err, points[id])
+				}
+			}
+			if n := store.TxPrepares(s); n != 0 {
+				t.Fatalf("%d statements prepared inside award transactions, want 0", n)
+			}
+		})
+	}
+}
+
 // TestAwardCallsCommitTogether queues Award calls behind a held write
 // slot: once it is free, the first call commits alone and the ten that
 // queued meanwhile commit in one transaction, each told its own outcome

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,7 +31,10 @@ type SQL struct {
 
 	fenceStmt *sql.Stmt // the journal's epoch fence, set by prepareJournal
 
-	stmts sync.Map // query text → *sql.Stmt on the write pool (txStmt)
+	stmts      sync.Map               // query text → *sql.Stmt on the write pool (txStmt)
+	batchStmts map[batchKey]*sql.Stmt // the award batch's statements, set by prepareAward
+
+	txPrepares atomic.Int64 // statements prepared inside a transaction (txStmt), for tests
 
 	// gate admits as many writes at a time as the write pool has
 	// connections (one on SQLite), first come first served. The write
@@ -117,6 +121,9 @@ func (s *SQL) Close() error {
 		if stmt != nil {
 			err = errors.Join(err, stmt.Close())
 		}
+	}
+	for _, stmt := range s.batchStmts {
+		err = errors.Join(err, stmt.Close())
 	}
 	s.stmts.Range(func(_, v any) bool {
 		err = errors.Join(err, v.(*sql.Stmt).Close())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -38,7 +39,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 			ids = append(ids, a.Player)
 		}
 	}
-	err := chunked(len(ids), qAwardPlayers.rows, func(lo, hi int) error {
+	err := qAwardPlayers.chunks(len(ids), func(lo, hi int) error {
 		args := make([]any, 0, hi-lo)
 		for _, id := range ids[lo:hi] {
 			args = append(args, id)
@@ -82,7 +83,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 	ordered := slices.Clone(cand)
 	slices.SortFunc(ordered, func(i, j int) int { return strings.Compare(out[i].Ref, out[j].Ref) })
 	inserted := map[string]bool{}
-	err = chunked(len(cand), qAwardLedger.rows, func(lo, hi int) error {
+	err = qAwardLedger.chunks(len(cand), func(lo, hi int) error {
 		args := make([]any, 0, 8*(hi-lo))
 		for _, i := range ordered[lo:hi] {
 			a := out[i]
@@ -119,7 +120,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		for _, i := range replays {
 			byRef[out[i].Ref] = i
 		}
-		err = chunked(len(replays), qAwardReplays.rows, func(lo, hi int) error {
+		err = qAwardReplays.chunks(len(replays), func(lo, hi int) error {
 			args := make([]any, 0, hi-lo)
 			for _, i := range replays[lo:hi] {
 				args = append(args, out[i].Ref)
@@ -165,7 +166,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		return cmp.Or(strings.Compare(x.player, y.player), strings.Compare(x.day, y.day), strings.Compare(x.source, y.source))
 	})
 	before := map[daySrc]int64{}
-	err = chunked(len(dkeys), qAwardDays.rows, func(lo, hi int) error {
+	err = qAwardDays.chunks(len(dkeys), func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
 		for _, d := range dkeys[lo:hi] {
 			args = append(args, d.player, d.day, d.source, counts[d])
@@ -199,7 +200,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 			capped = append(capped, a.Ref)
 		}
 	}
-	err = chunked(len(capped), qAwardCapped.rows, func(lo, hi int) error {
+	err = qAwardCapped.chunks(len(capped), func(lo, hi int) error {
 		_, err := s.batchStmt(ctx, tx, qAwardCapped, hi-lo).ExecContext(ctx, capped[lo:hi]...)
 		return err
 	})
@@ -284,7 +285,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		points int64
 	}
 	hist := map[hp]int64{}
-	err = chunked(len(pkeys), qAwardRollPlayer.rows, func(lo, hi int) error {
+	err = qAwardRollPlayer.chunks(len(pkeys), func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
 		for _, key := range pkeys[lo:hi] {
 			args = append(args, key.period, key.player, byPlayer[key].points, byPlayer[key].awards)
@@ -330,7 +331,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 		}
 		return int(x.points - y.points)
 	})
-	err = chunked(len(hkeys), qAwardHist.rows, func(lo, hi int) error {
+	err = qAwardHist.chunks(len(hkeys), func(lo, hi int) error {
 		args := make([]any, 0, 3*(hi-lo))
 		for _, key := range hkeys[lo:hi] {
 			args = append(args, key.period, key.points, hist[key])
@@ -343,7 +344,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 	}
 	// A member's first award in a unit and period makes them active there.
 	active := map[up]int64{}
-	err = chunked(len(mkeys), qAwardRollMember.rows, func(lo, hi int) error {
+	err = qAwardRollMember.chunks(len(mkeys), func(lo, hi int) error {
 		args := make([]any, 0, 5*(hi-lo))
 		for _, key := range mkeys[lo:hi] {
 			args = append(args, key.period, key.unit, key.player, byMember[key].points, byMember[key].awards)
@@ -368,7 +369,7 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 	if err != nil {
 		return err
 	}
-	err = chunked(len(ukeys), qAwardRollUnit.rows, func(lo, hi int) error {
+	err = qAwardRollUnit.chunks(len(ukeys), func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
 		for _, key := range ukeys[lo:hi] {
 			args = append(args, key.period, key.unit, byUnit[key].points, active[key])
@@ -388,14 +389,36 @@ func (s *SQL) awardsTx(ctx context.Context, tx *sql.Tx, caps Caps, out []Award) 
 	return nil
 }
 
-// chunked calls f on [lo, hi) ranges of at most size covering [0, n).
-func chunked(n, size int, f func(lo, hi int) error) error {
-	for lo := 0; lo < n; lo += size {
-		if err := f(lo, min(lo+size, n)); err != nil {
+// chunks calls f on consecutive [lo, hi) ranges covering [0, n), each
+// as long as one of q's sizes: full chunks of q.rows rows, then the
+// largest power of two that fits in what is left, and so on (449 rows of
+// a 400-row query are 400 + 32 + 16 + 1), so that every statement is one
+// prepared when the store opened. The rows of a batch are apart (its keys
+// are unique), so where they are cut makes no difference to the outcome.
+func (q batchQuery) chunks(n int, f func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		size := q.rows
+		if rest := n - lo; rest < size {
+			size = 1 << (bits.Len(uint(rest)) - 1)
+		}
+		if err := f(lo, lo+size); err != nil {
 			return err
 		}
+		lo += size
 	}
 	return nil
+}
+
+// sizes are the row counts q is prepared for: q.rows and every power of
+// two below it, largest first.
+func (q batchQuery) sizes() []int {
+	out := []int{q.rows}
+	for n := 1 << (bits.Len(uint(q.rows)) - 1); n >= 1; n >>= 1 {
+		if n < q.rows {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // batchQuery is a statement of the award batch over a list of rows: head,
@@ -403,8 +426,9 @@ func chunked(n, size int, f func(lo, hi int) error) error {
 // bare for an IN list), then tail. Its placeholders are the dialect's:
 // SQLite's '?' is bound by position, where "$N" would be looked up by name,
 // once when the statement is parsed and again for every argument bound.
-// The statement of a full chunk (rows rows) is prepared when the store
-// opens, so a batch parses only its last, shorter chunk of each.
+// Its statement for each of its sizes is prepared when the store opens
+// (prepareAward), and a batch is cut into those sizes (chunks), so an
+// award parses no SQL.
 type batchQuery struct {
 	head, tail string
 	width      int
@@ -466,8 +490,18 @@ func (q batchQuery) text(param func(int) string, n int) string {
 	return b.String()
 }
 
-// batchStmt is q for n rows bound to tx: the statement prepared at open
-// for a full chunk, else one prepared now on the transaction's connection.
+// batchKey names the statement of a batchQuery for a number of rows.
+type batchKey struct {
+	head string
+	rows int
+}
+
+// batchStmt is q for n rows (one of q's sizes) bound to tx: the statement
+// prepared when the store opened, or failing that (a size chunks does not
+// make) one prepared now on the transaction's connection.
 func (s *SQL) batchStmt(ctx context.Context, tx *sql.Tx, q batchQuery, n int) boundStmt {
+	if st := s.batchStmts[batchKey{q.head, n}]; st != nil {
+		return boundStmt{st: tx.StmtContext(ctx, st)}
+	}
 	return s.txStmt(ctx, tx, q.text(s.d.param, n))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -304,18 +303,25 @@ func (s *SQL) TopMembers(ctx context.Context, period string, units []string, n i
 	return out, nil
 }
 
-// prepareAward prepares awardQueries on the write pool.
+// prepareAward prepares awardQueries, and the batch's statements in each
+// of their sizes, on the write pool.
 func (s *SQL) prepareAward(ctx context.Context) error {
-	qs := slices.Clone(awardQueries)
-	for _, q := range batchQueries {
-		qs = append(qs, q.text(s.d.param, q.rows))
-	}
-	for _, q := range qs {
+	for _, q := range awardQueries {
 		st, err := s.write.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare award: %w", err)
 		}
 		s.stmts.Store(q, st)
+	}
+	s.batchStmts = map[batchKey]*sql.Stmt{}
+	for _, q := range batchQueries {
+		for _, n := range q.sizes() {
+			st, err := s.write.PrepareContext(ctx, q.text(s.d.param, n))
+			if err != nil {
+				return fmt.Errorf("prepare award: %w", err)
+			}
+			s.batchStmts[batchKey{q.head, n}] = st
+		}
 	}
 	return nil
 }
@@ -328,6 +334,7 @@ func (s *SQL) txStmt(ctx context.Context, tx *sql.Tx, query string) boundStmt {
 	if st, ok := s.stmts.Load(query); ok {
 		return boundStmt{st: tx.StmtContext(ctx, st.(*sql.Stmt))}
 	}
+	s.txPrepares.Add(1)
 	st, err := tx.PrepareContext(ctx, query)
 	return boundStmt{st: st, err: err}
 }

@@ -70,15 +70,18 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 
-	// The writer keeps 256 MiB of pages (SQLite's default is 2 MiB): an
-	// award batch updates rollup rows all over tables of millions of rows,
-	// and each page it has to read again costs a system call and a decode;
-	// a large group commit dirties tens of thousands of pages, and with a
-	// smaller cache SQLite spills them into the WAL before the commit and
-	// writes many of them again at the commit. Its statement journals (an
-	// upsert of many rows keeps one, to undo just that statement) are kept
-	// in memory (temp_store) rather than in a temporary file written with a
-	// system call per page.
+	// A transaction of the writer may dirty 256 MiB of pages before
+	// SQLite writes any of them into the WAL ahead of the commit
+	// (cache_spill): a large group commit of awards dirties tens of
+	// thousands of pages all over the rollup tables, and spilled early
+	// many of them would be written again at the commit. Between
+	// transactions the writer keeps only 16 MiB of them (cache_size; most
+	// pages it reads again come from the mapped file, see below): a
+	// larger cache would cost every commit after a page split (see
+	// writerCacheKiB). Its statement journals (an upsert of many rows
+	// keeps one, to undo just that statement) are kept in memory
+	// (temp_store) rather than in a temporary file written with a system
+	// call per page.
 	// Every connection also maps the file (up to mmapBytes) and reads its
 	// pages straight from the kernel's cache, without a read system call
 	// and a copy each; the WAL is still read and written the usual way.
@@ -88,7 +91,8 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 	// writer's own checkpoint is only a backstop, should that goroutine
 	// fall far behind.
 	write, err := sql.Open("sqlite", sqliteDSN(path,
-		"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-262144)", "temp_store(MEMORY)", mmapPragma,
+		"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "temp_store(MEMORY)", mmapPragma,
+		fmt.Sprintf("cache_size(%d)", -writerCacheKiB), fmt.Sprintf("cache_spill(%d)", writerSpillPages),
 		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages)))
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
@@ -142,6 +146,29 @@ func OpenSQLite(ctx context.Context, path string) (*SQL, error) {
 func readConns() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 const (
+	// writerCacheKiB bounds the writer's page cache between transactions
+	// (cache_size, in KiB): 16 MiB, about 4,000 pages.
+	//
+	// A commit costs SQLite a walk over the whole cache whenever its
+	// transaction split a B-tree page and had to put the new siblings in
+	// page order: SQLite swaps two of them through page number 262,145 (the
+	// page of the 1 GiB lock byte, never used), which leaves the cache
+	// believing it may hold a page that far past the end of the file, and
+	// the commit, to drop the cached pages past the end, visits every page
+	// in the cache (pcache1TruncateUnsafe). Inserts under random keys (room ids, award
+	// refs, the rollups) split such pages in a sixth to two thirds of the
+	// commits, so with 256 MiB cached (60,000 pages) that walk was 4–6 % of
+	// the server's CPU at 2,000 duels, and it grows with the cache, up to
+	// the 1 GiB database where page 262,145 is no longer past the end
+	// (BenchmarkWriterCommit). The walk still visits every slot of SQLite's
+	// table of pages, which grows with the most pages ever held at once (a
+	// large transaction's) and never shrinks.
+	writerCacheKiB = 16 << 10
+	// writerSpillPages is how many pages a writer's transaction may hold
+	// (dirty ones included) before SQLite spills dirty pages into the WAL
+	// ahead of the commit (cache_spill, in pages): 256 MiB of 4 KiB pages.
+	writerSpillPages = 65536
+
 	// checkpointEvery is how often the checkpointer looks at the WAL.
 	checkpointEvery = 500 * time.Millisecond
 	// walBackstopPages is the WAL size (in 4 KiB pages, 256 MiB) at which

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,7 +40,8 @@ func TestSQLitePragmas(t *testing.T) {
 		"journal_mode": "wal",
 		"synchronous":  "2", // FULL
 		"foreign_keys": "1",
-		"cache_size":   "-262144",
+		"cache_size":   "-16384",
+		"cache_spill":  "65536",
 		"temp_store":   "2", // MEMORY
 	} {
 		got, err := store.WriterPragma(t.Context(), s, name)
@@ -49,6 +51,54 @@ func TestSQLitePragmas(t *testing.T) {
 		if got != want {
 			t.Errorf("PRAGMA %s = %s, want %s", name, got, want)
 		}
+	}
+}
+
+// TestSQLiteWriterHoldsLargeTx writes a transaction of 10,000 pages,
+// more than the writer keeps between transactions, and checks that SQLite
+// wrote none of them into the WAL before the commit (cache_spill above
+// cache_size; the WAL's file would have grown), and all of them at it.
+func TestSQLiteWriterHoldsLargeTx(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "leitai.db")
+	s, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	walSize := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	const pages = 10000 // 40 MiB: over the 16 MiB kept, under the 256 MiB held
+	var before, during int64
+	err = store.WriterTx(ctx, s, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE big (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)`); err != nil {
+			return err
+		}
+		before = walSize()
+		for range pages {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO big (pad) VALUES (zeroblob(3000))`); err != nil {
+				return err
+			}
+		}
+		during = walSize()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during != before {
+		t.Errorf("the WAL grew from %d to %d bytes inside the transaction: dirty pages were spilled before the commit", before, during)
+	}
+	// The commit may have started the WAL over from its beginning (when
+	// the checkpointer had copied all of it back), so only its size is
+	// known: at least the pages written.
+	if after := walSize(); after < pages*4096 {
+		t.Errorf("the WAL is %d bytes after the commit, want at least the %d written", after, pages*4096)
 	}
 }
 

@@ -56,7 +56,7 @@ func (r *Room) questionFrames() [permutations]*protocol.Frame {
 			Question:  publicQuestion(q, questionFor(q, k, r.cfg.ID, s.index)),
 			TimeLimit: r.cfg.TimeLimit.Milliseconds(), Deadline: s.deadline.UnixMilli(),
 		}
-		f := protocol.NewShared(protocol.Encode("question", "", msg))
+		f := protocol.NewShared(protocol.EncodeQuestion(msg))
 		f.Mark = &protocol.Mark{Room: r.cfg.ID, Index: s.index, Limit: r.cfg.TimeLimit + r.cfg.Grace}
 		frames[k] = f
 	}
@@ -117,7 +117,7 @@ func (r *Room) broadcastReveal() {
 	i := s.index
 	q := &r.cfg.Questions[i]
 	shared := protocol.Reveal{Room: r.cfg.ID, Index: i, Correct: q.Answer, Explanation: q.Explanation, Stats: r.stats(i), Skipped: s.skipped[i]}
-	whole := protocol.Encode("reveal", "", shared)
+	whole := protocol.EncodeReveal(shared)
 	r.toWatchers(protocol.NewShared(whole))
 
 	prefix, suffix := spliceParts(whole)
@@ -140,7 +140,7 @@ func (r *Room) broadcastReveal() {
 		frames[j].Parts = parts[3*j : 3*j+3 : 3*j+3]
 	}
 	r.outbox = append(r.outbox, delivery{peers: peers, frames: frames})
-	r.broadcast(protocol.NewShared(protocol.Encode("scoreboard", "", r.scoreboard())), true)
+	r.broadcast(protocol.NewShared(protocol.EncodeScoreboard(r.scoreboard())), true)
 }
 
 // recipients are the present players that have a peer.
@@ -258,7 +258,7 @@ func (r *Room) sayFinished(res *Result, awarded map[string]int64) {
 	if len(top) > smallRoom {
 		top = top[:smallRoom]
 	}
-	whole := protocol.Encode("room.finished", "", protocol.Finished{Room: r.cfg.ID, Standings: top, Teams: res.Teams, Players: s.present()})
+	whole := protocol.EncodeFinished(protocol.Finished{Room: r.cfg.ID, Standings: top, Teams: res.Teams, Players: s.present()})
 	r.toWatchers(protocol.NewShared(whole))
 	prefix, suffix := spliceParts(whole)
 	sends := r.recipients()
@@ -308,7 +308,7 @@ func (r *Room) sendProgress() {
 		return
 	}
 	r.lastProgress = s.answered
-	f := protocol.NewShared(protocol.Encode("progress", "", protocol.Progress{Room: r.cfg.ID, Index: s.index, Answered: s.answered, Of: s.present()}))
+	f := protocol.NewShared(protocol.EncodeProgress(protocol.Progress{Room: r.cfg.ID, Index: s.index, Answered: s.answered, Of: s.present()}))
 	if s.present() <= smallRoom {
 		r.broadcast(f, true)
 	} else {

@@ -5,23 +5,19 @@ import (
 	"strconv"
 )
 
-// The messages a room pushes on every question — question, progress,
-// reveal, scoreboard, countdown and room.finished — written by hand rather
-// than by reflection: each EncodeX returns exactly the bytes
-// Encode(type, "", x) returns for the same value, and each AppendX appends
-// them to b. encoding/json costs a room's goroutine CPU and stack for
-// every frame of every match; these cost one buffer. FuzzPushed holds
-// them to encoding/json byte for byte.
-//
-// A field added to one of these types must be added here too, or the
-// fuzz test fails.
+// The messages a room sends in every match — question, progress, reveal,
+// scoreboard, countdown, room.finished and room.state — written by hand
+// rather than by reflection: each EncodeX returns exactly the bytes
+// Encode(type, "", x) returns for the same value (EncodeState takes the re
+// of the request it answers), and each AppendX appends them to b.
+// encoding/json costs a room's goroutine CPU, and stack, for every frame
+// of every match; these cost one buffer. FuzzPushed holds them to
+// encoding/json byte for byte, and TestPushedFieldsCovered fails when one
+// of these types gains a field, until the encoder writes it too.
 
 // EncodeQuestion encodes a question message.
 func EncodeQuestion(q Question) []byte {
-	n := 160 + len(q.Room) + len(q.Question.ID) + len(q.Question.Type) + len(q.Question.Text)
-	for _, o := range q.Question.Options {
-		n += 24 + len(o.Key) + len(o.Text)
-	}
+	n := 112 + len(q.Room) + publicQuestionLen(&q.Question)
 	return AppendQuestion(make([]byte, 0, n), q)
 }
 
@@ -31,15 +27,23 @@ func AppendQuestion(b []byte, q Question) []byte {
 	b = appendJSONString(b, q.Room)
 	b = appendIntField(b, `,"index":`, int64(q.Index))
 	b = appendIntField(b, `,"total":`, int64(q.Total))
-	b = append(b, `,"question":{"id":`...)
-	b = appendJSONString(b, q.Question.ID)
+	b = append(b, `,"question":`...)
+	b = appendPublicQuestion(b, &q.Question)
+	b = appendIntField(b, `,"time_limit_ms":`, q.TimeLimit)
+	b = appendIntField(b, `,"deadline":`, q.Deadline)
+	return append(b, "}}"...)
+}
+
+func appendPublicQuestion(b []byte, q *PublicQuestion) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, q.ID)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, q.Question.Type)
+	b = appendJSONString(b, q.Type)
 	b = append(b, `,"text":`...)
-	b = appendJSONString(b, q.Question.Text)
-	if len(q.Question.Options) > 0 {
+	b = appendJSONString(b, q.Text)
+	if len(q.Options) > 0 {
 		b = append(b, `,"options":[`...)
-		for i, o := range q.Question.Options {
+		for i, o := range q.Options {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -51,10 +55,15 @@ func AppendQuestion(b []byte, q Question) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, '}')
-	b = appendIntField(b, `,"time_limit_ms":`, q.TimeLimit)
-	b = appendIntField(b, `,"deadline":`, q.Deadline)
-	return append(b, "}}"...)
+	return append(b, '}')
+}
+
+func publicQuestionLen(q *PublicQuestion) int {
+	n := 48 + len(q.ID) + len(q.Type) + len(q.Text)
+	for _, o := range q.Options {
+		n += 24 + len(o.Key) + len(o.Text)
+	}
+	return n
 }
 
 // EncodeProgress encodes a progress message.
@@ -125,7 +134,13 @@ func EncodeScoreboard(s Scoreboard) []byte {
 
 // AppendScoreboard appends EncodeScoreboard's bytes to b.
 func AppendScoreboard(b []byte, s Scoreboard) []byte {
-	b = append(b, `{"type":"scoreboard","data":{"room":`...)
+	b = append(b, `{"type":"scoreboard","data":`...)
+	b = appendScoreboardData(b, &s)
+	return append(b, '}')
+}
+
+func appendScoreboardData(b []byte, s *Scoreboard) []byte {
+	b = append(b, `{"room":`...)
 	b = appendJSONString(b, s.Room)
 	b = appendIntField(b, `,"index":`, int64(s.Index))
 	b = appendIntField(b, `,"players":`, int64(s.Players))
@@ -135,7 +150,7 @@ func AppendScoreboard(b []byte, s Scoreboard) []byte {
 		b = append(b, `,"teams":`...)
 		b = appendTeams(b, s.Teams)
 	}
-	return append(b, "}}"...)
+	return append(b, '}')
 }
 
 // EncodeFinished encodes the shared part of a room.finished message.
@@ -268,4 +283,150 @@ func appendTeams(b []byte, ts []TeamStanding) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// EncodeState encodes a room.state message, the reply to re (empty when
+// pushed).
+func EncodeState(re string, st State) []byte {
+	n := 320 + len(re) + len(st.Room) + len(st.Kind) + len(st.Title) + len(st.PIN) + len(st.TeamMode)
+	if st.Question != nil {
+		n += publicQuestionLen(st.Question)
+	}
+	for _, t := range st.Teams {
+		n += 3 + len(t)
+	}
+	for _, m := range st.Members {
+		n += 48 + len(m.ID) + len(m.Name) + len(m.Team)
+	}
+	if st.Scoreboard != nil {
+		n += 96 + standingsLen(st.Scoreboard.Top) + teamsLen(st.Scoreboard.Teams)
+	}
+	if st.You != nil {
+		n += 128 + len(st.You.Name) + len(st.You.Team) + 64*len(st.You.Answers)
+	}
+	return AppendState(make([]byte, 0, n), re, st)
+}
+
+// AppendState appends EncodeState's bytes to b.
+func AppendState(b []byte, re string, st State) []byte {
+	b = append(b, `{"type":"room.state"`...)
+	if re != "" {
+		b = append(b, `,"re":`...)
+		b = appendJSONString(b, re)
+	}
+	b = append(b, `,"data":{"room":`...)
+	b = appendJSONString(b, st.Room)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, st.Kind)
+	if st.Title != "" {
+		b = append(b, `,"title":`...)
+		b = appendJSONString(b, st.Title)
+	}
+	b = append(b, `,"phase":`...)
+	b = appendJSONString(b, st.Phase)
+	b = appendIntField(b, `,"index":`, int64(st.Index))
+	b = appendIntField(b, `,"total":`, int64(st.Total))
+	if st.Deadline != 0 {
+		b = appendIntField(b, `,"deadline":`, st.Deadline)
+	}
+	b = appendIntField(b, `,"time_limit_ms":`, st.TimeLimit)
+	if st.RemainingMS != 0 {
+		b = appendIntField(b, `,"remaining_ms":`, st.RemainingMS)
+	}
+	b = append(b, `,"question":`...)
+	if st.Question == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendPublicQuestion(b, st.Question)
+	}
+	b = appendIntField(b, `,"players":`, int64(st.Players))
+	b = appendIntField(b, `,"answered":`, int64(st.Answered))
+	if st.PIN != "" {
+		b = append(b, `,"pin":`...)
+		b = appendJSONString(b, st.PIN)
+	}
+	if st.TeamMode != "" {
+		b = append(b, `,"team_mode":`...)
+		b = appendJSONString(b, st.TeamMode)
+	}
+	if len(st.Teams) > 0 {
+		b = append(b, `,"teams":`...)
+		b = appendStrings(b, st.Teams)
+	}
+	if len(st.Members) > 0 {
+		b = append(b, `,"members":[`...)
+		for i, m := range st.Members {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendJSONString(b, m.ID)
+			b = append(b, `,"name":`...)
+			b = appendJSONString(b, m.Name)
+			if m.Team != "" {
+				b = append(b, `,"team":`...)
+				b = appendJSONString(b, m.Team)
+			}
+			b = appendIntField(b, `,"score":`, m.Score)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if st.Scoreboard != nil {
+		b = append(b, `,"scoreboard":`...)
+		b = appendScoreboardData(b, st.Scoreboard)
+	}
+	if st.You != nil {
+		b = append(b, `,"you":`...)
+		b = appendStateYou(b, st.You)
+	}
+	return append(b, "}}"...)
+}
+
+func appendStateYou(b []byte, y *StateYou) []byte {
+	b = append(b, '{')
+	if y.Name != "" {
+		b = append(b, `"name":`...)
+		b = appendJSONString(b, y.Name)
+		b = append(b, ',')
+	}
+	if y.Team != "" {
+		b = append(b, `"team":`...)
+		b = appendJSONString(b, y.Team)
+		b = append(b, ',')
+	}
+	b = appendIntField(b, `"score":`, y.Score)
+	b = appendIntField(b, `,"rank":`, int64(y.Rank))
+	b = append(b, `,"answered":`...)
+	b = strconv.AppendBool(b, y.Answered)
+	b = appendIntField(b, `,"streak":`, int64(y.Streak))
+	b = append(b, `,"answers":`...)
+	if y.Answers == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range y.Answers {
+			a := &y.Answers[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendIntField(b, `{"index":`, int64(a.Index))
+			if len(a.Choice) > 0 {
+				b = append(b, `,"choice":`...)
+				b = appendStrings(b, a.Choice)
+			}
+			if a.Text != "" {
+				b = append(b, `,"text":`...)
+				b = appendJSONString(b, a.Text)
+			}
+			if a.Correct != nil {
+				b = append(b, `,"correct":`...)
+				b = strconv.AppendBool(b, *a.Correct)
+			}
+			b = appendIntField(b, `,"points":`, a.Points)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }

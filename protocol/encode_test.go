@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 )
 
@@ -140,6 +141,41 @@ func FuzzPushed(f *testing.F) {
 		fin := Finished{Room: src.str(), Standings: src.standings(), Teams: src.teams(), Players: src.num()}
 		check("room.finished", fin, EncodeFinished(fin))
 
+		st := State{Room: src.str(), Kind: src.str(), Title: src.str(), Phase: src.str(), Index: src.num(), Total: src.num(),
+			Deadline: src.i64(), TimeLimit: src.i64(), RemainingMS: src.i64(), Players: src.num(), Answered: src.num(),
+			PIN: src.str(), TeamMode: src.str(), Teams: src.strings()}
+		if src.flag() {
+			st.Question = &q.Question
+		}
+		if n := src.length(); n >= 0 {
+			st.Members = make([]Member, n)
+			for i := range st.Members {
+				st.Members[i] = Member{ID: src.str(), Name: src.str(), Team: src.str(), Score: src.i64()}
+			}
+		}
+		if src.flag() {
+			st.Scoreboard = &sb
+		}
+		if src.flag() {
+			you := &StateYou{Name: src.str(), Team: src.str(), Score: src.i64(), Rank: src.num(), Answered: src.flag(), Streak: src.num()}
+			if n := src.length(); n >= 0 {
+				you.Answers = make([]AnswerRecord, n)
+				for i := range you.Answers {
+					a := AnswerRecord{Index: src.num(), Choice: src.strings(), Text: src.str(), Points: src.i64()}
+					if src.flag() {
+						c := src.flag()
+						a.Correct = &c
+					}
+					you.Answers[i] = a
+				}
+			}
+			st.You = you
+		}
+		re := src.str()
+		if want := Encode("room.state", re, st); !bytes.Equal(EncodeState(re, st), want) {
+			t.Fatalf("room.state re %q %+v\n got %s\nwant %s", re, st, EncodeState(re, st), want)
+		}
+
 		// Appending keeps what b held.
 		if got := AppendProgress([]byte("xy"), p); string(got[:2]) != "xy" || !bytes.Equal(got[2:], EncodeProgress(p)) {
 			t.Fatalf("AppendProgress onto a prefix: %s", got)
@@ -165,9 +201,31 @@ func TestPushedAllocations(t *testing.T) {
 		"reveal":        func() []byte { return EncodeReveal(r) },
 		"scoreboard":    func() []byte { return EncodeScoreboard(sb) },
 		"room.finished": func() []byte { return EncodeFinished(Finished{Room: "r-1", Standings: sb.Top, Players: 2}) },
+		"room.state": func() []byte {
+			return EncodeState("j2", State{Room: "r-1", Kind: "duel", Phase: "question", Index: 3, Total: 10, Deadline: 1764365100000,
+				TimeLimit: 10000, Question: &q.Question, Players: 2, Members: []Member{{ID: "p1", Name: "张三"}, {ID: "p2", Name: "Li"}},
+				Scoreboard: &sb, You: &StateYou{Name: "张三", Answers: []AnswerRecord{{Index: 2, Choice: []string{"B"}, Points: 950}}}})
+		},
 	} {
 		if n := testing.AllocsPerRun(100, func() { enc() }); n != 1 {
 			t.Errorf("%s: %v allocations, want 1 (its buffer)", name, n)
+		}
+	}
+}
+
+// TestPushedFieldsCovered fails when a type the hand-written encoders write
+// gains (or loses) a field: the encoder must learn it, and FuzzPushed set
+// it, before this count is changed.
+func TestPushedFieldsCovered(t *testing.T) {
+	for v, n := range map[reflect.Type]int{
+		reflect.TypeFor[Question](): 6, reflect.TypeFor[PublicQuestion](): 4, reflect.TypeFor[Option](): 2,
+		reflect.TypeFor[Progress](): 4, reflect.TypeFor[Countdown](): 3, reflect.TypeFor[Reveal](): 6,
+		reflect.TypeFor[Scoreboard](): 5, reflect.TypeFor[Standing](): 9, reflect.TypeFor[TeamStanding](): 4,
+		reflect.TypeFor[Finished](): 4, reflect.TypeFor[State](): 18, reflect.TypeFor[Member](): 4,
+		reflect.TypeFor[StateYou](): 7, reflect.TypeFor[AnswerRecord](): 5,
+	} {
+		if got := v.NumField(); got != n {
+			t.Errorf("%v has %d fields, its encoder writes %d", v, got, n)
 		}
 	}
 }

@@ -378,5 +378,5 @@ func (r *Room) sendState(to Peer, p *player, re string) {
 		}
 		st.You = you
 	}
-	r.say(protocol.NewFrame(protocol.Encode("room.state", re, st)), to)
+	r.say(protocol.NewFrame(protocol.EncodeState(re, st)), to)
 }

@@ -1,12 +1,15 @@
 package protocol
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"strconv"
 )
 
 // The messages a room sends in every match — question, progress, reveal,
-// scoreboard, countdown, room.finished and room.state — written by hand
+// scoreboard, countdown, room.finished, room.state and room.joined —
+// written by hand
 // rather than by reflection: each EncodeX returns exactly the bytes
 // Encode(type, "", x) returns for the same value (EncodeState takes the re
 // of the request it answers), and each AppendX appends them to b.
@@ -429,4 +432,53 @@ func appendStateYou(b []byte, y *StateYou) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// EncodeJoined encodes a room.joined message.
+func EncodeJoined(j Joined) []byte {
+	n := 112 + len(j.Room) + len(j.Player.ID) + len(j.Player.Name) + len(j.Player.Team)
+	return AppendJoined(make([]byte, 0, n), j)
+}
+
+// AppendJoined appends EncodeJoined's bytes to b. A rating that is not a
+// finite number panics, as Encode does.
+func AppendJoined(b []byte, j Joined) []byte {
+	b = append(b, `{"type":"room.joined","data":{"room":`...)
+	b = appendJSONString(b, j.Room)
+	b = append(b, `,"player":{"id":`...)
+	b = appendJSONString(b, j.Player.ID)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, j.Player.Name)
+	if j.Player.Team != "" {
+		b = append(b, `,"team":`...)
+		b = appendJSONString(b, j.Player.Team)
+	}
+	if j.Player.Rating != 0 {
+		b = append(b, `,"rating":`...)
+		b = appendJSONFloat(b, j.Player.Rating)
+	}
+	b = appendIntField(b, `},"count":`, int64(j.Count))
+	return append(b, "}}"...)
+}
+
+// appendJSONFloat writes f as encoding/json writes a float64: the
+// shortest decimal that reads back as f, in exponent form only below 1e-6
+// or from 1e21 on, with a one-digit negative exponent not padded to two.
+func appendJSONFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		panic(fmt.Sprintf("protocol: encode: unsupported number %v", f))
+	}
+	form := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		form = 'e'
+	}
+	b = strconv.AppendFloat(b, f, form, -1, 64)
+	if form == 'e' {
+		// strconv writes e-07; encoding/json writes e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }

@@ -93,11 +93,14 @@ func (s *pushedSource) teams() []TeamStanding {
 // Encode writes for the same value, byte for byte: odd Unicode, nil and
 // empty slices and maps, omitempty fields set and not.
 func FuzzPushed(f *testing.F) {
-	f.Add([]byte{}, "r-1", "长江", "B", int64(3), int64(1764365100000))
-	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}, "", "", "", int64(0), int64(-1))
-	f.Add(bytes.Repeat([]byte{6, 255, 3, 128, 17, 1}, 20), `q"\<>&`+"\u2028\x00é", "\xff\xfe", "\ufffd", int64(math.MinInt64), int64(math.MaxInt64))
-	f.Add(bytes.Repeat([]byte{5, 9, 2, 14, 4, 7, 1, 0, 11, 3, 13, 8}, 30), "a\tb", "<&>", "😀", int64(-7), int64(1)<<40)
-	f.Fuzz(func(t *testing.T, data []byte, s1, s2, s3 string, n1, n2 int64) {
+	f.Add([]byte{}, "r-1", "长江", "B", int64(3), int64(1764365100000), 1512.5)
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}, "", "", "", int64(0), int64(-1), 0.0)
+	f.Add(bytes.Repeat([]byte{6, 255, 3, 128, 17, 1}, 20), `q"\<>&`+"\u2028\x00é", "\xff\xfe", "\ufffd", int64(math.MinInt64), int64(math.MaxInt64), 1e-7)
+	f.Add(bytes.Repeat([]byte{5, 9, 2, 14, 4, 7, 1, 0, 11, 3, 13, 8}, 30), "a\tb", "<&>", "😀", int64(-7), int64(1)<<40, -1e21)
+	f.Fuzz(func(t *testing.T, data []byte, s1, s2, s3 string, n1, n2 int64, rating float64) {
+		if math.IsNaN(rating) || math.IsInf(rating, 0) {
+			return // Encode refuses these
+		}
 		src := &pushedSource{
 			b:    data,
 			strs: append([]string{s1, s2, s3}, oddStrings...),
@@ -176,6 +179,9 @@ func FuzzPushed(f *testing.F) {
 			t.Fatalf("room.state re %q %+v\n got %s\nwant %s", re, st, EncodeState(re, st), want)
 		}
 
+		j := Joined{Room: src.str(), Player: PlayerInfo{ID: src.str(), Name: src.str(), Team: src.str(), Rating: rating}, Count: src.num()}
+		check("room.joined", j, EncodeJoined(j))
+
 		// Appending keeps what b held.
 		if got := AppendProgress([]byte("xy"), p); string(got[:2]) != "xy" || !bytes.Equal(got[2:], EncodeProgress(p)) {
 			t.Fatalf("AppendProgress onto a prefix: %s", got)
@@ -201,6 +207,9 @@ func TestPushedAllocations(t *testing.T) {
 		"reveal":        func() []byte { return EncodeReveal(r) },
 		"scoreboard":    func() []byte { return EncodeScoreboard(sb) },
 		"room.finished": func() []byte { return EncodeFinished(Finished{Room: "r-1", Standings: sb.Top, Players: 2}) },
+		"room.joined": func() []byte {
+			return EncodeJoined(Joined{Room: "r-1", Player: PlayerInfo{ID: "p2", Name: "李四", Rating: 1523.25}, Count: 2})
+		},
 		"room.state": func() []byte {
 			return EncodeState("j2", State{Room: "r-1", Kind: "duel", Phase: "question", Index: 3, Total: 10, Deadline: 1764365100000,
 				TimeLimit: 10000, Question: &q.Question, Players: 2, Members: []Member{{ID: "p1", Name: "张三"}, {ID: "p2", Name: "Li"}},
@@ -222,7 +231,8 @@ func TestPushedFieldsCovered(t *testing.T) {
 		reflect.TypeFor[Progress](): 4, reflect.TypeFor[Countdown](): 3, reflect.TypeFor[Reveal](): 6,
 		reflect.TypeFor[Scoreboard](): 5, reflect.TypeFor[Standing](): 9, reflect.TypeFor[TeamStanding](): 4,
 		reflect.TypeFor[Finished](): 4, reflect.TypeFor[State](): 18, reflect.TypeFor[Member](): 4,
-		reflect.TypeFor[StateYou](): 7, reflect.TypeFor[AnswerRecord](): 5,
+		reflect.TypeFor[StateYou](): 7, reflect.TypeFor[AnswerRecord](): 5, reflect.TypeFor[Joined](): 3,
+		reflect.TypeFor[PlayerInfo](): 4,
 	} {
 		if got := v.NumField(); got != n {
 			t.Errorf("%v has %d fields, its encoder writes %d", v, got, n)

@@ -286,7 +286,7 @@ func appendFinishedYou(b []byte, y protocol.FinishedYou) []byte {
 // each of n players about each of n joins would cost n² sends.
 func (r *Room) announceJoin(p *player) {
 	n := r.st.present()
-	f := protocol.NewShared(protocol.Encode("room.joined", "", protocol.Joined{Room: r.cfg.ID, Player: protocol.PlayerInfo{ID: p.id, Name: p.name, Team: p.team}, Count: n}))
+	f := protocol.NewShared(protocol.EncodeJoined(protocol.Joined{Room: r.cfg.ID, Player: protocol.PlayerInfo{ID: p.id, Name: p.name, Team: p.team}, Count: n}))
 	if n <= smallRoom {
 		r.broadcast(f, true)
 	} else {

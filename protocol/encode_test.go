@@ -239,3 +239,39 @@ func TestPushedFieldsCovered(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPushed compares each hand-written encoder with Encode on a
+// duel's usual frames.
+func BenchmarkPushed(b *testing.B) {
+	q := Question{Room: "3f2a9c1e-duel", Index: 3, Total: 5, TimeLimit: 15000, Deadline: 1764365100000,
+		Question: PublicQuestion{ID: "q-0172", Type: "single", Text: "长江流经几个省级行政区？",
+			Options: []Option{{"A", "十一个"}, {"B", "九个"}, {"C", "七个"}, {"D", "十三个"}}}}
+	r := Reveal{Room: q.Room, Index: 3, Correct: []string{"A"}, Explanation: "青海、西藏、四川、云南、重庆、湖北、湖南、江西、安徽、江苏、上海。",
+		Stats: map[string]int{"A": 1, "B": 0, "C": 1, "D": 0}}
+	sb := Scoreboard{Room: q.Room, Index: 3, Players: 2, Top: []Standing{
+		{Rank: 1, ID: "0b7c5a2e-p1", Name: "张三", Score: 3420, Delta: 950, PrevRank: 2, TimeMS: 8100, Streak: 3},
+		{Rank: 2, ID: "91d3e4f0-p2", Name: "guest-4821", Score: 2900, Delta: 0, PrevRank: 1, TimeMS: 9900}}}
+	p := Progress{Room: q.Room, Index: 3, Answered: 1, Of: 2}
+	for _, c := range []struct {
+		name       string
+		hand, json func() []byte
+	}{
+		{"question", func() []byte { return EncodeQuestion(q) }, func() []byte { return Encode("question", "", q) }},
+		{"reveal", func() []byte { return EncodeReveal(r) }, func() []byte { return Encode("reveal", "", r) }},
+		{"scoreboard", func() []byte { return EncodeScoreboard(sb) }, func() []byte { return Encode("scoreboard", "", sb) }},
+		{"progress", func() []byte { return EncodeProgress(p) }, func() []byte { return Encode("progress", "", p) }},
+	} {
+		b.Run(c.name+"/json", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.json()
+			}
+		})
+		b.Run(c.name+"/hand", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.hand()
+			}
+		})
+	}
+}

@@ -3,7 +3,6 @@ package protocol
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 )
 
@@ -104,9 +103,7 @@ func EncodeReveal(r Reveal) []byte {
 	for _, c := range r.Correct {
 		n += 3 + len(c)
 	}
-	for k := range r.Stats {
-		n += 16 + len(k)
-	}
+	n += 24 * len(r.Stats) // option keys are short; a longer one grows b
 	return AppendReveal(make([]byte, 0, n), r)
 }
 
@@ -202,20 +199,29 @@ func appendCounts(b []byte, m map[string]int) []byte {
 	if m == nil {
 		return append(b, "null"...)
 	}
-	var held [16]string // a question's options, without allocating
-	keys := held[:0]
-	for k := range m {
-		keys = append(keys, k)
+	type count struct {
+		key string
+		n   int
 	}
-	slices.Sort(keys)
+	var held [8]count // a question's options, without allocating
+	cs := held[:0]
+	for k, n := range m {
+		cs = append(cs, count{k, n})
+	}
+	// Insertion sort: a question has a handful of options.
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].key < cs[j-1].key; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, c := range cs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = appendJSONString(b, c.key)
 		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(m[k]), 10)
+		b = strconv.AppendInt(b, int64(c.n), 10)
 	}
 	return append(b, '}')
 }

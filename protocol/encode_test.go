@@ -12,6 +12,7 @@ import (
 var oddStrings = []string{
 	"", "A", "长江", "r-1", `q"\`, "<b>&amp;</b>", "\u2028\u2029", "\x00\x01\x1f\x7f",
 	"\b\f\n\r\t", "\xff\xfe", "é\xc3", "\xe2\x80", "😀", "\ufffd", "a\u2027b\u202ac",
+	"\xed\xa0\x80x", "\xe0\x80\x80", "\xe0\xa0\x80", "\xef\xbf\xbf", "长\xe3\x81", "\xe2\x80\xa8\xe2\x80\xaa",
 }
 
 // FuzzAppendString holds the escaper to encoding/json for any string.
@@ -132,7 +133,7 @@ func FuzzPushed(f *testing.F) {
 		r := Reveal{Room: src.str(), Index: src.num(), Correct: src.strings(), Explanation: src.str(), Skipped: src.flag()}
 		if n := src.length(); n >= 0 {
 			r.Stats = map[string]int{}
-			for range 3 * n { // up to 18 keys: past what appendCounts holds without allocating
+			for range 3 * n { // up to 18 keys: past the 8 appendCounts holds without allocating
 				r.Stats[src.str()] = src.num()
 			}
 		}

@@ -195,6 +195,14 @@ func appendJSONString(b []byte, s string) []byte {
 			done = i
 			continue
 		}
+		// Three-byte characters (CJK among them) whose lead byte allows
+		// any continuation bytes are valid as soon as two follow; only
+		// U+2028 and U+2029 among them are escaped.
+		if c >= 0xe1 && c <= 0xef && c != 0xed && i+2 < len(s) && s[i+1]&0xc0 == 0x80 && s[i+2]&0xc0 == 0x80 &&
+			!(c == 0xe2 && s[i+1] == 0x80 && s[i+2]&0xfe == 0xa8) {
+			i += 3
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:

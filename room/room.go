@@ -659,9 +659,11 @@ func (r *Room) onTimer() {
 		r.askQuestion(0)
 	case PhaseQuestion:
 		r.takeOut()
-		if r.waiting != 0 || r.now().Before(r.st.deadline.Add(r.cfg.Grace)) {
-			// Not out yet, or it went out late and its time was moved
-			// on (takeOut armed the timer anew): not up.
+		if r.waiting != 0 {
+			return // not out yet: its time has not begun (takeOut arms the timer once it has)
+		}
+		if r.now().Before(r.st.deadline.Add(r.cfg.Grace)) {
+			r.arm() // it went out late, and its time runs from then
 			return
 		}
 		r.closeQuestion()
@@ -698,10 +700,10 @@ type questionOut struct {
 	at  time.Time
 }
 
-// outSlack is the share of the grace by which a question may go out late
-// and keep its deadline: the grace covers it (an answer measured at the
-// edge may exceed the limit by half the grace, and its round trip is
-// credited up to 350 ms by default).
+// A question that goes out late by at most the grace divided by outSlack
+// keeps its deadline: the grace covers that much (an answer measured at
+// the edge may exceed the limit by half the grace, and its round trip is
+// credited up to 350 ms by default), and no entry is recorded for it.
 const outSlack = 10
 
 // lateOut reports whether a question asked at asked and going out at at

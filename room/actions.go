@@ -244,6 +244,7 @@ func (r *Room) SubmitAll(ctx context.Context, ins []AnswerIn, done func(i int, e
 }
 
 func (r *Room) answer(in AnswerIn) error {
+	r.takeOut() // an answer can come before the room heard its question went out
 	s := r.st
 	p, ok := s.players[in.Player]
 	if !ok || p.left {

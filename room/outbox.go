@@ -124,12 +124,16 @@ func (r *Room) say(f *protocol.Frame, peers ...Peer) {
 // room goroutine; the sends run on the journal's goroutine, or for big
 // broadcasts on the room's fan-out goroutine (see fanout), and touch only
 // frames and peers, never room state.
+//
+// A question asked since the last flush goes out with this one: the room
+// is told when (see wentOut), since its time runs from then.
 func (r *Room) flush() {
-	if len(r.outbox) == 0 {
+	q := r.unflushed
+	if len(r.outbox) == 0 && q == nil {
 		return
 	}
 	out := r.outbox
-	r.outbox = nil
+	r.outbox, r.unflushed = nil, nil
 	r.opts.Journal.Then(func(err error) {
 		if r.failed.Load() {
 			// One of this room's entries failed: what it said may count
@@ -137,8 +141,15 @@ func (r *Room) flush() {
 			// its journal, and then tells everyone its state.
 			return
 		}
+		// Noted before the question is sent: no answer to it can reach
+		// the room before the room can know when it went out.
+		if q != nil {
+			r.wentOut(q)
+		}
 		// An error here is another room's (the batch was shared): this
 		// room's entries before the marker are all stored.
-		r.fan.send(out)
+		if len(out) > 0 {
+			r.fan.send(out)
+		}
 	})
 }

@@ -241,6 +241,19 @@ type Room struct {
 	settling *Result
 	settled  chan map[string]int64
 
+	// A question's time runs from when it goes out to its players, once
+	// the journal has made it durable, not from when the room asked it:
+	// a journal held up for seconds (the store busy with other writes)
+	// would otherwise spend the question's time before anyone saw it.
+	// asks counts the questions asked; unflushed is the question the
+	// next flush sends, and waiting the ask not yet gone out (0: none).
+	// Owned by run. out is the last ask that went out, set on the
+	// journal's goroutine, which then signals outC (see wentOut, takeOut).
+	asks, waiting int64
+	unflushed     *askedQuestion
+	out           atomic.Pointer[questionOut]
+	outC          chan struct{}
+
 	// onEntry is the callback of entries recorded without one of their own.
 	onEntry func(error) // Static after construction.
 	// failed is set, and broken closed, by the first journal entry that
@@ -365,6 +378,7 @@ func New(cfg Config, opts Options) (*Room, error) {
 		done:    make(chan struct{}),
 		fan:     fanout{wg: new(sync.WaitGroup), room: cfg.ID},
 		settled: make(chan map[string]int64, 1),
+		outC:    make(chan struct{}, 1),
 	}
 	r.broken, r.rewindAfter = make(chan struct{}), -1
 	r.onEntry = func(err error) {
@@ -431,6 +445,8 @@ func (r *Room) Run(ctx context.Context) error {
 			return ctx.Err()
 		case awarded := <-r.settled:
 			r.sayFinished(r.settling, awarded)
+		case <-r.outC:
+			r.takeOut()
 		case <-r.broken:
 			return errRestoring
 		case c := <-r.inbox:
@@ -642,6 +658,14 @@ func (r *Room) onTimer() {
 	case PhaseCountdown:
 		r.askQuestion(0)
 	case PhaseQuestion:
+		r.takeOut()
+		if r.waiting != 0 {
+			return // not out yet: its time has not begun (takeOut arms the timer once it has)
+		}
+		if r.now().Before(r.st.deadline.Add(r.cfg.Grace)) {
+			r.arm() // it went out late, and its time runs from then
+			return
+		}
 		r.closeQuestion()
 	case PhaseReveal:
 		r.advance()
@@ -659,8 +683,71 @@ func (r *Room) advance() {
 
 func (r *Room) askQuestion(i int) {
 	r.record(kindQuestion, questionData{Index: i}, nil)
-	r.broadcastQuestion()
+	r.asks++
+	r.waiting = r.asks
+	r.unflushed = r.broadcastQuestion()
+	r.unflushed.ask = r.asks
+	// To the journal at once, not after the command that asked it has
+	// been answered: the question may go out as soon as it is durable.
+	r.flush()
 	r.arm()
+}
+
+// questionOut is when a question went out: ask is its number among the
+// questions the room asked.
+type questionOut struct {
+	ask int64
+	at  time.Time
+}
+
+// A question that goes out late by at most the grace divided by outSlack
+// keeps its deadline: the grace covers that much (an answer measured at
+// the edge may exceed the limit by half the grace, and its round trip is
+// credited up to 350 ms by default), and no entry is recorded for it.
+const outSlack = 10
+
+// lateOut reports whether a question asked at asked and going out at at
+// went out too late to keep its deadline.
+func (r *Room) lateOut(asked, at time.Time) bool {
+	return at.Sub(asked) > r.cfg.Grace/outSlack
+}
+
+// wentOut is called as q goes out, before its frames are sent: if it is
+// late, they say its deadline from now; and the room is told. It runs on
+// the journal's goroutine, touches only q's frames, and stores a pointer
+// and signals the room.
+func (r *Room) wentOut(q *askedQuestion) {
+	at := r.opts.Clock.Now()
+	if r.lateOut(q.asked, at) {
+		q.redate(at.Add(r.cfg.TimeLimit))
+	}
+	r.out.Store(&questionOut{ask: q.ask, at: at})
+	select {
+	case r.outC <- struct{}{}:
+	default:
+	}
+}
+
+// takeOut, once the question the room waits on has gone out, starts its
+// time from then if it went out later than the grace can cover: a sent
+// entry moves its deadline, and the timer is armed anew.
+func (r *Room) takeOut() {
+	if r.waiting == 0 {
+		return
+	}
+	o := r.out.Load()
+	if o == nil || o.ask != r.waiting {
+		return
+	}
+	r.waiting = 0
+	s := r.st
+	if s.phase != PhaseQuestion || s.paused > 0 {
+		return // closed or paused meanwhile: the host's pause gave the time back
+	}
+	if r.lateOut(s.qStart, o.at) {
+		r.recordAt(kindSent, o.at, indexData{Index: s.index}, nil)
+		r.arm()
+	}
 }
 
 func (r *Room) closeQuestion() {
@@ -701,7 +788,12 @@ func (r *Room) recordAnswer(d *answerData) *answer {
 // record journals an entry and folds it into the state. The fold happens
 // now; durability follows, and done (if any) runs once the entry is durable.
 func (r *Room) record(kind string, data any, done func(error)) {
-	e := r.st.entry(kind, r.now(), data)
+	r.recordAt(kind, r.now(), data, done)
+}
+
+// recordAt is record for an entry that happened at at.
+func (r *Room) recordAt(kind string, at time.Time, data any, done func(error)) {
+	e := r.st.entry(kind, at, data)
 	e.Epoch = r.opts.Epoch
 	r.st.fold(e, data)
 	if done == nil {

@@ -2,6 +2,7 @@ package room
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
@@ -41,11 +42,33 @@ func publicQuestion(q *questionbank.Question, opts []questionbank.Option) protoc
 	return pq
 }
 
+// askedQuestion is a question on its way out: its frames, once per option
+// order (frames[k] may be frames[0]), and the messages they encode.
+type askedQuestion struct {
+	ask    int64     // its number among the questions the room asked
+	asked  time.Time // when the room asked it
+	msgs   [permutations]protocol.Question
+	frames [permutations]*protocol.Frame
+}
+
+// redate encodes the frames again with deadline, before they are sent:
+// the question went out late, and its time runs from then.
+func (q *askedQuestion) redate(deadline time.Time) {
+	for k, f := range q.frames {
+		if k > 0 && f == q.frames[0] {
+			continue
+		}
+		q.msgs[k].Deadline = deadline.UnixMilli()
+		f.Parts[0] = protocol.Encode("question", "", q.msgs[k])
+	}
+}
+
 // questionFrames encodes the current question once per option order.
-func (r *Room) questionFrames() [permutations]*protocol.Frame {
+func (r *Room) questionFrames() *askedQuestion {
 	s := r.st
 	q := &r.cfg.Questions[s.index]
-	var frames [permutations]*protocol.Frame
+	aq := &askedQuestion{asked: s.qStart}
+	frames := &aq.frames
 	for k := range permutations {
 		if k > 0 && (q.Type == questionbank.TrueFalse || q.Type == questionbank.Text || len(q.Options) < 3) {
 			frames[k] = frames[0]
@@ -58,13 +81,15 @@ func (r *Room) questionFrames() [permutations]*protocol.Frame {
 		}
 		f := protocol.NewShared(protocol.EncodeQuestion(msg))
 		f.Mark = &protocol.Mark{Room: r.cfg.ID, Index: s.index, Limit: r.cfg.TimeLimit + r.cfg.Grace}
-		frames[k] = f
+		frames[k], aq.msgs[k] = f, msg
 	}
-	return frames
+	return aq
 }
 
-func (r *Room) broadcastQuestion() {
-	frames := r.questionFrames()
+// broadcastQuestion says the current question and returns it.
+func (r *Room) broadcastQuestion() *askedQuestion {
+	aq := r.questionFrames()
+	frames := &aq.frames
 	var byPerm [permutations][]Peer
 	for _, p := range r.st.order {
 		if !p.left && p.peer != nil {
@@ -76,6 +101,7 @@ func (r *Room) broadcastQuestion() {
 	}
 	r.toWatchers(frames[0])
 	r.lastProgress = -1
+	return aq
 }
 
 // stats counts the answers to question i per option key, or right and

@@ -30,6 +30,9 @@ const (
 	// kindRewind follows a gap a failed write left: the entries between
 	// the gap and it are void, and the fold goes on from entry After.
 	kindRewind = "rewind"
+	// kindSent notes that the current question went out to its players
+	// late, at the entry's time: its time runs from then (Room.takeOut).
+	kindSent = "sent"
 )
 
 type rewindData struct {
@@ -210,8 +213,8 @@ type state struct {
 	phase    string
 	phaseAt  time.Time // when the current phase began
 	index    int       // current question, -1 before the first
-	qStart   time.Time // when the current question was asked
-	deadline time.Time // the current question's deadline (moves on resume)
+	qStart   time.Time // when the current question was asked (or went out, if late)
+	deadline time.Time // the current question's deadline (moves on resume, or when it went out late)
 	paused   time.Duration
 	skipped  map[int]bool
 
@@ -280,6 +283,8 @@ func decodeData(e store.JournalEntry) any {
 		return decodeAs[questionData](e.Data)
 	case kindAnswer:
 		return decodeAs[answerData](e.Data)
+	case kindSent:
+		return decodeAs[indexData](e.Data)
 	case kindPause:
 		return decodeAs[pauseData](e.Data)
 	}
@@ -351,6 +356,12 @@ func (s *state) fold(e store.JournalEntry, data any) {
 			}
 		}
 		s.setPhase(PhaseQuestion, e.At)
+	case kindSent:
+		d, _ := data.(indexData)
+		if s.phase == PhaseQuestion && s.index == d.Index {
+			s.qStart = e.At
+			s.deadline = e.At.Add(s.cfg.TimeLimit)
+		}
 	case kindAnswer:
 		d, _ := data.(answerData)
 		s.foldAnswer(&d)

@@ -59,7 +59,7 @@ func (q *askedQuestion) redate(deadline time.Time) {
 			continue
 		}
 		q.msgs[k].Deadline = deadline.UnixMilli()
-		f.Parts[0] = protocol.Encode("question", "", q.msgs[k])
+		f.Parts[0] = protocol.EncodeQuestion(q.msgs[k])
 	}
 }
 

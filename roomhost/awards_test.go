@@ -2,7 +2,9 @@ package roomhost
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,11 +13,14 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/internal/pgtest"
 	"github.com/leitai/leitai/protocol"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/room"
 	"github.com/leitai/leitai/store"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // flakyStore is the real store whose Award fails while fails is not 0:
 // each failed call uses one, and -1 fails every call (a node whose store
@@ -76,6 +81,12 @@ func awardHost(t *testing.T, st store.Store, clk *clock.Fake) (h *Host, stop fun
 // ranked, one who never answered.
 func stagedEvent(t *testing.T, st store.Store, at time.Time) (store.Event, *room.Result) {
 	t.Helper()
+	return stagedEventOf(t, st, at, 6)
+}
+
+// stagedEventOf is stagedEvent with n contestants, the last unranked.
+func stagedEventOf(t *testing.T, st store.Store, at time.Time, n int) (store.Event, *room.Result) {
+	t.Helper()
 	ctx := context.Background()
 	ev := store.Event{ID: "ev-1", Room: "r-1", PIN: "424242", Title: "决赛", CreatedAt: at.Add(-time.Hour)}
 	if err := st.CreateRoom(ctx, store.Room{ID: ev.Room, Kind: room.KindEvent, Config: []byte(`{}`), CreatedAt: ev.CreatedAt}); err != nil {
@@ -85,16 +96,16 @@ func stagedEvent(t *testing.T, st store.Store, at time.Time) (store.Event, *room
 		t.Fatal(err)
 	}
 	res := &room.Result{Room: ev.Room, Kind: room.KindEvent, At: at}
-	for i := range 6 {
+	for i := range n {
 		id := fmt.Sprintf("p%d", i+1)
 		if err := st.CreatePlayer(ctx, store.Player{ID: id, Name: id, CreatedAt: ev.CreatedAt}); err != nil {
 			t.Fatal(err)
 		}
 		rank := i + 1
-		if i == 5 {
+		if i == n-1 {
 			rank = 0
 		}
-		res.Standings = append(res.Standings, protocol.Standing{Rank: rank, ID: id, Name: id, Score: int64(1000 - 100*i)})
+		res.Standings = append(res.Standings, protocol.Standing{Rank: rank, ID: id, Name: id, Score: int64(100000 - 100*i)})
 	}
 	return ev, res
 }
@@ -236,4 +247,75 @@ func TestEventPointsSweptAfterRestart(t *testing.T) {
 		t.Fatalf("sweeping the paid event again: %d paid, %v; want a replay paying 0", n, err)
 	}
 	wantPaidOnce(t, again, res)
+}
+
+// TestEventSweepsOfTwoNodesPayOnce: two nodes, each with its own
+// connections to one database, sweep the same unpaid event at the same
+// time, several times each (the periodic sweeps of a cluster meeting on an
+// event whose node died before paying it): every contestant is paid once,
+// in a hall of more than one batch. On SQLite (one store, as SQLite is
+// never shared by nodes) and on PostgreSQL.
+func TestEventSweepsOfTwoNodesPayOnce(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "leitai.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		sweepsMeet(t, st, st)
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		url := pgtest.URL(t)
+		var nodes [2]*store.SQL
+		for i := range nodes {
+			st, err := store.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			nodes[i] = st
+		}
+		sweepsMeet(t, nodes[0], nodes[1])
+	})
+}
+
+func sweepsMeet(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC))
+	ev, res := stagedEventOf(t, a, clk.Now(), 701)
+	stored, _ := json.Marshal(map[string]any{"standings": res.Standings})
+	if err := a.FinishRoom(ctx, store.Result{Room: ev.Room, Kind: res.Kind, FinishedAt: res.At, Standings: stored}); err != nil {
+		t.Fatal(err)
+	}
+	var hosts []*Host
+	for _, st := range []store.Store{a, b} {
+		h := New(Config{}, Deps{Store: st, Bank: questionbank.NewBank(), Clock: clk, Log: zerolog.New(zerolog.NewTestWriter(t)), Marks: noSessions{}})
+		hosts = append(hosts, h)
+	}
+	var mu sync.Mutex
+	paid := 0
+	var wg sync.WaitGroup
+	for i := range 6 {
+		h := hosts[i%2]
+		wg.Go(func() {
+			n, err := h.sweepEvent(ctx, ev)
+			if err != nil {
+				t.Errorf("sweep: %v", err)
+			}
+			mu.Lock()
+			paid += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if paid != 700 {
+		t.Fatalf("the sweeps paid %d awards together, want 700 (each ranked contestant once)", paid)
+	}
+	wantPaidOnce(t, b, res)
+	if awardedAt(t, b, ev.ID).IsZero() {
+		t.Fatal("the event is not noted paid")
+	}
+	if n := hosts[1].sweepEvents(ctx, clk.Now().Add(time.Hour)); n != 0 {
+		t.Fatalf("a later sweep paid %d awards", n)
+	}
 }

@@ -116,7 +116,7 @@ func (s *Gateway) handle(c *conn, data []byte) {
 	var err error
 	switch in.Type {
 	case "match.find":
-		err = s.matchFind(c, sess, in)
+		err = s.matchFind(ctx, c, sess, in)
 	case "match.cancel":
 		var d protocol.MatchCancel
 		if err = decode(in, &d); err == nil {
@@ -382,7 +382,7 @@ func (s *Gateway) reattach(ctx context.Context, sess *session) {
 	}
 }
 
-func (s *Gateway) matchFind(c *conn, sess *session, in protocol.Inbound) error {
+func (s *Gateway) matchFind(ctx context.Context, c *conn, sess *session, in protocol.Inbound) error {
 	if sess.role != rolePlayer {
 		return protocol.Errorf(protocol.CodeForbidden, "only players can play quick matches")
 	}
@@ -403,7 +403,14 @@ func (s *Gateway) matchFind(c *conn, sess *session, in protocol.Inbound) error {
 	if d.Mode == match.ModeTeam {
 		return s.teamFind(c, sess, in, d)
 	}
-	t, err := s.matcher.FindLang(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, d.Lang, sess)
+	if match.Size(d.Mode) == 0 {
+		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four").Because("mode_unknown", nil)
+	}
+	var t *match.Ticket
+	err := s.partyIdle(ctx, sess.id) // a party elsewhere may be queued or playing
+	if err == nil {
+		t, err = s.matcher.FindLang(protocol.PlayerInfo{ID: sess.id, Name: sess.name, Rating: sess.getRating()}, d.Mode, d.Category, d.Lang, sess)
+	}
 	switch {
 	case errors.Is(err, match.ErrBadMode):
 		return protocol.Errorf(protocol.CodeBadRequest, "mode must be duel or four").Because("mode_unknown", nil)

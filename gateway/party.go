@@ -156,7 +156,7 @@ func (s *Gateway) partyGone(player string) {
 		}
 		return
 	}
-	s.pnet.gone(player)
+	go s.pnet.gone(player) // until the party's home answers
 }
 
 // leaveParty takes a player out of its party on this node, and reports
@@ -193,6 +193,9 @@ func (s *Gateway) localRating(id string) (float64, bool) {
 // queueParty queues player's party of this node for a team match and
 // pushes match.queued to its members but player.
 func (s *Gateway) queueParty(player, category, lang string, rating func(string) (float64, bool)) (*match.Ticket, error) {
+	if err := s.membersIdle(player); err != nil {
+		return nil, err
+	}
 	t, pt, err := s.parties.Queue(player, category, lang, rating)
 	if err != nil {
 		return nil, err
@@ -204,6 +207,66 @@ func (s *Gateway) queueParty(player, category, lang string, rating func(string) 
 		}
 	}
 	return t, nil
+}
+
+// membersIdle fails with ErrBusy if a member of player's party here (when
+// player leads it) is queued or playing on the other node holding its
+// connection: as on a single node, a party does not queue while a member
+// is queued alone. Members here are checked as the party is queued.
+func (s *Gateway) membersIdle(player string) error {
+	if s.pnet == nil {
+		return nil
+	}
+	pt, ok := s.parties.Of(player)
+	if !ok || pt.Members[0].Player.ID != player {
+		return nil // Queue refuses it
+	}
+	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
+	defer cancel()
+	for _, m := range pt.Members {
+		if m.Node == "" || m.Node == s.pnet.node {
+			continue
+		}
+		if err := s.pnet.idle(ctx, m.Node, m.Player.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memberBusy reports whether player, a member of a party here, is queued
+// (alone or with its party) or playing, on any node.
+func (s *Gateway) memberBusy(player string) bool {
+	if _, ok := s.matcher.Queued(player); ok {
+		return true
+	}
+	if _, ok := s.matcher.Playing(player); ok {
+		return true
+	}
+	return s.pnet != nil && s.pnet.playing(player)
+}
+
+// partyIdle fails with ErrBusy if player's party is queued or playing, or
+// player is playing, wherever the party lives: a member does not queue
+// alone meanwhile. On a single node, and for a party here, the matchmaker
+// sees it itself, except a match another node started.
+func (s *Gateway) partyIdle(ctx context.Context, player string) error {
+	if s.pnet == nil {
+		return nil
+	}
+	if _, ok := s.parties.Of(player); ok {
+		if s.pnet.playing(player) {
+			return match.ErrBusy
+		}
+		return nil
+	}
+	home, err := s.pnet.elsewhere(ctx, player)
+	if err != nil || home == "" {
+		// A Bus that cannot say counts as no party: the claims taken when
+		// a match starts still keep a player out of two rooms.
+		return nil
+	}
+	return s.pnet.busy(ctx, player, home)
 }
 
 // teamFind queues the asker's whole party for a team match. Only the

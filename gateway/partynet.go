@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/leitai/leitai/cluster"
 	"github.com/leitai/leitai/match"
@@ -25,10 +29,27 @@ import (
 // of the home the same way, found by the membership claim. A member whose
 // connection comes back on another node is moved there by the home (see
 // arrived), and its old node's grace ending does not take it out.
+//
+// A request that waits for its reply is sent again every partyResend until
+// the reply comes (a message lost on the Bus, or a home restarting), and
+// the home answers a request it has seen again with the answer it gave,
+// without doing it twice. A member on another node is refused a quick
+// match while its party is queued or playing, as on the home: its node
+// asks the home (busy), and the home asks each member's node before it
+// queues the party (idle).
 
 const (
 	partyTTL   = 30 * time.Second
 	partyRenew = 10 * time.Second
+
+	// partyResend is how often a request not yet answered is sent again.
+	partyResend = 500 * time.Millisecond
+	// partyKeep is how long a home remembers its answer to a request, to
+	// answer it the same when it comes again.
+	partyKeep = 2 * time.Minute
+	// goneFor bounds how long a node keeps telling a party's home that a
+	// member's connection is gone, the home out of reach.
+	goneFor = 5 * time.Minute
 )
 
 func partyKey(code string) string { return "party:" + code }
@@ -49,6 +70,11 @@ const (
 	partyCancel = "cancel"
 	partyMove   = "move" // the member's connection is now on From
 	partyGone   = "gone" // the member's connection on From is gone for good
+	partyBusy   = "busy" // is the member's party queued, or the member playing?
+
+	// Asked by a party's home of a member's node before queueing the
+	// party: is the member queued or playing there?
+	opIdle = "idle"
 
 	// Not a party's, but asked the same way of the node that started a
 	// quick match: a rematch of it, and declining one.
@@ -59,8 +85,11 @@ const (
 // partyRequest is an operation on a party, from the node of the player who
 // asks (From) to the party's home.
 type partyRequest struct {
-	ID       uint64              `json:"id"`
-	From     string              `json:"from"`
+	ID   uint64 `json:"id"`
+	From string `json:"from"`
+	// Run names the asking node's run: request ids start again when a
+	// node restarts, so a home knows a request by From, Run and ID.
+	Run      string              `json:"run,omitempty"`
 	Op       string              `json:"op"`
 	Player   protocol.PlayerInfo `json:"player"`
 	Code     string              `json:"code,omitempty"`
@@ -127,11 +156,58 @@ type partyNet struct {
 	gw      *Gateway
 	bus     cluster.Bus
 	node    string
+	run     string // this run's name (see partyRequest.Run)
 	replies waiters[partyReply]
+	seen    answers
 }
 
 func newPartyNet(gw *Gateway, bus cluster.Bus, node string) *partyNet {
-	return &partyNet{gw: gw, bus: bus, node: node}
+	return &partyNet{gw: gw, bus: bus, node: node, run: uuid.NewString()[:8]}
+}
+
+// answers are the replies a home gave to requests of other nodes, kept for
+// partyKeep by request (from, run, id): a request sent again, its reply
+// lost, is answered the same without being done twice.
+type answers struct {
+	mu sync.Mutex
+	m  map[string]*answer
+}
+
+type answer struct {
+	done chan struct{} // closed once rep is set
+	rep  partyReply
+	at   time.Time
+}
+
+// begin returns the answer of the request key and whether it is new: the
+// caller of a new one sets rep and closes done.
+func (a *answers) begin(key string, now time.Time) (*answer, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if x, ok := a.m[key]; ok {
+		return x, false
+	}
+	if a.m == nil {
+		a.m = map[string]*answer{}
+	}
+	x := &answer{done: make(chan struct{}), at: now}
+	a.m[key] = x
+	return x, true
+}
+
+// prune forgets the answers given before cutoff.
+func (a *answers) prune(cutoff time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, x := range a.m {
+		if x.at.Before(cutoff) {
+			select {
+			case <-x.done:
+				delete(a.m, k)
+			default: // still being answered
+			}
+		}
+	}
 }
 
 // start subscribes to this node's party requests and replies, and renews
@@ -159,6 +235,7 @@ func (pn *partyNet) start(ctx context.Context) error {
 				return
 			case <-t.C():
 				pn.renew(ctx)
+				pn.seen.prune(pn.gw.clock.Now().Add(-partyKeep))
 			}
 		}
 	}()
@@ -284,7 +361,8 @@ func (pn *partyNet) elsewhere(ctx context.Context, player string) (string, error
 	return home, nil
 }
 
-// ask sends req to node and, unless req.NoReply, waits for its reply.
+// ask sends req to node and, unless req.NoReply, waits for its reply,
+// sending req again every partyResend until it comes or ReplyWait passes.
 func (pn *partyNet) ask(ctx context.Context, node string, req partyRequest) (partyReply, error) {
 	var reply <-chan partyReply
 	if req.NoReply {
@@ -294,24 +372,32 @@ func (pn *partyNet) ask(ctx context.Context, node string, req partyRequest) (par
 		req.ID, reply, done = pn.replies.wait()
 		defer done()
 	}
-	req.From = pn.node
+	req.From, req.Run = pn.node, pn.run
 	msg, err := json.Marshal(req)
 	if err != nil {
 		return partyReply{}, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, pn.gw.cfg.ReplyWait)
 	defer cancel()
-	if err := pn.bus.Publish(pctx, partyRequestChannel(node), msg); err != nil {
-		return partyReply{}, errPartyUnreachable
-	}
 	if req.NoReply {
+		if err := pn.bus.Publish(pctx, partyRequestChannel(node), msg); err != nil {
+			return partyReply{}, errPartyUnreachable
+		}
 		return partyReply{}, nil
 	}
-	select {
-	case rep := <-reply:
-		return rep, nil
-	case <-pctx.Done():
-		return partyReply{}, errPartyUnreachable
+	t := time.NewTimer(partyResend)
+	defer t.Stop()
+	for {
+		// A failed publish is tried again like a lost one.
+		_ = pn.bus.Publish(pctx, partyRequestChannel(node), msg)
+		select {
+		case rep := <-reply:
+			return rep, nil
+		case <-pctx.Done():
+			return partyReply{}, errPartyUnreachable
+		case <-t.C:
+			t.Reset(partyResend)
+		}
 	}
 }
 
@@ -332,6 +418,34 @@ func (pn *partyNet) serve(ctx context.Context, msg []byte) {
 	if json.Unmarshal(msg, &req) != nil || req.From == "" || req.Player.ID == "" {
 		return
 	}
+	if req.NoReply || req.Run == "" {
+		if rep, ok := pn.do(ctx, req); ok && !req.NoReply {
+			pn.reply(ctx, req.From, rep)
+		}
+		return
+	}
+	// A request sent again is answered as it was the first time.
+	a, first := pn.seen.begin(req.From+" "+req.Run+" "+strconv.FormatUint(req.ID, 10), pn.gw.clock.Now())
+	if first {
+		var ok bool
+		a.rep, ok = pn.do(ctx, req)
+		if !ok {
+			a.rep.Err = "internal"
+		}
+		close(a.done)
+	} else {
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			return
+		}
+	}
+	pn.reply(ctx, req.From, a.rep)
+}
+
+// do carries out req and returns the reply, and false for a request
+// that gets none.
+func (pn *partyNet) do(ctx context.Context, req partyRequest) (partyReply, bool) {
 	gw := pn.gw
 	rep := partyReply{ID: req.ID}
 	switch req.Op {
@@ -364,7 +478,7 @@ func (pn *partyNet) serve(ctx context.Context, msg []byte) {
 	case partyMove:
 		sink := gw.host.RemotePeer(req.From, req.Player.ID)
 		if sink == nil {
-			return
+			return rep, false
 		}
 		if pt, moved := gw.parties.Move(req.Player.ID, req.From, sink); moved {
 			sink.Send(protocol.NewFrame(protocol.Encode("party.state", "", pt.State())))
@@ -390,20 +504,32 @@ func (pn *partyNet) serve(ctx context.Context, msg []byte) {
 		rep.Err = errName(gw.matcher.Rematch(ctx, req.Player, req.Room, sink))
 	case opDecline:
 		rep.Err = errName(gw.matcher.DeclineRematch(req.Player.ID, req.Room))
+	case partyBusy:
+		if gw.memberBusy(req.Player.ID) {
+			rep.Err = errName(match.ErrBusy)
+		}
+	case opIdle:
+		_, queued := gw.matcher.Queued(req.Player.ID)
+		_, playing := gw.matcher.Playing(req.Player.ID)
+		if queued || playing {
+			rep.Err = errName(match.ErrBusy)
+		}
 	default:
-		return
+		return rep, false
 	}
-	if req.NoReply {
-		return
-	}
+	return rep, true
+}
+
+// reply sends rep to the node that asked.
+func (pn *partyNet) reply(ctx context.Context, to string, rep partyReply) {
 	out, err := json.Marshal(rep)
 	if err != nil {
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := pn.bus.Publish(pctx, partyReplyChannel(req.From), out); err != nil {
-		gw.log.Warn().Err(err).Str("to", req.From).Msg("reply to a party request")
+	if err := pn.bus.Publish(pctx, partyReplyChannel(to), out); err != nil {
+		pn.gw.log.Warn().Err(err).Str("to", to).Msg("reply to a party request")
 	}
 }
 
@@ -450,16 +576,38 @@ func (pn *partyNet) leave(ctx context.Context, player string) (string, error) {
 }
 
 // gone tells the home of player's party elsewhere that player's connection
-// here is gone for good, without waiting.
+// here is gone for good, until the home answers: a party must not stay
+// queued, nor be matched, with a member who is gone. It stops early if the
+// player comes back here or is in no party elsewhere any more, and after
+// goneFor.
 func (pn *partyNet) gone(player string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*dirTimeout)
+	ctx, cancel := context.WithTimeout(pn.gw.runCtx, goneFor)
 	defer cancel()
-	home, err := pn.elsewhere(ctx, player)
-	if err != nil || home == "" {
-		return
-	}
-	if _, err := pn.ask(ctx, home, partyRequest{Op: partyGone, Player: protocol.PlayerInfo{ID: player}, NoReply: true}); err != nil {
-		pn.gw.log.Warn().Err(err).Str("player", player).Str("node", home).Msg("take a gone player out of its party elsewhere")
+	wait := partyResend
+	for {
+		if pn.gw.Connected(player) {
+			return // back here: arrived moves it
+		}
+		home, err := pn.elsewhere(ctx, player)
+		if err == nil && home == "" {
+			return
+		}
+		if err == nil {
+			_, err = pn.ask(ctx, home, partyRequest{Op: partyGone, Player: protocol.PlayerInfo{ID: player}})
+			if err == nil {
+				return
+			}
+		}
+		pn.gw.log.Warn().Err(err).Str("player", player).Str("node", home).Msg("take a gone player out of its party elsewhere; trying again")
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			pn.gw.log.Warn().Str("player", player).Msg("gave up telling a party its member is gone; its claims lapse with its home")
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
 }
 
@@ -538,6 +686,26 @@ func (pn *partyNet) rematch(ctx context.Context, me protocol.PlayerInfo, room st
 		op = opDecline
 	}
 	rep, err := pn.ask(ctx, owner, partyRequest{Op: op, Player: me, Room: room})
+	if err != nil {
+		return err
+	}
+	return errOf(rep.Err)
+}
+
+// busy asks the home of player's party elsewhere whether the party is
+// queued or playing, or player is playing: ErrBusy if so.
+func (pn *partyNet) busy(ctx context.Context, player, home string) error {
+	rep, err := pn.ask(ctx, home, partyRequest{Op: partyBusy, Player: protocol.PlayerInfo{ID: player}})
+	if err != nil {
+		return err
+	}
+	return errOf(rep.Err)
+}
+
+// idle asks the node of a member's connection whether the member is queued
+// or playing there: ErrBusy if so.
+func (pn *partyNet) idle(ctx context.Context, node, player string) error {
+	rep, err := pn.ask(ctx, node, partyRequest{Op: opIdle, Player: protocol.PlayerInfo{ID: player}})
 	if err != nil {
 		return err
 	}

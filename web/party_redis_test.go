@@ -1,0 +1,198 @@
+package web_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/clusterstate"
+	"github.com/leitai/leitai/internal/clock"
+	"github.com/leitai/leitai/internal/redistest"
+	"github.com/leitai/leitai/match"
+	"github.com/leitai/leitai/web"
+)
+
+// lossyBus is a node's real Redis bus that can be made to lose the next
+// messages it publishes on a channel, as a Redis blip or a restarting
+// node loses them.
+type lossyBus struct {
+	*cluster.RedisBus
+
+	mu   sync.Mutex
+	drop map[string]int // channel -> messages still to lose
+}
+
+func (b *lossyBus) Publish(ctx context.Context, channel string, msg []byte) error {
+	b.mu.Lock()
+	if b.drop[channel] > 0 {
+		b.drop[channel]--
+		b.mu.Unlock()
+		return nil // published, as far as the node knows; never delivered
+	}
+	b.mu.Unlock()
+	return b.RedisBus.Publish(ctx, channel, msg)
+}
+
+// loseNext makes the bus lose the next message it publishes on channel.
+func (b *lossyBus) loseNext(channel string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.drop == nil {
+		b.drop = map[string]int{}
+	}
+	b.drop[channel]++
+}
+
+// lost reports whether every message asked to be lost on channel was.
+func (b *lossyBus) lost(channel string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.drop[channel] == 0
+}
+
+// redisClusterOf is clusterOf with each node's Bus on one real
+// redis-server (started for the test; missing, it fails the test under
+// CI=true). The quick-match pool and session directory stay in process.
+func redisClusterOf(t *testing.T, n int, mod func(*web.Config)) ([]*harness, []*lossyBus) {
+	t.Helper()
+	rd := redistest.StartServer(t)
+	dir := t.TempDir()
+	clk := clock.NewFake(t0)
+	sessions := clusterstate.NewLocalSessionHub()
+	pool := match.NewLocalPool(clk)
+	var hs []*harness
+	var buses []*lossyBus
+	for i := 0; i < n; i++ {
+		node := "node-" + string(rune('a'+i))
+		rb, err := cluster.NewRedisBus(context.Background(), cluster.RedisConfig{URL: rd.URL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bus := &lossyBus{RedisBus: rb}
+		st := &clusterstate.State{Node: node, Sessions: sessions.Node(node),
+			Sharing: &match.Sharing{Node: node, Pool: pool, Relay: bus, TicketTTL: time.Hour, TakenHold: time.Hour}}
+		h := startHarnessWith(t, harnessOpts{dir: dir, clock: clk, node: node, bus: bus, leases: bus, state: st,
+			cfg: func(c *web.Config) {
+				c.LeaseTTL = time.Hour
+				if mod != nil {
+					mod(c)
+				}
+			}})
+		t.Cleanup(func() { rb.Close() }) // after the node stops
+		h.clk = clk
+		hs = append(hs, h)
+		buses = append(buses, bus)
+	}
+	return hs, buses
+}
+
+// TestClusterPartyMemberElsewhereQueuesAlone: a member whose connection is
+// on another node than its party's is refused a duel or a four-player
+// match while its party is queued, with the error of one node; and a
+// party does not queue while a member elsewhere is queued alone.
+func TestClusterPartyMemberElsewhereQueuesAlone(t *testing.T) {
+	hs, _ := redisClusterOf(t, 2, func(c *web.Config) { c.Match.MaxWait = 10 * time.Minute })
+	cs := dialOn(hs, "独", 0, 1)
+	lead, mate := cs[0], cs[1]
+	formParty(t, cs)
+	queueParty(t, cs)
+	for _, mode := range []string{"duel", "four"} {
+		expectReason(t, mate, mate.send("match.find", map[string]any{"mode": mode}), "wrong_phase", "already_playing")
+	}
+	if _, q := hs[1].srv.Matchmaker().Queued(mate.id); q {
+		t.Fatal("the member is queued alone on its node as well as with its party")
+	}
+	// Idle again, the member may queue alone; its party then may not.
+	if m := lead.reply(lead.send("match.cancel", map[string]any{"ticket": queuedTicket(t, lead)})); m.Type != "match.cancelled" {
+		t.Fatalf("cancel: %s", m.raw)
+	}
+	mate.expect("match.cancelled")
+	if m := mate.reply(mate.send("match.find", map[string]any{"mode": "duel"})); m.Type != "match.queued" {
+		t.Fatalf("solo find of an idle party's member: %s", m.raw)
+	}
+	expectReason(t, lead, lead.send("match.find", map[string]any{"mode": "team"}), "wrong_phase", "already_playing")
+	if _, q := hs[0].srv.Matchmaker().Queued(lead.id); q {
+		t.Fatal("the party is queued with a member queued alone")
+	}
+}
+
+// TestClusterPartyLostRequests: a member's cancel, leave or dropped
+// connection, asked of the party's home from another node, takes the
+// party out of the queue even when a message on the way is lost: the
+// request is sent again until answered, and the home answers a request
+// it already carried out as it did the first time.
+func TestClusterPartyLostRequests(t *testing.T) {
+	const toHome, toB = "party:rq:node-a", "party:rp:node-b"
+	// start forms a party led on node a with three members on node b and
+	// queues it.
+	start := func(t *testing.T) ([]*harness, []*lossyBus, []*client) {
+		hs, buses := redisClusterOf(t, 2, func(c *web.Config) { c.Grace = 5 * time.Second; c.Match.MaxWait = 10 * time.Minute })
+		cs := dialOn(hs, "失", 0, 1, 1, 1)
+		formParty(t, cs)
+		queueParty(t, cs)
+		return hs, buses, cs
+	}
+	notQueued := func(t *testing.T, h *harness, lead *client) {
+		t.Helper()
+		waitFor(t, "the party out of the queue", func() bool { _, q := h.srv.Matchmaker().Queued(lead.id); return !q })
+	}
+	partyOf := func(t *testing.T, c *client, n int) {
+		t.Helper()
+		c.expectFn("party.state of "+itoa(n), func(m msg) bool {
+			var ps partyState
+			if m.Type != "party.state" || m.Re != "" {
+				return false
+			}
+			m.decode(t, &ps)
+			return len(ps.Members) == n
+		})
+	}
+
+	t.Run("cancel request lost", func(t *testing.T) {
+		hs, buses, cs := start(t)
+		buses[1].loseNext(toHome)
+		if m := cs[1].reply(cs[1].send("match.cancel", map[string]any{"ticket": queuedTicket(t, cs[1])})); m.Type != "match.cancelled" {
+			t.Fatalf("cancel from node b, its request lost: %s", m.raw)
+		}
+		if !buses[1].lost(toHome) {
+			t.Fatal("no request was lost")
+		}
+		notQueued(t, hs[0], cs[0])
+		for _, c := range []*client{cs[0], cs[2], cs[3]} {
+			c.expect("match.cancelled")
+		}
+	})
+
+	t.Run("leave reply lost", func(t *testing.T) {
+		// Asked again, the home answers as it did, and does not take the
+		// member out twice.
+		hs, buses, cs := start(t)
+		buses[0].loseNext(toB)
+		if m := cs[1].reply(cs[1].send("party.leave", nil)); m.Type != "party.left" {
+			t.Fatalf("leave from node b, its reply lost: %s", m.raw)
+		}
+		if !buses[0].lost(toB) {
+			t.Fatal("no reply was lost")
+		}
+		notQueued(t, hs[0], cs[0])
+		for _, c := range []*client{cs[0], cs[2], cs[3]} {
+			c.expect("match.cancelled")
+			partyOf(t, c, 3)
+		}
+	})
+
+	t.Run("gone request lost", func(t *testing.T) {
+		hs, buses, cs := start(t)
+		buses[1].loseNext(toHome)
+		hs[1].drop(cs[3])
+		hs[1].advance(6 * time.Second) // past the grace window
+		waitFor(t, "the lost request", func() bool { return buses[1].lost(toHome) })
+		notQueued(t, hs[0], cs[0])
+		for _, c := range cs[:3] {
+			c.expect("match.cancelled")
+			partyOf(t, c, 3)
+		}
+	})
+}

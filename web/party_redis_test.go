@@ -196,3 +196,22 @@ func TestClusterPartyLostRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterPartyMemberElsewherePlaying: a member on another node than
+// its party's, and than the node that started the party's team match, is
+// refused a duel while the match runs, with the error of one node.
+func TestClusterPartyMemberElsewherePlaying(t *testing.T) {
+	hs, _ := redisClusterOf(t, 3, nil)
+	red, blue := dialOn(hs, "红", 0, 1), dialOn(hs, "蓝", 0, 2)
+	formParty(t, red)
+	formParty(t, blue)
+	queueParty(t, red)
+	queueParty(t, blue)
+	hs[0].srv.Matchmaker().Process(context.Background()) // node a starts it
+	for _, c := range append(append([]*client{}, red...), blue...) {
+		c.expect("match.found")
+	}
+	for _, c := range []*client{red[1], blue[1]} {
+		expectReason(t, c, c.send("match.find", map[string]any{"mode": "duel"}), "wrong_phase", "already_playing")
+	}
+}

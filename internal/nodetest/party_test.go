@@ -56,7 +56,8 @@ func gather(t *testing.T, ps []*nodetest.Client) partyState {
 // TestPartyTeamMatchAcrossNodes: over real WebSockets against three real
 // nodes, a party made on node 1 is joined from nodes 2 and 3, another made
 // on node 2 from nodes 3 and 1; the refusals are those of one node; the
-// two parties are queued from their leaders' nodes; a member resumes on
+// two parties are queued from their leaders' nodes; a member elsewhere is
+// refused a duel meanwhile; a member resumes on
 // another node while queued; the parties are matched into one team room,
 // and everyone plays it to room.finished on its own node.
 func TestPartyTeamMatchAcrossNodes(t *testing.T) {
@@ -96,6 +97,11 @@ func TestPartyTeamMatchAcrossNodes(t *testing.T) {
 	queue(red)
 	if r := reason(t, late.Reply(late.Send("party.join", map[string]any{"code": rst.Code}))); r != "party_busy" {
 		t.Fatalf("join a queued party from another node: %q", r)
+	}
+	// A member on another node than its queued party's does not queue
+	// alone as well.
+	if r := reason(t, red[2].Reply(red[2].Send("match.find", map[string]any{"mode": "duel"}))); r != "already_playing" {
+		t.Fatalf("duel find by a member of a queued party on another node: %q", r)
 	}
 	// 红二 loses its connection to node 2 and resumes through node 3, its
 	// party queued: it is still in the party, pushed its state there, and

@@ -212,7 +212,10 @@ func (s *Gateway) queueParty(player, category, lang string, rating func(string) 
 // membersIdle fails with ErrBusy if a member of player's party here (when
 // player leads it) is queued or playing on the other node holding its
 // connection: as on a single node, a party does not queue while a member
-// is queued alone. Members here are checked as the party is queued.
+// is queued alone. Members here are checked as the party is queued. A
+// member's node that does not answer in dirTimeout (a dead node's member
+// may resume elsewhere) counts as idle: the claims taken when a match
+// starts still keep a player out of two rooms.
 func (s *Gateway) membersIdle(player string) error {
 	if s.pnet == nil {
 		return nil
@@ -221,15 +224,29 @@ func (s *Gateway) membersIdle(player string) error {
 	if !ok || pt.Members[0].Player.ID != player {
 		return nil // Queue refuses it
 	}
-	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.runCtx, dirTimeout)
 	defer cancel()
+	busy := make(chan bool, len(pt.Members))
+	asked := 0
 	for _, m := range pt.Members {
 		if m.Node == "" || m.Node == s.pnet.node {
 			continue
 		}
-		if err := s.pnet.idle(ctx, m.Node, m.Player.ID); err != nil {
-			return err
-		}
+		asked++
+		go func() {
+			err := s.pnet.idle(ctx, m.Node, m.Player.ID)
+			if err != nil && !errors.Is(err, match.ErrBusy) {
+				s.log.Warn().Err(err).Str("player", m.Player.ID).Str("node", m.Node).Msg("ask a party member's node whether it is queued; counted as not")
+			}
+			busy <- errors.Is(err, match.ErrBusy)
+		}()
+	}
+	refused := false
+	for ; asked > 0; asked-- {
+		refused = <-busy || refused
+	}
+	if refused {
+		return match.ErrBusy
 	}
 	return nil
 }

@@ -627,7 +627,9 @@ func (pn *partyNet) arrived(sess *session) {
 		}
 		return
 	}
-	if _, err := pn.ask(ctx, home, partyRequest{Op: partyMove, Player: protocol.PlayerInfo{ID: sess.id}, NoReply: true}); err != nil {
+	// Answered, so that a lost note is sent again: a member left reached
+	// through its old node would be taken out when that node's grace ends.
+	if _, err := pn.ask(ctx, home, partyRequest{Op: partyMove, Player: protocol.PlayerInfo{ID: sess.id}}); err != nil {
 		pn.gw.log.Warn().Err(err).Str("player", sess.id).Str("node", home).Msg("tell a party its member is here now")
 	}
 }

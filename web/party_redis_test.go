@@ -183,6 +183,28 @@ func TestClusterPartyLostRequests(t *testing.T) {
 		}
 	})
 
+	t.Run("move request lost", func(t *testing.T) {
+		// A member whose connection comes back on node c, its note to the
+		// home lost, is still moved there: node b's grace ending then
+		// takes it out of nothing.
+		hs, buses := redisClusterOf(t, 3, func(c *web.Config) { c.Grace = 5 * time.Second; c.Match.MaxWait = 10 * time.Minute })
+		cs := dialOn(hs, "迁", 0, 1)
+		formParty(t, cs)
+		queueParty(t, cs)
+		buses[2].loseNext(toHome)
+		hs[1].drop(cs[1])
+		back, _ := hs[2].resume(cs[1])
+		back.expectFn("party.state on node c", func(m msg) bool { return m.Type == "party.state" && m.Re == "" })
+		if !buses[2].lost(toHome) {
+			t.Fatal("no request was lost")
+		}
+		hs[1].advance(6 * time.Second) // node b's grace ends
+		expectReason(t, back, back.send("party.create", nil), "wrong_phase", "party_already")
+		if _, q := hs[0].srv.Matchmaker().Queued(cs[0].id); !q {
+			t.Fatal("the party left the queue when its member's old connection expired")
+		}
+	})
+
 	t.Run("gone request lost", func(t *testing.T) {
 		hs, buses, cs := start(t)
 		buses[1].loseNext(toHome)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,6 +77,9 @@ const (
 	// Asked by a party's home of a member's node before queueing the
 	// party: is the member queued or playing there?
 	opIdle = "idle"
+	// Asked by a party's home of each node holding members, every
+	// partyRenew: which of Players has that node no session of?
+	opPresent = "present"
 
 	// Not a party's, but asked the same way of the node that started a
 	// quick match: a rematch of it, and declining one.
@@ -98,6 +103,7 @@ type partyRequest struct {
 	Ticket   string              `json:"ticket,omitempty"`
 	Room     string              `json:"room,omitempty"`
 	NoReply  bool                `json:"noreply,omitempty"`
+	Players  []string            `json:"players,omitempty"`
 }
 
 // partyReply is the home's answer: Err names a party error (errName), or
@@ -108,6 +114,7 @@ type partyReply struct {
 	State  *protocol.PartyState `json:"state,omitempty"`
 	Ticket string               `json:"ticket,omitempty"`
 	Party  string               `json:"party,omitempty"`
+	Absent []string             `json:"absent,omitempty"`
 }
 
 // The party errors by name, as they cross the Bus.
@@ -159,6 +166,12 @@ type partyNet struct {
 	run     string // this run's name (see partyRequest.Run)
 	replies waiters[partyReply]
 	seen    answers
+
+	calling atomic.Bool // a roll call is under way
+	// absentMu guards absent: each member of a party here that its node
+	// had no session of at the last roll call, with that node.
+	absentMu sync.Mutex
+	absent   map[string]string
 }
 
 func newPartyNet(gw *Gateway, bus cluster.Bus, node string) *partyNet {
@@ -236,6 +249,12 @@ func (pn *partyNet) start(ctx context.Context) error {
 			case <-t.C():
 				pn.renew(ctx)
 				pn.seen.prune(pn.gw.clock.Now().Add(-partyKeep))
+				if pn.calling.CompareAndSwap(false, true) {
+					go func() {
+						defer pn.calling.Store(false)
+						pn.rollCall(ctx)
+					}()
+				}
 			}
 		}
 	}()
@@ -508,6 +527,12 @@ func (pn *partyNet) do(ctx context.Context, req partyRequest) (partyReply, bool)
 		if gw.memberBusy(req.Player.ID) {
 			rep.Err = errName(match.ErrBusy)
 		}
+	case opPresent:
+		for _, id := range req.Players {
+			if _, ok := gw.hub.get(id); !ok {
+				rep.Absent = append(rep.Absent, id)
+			}
+		}
 	case opIdle:
 		_, queued := gw.matcher.Queued(req.Player.ID)
 		_, playing := gw.matcher.Playing(req.Player.ID)
@@ -712,4 +737,77 @@ func (pn *partyNet) idle(ctx context.Context, node, player string) error {
 		return err
 	}
 	return errOf(rep.Err)
+}
+
+// rollCall asks each node holding members of this node's parties which of
+// them it has no session of (connected, or in its grace window): a member
+// whose node restarted, or whose gone note never came, is not kept in its
+// party, to be matched, for ever. A member its node names at two roll
+// calls in a row, still reached through that node, is taken out as if the
+// note came. A node that does not answer changes nothing: a dead node's
+// members may come back on another node, and its claims lapse with it.
+func (pn *partyNet) rollCall(ctx context.Context) {
+	byNode := map[string][]string{}
+	for _, members := range pn.gw.parties.Roster() {
+		for _, id := range members {
+			if node, ok := pn.gw.parties.Where(id); ok && node != "" && node != pn.node {
+				byNode[node] = append(byNode[node], id)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	answered := map[string][]string{} // node -> its absent players
+	var mu sync.Mutex
+	for node, ids := range byNode {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := pn.ask(ctx, node, partyRequest{Op: opPresent, Player: protocol.PlayerInfo{ID: ids[0]}, Players: ids})
+			if err != nil || rep.Err != "" {
+				return
+			}
+			mu.Lock()
+			answered[node] = rep.Absent
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	out := map[string]string{} // player -> the node that has no session of it
+	pn.absentMu.Lock()
+	if pn.absent == nil {
+		pn.absent = map[string]string{}
+	}
+	for node, ids := range byNode {
+		absent, ok := answered[node]
+		if !ok {
+			continue
+		}
+		now := map[string]bool{}
+		for _, id := range absent {
+			now[id] = true
+		}
+		for _, id := range ids {
+			switch {
+			case !now[id]:
+				delete(pn.absent, id)
+			case pn.absent[id] == node:
+				delete(pn.absent, id)
+				out[id] = node
+			default:
+				pn.absent[id] = node
+			}
+		}
+	}
+	for id, node := range pn.absent {
+		if _, ok := byNode[node]; !ok || !slices.Contains(byNode[node], id) {
+			delete(pn.absent, id) // left, or moved, meanwhile
+		}
+	}
+	pn.absentMu.Unlock()
+	for id, was := range out {
+		if node, ok := pn.gw.parties.Where(id); ok && node == was {
+			pn.gw.log.Warn().Str("player", id).Str("node", node).Msg("a party member's node has no session of it: taken out of its party")
+			pn.gw.leaveParty(id)
+		}
+	}
 }

@@ -52,36 +52,60 @@ func (b *lossyBus) lost(channel string) bool {
 	return b.drop[channel] == 0
 }
 
+// redisNodes starts nodes of one cluster in process, each with its Bus on
+// one real redis-server (started for the test; missing, it fails the test
+// under CI=true). The store, the quick-match pool and the session
+// directory are shared in process, on one fake clock.
+type redisNodes struct {
+	t        *testing.T
+	url      string
+	dir      string
+	clk      *clock.Fake
+	sessions *clusterstate.LocalSessionHub
+	pool     *match.LocalPool
+	mod      func(*web.Config)
+}
+
+func newRedisNodes(t *testing.T, mod func(*web.Config)) *redisNodes {
+	t.Helper()
+	clk := clock.NewFake(t0)
+	return &redisNodes{t: t, url: redistest.StartServer(t).URL(), dir: t.TempDir(), clk: clk,
+		sessions: clusterstate.NewLocalSessionHub(), pool: match.NewLocalPool(clk), mod: mod}
+}
+
+// start starts the node named node: a new node, or a node that stopped
+// coming back, with nothing of its past run in memory.
+func (rn *redisNodes) start(node string) (*harness, *lossyBus) {
+	t := rn.t
+	t.Helper()
+	rb, err := cluster.NewRedisBus(context.Background(), cluster.RedisConfig{URL: rn.url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := &lossyBus{RedisBus: rb}
+	st := &clusterstate.State{Node: node, Sessions: rn.sessions.Node(node),
+		Sharing: &match.Sharing{Node: node, Pool: rn.pool, Relay: bus, TicketTTL: time.Hour, TakenHold: time.Hour}}
+	h := startHarnessWith(t, harnessOpts{dir: rn.dir, clock: rn.clk, node: node, bus: bus, leases: bus, state: st,
+		cfg: func(c *web.Config) {
+			c.LeaseTTL = time.Hour
+			if rn.mod != nil {
+				rn.mod(c)
+			}
+		}})
+	t.Cleanup(func() { rb.Close() }) // after the node stops
+	h.clk = rn.clk
+	return h, bus
+}
+
 // redisClusterOf is clusterOf with each node's Bus on one real
-// redis-server (started for the test; missing, it fails the test under
-// CI=true). The quick-match pool and session directory stay in process.
+// redis-server (see redisNodes).
 func redisClusterOf(t *testing.T, n int, mod func(*web.Config)) ([]*harness, []*lossyBus) {
 	t.Helper()
-	rd := redistest.StartServer(t)
-	dir := t.TempDir()
-	clk := clock.NewFake(t0)
-	sessions := clusterstate.NewLocalSessionHub()
-	pool := match.NewLocalPool(clk)
+	rn := newRedisNodes(t, mod)
 	var hs []*harness
 	var buses []*lossyBus
 	for i := 0; i < n; i++ {
-		node := "node-" + string(rune('a'+i))
-		rb, err := cluster.NewRedisBus(context.Background(), cluster.RedisConfig{URL: rd.URL()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		bus := &lossyBus{RedisBus: rb}
-		st := &clusterstate.State{Node: node, Sessions: sessions.Node(node),
-			Sharing: &match.Sharing{Node: node, Pool: pool, Relay: bus, TicketTTL: time.Hour, TakenHold: time.Hour}}
-		h := startHarnessWith(t, harnessOpts{dir: dir, clock: clk, node: node, bus: bus, leases: bus, state: st,
-			cfg: func(c *web.Config) {
-				c.LeaseTTL = time.Hour
-				if mod != nil {
-					mod(c)
-				}
-			}})
-		t.Cleanup(func() { rb.Close() }) // after the node stops
-		h.clk = clk
+		h, bus := rn.start("node-" + string(rune('a'+i)))
 		hs = append(hs, h)
 		buses = append(buses, bus)
 	}
@@ -235,5 +259,45 @@ func TestClusterPartyMemberElsewherePlaying(t *testing.T) {
 	}
 	for _, c := range []*client{red[1], blue[1]} {
 		expectReason(t, c, c.send("match.find", map[string]any{"mode": "duel"}), "wrong_phase", "already_playing")
+	}
+}
+
+// TestClusterPartyMemberNodeRestarted: a member's node restarts, so no
+// note that its connection is gone ever comes; the party's home finds at
+// its roll calls that the node has no session of the member, takes it out
+// of the party and the party out of the queue, and tells the others.
+func TestClusterPartyMemberNodeRestarted(t *testing.T) {
+	rn := newRedisNodes(t, func(c *web.Config) { c.Match.MaxWait = 10 * time.Minute })
+	a, _ := rn.start("node-a")
+	b, _ := rn.start("node-b")
+	hs := []*harness{a, b}
+	cs := dialOn(hs, "重", 0, 1, 0)
+	formParty(t, cs)
+	queueParty(t, cs)
+	b.stop()
+	rn.start("node-b") // a new run: the member's session is gone with the old
+	left := false
+	for i := 0; i < 10 && !left; i++ {
+		a.advance(10 * time.Second) // a roll call
+		deadline := time.Now().Add(time.Second)
+		for !left && time.Now().Before(deadline) {
+			_, q := a.srv.Matchmaker().Queued(cs[0].id)
+			left = !q
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if !left {
+		t.Fatal("the party is still queued with a member whose node restarted")
+	}
+	for _, c := range []*client{cs[0], cs[2]} {
+		c.expect("match.cancelled")
+		c.expectFn("party.state of two", func(m msg) bool {
+			var ps partyState
+			if m.Type != "party.state" || m.Re != "" {
+				return false
+			}
+			m.decode(t, &ps)
+			return len(ps.Members) == 2
+		})
 	}
 }

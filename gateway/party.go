@@ -277,13 +277,19 @@ func (s *Gateway) partyIdle(ctx context.Context, player string) error {
 		}
 		return nil
 	}
+	// A Bus or a home that cannot say (a home of a version without this
+	// question does not answer it) counts as idle: the claims taken when a
+	// match starts still keep a player out of two rooms.
 	home, err := s.pnet.elsewhere(ctx, player)
 	if err != nil || home == "" {
-		// A Bus that cannot say counts as no party: the claims taken when
-		// a match starts still keep a player out of two rooms.
 		return nil
 	}
-	return s.pnet.busy(ctx, player, home)
+	err = s.pnet.busy(ctx, player, home)
+	if err != nil && !errors.Is(err, match.ErrBusy) {
+		s.log.Warn().Err(err).Str("player", player).Str("node", home).Msg("ask a party's node whether it is busy; counted as not")
+		return nil
+	}
+	return err
 }
 
 // teamFind queues the asker's whole party for a team match. Only the

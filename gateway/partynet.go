@@ -38,7 +38,9 @@ import (
 // without doing it twice. A member on another node is refused a quick
 // match while its party is queued or playing, as on the home: its node
 // asks the home (busy), and the home asks each member's node before it
-// queues the party (idle).
+// queues the party (idle). Every partyRenew the home asks each node holding
+// members whether it still has their sessions (rollCall), so a member
+// whose node restarted is not kept for ever.
 
 const (
 	partyTTL   = 30 * time.Second

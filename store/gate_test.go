@@ -57,3 +57,105 @@ func TestJournalFirstAtWriteGate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPlayersCommitTogether queues new players (a guest's hello each, with
+// its resume token) and a room header behind a held write slot: the first
+// commits alone and the ones queued meanwhile in one transaction. In a
+// second round one of them has a taken id: the group's transaction fails,
+// each is written again alone, and only that one fails, with ErrExists.
+func TestPlayersCommitTogether(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	at := time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC)
+	guest := func(id string) (store.Player, store.Token) {
+		return store.Player{ID: id, Name: id, Rating: 1500, CreatedAt: at},
+			store.Token{Hash: "h-" + id, Kind: store.TokenResume, Subject: id, CreatedAt: at}
+	}
+	run := func(round string, taken string) (txs int64, errs []error) {
+		t.Helper()
+		before := store.RoomWriteTxs(s)
+		release := store.HoldWrites(s)
+		var chans []chan error
+		call := func(f func() error) {
+			ch := make(chan error, 1)
+			chans = append(chans, ch)
+			go func() { ch <- f() }()
+		}
+		call(func() error { p, tok := guest(round + "-lead"); return s.CreatePlayer(ctx, p, tok) })
+		waitQueuedWrites(t, s, 0, 1)
+		for i := range 4 {
+			id := round + "-" + string(rune('a'+i))
+			if i == 2 && taken != "" {
+				id = taken
+			}
+			call(func() error {
+				p, tok := guest(id)
+				tok.Hash += "-" + round
+				return s.CreatePlayer(ctx, p, tok)
+			})
+			waitFor(t, "queued writes", func() bool { return store.QueuedRoomWrites(s) == i+1 })
+		}
+		call(func() error {
+			return s.CreateRoom(ctx, store.Room{ID: round + "-room", Kind: "four", Config: json.RawMessage(`{}`), CreatedAt: at})
+		})
+		waitFor(t, "queued writes", func() bool { return store.QueuedRoomWrites(s) == 5 })
+		release()
+		for _, ch := range chans {
+			errs = append(errs, <-ch)
+		}
+		return store.RoomWriteTxs(s) - before, errs
+	}
+
+	txs, errs := run("r1", "")
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if txs != 2 {
+		t.Fatalf("%d transactions, want 2 (the first alone, the five queued together)", txs)
+	}
+	for _, id := range []string{"r1-lead", "r1-a", "r1-b", "r1-c", "r1-d"} {
+		if _, err := s.Player(ctx, id); err != nil {
+			t.Fatalf("player %s: %v", id, err)
+		}
+	}
+	if tok, err := s.Token(ctx, "h-r1-c-r1"); err != nil || tok.Subject != "r1-c" {
+		t.Fatalf("r1-c's resume token: %+v, %v", tok, err)
+	}
+
+	txs, errs = run("r2", "r1-a")
+	for i, err := range errs {
+		if wantFail := i == 3; (err != nil) != wantFail {
+			t.Fatalf("write %d: err %v, want failure %v", i, err, wantFail)
+		}
+	}
+	if !errors.Is(errs[3], store.ErrExists) {
+		t.Fatalf("the player with a taken id: %v, want ErrExists", errs[3])
+	}
+	// The first alone, the group that failed, then its five again alone.
+	if txs != 1+1+5 {
+		t.Fatalf("%d transactions, want 7", txs)
+	}
+	if _, err := s.Token(ctx, "h-r1-a-r2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the failed player's token: %v, want ErrNotFound (one transaction with its player)", err)
+	}
+	for _, id := range []string{"r2-lead", "r2-a", "r2-b", "r2-d"} {
+		if _, err := s.Player(ctx, id); err != nil {
+			t.Fatalf("player %s: %v", id, err)
+		}
+	}
+	if _, err := s.Room(ctx, "r2-room"); err != nil {
+		t.Fatalf("the room queued with them: %v", err)
+	}
+}
+
+// waitFor polls ok until it holds, for at most 10 s.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}

@@ -42,7 +42,7 @@ type SQL struct {
 	gate *writeGate
 
 	awards awardGroup // concurrent Award calls, committed together
-	rooms  txGroup    // concurrent CreateRoom and FinishMatch calls, committed together
+	rooms  txGroup    // concurrent CreateRoom, FinishMatch and CreatePlayer calls, committed together
 
 	ckpt *checkpointer // SQLite's background checkpoints; nil on PostgreSQL
 
@@ -258,9 +258,26 @@ func fromJSON(v sql.NullString) json.RawMessage {
 }
 
 // CreatePlayer stores a new player and its tokens in one transaction;
-// ErrExists if the id or a token's hash is taken.
+// ErrExists if the id or a token's hash is taken. The transaction is shared
+// with the other players, room headers and match ends written meanwhile
+// (s.rooms): thousands of guests saying hello at once would otherwise
+// queue a commit and an fsync each at the write gate, ahead of the rooms'
+// first writes. It returns once the player's rows have committed; a
+// shared transaction that fails is run again call by call, so a taken id
+// fails only its own call.
 func (s *SQL) CreatePlayer(ctx context.Context, p Player, tokens ...Token) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return createPlayerTx(ctx, tx, p, tokens) })
+	_, err := s.rooms.do(ctx, s, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.txStmt(ctx, tx, qCreatePlayer).ExecContext(ctx,
+			p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+		for _, t := range tokens {
+			if err != nil {
+				break
+			}
+			_, err = s.txStmt(ctx, tx, qPutToken).ExecContext(ctx,
+				t.Hash, t.Kind, t.Subject, ms(t.ExpiresAt), ms(t.CreatedAt))
+		}
+		return err
+	}, nil, nil)
 	return s.fail(err, "create player %s", p.ID)
 }
 

@@ -11,7 +11,8 @@ import (
 // commit, one fsync) for every write that arrived while the previous group
 // was being written, instead of one each. It carries a quick match's two
 // writes, its room header (CreateRoom) and its end (FinishMatch), which
-// thousands of matches at once issue from as many goroutines. As in
+// thousands of matches at once issue from as many goroutines, and each
+// new player's record (CreatePlayer: a guest's hello). As in
 // awardGroup, the caller that finds no group running leads: it takes
 // everything queued, writes it in the order the calls arrived, answers
 // each call, and hands the lead to the first call queued meanwhile. Each

@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -157,5 +158,44 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("waited 10 s for %s", what)
 		}
+	}
+}
+
+// TestRoomWritesGroupBounded queues more room headers than one group may
+// hold behind a held write slot: the first is written alone, then the
+// queued ones in groups of at most TxGroupMost, oldest first, every one
+// stored.
+func TestRoomWritesGroupBounded(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	at := time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC)
+	room := func(id string) store.Room {
+		return store.Room{ID: id, Kind: "four", Config: json.RawMessage(`{}`), CreatedAt: at}
+	}
+	before := store.RoomWriteTxs(s)
+	release := store.HoldWrites(s)
+	n := store.TxGroupMost + store.TxGroupMost/2
+	errs := make(chan error, n+1)
+	go func() { errs <- s.CreateRoom(ctx, room("lead")) }()
+	waitQueuedWrites(t, s, 0, 1)
+	for i := range n {
+		go func() { errs <- s.CreateRoom(ctx, room(fmt.Sprintf("r%d", i))) }()
+	}
+	waitFor(t, "queued writes", func() bool { return store.QueuedRoomWrites(s) == n })
+	release()
+	for range n + 1 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if txs := store.RoomWriteTxs(s) - before; txs != 3 {
+		t.Fatalf("%d transactions, want 3: the first alone, then %d and %d", txs, store.TxGroupMost, n-store.TxGroupMost)
+	}
+	open, err := s.OpenRooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != n+1 {
+		t.Fatalf("%d rooms stored, want %d", len(open), n+1)
 	}
 }

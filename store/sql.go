@@ -93,7 +93,8 @@ type dialect struct {
 // newSQL wraps opened pools; read may be the same *sql.DB as write.
 // writers is how many writes may run at once: the write pool's size.
 func newSQL(write, read *sql.DB, d dialect, writers int) *SQL {
-	return &SQL{write: write, read: read, d: d, gate: newWriteGate(writers)}
+	return &SQL{write: write, read: read, d: d, gate: newWriteGate(writers),
+		rooms: txGroup{gather: gather[*txCall]{most: txGroupMost}}}
 }
 
 // Backend names the database engine: "sqlite" or "postgres".

@@ -19,12 +19,23 @@ import (
 // call returns only once its transaction has committed. If the group's
 // transaction fails, each write is run again in a transaction of its own,
 // so one bad write (a room id taken, a player unknown) fails alone.
+//
+// A group holds at most txGroupMost calls (see there), the oldest queued.
 type txGroup struct {
 	gather[*txCall]
 
 	txs   atomic.Int64 // transactions written, for tests
 	calls atomic.Int64 // writes in them
 }
+
+// txGroupMost bounds the calls of one txGroup transaction. The journal
+// goes first at the write gate but still waits for the write being
+// written, and a room's question goes out only once its journal entry has
+// committed: a transaction of hundreds of match ends, each paying its
+// awards, would hold every room's question that long. 32 calls still share
+// one commit among many; the rest go into the next transaction, with the
+// journal's commit between the two if it waits.
+const txGroupMost = 32
 
 type txCall struct {
 	ctx context.Context

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxIDLen bounds a request id.
@@ -157,17 +158,67 @@ func AppendAck(b []byte, re string, a Ack) []byte {
 // it.
 func AppendString(b []byte, s string) []byte { return appendJSONString(b, s) }
 
-// appendJSONString appends s as encoding/json writes it. Request ids are
-// plain ASCII in practice; anything else goes through encoding/json.
+// appendJSONString appends s as encoding/json writes it, HTML-safe escaping
+// included: the escapes \" \\ \b \f \n \r \t, \u00xx for the other control
+// characters and for <, > and &, \u2028 and \u2029 for the two line
+// separators JavaScript reads as line ends, and \ufffd for each byte that
+// is not part of valid UTF-8. It allocates only when b must grow.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
+	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
-	b = append(b, s...)
+	done := 0 // s[:done] is in b
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[done:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			done = i
+			continue
+		}
+		// Three-byte characters (CJK among them) whose lead byte allows
+		// any continuation bytes are valid as soon as two follow; only
+		// U+2028 and U+2029 among them are escaped.
+		if c >= 0xe1 && c <= 0xef && c != 0xed && i+2 < len(s) && s[i+1]&0xc0 == 0x80 && s[i+2]&0xc0 == 0x80 &&
+			!(c == 0xe2 && s[i+1] == 0x80 && s[i+2]&0xfe == 0xa8) {
+			i += 3
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b = append(b, s[done:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[done:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += n
+			continue
+		}
+		i += n
+		done = i
+	}
+	b = append(b, s[done:]...)
 	return append(b, '"')
 }
 

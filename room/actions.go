@@ -353,7 +353,7 @@ func (r *Room) control(action, target string) error {
 			return wrong()
 		}
 		r.record(kindStart, nil, nil)
-		f := protocol.NewShared(protocol.Encode("countdown", "", protocol.Countdown{Room: r.cfg.ID, Index: 0, StartsAt: s.phaseAt.Add(r.cfg.Countdown).UnixMilli()}))
+		f := protocol.NewShared(protocol.EncodeCountdown(protocol.Countdown{Room: r.cfg.ID, Index: 0, StartsAt: s.phaseAt.Add(r.cfg.Countdown).UnixMilli()}))
 		f.Probe = true // fresh round trips for the first question's timing
 		r.broadcast(f, true)
 		r.arm()

@@ -30,3 +30,24 @@ func FuzzAppendAnswerData(f *testing.F) {
 		}
 	})
 }
+
+// The index entries a question writes are encoded by hand exactly as
+// encoding/json encodes them, for every index a room can have and beyond.
+func TestEntryDataMatchesJSON(t *testing.T) {
+	for _, i := range []int{0, 1, 9, 10, 99, 4999, -1, 1 << 40} {
+		for _, d := range []any{questionData{Index: i}, indexData{Index: i}} {
+			want, _ := json.Marshal(d)
+			if got := entryData(d); string(got) != string(want) {
+				t.Errorf("entryData(%#v) = %s, want %s", d, got, want)
+			}
+		}
+	}
+	if got := entryData(nil); got != nil {
+		t.Errorf("entryData(nil) = %s, want nothing", got)
+	}
+	j := joinData{Player: "p1", Name: "名<字>", Team: "红"}
+	want, _ := json.Marshal(j)
+	if got := entryData(j); string(got) != string(want) {
+		t.Errorf("entryData(join) = %s, want %s", got, want)
+	}
+}

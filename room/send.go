@@ -59,7 +59,7 @@ func (q *askedQuestion) redate(deadline time.Time) {
 			continue
 		}
 		q.msgs[k].Deadline = deadline.UnixMilli()
-		f.Parts[0] = protocol.Encode("question", "", q.msgs[k])
+		f.Parts[0] = protocol.EncodeQuestion(q.msgs[k])
 	}
 }
 
@@ -79,7 +79,7 @@ func (r *Room) questionFrames() *askedQuestion {
 			Question:  publicQuestion(q, questionFor(q, k, r.cfg.ID, s.index)),
 			TimeLimit: r.cfg.TimeLimit.Milliseconds(), Deadline: s.deadline.UnixMilli(),
 		}
-		f := protocol.NewShared(protocol.Encode("question", "", msg))
+		f := protocol.NewShared(protocol.EncodeQuestion(msg))
 		f.Mark = &protocol.Mark{Room: r.cfg.ID, Index: s.index, Limit: r.cfg.TimeLimit + r.cfg.Grace}
 		frames[k], aq.msgs[k] = f, msg
 	}
@@ -143,7 +143,7 @@ func (r *Room) broadcastReveal() {
 	i := s.index
 	q := &r.cfg.Questions[i]
 	shared := protocol.Reveal{Room: r.cfg.ID, Index: i, Correct: q.Answer, Explanation: q.Explanation, Stats: r.stats(i), Skipped: s.skipped[i]}
-	whole := protocol.Encode("reveal", "", shared)
+	whole := protocol.EncodeReveal(shared)
 	r.toWatchers(protocol.NewShared(whole))
 
 	prefix, suffix := spliceParts(whole)
@@ -166,7 +166,7 @@ func (r *Room) broadcastReveal() {
 		frames[j].Parts = parts[3*j : 3*j+3 : 3*j+3]
 	}
 	r.outbox = append(r.outbox, delivery{peers: peers, frames: frames})
-	r.broadcast(protocol.NewShared(protocol.Encode("scoreboard", "", r.scoreboard())), true)
+	r.broadcast(protocol.NewShared(protocol.EncodeScoreboard(r.scoreboard())), true)
 }
 
 // recipients are the present players that have a peer.
@@ -284,7 +284,7 @@ func (r *Room) sayFinished(res *Result, awarded map[string]int64) {
 	if len(top) > smallRoom {
 		top = top[:smallRoom]
 	}
-	whole := protocol.Encode("room.finished", "", protocol.Finished{Room: r.cfg.ID, Standings: top, Teams: res.Teams, Players: s.present()})
+	whole := protocol.EncodeFinished(protocol.Finished{Room: r.cfg.ID, Standings: top, Teams: res.Teams, Players: s.present()})
 	r.toWatchers(protocol.NewShared(whole))
 	prefix, suffix := spliceParts(whole)
 	sends := r.recipients()
@@ -312,7 +312,7 @@ func appendFinishedYou(b []byte, y protocol.FinishedYou) []byte {
 // each of n players about each of n joins would cost n² sends.
 func (r *Room) announceJoin(p *player) {
 	n := r.st.present()
-	f := protocol.NewShared(protocol.Encode("room.joined", "", protocol.Joined{Room: r.cfg.ID, Player: protocol.PlayerInfo{ID: p.id, Name: p.name, Team: p.team}, Count: n}))
+	f := protocol.NewShared(protocol.EncodeJoined(protocol.Joined{Room: r.cfg.ID, Player: protocol.PlayerInfo{ID: p.id, Name: p.name, Team: p.team}, Count: n}))
 	if n <= smallRoom {
 		r.broadcast(f, true)
 	} else {
@@ -334,7 +334,7 @@ func (r *Room) sendProgress() {
 		return
 	}
 	r.lastProgress = s.answered
-	f := protocol.NewShared(protocol.Encode("progress", "", protocol.Progress{Room: r.cfg.ID, Index: s.index, Answered: s.answered, Of: s.present()}))
+	f := protocol.NewShared(protocol.EncodeProgress(protocol.Progress{Room: r.cfg.ID, Index: s.index, Answered: s.answered, Of: s.present()}))
 	if s.present() <= smallRoom {
 		r.broadcast(f, true)
 	} else {
@@ -404,5 +404,5 @@ func (r *Room) sendState(to Peer, p *player, re string) {
 		}
 		st.You = you
 	}
-	r.say(protocol.NewFrame(protocol.Encode("room.state", re, st)), to)
+	r.say(protocol.NewFrame(protocol.EncodeState(re, st)), to)
 }

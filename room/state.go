@@ -235,11 +235,30 @@ func newState(cfg *Config) *state {
 
 // entry makes the next journal entry.
 func (s *state) entry(kind string, at time.Time, data any) store.JournalEntry {
-	var raw json.RawMessage
-	if data != nil {
-		raw, _ = json.Marshal(data)
+	return store.JournalEntry{Room: s.cfg.ID, Seq: s.seq + 1, Kind: kind, At: at, Data: entryData(data)}
+}
+
+// entryData encodes an entry's data as encoding/json does. The entries
+// every question writes, {"index":N}, are written directly: on a room's
+// goroutine encoding/json's reflection is what grows its stack.
+func entryData(data any) json.RawMessage {
+	switch d := data.(type) {
+	case nil:
+		return nil
+	case questionData:
+		return appendIndex(d.Index)
+	case indexData:
+		return appendIndex(d.Index)
 	}
-	return store.JournalEntry{Room: s.cfg.ID, Seq: s.seq + 1, Kind: kind, At: at, Data: raw}
+	raw, _ := json.Marshal(data)
+	return raw
+}
+
+func appendIndex(i int) json.RawMessage {
+	b := make([]byte, 0, len(`{"index":}`)+20)
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	return append(b, '}')
 }
 
 // apply folds one stored entry into the state: how a room is rebuilt

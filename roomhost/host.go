@@ -124,6 +124,12 @@ type Host struct {
 
 	// settling counts finishers still storing a result.
 	settling sync.WaitGroup
+	// paying counts the goroutines that pay event points in the
+	// background (retries and the sweep); they end with the run context.
+	paying sync.WaitGroup
+	// awarding holds the rooms whose event points this node is paying,
+	// so the sweep leaves them to their payer.
+	awarding sync.Map
 
 	// cl is the node's part in a cluster; nil on a single node.
 	cl *owner
@@ -203,9 +209,18 @@ func (s *Host) Begin(ctx context.Context) error {
 		})
 	}
 	if s.cl != nil {
+		s.paying.Add(1)
+		go s.keepSweeping(ctx)
 		return s.cl.run(ctx)
 	}
-	return s.Restore(ctx)
+	if err := s.Restore(ctx); err != nil {
+		return err
+	}
+	// After the restore: a room that finished again there has paid (or is
+	// paying) its own points.
+	s.paying.Add(1)
+	go s.keepSweeping(ctx)
+	return nil
 }
 
 // peerSink is how the matchmaker reaches a player directly: its session
@@ -257,6 +272,7 @@ func (s *Host) Stop(stop context.CancelFunc) {
 	stop()
 	s.rooms.Wait()
 	s.settling.Wait()
+	s.paying.Wait()
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if ferr := s.journal.Flush(flushCtx); ferr != nil {
 		s.log.Error().Err(ferr).Msg("journal flush at shutdown")

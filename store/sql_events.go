@@ -13,30 +13,30 @@ import (
 // empty PIN is not checked for uniqueness.
 func (s *SQL) CreateEvent(ctx context.Context, e Event) error {
 	_, err := s.exec(ctx,
-		`INSERT INTO events (id, room, pin, title, config, created_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		e.ID, e.Room, e.PIN, e.Title, jsonArg(e.Config), ms(e.CreatedAt), ms(e.EndedAt))
+		`INSERT INTO events (id, room, pin, title, config, created_at, ended_at, awarded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.ID, e.Room, e.PIN, e.Title, jsonArg(e.Config), ms(e.CreatedAt), ms(e.EndedAt), ms(e.AwardedAt))
 	return s.fail(err, "create event %s (pin %s)", e.ID, e.PIN)
 }
 
-// eventColumns matches scanEvent.
-const eventColumns = `id, room, pin, title, config, created_at, ended_at`
+// eventColumns matches scanEvent; the queries name the table e.
+const eventColumns = `e.id, e.room, e.pin, e.title, e.config, e.created_at, e.ended_at, e.awarded_at`
 
 // scanEvent reads one row of eventColumns.
 func scanEvent(scan func(...any) error) (Event, error) {
 	var e Event
-	var created, ended int64
+	var created, ended, awarded int64
 	var config sql.NullString
-	if err := scan(&e.ID, &e.Room, &e.PIN, &e.Title, &config, &created, &ended); err != nil {
+	if err := scan(&e.ID, &e.Room, &e.PIN, &e.Title, &config, &created, &ended, &awarded); err != nil {
 		return Event{}, err
 	}
-	e.Config, e.CreatedAt, e.EndedAt = fromJSON(config), fromMS(created), fromMS(ended)
+	e.Config, e.CreatedAt, e.EndedAt, e.AwardedAt = fromJSON(config), fromMS(created), fromMS(ended), fromMS(awarded)
 	return e, nil
 }
 
 // Event returns the event, or ErrNotFound.
 func (s *SQL) Event(ctx context.Context, id string) (Event, error) {
 	e, err := scanEvent(s.read.QueryRowContext(ctx,
-		`SELECT `+eventColumns+` FROM events WHERE id = $1`, id).Scan)
+		`SELECT `+eventColumns+` FROM events e WHERE e.id = $1`, id).Scan)
 	if err != nil {
 		return Event{}, s.fail(err, "event %s", id)
 	}
@@ -45,7 +45,7 @@ func (s *SQL) Event(ctx context.Context, id string) (Event, error) {
 
 // Events lists every event, live and ended, oldest first.
 func (s *SQL) Events(ctx context.Context) ([]Event, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events ORDER BY created_at, id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events e ORDER BY e.created_at, e.id`)
 	if err != nil {
 		return nil, s.fail(err, "events")
 	}
@@ -75,4 +75,48 @@ func (s *SQL) EndEvent(ctx context.Context, id string, at time.Time) error {
 		`UPDATE events SET ended_at = CASE WHEN ended_at = 0 THEN $1 ELSE ended_at END WHERE id = $2`,
 		ms(at), id))
 	return s.fail(err, "end event %s", id)
+}
+
+// UnawardedEvents lists, oldest first and at most limit, the events whose
+// room's result is stored (finished at or before finishedBy) but whose
+// points are not noted paid (MarkEventAwarded). An event whose result is
+// not stored yet is not listed: its room is restored and finishes again.
+func (s *SQL) UnawardedEvents(ctx context.Context, finishedBy time.Time, limit int) ([]Event, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("unawarded events: limit %d: %w", limit, ErrInvalid)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events e
+		JOIN results r ON r.room = e.room
+		WHERE e.awarded_at = 0 AND r.finished_at <= $1
+		ORDER BY e.created_at, e.id LIMIT $2`, ms(finishedBy), limit)
+	if err != nil {
+		return nil, s.fail(err, "unawarded events")
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e, err := scanEvent(rows.Scan)
+		if err != nil {
+			return nil, s.fail(err, "unawarded events")
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "unawarded events")
+	}
+	return out, nil
+}
+
+// MarkEventAwarded notes that every point of the event played in room was
+// paid at at. Marking it again keeps the first time, so two nodes that both
+// paid (the second a replay) are harmless. ErrNotFound if no event is
+// played in room.
+func (s *SQL) MarkEventAwarded(ctx context.Context, room string, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("mark event of room %s awarded: zero time: %w", room, ErrInvalid)
+	}
+	err := mustAffect(s.exec(ctx,
+		`UPDATE events SET awarded_at = CASE WHEN awarded_at = 0 THEN $1 ELSE awarded_at END WHERE room = $2`,
+		ms(at), room))
+	return s.fail(err, "mark event of room %s awarded", room)
 }

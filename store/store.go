@@ -171,6 +171,7 @@ type Event struct {
 	Config    json.RawMessage
 	CreatedAt time.Time
 	EndedAt   time.Time // zero while live
+	AwardedAt time.Time // zero until its points are paid (MarkEventAwarded)
 }
 
 // PlayerResult is one player's outcome of a finished match.
@@ -236,6 +237,12 @@ type Store interface {
 	Event(ctx context.Context, id string) (Event, error)
 	Events(ctx context.Context) ([]Event, error)
 	EndEvent(ctx context.Context, id string, at time.Time) error
+	// UnawardedEvents lists the events whose room's result is stored,
+	// finished at or before finishedBy, but whose points are not noted
+	// paid; MarkEventAwarded notes them paid, by the event's room. Together
+	// they let a sweep pay event points that failed at the event's end.
+	UnawardedEvents(ctx context.Context, finishedBy time.Time, limit int) ([]Event, error)
+	MarkEventAwarded(ctx context.Context, room string, at time.Time) error
 
 	// FinishMatch stores a finished match in one transaction: FinishRoom,
 	// each player's new rating, and each player's award through the

@@ -144,3 +144,71 @@ func testAwardPointsConcurrent(t *testing.T, s store.Store) {
 		t.Fatalf("player has %d; want exactly %d (cap %d games)", p.Points, dailyCap*points, dailyCap)
 	}
 }
+
+// testEventAwards: the events whose result is stored but whose points are
+// not noted paid are listed for the sweep, until they are marked; paying
+// an event's awards again is a replay that pays nothing.
+func testEventAwards(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, id := range []string{"p1", "p2"} {
+		must(t, s.CreatePlayer(ctx, store.Player{ID: id, Name: id, CreatedAt: t0}))
+	}
+	for i, id := range []string{"e1", "e2", "e3"} {
+		room := "r" + id[1:]
+		must(t, s.CreateRoom(ctx, store.Room{ID: room, Kind: "event", CreatedAt: t0}))
+		must(t, s.CreateEvent(ctx, store.Event{ID: id, Room: room, PIN: fmt.Sprintf("10000%d", i), Title: id, CreatedAt: t0.Add(time.Duration(i) * time.Second)}))
+	}
+	// e1 and e2 finished (their results stored), e3 still runs.
+	must(t, s.FinishRoom(ctx, store.Result{Room: "r1", Kind: "event", FinishedAt: t0.Add(time.Minute), Standings: json.RawMessage(`{}`)}))
+	must(t, s.FinishRoom(ctx, store.Result{Room: "r2", Kind: "event", FinishedAt: t0.Add(2 * time.Minute), Standings: json.RawMessage(`{}`)}))
+	ids := func(evs []store.Event, err error) []string {
+		t.Helper()
+		must(t, err)
+		out := []string{}
+		for _, e := range evs {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	equal(t, "unawarded by the end", ids(s.UnawardedEvents(ctx, t0.Add(time.Hour), 10)), []string{"e1", "e2"})
+	equal(t, "unawarded finished by the first end", ids(s.UnawardedEvents(ctx, t0.Add(time.Minute), 10)), []string{"e1"})
+	equal(t, "unawarded, at most one", ids(s.UnawardedEvents(ctx, t0.Add(time.Hour), 1)), []string{"e1"})
+	_, err := s.UnawardedEvents(ctx, t0, 0)
+	wantErr(t, "unawarded events, no limit", err, store.ErrInvalid)
+
+	// The points of e1, paid twice (a retry, or two nodes' sweeps): the
+	// second time is a replay of the first, nothing more is paid.
+	awards := []store.Award{
+		{Ref: "event:r1:p1", Player: "p1", Source: store.SourceEvent, Points: 10, Day: "2025-03-14", At: t0.Add(time.Minute)},
+		{Ref: "event:r1:p2", Player: "p2", Source: store.SourceEvent, Points: 8, Day: "2025-03-14", At: t0.Add(time.Minute)},
+	}
+	for round := range 2 {
+		out, err := s.Award(ctx, store.Caps{}, awards)
+		must(t, err)
+		for i, a := range out {
+			if a.Paid != awards[i].Points || a.Replay != (round == 1) {
+				t.Fatalf("round %d: award %s paid %d (replay %v), want %d (replay %v)", round, a.Ref, a.Paid, a.Replay, awards[i].Points, round == 1)
+			}
+		}
+	}
+	for id, want := range map[string]int64{"p1": 10, "p2": 8} {
+		p, err := s.Player(ctx, id)
+		must(t, err)
+		if p.Points != want {
+			t.Errorf("player %s has %d points after a replayed event award, want %d", id, p.Points, want)
+		}
+	}
+
+	paidAt := t0.Add(3 * time.Minute)
+	must(t, s.MarkEventAwarded(ctx, "r1", paidAt))
+	must(t, s.MarkEventAwarded(ctx, "r1", paidAt.Add(time.Hour))) // again: keeps the first
+	got, err := s.Event(ctx, "e1")
+	must(t, err)
+	if !got.AwardedAt.Equal(paidAt) {
+		t.Fatalf("e1 awarded at %v, want %v", got.AwardedAt, paidAt)
+	}
+	equal(t, "unawarded after e1 was paid", ids(s.UnawardedEvents(ctx, t0.Add(time.Hour), 10)), []string{"e2"})
+	wantErr(t, "mark a room without an event", s.MarkEventAwarded(ctx, "ghost", paidAt), store.ErrNotFound)
+	wantErr(t, "mark at zero time", s.MarkEventAwarded(ctx, "r2", time.Time{}), store.ErrInvalid)
+	equal(t, "unawarded after refused marks", ids(s.UnawardedEvents(ctx, t0.Add(time.Hour), 10)), []string{"e2"})
+}

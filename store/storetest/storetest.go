@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FinishRoom", testFinishRoom},
 		{"Events", testEvents},
 		{"EventPINConcurrent", testEventPINConcurrent},
+		{"EventAwards", testEventAwards},
 		{"AwardPoints", testAwardPoints},
 		{"AwardPointsConcurrent", testAwardPointsConcurrent},
 		{"CreatePlayerWithTokens", testCreatePlayerWithTokens},

@@ -74,37 +74,22 @@ func TestPlayersCommitTogether(t *testing.T) {
 	}
 	run := func(round string, taken string) (txs int64, errs []error) {
 		t.Helper()
-		before := store.RoomWriteTxs(s)
-		release := store.HoldWrites(s)
-		var chans []chan error
-		call := func(f func() error) {
-			ch := make(chan error, 1)
-			chans = append(chans, ch)
-			go func() { ch <- f() }()
-		}
-		call(func() error { p, tok := guest(round + "-lead"); return s.CreatePlayer(ctx, p, tok) })
-		waitQueuedWrites(t, s, 0, 1)
+		var queued []func() error
 		for i := range 4 {
 			id := round + "-" + string(rune('a'+i))
 			if i == 2 && taken != "" {
 				id = taken
 			}
-			call(func() error {
+			queued = append(queued, func() error {
 				p, tok := guest(id)
 				tok.Hash += "-" + round
 				return s.CreatePlayer(ctx, p, tok)
 			})
-			waitFor(t, "queued writes", func() bool { return store.QueuedRoomWrites(s) == i+1 })
 		}
-		call(func() error {
+		queued = append(queued, func() error {
 			return s.CreateRoom(ctx, store.Room{ID: round + "-room", Kind: "four", Config: json.RawMessage(`{}`), CreatedAt: at})
 		})
-		waitFor(t, "queued writes", func() bool { return store.QueuedRoomWrites(s) == 5 })
-		release()
-		for _, ch := range chans {
-			errs = append(errs, <-ch)
-		}
-		return store.RoomWriteTxs(s) - before, errs
+		return groupRound(t, s, func() error { p, tok := guest(round + "-lead"); return s.CreatePlayer(ctx, p, tok) }, queued...)
 	}
 
 	txs, errs := run("r1", "")

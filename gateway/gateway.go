@@ -358,7 +358,7 @@ func (s *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many connections from your address", http.StatusTooManyRequests)
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	ws, err := s.upgrader.Upgrade(&corkWriter{ResponseWriter: w}, r, nil)
 	if err != nil {
 		s.releaseAddr(ip)
 		return // the upgrader has answered

@@ -1,8 +1,6 @@
 package store_test
 
 import (
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,25 +13,12 @@ import (
 // had not ended (its end failed to store) is left for the sweep.
 func TestEventAwardedMigration(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	if err := store.CreateOldSQLite(ctx, path, 25); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ended := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC)
-	for _, stmt := range []string{
+	path := oldSQLite(t, 25,
 		`INSERT INTO rooms (id, kind, config, created_at, finished_at) VALUES ('r1', 'event', '{}', 0, 1796155200000), ('r2', 'event', '{}', 0, 1796155200000)`,
 		`INSERT INTO results (room, kind, finished_at, standings) VALUES ('r1', 'event', 1796155200000, '{}'), ('r2', 'event', 1796155200000, '{}')`,
 		`INSERT INTO events (id, room, pin, title, config, created_at, ended_at) VALUES ('e1', 'r1', '111111', 'one', '{}', 1, 1796155200000), ('e2', 'r2', '222222', 'two', '{}', 2, 0)`,
-	} {
-		if _, err := raw.ExecContext(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
+	)
 
 	s, err := store.OpenSQLite(ctx, path)
 	if err != nil {

@@ -143,3 +143,10 @@ func WriterTx(ctx context.Context, s *SQL, fn func(tx *sql.Tx) error) error {
 // TxPrepares counts the statements prepared inside a transaction, rather
 // than once when the store opened.
 func TxPrepares(s *SQL) int64 { return s.txPrepares.Load() }
+
+// QueuedWrites is how many writes wait at the write gate: the journal's
+// and the others.
+func QueuedWrites(s *SQL) (journal, ordinary int) { return s.gate.queued() }
+
+// TxGroupMost bounds the calls of one room writes' transaction.
+const TxGroupMost = txGroupMost

@@ -14,7 +14,11 @@ type gathered interface {
 // every call queued so far, writes them together, answers each, and hands
 // the lead to the first call queued meanwhile. Every call returns only
 // once its group has been written. awardGroup and txGroup are built on it.
+// If most is set, a group takes at most that many calls, the oldest, and
+// the rest wait for the next.
 type gather[C gathered] struct {
+	most int // static after construction; 0: no bound
+
 	mu      sync.Mutex
 	pending []C
 	running bool
@@ -35,6 +39,9 @@ func (g *gather[C]) join(c C, write func(batch []C)) {
 	g.running = true
 	batch := g.pending
 	g.pending = nil
+	if g.most > 0 && len(batch) > g.most {
+		batch, g.pending = batch[:g.most:g.most], batch[g.most:]
+	}
 	g.mu.Unlock()
 
 	write(batch)

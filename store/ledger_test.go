@@ -349,15 +349,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 // ROWID, and awards and leaderboards work on them after.
 func TestRollupsWithoutRowidMigration(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	if err := store.CreateOldSQLite(ctx, path, 6); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
+	path := oldSQLite(t, 6,
 		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ('a', 'A', 'u1', 1500, 7, 0), ('b', 'B', 'u1', 1500, 3, 0)`,
 		`INSERT INTO orgs (code, name, parent, path, expected, join_code, created_at) VALUES ('u1', 'U1', '', 'u1/', 2, '', 0)`,
 		`INSERT INTO members (id, name, number, unit, invite, player, registered_at, created_at) VALUES ('m-a', 'A', '1', 'u1', '', 'a', 1, 0), ('m-b', 'B', '2', 'u1', '', 'b', 1, 0)`,
@@ -366,12 +358,7 @@ func TestRollupsWithoutRowidMigration(t *testing.T) {
 		`INSERT INTO roll_unit VALUES ('all', 'u1', 10, 2)`,
 		`INSERT INTO roll_hist VALUES ('all', 7, 1), ('all', 3, 1)`,
 		`INSERT INTO ledger_days VALUES ('a', '2026-12-01', 'duel', 2)`,
-	} {
-		if _, err := raw.ExecContext(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
+	)
 
 	s, err := store.OpenSQLite(ctx, path)
 	if err != nil {
@@ -402,4 +389,26 @@ func TestRollupsWithoutRowidMigration(t *testing.T) {
 	if err != nil || len(top) != 2 || top[0].Player != "b" || top[0].Points != 8 {
 		t.Fatalf("all-time board after the migration: %+v %v", top, err)
 	}
+}
+
+// oldSQLite makes a database at the schema of migration version, runs
+// stmts on it with nothing but the driver, and returns its path: what a
+// database from before a migration holds.
+func oldSQLite(t *testing.T, version int, stmts ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := store.CreateOldSQLite(t.Context(), path, version); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, stmt := range stmts {
+		if _, err := raw.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
 }

@@ -37,14 +37,12 @@ type SQL struct {
 	txPrepares atomic.Int64 // statements prepared inside a transaction (txStmt), for tests
 
 	// gate admits as many writes at a time as the write pool has
-	// connections (one on SQLite), first come first served. The write
-	// pool alone hands a free connection to a random waiter, which under
-	// load can starve the journal (and so every answer's ack) behind a
-	// queue of other writes. Waiters on a channel are served in order.
-	gate chan struct{}
+	// connections (one on SQLite): the journal's first, then the others in
+	// the order they came (see writeGate).
+	gate *writeGate
 
 	awards awardGroup // concurrent Award calls, committed together
-	rooms  txGroup    // concurrent CreateRoom and FinishMatch calls, committed together
+	rooms  txGroup    // concurrent CreateRoom, FinishMatch and CreatePlayer calls, committed together
 
 	ckpt *checkpointer // SQLite's background checkpoints; nil on PostgreSQL
 
@@ -95,7 +93,8 @@ type dialect struct {
 // newSQL wraps opened pools; read may be the same *sql.DB as write.
 // writers is how many writes may run at once: the write pool's size.
 func newSQL(write, read *sql.DB, d dialect, writers int) *SQL {
-	return &SQL{write: write, read: read, d: d, gate: make(chan struct{}, max(1, writers))}
+	return &SQL{write: write, read: read, d: d, gate: newWriteGate(writers),
+		rooms: txGroup{gather: gather[*txCall]{most: txGroupMost}}}
 }
 
 // Backend names the database engine: "sqlite" or "postgres".
@@ -139,17 +138,11 @@ func (s *SQL) Close() error {
 	return err
 }
 
-// enter waits for the write gate; leave with s.leave.
-func (s *SQL) enter(ctx context.Context) error {
-	select {
-	case s.gate <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// enter waits for the write gate in the ordinary lane; leave with
+// s.leave.
+func (s *SQL) enter(ctx context.Context) error { return s.gate.enter(ctx, laneOrdinary) }
 
-func (s *SQL) leave() { <-s.gate }
+func (s *SQL) leave() { s.gate.leave() }
 
 // exec runs one write statement through the gate.
 func (s *SQL) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -168,7 +161,12 @@ const txAttempts = 3
 // fn fails. A transaction the dialect calls retryable is run again, so fn
 // must only write through tx and set results it overwrites on each run.
 func (s *SQL) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := s.enter(ctx); err != nil {
+	return s.inTxIn(ctx, laneOrdinary, fn)
+}
+
+// inTxIn is inTx waiting at the write gate in lane l.
+func (s *SQL) inTxIn(ctx context.Context, l lane, fn func(tx *sql.Tx) error) error {
+	if err := s.gate.enter(ctx, l); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -261,16 +259,36 @@ func fromJSON(v sql.NullString) json.RawMessage {
 }
 
 // CreatePlayer stores a new player and its tokens in one transaction;
-// ErrExists if the id or a token's hash is taken.
+// ErrExists if the id or a token's hash is taken. The transaction is shared
+// with the other players, room headers and match ends written meanwhile
+// (s.rooms): thousands of guests saying hello at once would otherwise
+// queue a commit and an fsync each at the write gate, ahead of the rooms'
+// first writes. It returns once the player's rows have committed; a
+// shared transaction that fails is run again call by call, so a taken id
+// fails only its own call.
 func (s *SQL) CreatePlayer(ctx context.Context, p Player, tokens ...Token) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return createPlayerTx(ctx, tx, p, tokens) })
+	_, err := s.rooms.do(ctx, s, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.txStmt(ctx, tx, qCreatePlayer).ExecContext(ctx,
+			p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+		for _, t := range tokens {
+			if err != nil {
+				break
+			}
+			_, err = s.txStmt(ctx, tx, qPutToken).ExecContext(ctx,
+				t.Hash, t.Kind, t.Subject, ms(t.ExpiresAt), ms(t.CreatedAt))
+		}
+		return err
+	}, nil, nil)
 	return s.fail(err, "create player %s", p.ID)
 }
 
+const (
+	qCreatePlayer = `INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	qPutToken     = `INSERT INTO tokens (hash, kind, subject, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`
+)
+
 func createPlayerTx(ctx context.Context, tx *sql.Tx, p Player, tokens []Token) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO players (id, name, org, rating, points, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
+	_, err := tx.ExecContext(ctx, qCreatePlayer, p.ID, p.Name, p.Org, p.Rating, p.Points, ms(p.CreatedAt))
 	for _, t := range tokens {
 		if err != nil {
 			break
@@ -308,9 +326,7 @@ func (s *SQL) PutToken(ctx context.Context, t Token) error {
 }
 
 func putTokenTx(ctx context.Context, tx *sql.Tx, t Token) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO tokens (hash, kind, subject, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		t.Hash, t.Kind, t.Subject, ms(t.ExpiresAt), ms(t.CreatedAt))
+	_, err := tx.ExecContext(ctx, qPutToken, t.Hash, t.Kind, t.Subject, ms(t.ExpiresAt), ms(t.CreatedAt))
 	return err
 }
 

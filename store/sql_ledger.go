@@ -60,6 +60,8 @@ var awardQueries = []string{
 	// A quick match's room header and end (CreateRoom, FinishMatch), run
 	// thousands of times a minute.
 	qCreateRoom, qSetRating, qFinishRoom, qStoreResult,
+	// A guest's record and resume token (CreatePlayer), one per hello.
+	qCreatePlayer, qPutToken,
 }
 
 const qSetRating = `UPDATE players SET rating = $1 WHERE id = $2`

@@ -102,7 +102,8 @@ func (s *SQL) AppendJournal(ctx context.Context, entries []JournalEntry) error {
 	}
 	pairs := fencePairs(entries)
 	var refused []Refusal
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// The journal goes ahead of every other write waiting at the gate.
+	err := s.inTxIn(ctx, laneJournal, func(tx *sql.Tx) error {
 		refused = refused[:0]
 		fence := tx.StmtContext(ctx, s.fenceStmt)
 		for _, p := range pairs {

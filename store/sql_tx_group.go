@@ -11,19 +11,31 @@ import (
 // commit, one fsync) for every write that arrived while the previous group
 // was being written, instead of one each. It carries a quick match's two
 // writes, its room header (CreateRoom) and its end (FinishMatch), which
-// thousands of matches at once issue from as many goroutines. As in
+// thousands of matches at once issue from as many goroutines, and each
+// new player's record (CreatePlayer: a guest's hello). As in
 // awardGroup, the caller that finds no group running leads: it takes
 // everything queued, writes it in the order the calls arrived, answers
 // each call, and hands the lead to the first call queued meanwhile. Each
 // call returns only once its transaction has committed. If the group's
 // transaction fails, each write is run again in a transaction of its own,
 // so one bad write (a room id taken, a player unknown) fails alone.
+//
+// A group holds at most txGroupMost calls (see there), the oldest queued.
 type txGroup struct {
 	gather[*txCall]
 
 	txs   atomic.Int64 // transactions written, for tests
 	calls atomic.Int64 // writes in them
 }
+
+// txGroupMost bounds the calls of one txGroup transaction. The journal
+// goes first at the write gate but still waits for the write being
+// written, and a room's question goes out only once its journal entry has
+// committed: a transaction of hundreds of match ends, each paying its
+// awards, would hold every room's question that long. 32 calls still share
+// one commit among many; the rest go into the next transaction, with the
+// journal's commit between the two if it waits.
+const txGroupMost = 32
 
 type txCall struct {
 	ctx context.Context

@@ -31,41 +31,21 @@ func TestRoomWritesCommitTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("waited 10 s for %s", what)
-			}
-		}
-	}
 	run := func(round string, dup bool) (txs int64, errs []error) {
 		t.Helper()
-		before := store.RoomWriteTxs(s)
-		release := store.HoldWrites(s)
-		var chans []chan error
-		call := func(f func() error) {
-			ch := make(chan error, 1)
-			chans = append(chans, ch)
-			go func() { ch <- f() }()
-		}
-		call(func() error { return s.CreateRoom(ctx, room(round+"-lead")) })
-		waitFor("the first write to lead", func() bool { return store.RoomWritesRunning(s) })
-		queued := 0
+		var queued []func() error
 		for i := range 4 {
 			id := fmt.Sprintf("%s-%d", round, i)
 			if dup && i == 2 {
 				id = "done" // taken
 			}
-			call(func() error { return s.CreateRoom(ctx, room(id)) })
-			queued++
-			waitFor(fmt.Sprintf("%d queued writes", queued), func() bool { return store.QueuedRoomWrites(s) == queued })
+			queued = append(queued, func() error { return s.CreateRoom(ctx, room(id)) })
 		}
 		if round == "r1" {
 			// Two matches end: their awards are paid in one batch, as if
 			// one after the other.
 			for i, id := range []string{"done", "done2"} {
-				call(func() error {
+				queued = append(queued, func() error {
 					paid, err := s.FinishMatch(ctx, store.Result{Room: id, Kind: "duel", FinishedAt: at, Standings: json.RawMessage(`[]`)},
 						"2026-12-04", store.Caps{store.SourceDuel: 5}, []store.PlayerResult{{Player: "a", Points: 3, Rating: 1516 + float64(i)}, {Player: "b", Points: 1, Rating: 1484}})
 					if err == nil && (paid["a"] != 3 || paid["b"] != 1) {
@@ -73,15 +53,9 @@ func TestRoomWritesCommitTogether(t *testing.T) {
 					}
 					return err
 				})
-				queued++
-				waitFor(fmt.Sprintf("%d queued writes", queued), func() bool { return store.QueuedRoomWrites(s) == queued })
 			}
 		}
-		release()
-		for _, ch := range chans {
-			errs = append(errs, <-ch)
-		}
-		return store.RoomWriteTxs(s) - before, errs
+		return groupRound(t, s, func() error { return s.CreateRoom(ctx, room(round+"-lead")) }, queued...)
 	}
 
 	txs, errs := run("r1", false)
@@ -125,4 +99,32 @@ func TestRoomWritesCommitTogether(t *testing.T) {
 	if n != 9 {
 		t.Fatalf("%d rooms open, want 9 (five of r1, four of r2: the failed write's id was taken)", n)
 	}
+}
+
+// groupRound holds the store's write slot, starts lead (which takes the
+// room writes' lead and waits for the slot), then each of queued, each
+// once the one before it has queued behind the lead, and frees the slot.
+// It returns how many transactions the room writes' group wrote and each
+// call's error, lead first.
+func groupRound(t *testing.T, s *store.SQL, lead func() error, queued ...func() error) (txs int64, errs []error) {
+	t.Helper()
+	before := store.RoomWriteTxs(s)
+	release := store.HoldWrites(s)
+	var chans []chan error
+	call := func(f func() error) {
+		ch := make(chan error, 1)
+		chans = append(chans, ch)
+		go func() { ch <- f() }()
+	}
+	call(lead)
+	waitFor(t, "the first write to lead", func() bool { return store.RoomWritesRunning(s) })
+	for i, f := range queued {
+		call(f)
+		waitFor(t, fmt.Sprintf("%d queued writes", i+1), func() bool { return store.QueuedRoomWrites(s) == i+1 })
+	}
+	release()
+	for _, ch := range chans {
+		errs = append(errs, <-ch)
+	}
+	return store.RoomWriteTxs(s) - before, errs
 }

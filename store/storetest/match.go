@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/leitai/leitai/store"
@@ -19,6 +22,69 @@ func testCreatePlayerWithTokens(t *testing.T, s store.Store) {
 	wantErr(t, "player with a taken token", err, store.ErrExists)
 	_, err = s.Player(ctx, "p2")
 	wantErr(t, "player of a failed create", err, store.ErrNotFound)
+}
+
+// testCreatePlayerConcurrent creates players from many goroutines at
+// once, as a burst of guests saying hello does: each call fares as it would
+// alone, whatever the calls beside it. A taken id or token hash fails its
+// own call with ErrExists and leaves nothing behind; of two calls with one
+// new id, exactly one succeeds.
+func testCreatePlayerConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreatePlayer(ctx, store.Player{ID: "taken", Name: "taken", CreatedAt: t0},
+		store.Token{Hash: "h-taken", Kind: store.TokenResume, Subject: "taken", CreatedAt: t0}))
+	type call struct {
+		id, hash string
+	}
+	var calls []call
+	for i := range 12 {
+		id := fmt.Sprintf("g%d", i)
+		calls = append(calls, call{id, "h-" + id})
+	}
+	calls = append(calls,
+		call{"taken", "h-new"},     // 12: the id is taken
+		call{"g-token", "h-taken"}, // 13: the token's hash is taken
+		call{"twin", "h-twin-1"},   // 14 and 15: one id twice
+		call{"twin", "h-twin-2"},
+	)
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() {
+			errs[i] = s.CreatePlayer(ctx, store.Player{ID: c.id, Name: c.id, Rating: 1500, CreatedAt: t0},
+				store.Token{Hash: c.hash, Kind: store.TokenResume, Subject: c.id, CreatedAt: t0})
+		})
+	}
+	wg.Wait()
+	for i := range 12 {
+		must(t, errs[i])
+		tok, err := s.Token(ctx, calls[i].hash)
+		must(t, err)
+		equal(t, "token's player", tok.Subject, calls[i].id)
+		_, err = s.Player(ctx, calls[i].id)
+		must(t, err)
+	}
+	wantErr(t, "player with a taken id", errs[12], store.ErrExists)
+	_, err := s.Token(ctx, "h-new")
+	wantErr(t, "token of the player with a taken id", err, store.ErrNotFound)
+	wantErr(t, "player with a taken token", errs[13], store.ErrExists)
+	_, err = s.Player(ctx, "g-token")
+	wantErr(t, "player with a taken token", err, store.ErrNotFound)
+	if (errs[14] == nil) == (errs[15] == nil) {
+		t.Fatalf("two players with one id: %v and %v; want exactly one to fail", errs[14], errs[15])
+	}
+	lost := 15
+	if errs[14] != nil {
+		lost = 14
+	}
+	if !errors.Is(errs[lost], store.ErrExists) {
+		t.Fatalf("the twin that lost: %v, want ErrExists", errs[lost])
+	}
+	_, err = s.Token(ctx, calls[lost].hash)
+	wantErr(t, "the losing twin's token", err, store.ErrNotFound)
+	tok, err := s.Token(ctx, calls[29-lost].hash)
+	must(t, err)
+	equal(t, "the winning twin's token", tok.Subject, "twin")
 }
 
 func testFinishMatch(t *testing.T, s store.Store) {

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AwardPoints", testAwardPoints},
 		{"AwardPointsConcurrent", testAwardPointsConcurrent},
 		{"CreatePlayerWithTokens", testCreatePlayerWithTokens},
+		{"CreatePlayerConcurrent", testCreatePlayerConcurrent},
 		{"FinishMatch", testFinishMatch},
 		{"OrgTree", testOrgTree},
 		{"LedgerPeriods", testLedgerPeriods},

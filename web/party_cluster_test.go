@@ -75,14 +75,7 @@ func TestClusterPartyRefusals(t *testing.T) {
 	}
 	expectReason(t, five[4], five[4].send("party.leave", nil), "not_found", "party_none")
 	for _, c := range five[:4] {
-		c.expectFn("pushed party.state of four", func(m msg) bool {
-			var ps partyState
-			if m.Type != "party.state" || m.Re != "" {
-				return false
-			}
-			m.decode(t, &ps)
-			return len(ps.Members) == 4
-		})
+		expectPartyOf(t, c, 4)
 	}
 	if m := sixth.reply(sixth.send("party.join", map[string]any{"code": st.Code})); m.Type != "party.state" {
 		t.Fatalf("join after a leave: %s", m.raw)
@@ -136,14 +129,7 @@ func TestClusterPartyLeaderElsewhere(t *testing.T) {
 	})
 	for _, c := range []*client{rest[0], rest[2]} {
 		c.expect("match.cancelled")
-		c.expectFn("party.state of two", func(m msg) bool {
-			var ps partyState
-			if m.Type != "party.state" || m.Re != "" {
-				return false
-			}
-			m.decode(t, &ps)
-			return len(ps.Members) == 2
-		})
+		expectPartyOf(t, c, 2)
 	}
 }
 
@@ -273,14 +259,7 @@ func TestClusterPartyMemberMovesNode(t *testing.T) {
 	for i, to := range []int{2, 0} {
 		hs[i].drop(red[i])
 		back, _ := hs[to].resume(red[i])
-		back.expectFn("party.state on the new node", func(m msg) bool {
-			var ps partyState
-			if m.Type != "party.state" || m.Re != "" {
-				return false
-			}
-			m.decode(t, &ps)
-			return len(ps.Members) == 2
-		})
+		expectPartyOf(t, back, 2)
 		red[i] = back
 	}
 	hs[0].advance(6 * time.Second) // the old nodes' grace ends

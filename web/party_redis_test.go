@@ -162,17 +162,6 @@ func TestClusterPartyLostRequests(t *testing.T) {
 		t.Helper()
 		waitFor(t, "the party out of the queue", func() bool { _, q := h.srv.Matchmaker().Queued(lead.id); return !q })
 	}
-	partyOf := func(t *testing.T, c *client, n int) {
-		t.Helper()
-		c.expectFn("party.state of "+itoa(n), func(m msg) bool {
-			var ps partyState
-			if m.Type != "party.state" || m.Re != "" {
-				return false
-			}
-			m.decode(t, &ps)
-			return len(ps.Members) == n
-		})
-	}
 
 	t.Run("cancel request lost", func(t *testing.T) {
 		hs, buses, cs := start(t)
@@ -203,7 +192,7 @@ func TestClusterPartyLostRequests(t *testing.T) {
 		notQueued(t, hs[0], cs[0])
 		for _, c := range []*client{cs[0], cs[2], cs[3]} {
 			c.expect("match.cancelled")
-			partyOf(t, c, 3)
+			expectPartyOf(t, c, 3)
 		}
 	})
 
@@ -238,7 +227,7 @@ func TestClusterPartyLostRequests(t *testing.T) {
 		notQueued(t, hs[0], cs[0])
 		for _, c := range cs[:3] {
 			c.expect("match.cancelled")
-			partyOf(t, c, 3)
+			expectPartyOf(t, c, 3)
 		}
 	})
 }
@@ -291,13 +280,6 @@ func TestClusterPartyMemberNodeRestarted(t *testing.T) {
 	}
 	for _, c := range []*client{cs[0], cs[2]} {
 		c.expect("match.cancelled")
-		c.expectFn("party.state of two", func(m msg) bool {
-			var ps partyState
-			if m.Type != "party.state" || m.Re != "" {
-				return false
-			}
-			m.decode(t, &ps)
-			return len(ps.Members) == 2
-		})
+		expectPartyOf(t, c, 2)
 	}
 }

@@ -364,3 +364,16 @@ func TestPartyCancelByMember(t *testing.T) {
 	}
 	queueParty(t, cs)
 }
+
+// expectPartyOf waits for a pushed party.state (not a reply) of n members.
+func expectPartyOf(t *testing.T, c *client, n int) {
+	t.Helper()
+	c.expectFn("party.state of "+itoa(n), func(m msg) bool {
+		var ps partyState
+		if m.Type != "party.state" || m.Re != "" {
+			return false
+		}
+		m.decode(t, &ps)
+		return len(ps.Members) == n
+	})
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"maps"
 	"sync/atomic"
 )
 
@@ -27,15 +26,13 @@ type awardGroup struct {
 }
 
 type awardCall struct {
-	caps   Caps
-	awards []Award
-	out    []Award
-	err    error
-	wake   chan bool // true: lead the next group; false: answered
+	payee
+	err  error
+	wake chan bool // true: lead the next group; false: answered
 }
 
 func (g *awardGroup) award(ctx context.Context, s *SQL, caps Caps, awards []Award) ([]Award, error) {
-	c := &awardCall{caps: caps, awards: awards, wake: make(chan bool, 1)}
+	c := &awardCall{payee: payee{caps: caps, awards: awards}, wake: make(chan bool, 1)}
 	// Another caller's cancellation must not fail this one's group.
 	g.join(c, func(batch []*awardCall) { s.awardCalls(context.WithoutCancel(ctx), batch) })
 	return c.out, c.err
@@ -52,25 +49,13 @@ func (s *SQL) awardCalls(ctx context.Context, calls []*awardCall) {
 		defer s.ckpt.nudge()
 	}
 	defer s.reserveReader()()
-	for lo := 0; lo < len(calls); {
-		hi := lo + 1
-		for hi < len(calls) && maps.Equal(calls[hi].caps, calls[lo].caps) {
-			hi++
-		}
-		group := calls[lo:hi]
-		lo = hi
-		if len(group) == 1 {
-			group[0].out, group[0].err = s.awardAlone(ctx, group[0].caps, group[0].awards)
-			s.awards.txs.Add(1)
-			s.awards.written.Add(int64(len(group[0].awards)))
-			continue
-		}
-		var all []Award
-		for _, c := range group {
-			all = append(all, c.awards...)
-		}
+	_ = capRuns(calls, func(group []*awardCall, all []Award) error {
 		s.awards.txs.Add(1)
 		s.awards.written.Add(int64(len(all)))
+		if len(group) == 1 {
+			group[0].out, group[0].err = s.awardAlone(ctx, group[0].caps, group[0].awards)
+			return nil
+		}
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			return s.awardsTx(ctx, tx, group[0].caps, all)
 		})
@@ -79,12 +64,11 @@ func (s *SQL) awardCalls(ctx context.Context, calls []*awardCall) {
 			for _, c := range group {
 				c.out, c.err = s.awardAlone(ctx, c.caps, c.awards)
 			}
-			continue
+			return nil
 		}
-		for _, c := range group {
-			c.out, all = all[:len(c.awards):len(c.awards)], all[len(c.awards):]
-		}
-	}
+		shareOut(group, all)
+		return nil
+	})
 }
 
 // reserveReader gives the award writer priority over the readers on

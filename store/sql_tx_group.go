@@ -40,14 +40,11 @@ const txGroupMost = 32
 type txCall struct {
 	ctx context.Context
 	fn  func(ctx context.Context, tx *sql.Tx) error
-	// awards are paid after fn under caps, together with the other calls'
-	// of the group (one batch of statements for all, see awardsTx); out
-	// is them as paid.
-	caps   Caps
-	awards []Award
-	out    []Award
-	err    error
-	wake   chan bool // true: lead the next group; false: answered
+	// Its awards are paid after fn, together with the other calls' of
+	// the group (one batch of statements for all, see awardsTx).
+	payee
+	err  error
+	wake chan bool // true: lead the next group; false: answered
 }
 
 // do runs fn in a transaction shared with the writes queued beside it,
@@ -55,7 +52,7 @@ type txCall struct {
 // committed (or fn's own, after the shared one failed), with the awards
 // as paid. fn must only write through tx, and may run twice.
 func (g *txGroup) do(ctx context.Context, s *SQL, fn func(ctx context.Context, tx *sql.Tx) error, caps Caps, awards []Award) ([]Award, error) {
-	c := &txCall{ctx: ctx, fn: fn, caps: caps, awards: awards, wake: make(chan bool, 1)}
+	c := &txCall{ctx: ctx, fn: fn, payee: payee{caps: caps, awards: awards}, wake: make(chan bool, 1)}
 	g.join(c, func(batch []*txCall) { g.write(s, batch) })
 	return c.out, c.err
 }
@@ -113,26 +110,56 @@ func (s *SQL) writeCalls(tx *sql.Tx, calls []*txCall) error {
 			}
 		}
 	}
+	return capRuns(calls, func(run []*txCall, all []Award) error {
+		if len(all) == 0 {
+			return nil
+		}
+		if err := s.awardsTx(run[0].ctx, tx, run[0].caps, all); err != nil {
+			return err
+		}
+		shareOut(run, all)
+		return nil
+	})
+}
+
+// payee is what a grouped call asks to be paid: awards under caps; out is
+// them as paid.
+type payee struct {
+	caps   Caps
+	awards []Award
+	out    []Award
+}
+
+func (p *payee) pay() *payee { return p }
+
+// capRuns calls f on each run of consecutive calls with equal caps, in
+// order, with the run's awards end to end: paid as one batch, they have
+// the outcome of paying them one call after another. It stops at f's
+// first error.
+func capRuns[C interface{ pay() *payee }](calls []C, f func(run []C, all []Award) error) error {
 	for lo := 0; lo < len(calls); {
 		hi := lo + 1
-		for hi < len(calls) && maps.Equal(calls[hi].caps, calls[lo].caps) {
+		for hi < len(calls) && maps.Equal(calls[hi].pay().caps, calls[lo].pay().caps) {
 			hi++
 		}
 		run := calls[lo:hi]
 		lo = hi
 		var all []Award
 		for _, c := range run {
-			all = append(all, c.awards...)
+			all = append(all, c.pay().awards...)
 		}
-		if len(all) == 0 {
-			continue
-		}
-		if err := s.awardsTx(run[0].ctx, tx, run[0].caps, all); err != nil {
+		if err := f(run, all); err != nil {
 			return err
-		}
-		for _, c := range run {
-			c.out, all = all[:len(c.awards):len(c.awards)], all[len(c.awards):]
 		}
 	}
 	return nil
+}
+
+// shareOut gives each call of run its own part of paid, the run's awards
+// as paid, in order.
+func shareOut[C interface{ pay() *payee }](run []C, paid []Award) {
+	for _, c := range run {
+		p := c.pay()
+		p.out, paid = paid[:len(p.awards):len(p.awards)], paid[len(p.awards):]
+	}
 }

@@ -20,11 +20,11 @@ import (
 // EncodeQuestion encodes a question message.
 func EncodeQuestion(q Question) []byte {
 	n := 112 + len(q.Room) + publicQuestionLen(&q.Question)
-	return AppendQuestion(make([]byte, 0, n), q)
+	return appendQuestion(make([]byte, 0, n), q)
 }
 
-// AppendQuestion appends EncodeQuestion's bytes to b.
-func AppendQuestion(b []byte, q Question) []byte {
+// appendQuestion appends EncodeQuestion's bytes to b.
+func appendQuestion(b []byte, q Question) []byte {
 	b = append(b, `{"type":"question","data":{"room":`...)
 	b = appendJSONString(b, q.Room)
 	b = appendIntField(b, `,"index":`, int64(q.Index))
@@ -70,11 +70,11 @@ func publicQuestionLen(q *PublicQuestion) int {
 
 // EncodeProgress encodes a progress message.
 func EncodeProgress(p Progress) []byte {
-	return AppendProgress(make([]byte, 0, 112+len(p.Room)), p)
+	return appendProgress(make([]byte, 0, 112+len(p.Room)), p)
 }
 
-// AppendProgress appends EncodeProgress's bytes to b.
-func AppendProgress(b []byte, p Progress) []byte {
+// appendProgress appends EncodeProgress's bytes to b.
+func appendProgress(b []byte, p Progress) []byte {
 	b = append(b, `{"type":"progress","data":{"room":`...)
 	b = appendJSONString(b, p.Room)
 	b = appendIntField(b, `,"index":`, int64(p.Index))
@@ -85,11 +85,11 @@ func AppendProgress(b []byte, p Progress) []byte {
 
 // EncodeCountdown encodes a countdown message.
 func EncodeCountdown(c Countdown) []byte {
-	return AppendCountdown(make([]byte, 0, 96+len(c.Room)), c)
+	return appendCountdown(make([]byte, 0, 96+len(c.Room)), c)
 }
 
-// AppendCountdown appends EncodeCountdown's bytes to b.
-func AppendCountdown(b []byte, c Countdown) []byte {
+// appendCountdown appends EncodeCountdown's bytes to b.
+func appendCountdown(b []byte, c Countdown) []byte {
 	b = append(b, `{"type":"countdown","data":{"room":`...)
 	b = appendJSONString(b, c.Room)
 	b = appendIntField(b, `,"index":`, int64(c.Index))
@@ -104,11 +104,11 @@ func EncodeReveal(r Reveal) []byte {
 		n += 3 + len(c)
 	}
 	n += 24 * len(r.Stats) // option keys are short; a longer one grows b
-	return AppendReveal(make([]byte, 0, n), r)
+	return appendReveal(make([]byte, 0, n), r)
 }
 
-// AppendReveal appends EncodeReveal's bytes to b.
-func AppendReveal(b []byte, r Reveal) []byte {
+// appendReveal appends EncodeReveal's bytes to b.
+func appendReveal(b []byte, r Reveal) []byte {
 	b = append(b, `{"type":"reveal","data":{"room":`...)
 	b = appendJSONString(b, r.Room)
 	b = appendIntField(b, `,"index":`, int64(r.Index))
@@ -129,11 +129,11 @@ func AppendReveal(b []byte, r Reveal) []byte {
 // EncodeScoreboard encodes a scoreboard message.
 func EncodeScoreboard(s Scoreboard) []byte {
 	n := 96 + len(s.Room) + standingsLen(s.Top) + teamsLen(s.Teams)
-	return AppendScoreboard(make([]byte, 0, n), s)
+	return appendScoreboard(make([]byte, 0, n), s)
 }
 
-// AppendScoreboard appends EncodeScoreboard's bytes to b.
-func AppendScoreboard(b []byte, s Scoreboard) []byte {
+// appendScoreboard appends EncodeScoreboard's bytes to b.
+func appendScoreboard(b []byte, s Scoreboard) []byte {
 	b = append(b, `{"type":"scoreboard","data":`...)
 	b = appendScoreboardData(b, &s)
 	return append(b, '}')
@@ -156,11 +156,11 @@ func appendScoreboardData(b []byte, s *Scoreboard) []byte {
 // EncodeFinished encodes the shared part of a room.finished message.
 func EncodeFinished(f Finished) []byte {
 	n := 96 + len(f.Room) + standingsLen(f.Standings) + teamsLen(f.Teams)
-	return AppendFinished(make([]byte, 0, n), f)
+	return appendFinished(make([]byte, 0, n), f)
 }
 
-// AppendFinished appends EncodeFinished's bytes to b.
-func AppendFinished(b []byte, f Finished) []byte {
+// appendFinished appends EncodeFinished's bytes to b.
+func appendFinished(b []byte, f Finished) []byte {
 	b = append(b, `{"type":"room.finished","data":{"room":`...)
 	b = appendJSONString(b, f.Room)
 	b = append(b, `,"standings":`...)
@@ -313,11 +313,11 @@ func EncodeState(re string, st State) []byte {
 	if st.You != nil {
 		n += 128 + len(st.You.Name) + len(st.You.Team) + 64*len(st.You.Answers)
 	}
-	return AppendState(make([]byte, 0, n), re, st)
+	return appendState(make([]byte, 0, n), re, st)
 }
 
-// AppendState appends EncodeState's bytes to b.
-func AppendState(b []byte, re string, st State) []byte {
+// appendState appends EncodeState's bytes to b.
+func appendState(b []byte, re string, st State) []byte {
 	b = append(b, `{"type":"room.state"`...)
 	if re != "" {
 		b = append(b, `,"re":`...)
@@ -443,12 +443,12 @@ func appendStateYou(b []byte, y *StateYou) []byte {
 // EncodeJoined encodes a room.joined message.
 func EncodeJoined(j Joined) []byte {
 	n := 112 + len(j.Room) + len(j.Player.ID) + len(j.Player.Name) + len(j.Player.Team)
-	return AppendJoined(make([]byte, 0, n), j)
+	return appendJoined(make([]byte, 0, n), j)
 }
 
-// AppendJoined appends EncodeJoined's bytes to b. A rating that is not a
+// appendJoined appends EncodeJoined's bytes to b. A rating that is not a
 // finite number panics, as Encode does.
-func AppendJoined(b []byte, j Joined) []byte {
+func appendJoined(b []byte, j Joined) []byte {
 	b = append(b, `{"type":"room.joined","data":{"room":`...)
 	b = appendJSONString(b, j.Room)
 	b = append(b, `,"player":{"id":`...)

@@ -184,8 +184,8 @@ func FuzzPushed(f *testing.F) {
 		check("room.joined", j, EncodeJoined(j))
 
 		// Appending keeps what b held.
-		if got := AppendProgress([]byte("xy"), p); string(got[:2]) != "xy" || !bytes.Equal(got[2:], EncodeProgress(p)) {
-			t.Fatalf("AppendProgress onto a prefix: %s", got)
+		if got := appendProgress([]byte("xy"), p); string(got[:2]) != "xy" || !bytes.Equal(got[2:], EncodeProgress(p)) {
+			t.Fatalf("appendProgress onto a prefix: %s", got)
 		}
 	})
 }

@@ -30,16 +30,23 @@ const (
 // Guarded by the matchmaker's mu.
 type pastMatch struct {
 	room, mode, category string
-	players              []protocol.PlayerInfo // in seat order
-	bots                 map[string]bool
-	sinks                map[string]Sink // humans' sinks, by player id
-	// nodes are the nodes holding the connections of a shared match's
-	// players of other nodes, by player id (none for this node's).
-	nodes   map[string]string
-	lang    string    // the questions' language, as the tickets asked
-	endedAt time.Time // zero while the match runs
-	offer   *offer    // the pending rematch, if any
-	done    bool      // a rematch was asked for already
+	seats                []pastSeat // in seat order
+	lang                 string     // the questions' language, as the tickets asked
+	endedAt              time.Time  // zero while the match runs
+	offer                *offer     // the pending rematch, if any
+	done                 bool       // a rematch was asked for already
+}
+
+// pastSeat is one player of a past match. Thousands of past matches are
+// kept at once on a busy node, so a seat is a slice element, not an entry
+// in a map per field.
+type pastSeat struct {
+	player protocol.PlayerInfo
+	sink   Sink // a human's, if it has one
+	// node holds the connection of a shared match's player of another
+	// node ("" for this node's players).
+	node string
+	bot  bool
 }
 
 // offer is a pending rematch: who asked, who accepted, until when.
@@ -49,44 +56,38 @@ type offer struct {
 }
 
 func (pm *pastMatch) isHuman(player string) bool {
-	for _, p := range pm.players {
-		if p.ID == player {
-			return !pm.bots[player]
+	x := pm.seat(player)
+	return x != nil && !x.bot
+}
+
+// seat returns player's seat, or nil if player did not play.
+func (pm *pastMatch) seat(player string) *pastSeat {
+	for i := range pm.seats {
+		if pm.seats[i].player.ID == player {
+			return &pm.seats[i]
 		}
 	}
-	return false
+	return nil
 }
 
 // remember records a started match. The caller holds mu.
 func (m *Matchmaker) remember(room string, g group) {
-	// A match is remembered for minutes after its end, thousands at once
-	// on a busy node: bots and nodes, empty for a match of this node's
-	// humans, are made only when needed (reading a nil map is fine).
-	pm := &pastMatch{room: room, mode: g.mode, category: g.category,
-		players: make([]protocol.PlayerInfo, 0, len(g.tickets)), sinks: make(map[string]Sink, len(g.tickets))}
-	for _, t := range g.tickets {
+	pm := &pastMatch{room: room, mode: g.mode, category: g.category, seats: make([]pastSeat, len(g.tickets))}
+	for i, t := range g.tickets {
 		pm.lang = t.Lang
-		pm.players = append(pm.players, t.Player)
+		x := &pm.seats[i]
+		x.player, x.bot = t.Player, t.Bot
 		if t.Bot {
-			if pm.bots == nil {
-				pm.bots = map[string]bool{}
-			}
-			pm.bots[t.Player.ID] = true
 			continue
 		}
-		if t.Sink != nil {
-			pm.sinks[t.Player.ID] = t.Sink
-		}
+		x.sink = t.Sink
 		if t.node != "" {
 			// A player of another node: the offer and the rematch's
 			// match.found reach it there directly.
-			if pm.nodes == nil {
-				pm.nodes = map[string]string{}
-			}
-			pm.nodes[t.Player.ID] = t.node
+			x.node = t.node
 			if s := m.share; s != nil && s.PeerSink != nil {
 				if sink := s.PeerSink(t.node, t.Player.ID); sink != nil {
-					pm.sinks[t.Player.ID] = sink
+					x.sink = sink
 				}
 			}
 		}
@@ -122,41 +123,40 @@ func (m *Matchmaker) Rematch(ctx context.Context, p protocol.PlayerInfo, room st
 		m.mu.Unlock()
 		return ErrBusy
 	}
+	me := pm.seat(p.ID)
 	if sink != nil {
-		pm.sinks[p.ID] = sink
+		me.sink = sink
 	}
-	for i := range pm.players {
-		if pm.players[i].ID == p.ID && p.Rating > 0 {
-			pm.players[i].Rating = p.Rating // ratings moved with the last match
-		}
+	if p.Rating > 0 {
+		me.player.Rating = p.Rating // ratings moved with the last match
 	}
 	if pm.offer == nil {
 		pm.done = true
 		pm.offer = &offer{accepted: map[string]bool{}, deadline: now.Add(m.cfg.RematchWindow)}
 		msg := protocol.Encode("match.rematch_offer", "", protocol.RematchOffer{Room: room, Mode: pm.mode, From: p, ExpiresAt: pm.offer.deadline.UnixMilli()})
-		for _, x := range pm.players {
-			if pm.bots[x.ID] {
+		for _, x := range pm.seats {
+			if x.bot {
 				continue
 			}
-			m.offerOf[x.ID] = pm
-			if s := pm.sinks[x.ID]; x.ID != p.ID && s != nil {
-				s.Send(protocol.NewFrame(msg))
+			m.offerOf[x.player.ID] = pm
+			if x.player.ID != p.ID && x.sink != nil {
+				x.sink.Send(protocol.NewFrame(msg))
 			}
 		}
 	}
 	pm.offer.accepted[p.ID] = true
-	for _, x := range pm.players {
-		if !pm.bots[x.ID] && !pm.offer.accepted[x.ID] {
+	for _, x := range pm.seats {
+		if !x.bot && !pm.offer.accepted[x.player.ID] {
 			m.mu.Unlock()
 			return nil // the others have yet to answer
 		}
 	}
 	g := group{mode: pm.mode, category: pm.category}
-	for _, x := range pm.players {
-		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang, At: now, Bot: pm.bots[x.ID], node: pm.nodes[x.ID]}
+	for _, x := range pm.seats {
+		t := &Ticket{ID: "t-" + uuid.NewString(), Player: x.player, Mode: pm.mode, Category: pm.category, Lang: pm.lang, At: now, Bot: x.bot, node: x.node}
 		if !t.Bot {
-			t.Sink = pm.sinks[x.ID]
-			m.playing[x.ID] = "" // reserved until the room id is known
+			t.Sink = x.sink
+			m.playing[x.player.ID] = "" // reserved until the room id is known
 		}
 		g.tickets = append(g.tickets, t)
 	}
@@ -181,9 +181,9 @@ func (m *Matchmaker) DeclineRematch(player, room string) error {
 
 // closeOffer forgets a finished offer. The caller holds mu.
 func (m *Matchmaker) closeOffer(pm *pastMatch) {
-	for _, x := range pm.players {
-		if m.offerOf[x.ID] == pm {
-			delete(m.offerOf, x.ID)
+	for _, x := range pm.seats {
+		if m.offerOf[x.player.ID] == pm {
+			delete(m.offerOf, x.player.ID)
 		}
 	}
 	pm.offer = nil
@@ -197,18 +197,18 @@ func (m *Matchmaker) failOffer(pm *pastMatch, reason string) {
 	m.closeOffer(pm)
 	now := m.clock.Now()
 	cancelled := protocol.Encode("match.rematch_cancelled", "", protocol.RematchCancelled{Room: pm.room, Reason: reason})
-	for _, x := range pm.players {
-		s := pm.sinks[x.ID]
-		if pm.bots[x.ID] || s == nil {
+	for _, seat := range pm.seats {
+		x, s := seat.player, seat.sink
+		if seat.bot || s == nil {
 			continue
 		}
 		s.Send(protocol.NewFrame(cancelled))
 		if !accepted[x.ID] {
 			continue
 		}
-		if node := pm.nodes[x.ID]; node != "" {
+		if seat.node != "" {
 			// Queued by its own node, where its connection is.
-			go m.requeueOn(node, PoolTicket{Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang})
+			go m.requeueOn(seat.node, PoolTicket{Player: x, Mode: pm.mode, Category: pm.category, Lang: pm.lang})
 			continue
 		}
 		if _, ok := m.byPlayer[x.ID]; ok {

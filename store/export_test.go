@@ -150,17 +150,3 @@ func QueuedWrites(s *SQL) (journal, ordinary int) { return s.gate.queued() }
 
 // TxGroupMost bounds the calls of one room writes' transaction.
 const TxGroupMost = txGroupMost
-
-// WriterExec runs a statement on the writer connection, for tests that
-// instrument the schema (a counting trigger).
-func WriterExec(ctx context.Context, s *SQL, query string) error {
-	_, err := s.write.ExecContext(ctx, query)
-	return err
-}
-
-// WriterInt reads one integer on the writer connection.
-func WriterInt(ctx context.Context, s *SQL, query string) (int, error) {
-	var n int
-	err := s.write.QueryRowContext(ctx, query).Scan(&n)
-	return n, err
-}

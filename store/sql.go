@@ -30,7 +30,6 @@ type SQL struct {
 	journalArrays *sql.Stmt                     // d.journalArrays prepared, if the dialect has it
 
 	fenceStmt *sql.Stmt // the journal's epoch fence, set by prepareJournal
-	epochStmt *sql.Stmt // a room's epoch, read; set by prepareJournal where d.fenceByRead
 
 	stmts      sync.Map               // query text → *sql.Stmt on the write pool (txStmt)
 	batchStmts map[batchKey]*sql.Stmt // the award batch's statements, set by prepareAward
@@ -86,14 +85,6 @@ type dialect struct {
 	// place of the multi-row INSERTs: on PostgreSQL every statement is a
 	// round trip.
 	journalArrays string
-	// fenceByRead, if set, fences the journal with a read of the room's
-	// epoch and writes the row only when the epoch rises. That is sound
-	// where one connection does all the writing (SQLite): nothing can
-	// raise the epoch between the read and the commit. An UPDATE that
-	// leaves the epoch as it was still rewrites the room's row, and so
-	// its page, on every commit. PostgreSQL keeps the UPDATE for its row
-	// lock, which makes a new owner's fence wait for an append in flight.
-	fenceByRead bool
 	// migrateLock, if set, runs first in every migration transaction to
 	// serialize nodes migrating one database at the same time.
 	migrateLock string
@@ -125,7 +116,7 @@ func (s *SQL) setUp(ctx context.Context) error {
 // is written after Close.
 func (s *SQL) Close() error {
 	var err error
-	for _, stmt := range append(s.journalStmts[:], s.journalArrays, s.fenceStmt, s.epochStmt) {
+	for _, stmt := range append(s.journalStmts[:], s.journalArrays, s.fenceStmt) {
 		if stmt != nil {
 			err = errors.Join(err, stmt.Close())
 		}

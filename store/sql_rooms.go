@@ -43,10 +43,6 @@ var journalChunks = [...]int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 // and every append after it sees the new epoch.
 const fenceQuery = `UPDATE rooms SET epoch = $1 WHERE id = $2 AND epoch <= $1`
 
-// epochQuery reads a room's epoch: the fence where the dialect fences by
-// read, and the reason a fence matched no row.
-const epochQuery = `SELECT epoch FROM rooms WHERE id = $1`
-
 // prepareJournal prepares the journal INSERTs and the fence on the write
 // pool. It runs after migration, since SQLite checks the table exists when
 // preparing.
@@ -73,11 +69,6 @@ func (s *SQL) prepareJournal(ctx context.Context) error {
 		return fmt.Errorf("prepare journal fence: %w", err)
 	}
 	s.fenceStmt = stmt
-	if s.d.fenceByRead {
-		if s.epochStmt, err = s.write.PrepareContext(ctx, epochQuery); err != nil {
-			return fmt.Errorf("prepare journal fence: %w", err)
-		}
-	}
 	return nil
 }
 
@@ -114,9 +105,9 @@ func (s *SQL) AppendJournal(ctx context.Context, entries []JournalEntry) error {
 	// The journal goes ahead of every other write waiting at the gate.
 	err := s.inTxIn(ctx, laneJournal, func(tx *sql.Tx) error {
 		refused = refused[:0]
-		f := s.fence(ctx, tx)
+		fence := tx.StmtContext(ctx, s.fenceStmt)
 		for _, p := range pairs {
-			if err := f.raise(ctx, p.room, p.epoch); err != nil {
+			if err := fenceTx(ctx, tx, fence, p.room, p.epoch); err != nil {
 				if !errors.Is(err, ErrStaleEpoch) && !errors.Is(err, ErrNotFound) {
 					return err
 				}
@@ -175,38 +166,10 @@ func fencePairs(entries []JournalEntry) []roomEpoch {
 	return slices.Compact(pairs)
 }
 
-// fence raises rooms' epochs inside one transaction.
-type fence struct {
-	tx     *sql.Tx
-	update *sql.Stmt // fenceQuery
-	read   *sql.Stmt // epochQuery, if the dialect fences by read
-}
-
-// fence readies the prepared fence statements for use in tx.
-func (s *SQL) fence(ctx context.Context, tx *sql.Tx) fence {
-	f := fence{tx: tx, update: tx.StmtContext(ctx, s.fenceStmt)}
-	if s.epochStmt != nil {
-		f.read = tx.StmtContext(ctx, s.epochStmt)
-	}
-	return f
-}
-
-// raise fences room at epoch: nil if the room's epoch was at most epoch
-// (and is epoch now), ErrStaleEpoch if it was higher, ErrNotFound if there
-// is no such room.
-func (f fence) raise(ctx context.Context, room string, epoch int64) error {
-	if f.read != nil {
-		have, err := f.epoch(ctx, room)
-		switch {
-		case err != nil:
-			return err
-		case have == epoch:
-			return nil
-		case have > epoch:
-			return staleEpoch(room, have, epoch)
-		}
-	}
-	res, err := f.update.ExecContext(ctx, epoch, room)
+// fenceTx runs the prepared fence for one room inside tx. When it matches
+// no row it finds out why: ErrStaleEpoch or ErrNotFound.
+func fenceTx(ctx context.Context, tx *sql.Tx, fence *sql.Stmt, room string, epoch int64) error {
+	res, err := fence.ExecContext(ctx, epoch, room)
 	if err != nil {
 		return err
 	}
@@ -214,32 +177,14 @@ func (f fence) raise(ctx context.Context, room string, epoch int64) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	// The UPDATE matched nothing: find out why.
-	have, err := f.epoch(ctx, room)
-	if err != nil {
+	var have int64
+	err = tx.QueryRowContext(ctx, `SELECT epoch FROM rooms WHERE id = $1`, room).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("room %s: %w", room, ErrNotFound)
+	case err != nil:
 		return err
 	}
-	return staleEpoch(room, have, epoch)
-}
-
-// epoch reads room's epoch, with the prepared read if there is one;
-// ErrNotFound if there is no such room.
-func (f fence) epoch(ctx context.Context, room string) (int64, error) {
-	var row *sql.Row
-	if f.read != nil {
-		row = f.read.QueryRowContext(ctx, room)
-	} else {
-		row = f.tx.QueryRowContext(ctx, epochQuery, room)
-	}
-	var have int64
-	err := row.Scan(&have)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("room %s: %w", room, ErrNotFound)
-	}
-	return have, err
-}
-
-func staleEpoch(room string, have, epoch int64) error {
 	return fmt.Errorf("room %s is at epoch %d, the writer at %d: %w", room, have, epoch, ErrStaleEpoch)
 }
 
@@ -303,7 +248,7 @@ func (s *SQL) insertJournalArrays(ctx context.Context, tx *sql.Tx, entries []Jou
 // FenceRoom raises the room's epoch to epoch; see Store.
 func (s *SQL) FenceRoom(ctx context.Context, room string, epoch int64) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.fence(ctx, tx).raise(ctx, room, epoch)
+		return fenceTx(ctx, tx, tx.StmtContext(ctx, s.fenceStmt), room, epoch)
 	})
 	return s.fail(err, "fence room %s", room)
 }

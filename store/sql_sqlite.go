@@ -19,9 +19,8 @@ import (
 
 // sqliteDialect is SQLite through modernc.org/sqlite (pure Go, no cgo).
 var sqliteDialect = dialect{
-	name:        "sqlite",
-	param:       func(int) string { return "?" },
-	fenceByRead: true,
+	name:  "sqlite",
+	param: func(int) string { return "?" },
 	isUnique: func(err error) bool {
 		code := sqliteCode(err)
 		return code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || code == sqlite3.SQLITE_CONSTRAINT_UNIQUE

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,66 +32,6 @@ func openSQLite(t testing.TB) *store.SQL {
 
 func TestSQLiteContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openSQLite(t) })
-}
-
-// TestSQLiteFenceWritesOnlyARise: on SQLite the journal's fence reads the
-// room's epoch and writes the room's row only when the epoch rises, so an
-// owner's appends do not rewrite its room's page on every commit. A
-// trigger counts the row's updates.
-func TestSQLiteFenceWritesOnlyARise(t *testing.T) {
-	s := openSQLite(t)
-	ctx := t.Context()
-	at := time.Date(2026, 12, 5, 1, 0, 0, 0, time.UTC)
-	for _, q := range []string{
-		`CREATE TABLE room_writes (n INTEGER NOT NULL)`,
-		`INSERT INTO room_writes VALUES (0)`,
-		`CREATE TRIGGER count_room_writes AFTER UPDATE ON rooms BEGIN UPDATE room_writes SET n = n + 1; END`,
-	} {
-		if err := store.WriterExec(ctx, s, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writes := func() int {
-		t.Helper()
-		n, err := store.WriterInt(ctx, s, `SELECT n FROM room_writes`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if err := s.CreateRoom(ctx, store.Room{ID: "r", Kind: "duel", CreatedAt: at}); err != nil {
-		t.Fatal(err)
-	}
-	entry := func(seq, epoch int64) []store.JournalEntry {
-		return []store.JournalEntry{{Room: "r", Seq: seq, Kind: "answer", At: at, Epoch: epoch}}
-	}
-	steps := []struct {
-		seq, epoch int64
-		err        error
-		writes     int
-	}{
-		{1, 0, nil, 0}, // the room's own epoch: read, not written
-		{2, 0, nil, 0},
-		{3, 2, nil, 1}, // a new owner: the epoch rises, once
-		{4, 2, nil, 1},
-		{5, 1, store.ErrStaleEpoch, 1},
-		{5, 2, nil, 1},
-	}
-	for _, st := range steps {
-		err := s.AppendJournal(ctx, entry(st.seq, st.epoch))
-		if !errors.Is(err, st.err) {
-			t.Fatalf("append seq %d at epoch %d: %v, want %v", st.seq, st.epoch, err, st.err)
-		}
-		if got := writes(); got != st.writes {
-			t.Fatalf("after seq %d at epoch %d: the room's row written %d times, want %d", st.seq, st.epoch, got, st.writes)
-		}
-	}
-	if err := s.FenceRoom(ctx, "r", 2); err != nil {
-		t.Fatal(err)
-	}
-	if got := writes(); got != 1 {
-		t.Fatalf("fence at the same epoch wrote the row: %d writes, want 1", got)
-	}
 }
 
 func TestSQLitePragmas(t *testing.T) {

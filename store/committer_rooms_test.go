@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,9 +266,12 @@ const stageAnswer = `{"player":"p123456","option":"B","ms":2345}`
 func benchAppend(b *testing.B, s *store.SQL, rooms, entries int, data string) {
 	ctx := context.Background()
 	ids := make([]string, rooms)
+	// A match room's row holds its config, the questions drawn for it
+	// included: about 1.6 KB for a duel of five.
+	config := json.RawMessage(`{"kind":"duel","questions":"` + strings.Repeat("q", 1600) + `"}`)
 	for r := range ids {
 		ids[r] = fmt.Sprint(r)
-		if err := s.CreateRoom(ctx, store.Room{ID: ids[r], Kind: "duel", CreatedAt: time.Now()}); err != nil {
+		if err := s.CreateRoom(ctx, store.Room{ID: ids[r], Kind: "duel", Config: config, CreatedAt: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 	}

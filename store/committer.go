@@ -43,10 +43,12 @@ type CommitterOptions struct {
 
 // DefaultLinger is CommitterOptions.Linger's default. A commit costs a few
 // hundred microseconds of CPU whatever its size; with entries arriving at
-// 7,500 a second (BenchmarkCommitterPaced) 5 ms gathers about 42 of them
-// into each against 17 with 2 ms, so there are less than half as many
-// commits, and an entry waits a millisecond or two longer for its ack.
-const DefaultLinger = 5 * time.Millisecond
+// 7,500 a second (BenchmarkCommitterPaced) 10 ms gathers about 80 of them
+// into each, 5 ms 42 and 2 ms 17, and an entry waits a few milliseconds
+// longer for its ack. Against 5 ms, a stage event of 15,000 spent about
+// 4 µs less per answer and a duel 5 % less per match, with the same ack
+// p99 (docs/benchmarks.md).
+const DefaultLinger = 10 * time.Millisecond
 
 // Committer writes journal entries with group commit: every entry waiting
 // when the previous write finishes goes into the next AppendJournal call,

@@ -1,8 +1,9 @@
 package room
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -58,16 +59,18 @@ type ranked interface {
 // correct answers, then earlier join. It returns the rank of each position;
 // players equal in score and time share a rank.
 func rankPlayers[T ranked](ps []T) []int {
-	sort.SliceStable(ps, func(i, j int) bool {
-		si, ti, qi := ps[i].rankKey()
-		sj, tj, qj := ps[j].rankKey()
-		if si != sj {
-			return si > sj
+	// slices, not sort.SliceStable: that one swaps through reflection, an
+	// allocation and a deep stack on the room's goroutine at every reveal.
+	slices.SortStableFunc(ps, func(a, b T) int {
+		sa, ta, qa := a.rankKey()
+		sb, tb, qb := b.rankKey()
+		if c := cmp.Compare(sb, sa); c != 0 {
+			return c
 		}
-		if ti != tj {
-			return ti < tj
+		if c := cmp.Compare(ta, tb); c != 0 {
+			return c
 		}
-		return qi < qj
+		return cmp.Compare(qa, qb)
 	})
 	ranks := make([]int, len(ps))
 	for i := range ps {

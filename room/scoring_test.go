@@ -71,3 +71,19 @@ func TestRankPlayers(t *testing.T) {
 		}
 	}
 }
+
+// TestRankPlayersAllocatesOnlyRanks: ranking sorts in place and allocates
+// only the ranks it returns. A sort through reflection allocated a swapper
+// each time and grew the room's stack at every reveal.
+func TestRankPlayersAllocatesOnlyRanks(t *testing.T) {
+	ps := make([]*rk, 16)
+	for i := range ps {
+		ps[i] = &rk{id: string(rune('a' + i)), score: int64(i % 5), time: int64(1000 - i), seq: i}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		ps[0], ps[len(ps)-1] = ps[len(ps)-1], ps[0] // something to sort each time
+		rankPlayers(ps)
+	}); n != 1 {
+		t.Fatalf("rankPlayers allocated %v times a call, want 1 (the ranks)", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/store"
 )
 
@@ -66,6 +67,7 @@ func TestJournalFirstAtWriteGate(t *testing.T) {
 // each is written again alone, and only that one fails, with ErrExists.
 func TestPlayersCommitTogether(t *testing.T) {
 	s := openSQLite(t)
+	s.SetGroupLinger(0, clock.Real{}) // groupRound counts transactions without it
 	ctx := t.Context()
 	at := time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC)
 	guest := func(id string) (store.Player, store.Token) {

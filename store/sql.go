@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/leitai/leitai/internal/clock"
 )
 
 // SQL is the Store over database/sql. The statements are plain SQL that
@@ -93,8 +95,18 @@ type dialect struct {
 // newSQL wraps opened pools; read may be the same *sql.DB as write.
 // writers is how many writes may run at once: the write pool's size.
 func newSQL(write, read *sql.DB, d dialect, writers int) *SQL {
-	return &SQL{write: write, read: read, d: d, gate: newWriteGate(writers),
+	s := &SQL{write: write, read: read, d: d, gate: newWriteGate(writers),
 		rooms: txGroup{gather: gather[*txCall]{most: txGroupMost}}}
+	s.rooms.setLinger(DefaultLinger, clock.Real{})
+	return s
+}
+
+// SetGroupLinger sets how long, under load, the starts of two commits of
+// room and player records (CreateRoom, FinishMatch, CreatePlayer) are
+// apart at least, timed on clk; DefaultLinger unless set, 0 for none.
+// Call it before the store is used.
+func (s *SQL) SetGroupLinger(d time.Duration, clk clock.Clock) {
+	s.rooms.setLinger(d, clk)
 }
 
 // Backend names the database engine: "sqlite" or "postgres".

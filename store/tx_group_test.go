@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/store"
 )
 
@@ -16,6 +17,7 @@ import (
 // is then written again alone, and only that one fails.
 func TestRoomWritesCommitTogether(t *testing.T) {
 	s := openSQLite(t)
+	s.SetGroupLinger(0, clock.Real{}) // groupRound counts transactions without it; see TestRoomWritesLinger
 	ctx := t.Context()
 	at := time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
 	for _, p := range []string{"a", "b"} {
@@ -106,6 +108,8 @@ func TestRoomWritesCommitTogether(t *testing.T) {
 // once the one before it has queued behind the lead, and frees the slot.
 // It returns how many transactions the room writes' group wrote and each
 // call's error, lead first.
+// groupRound is for a store without a group linger (SetGroupLinger 0):
+// a lingering lead would wait in the queue it counts.
 func groupRound(t *testing.T, s *store.SQL, lead func() error, queued ...func() error) (txs int64, errs []error) {
 	t.Helper()
 	before := store.RoomWriteTxs(s)
@@ -127,4 +131,102 @@ func groupRound(t *testing.T, s *store.SQL, lead func() error, queued ...func() 
 		errs = append(errs, <-ch)
 	}
 	return store.RoomWriteTxs(s) - before, errs
+}
+
+// TestRoomWritesLinger: after a group of several writes, the next waits
+// out the linger (on the store's clock) so that the writes arriving
+// meanwhile share its commit, unless the group fills first; after a group
+// of one, nothing waits, so writes made one after another are never held.
+func TestRoomWritesLinger(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	at := time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(at)
+	const linger = 10 * time.Millisecond
+	s.SetGroupLinger(linger, clk)
+	n := 0
+	create := func() func() error {
+		n++
+		id := fmt.Sprint("room-", n)
+		return func() error {
+			return s.CreateRoom(ctx, store.Room{ID: id, Kind: "duel", Config: json.RawMessage(`{}`), CreatedAt: at})
+		}
+	}
+	all := func(fs ...func() error) (wait func() error) {
+		errs := make(chan error, len(fs))
+		for _, f := range fs {
+			go func() { errs <- f() }()
+		}
+		return func() error {
+			for range fs {
+				if err := <-errs; err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+
+	// A group of one, then one of two: nothing waits for the clock (it
+	// never moves here), since no group of several came before.
+	release := store.HoldWrites(s)
+	first := all(create())
+	waitFor(t, "the first write to lead", func() bool { return store.RoomWritesRunning(s) })
+	second := all(create(), create())
+	waitFor(t, "two queued writes", func() bool { return store.QueuedRoomWrites(s) == 2 })
+	release()
+	if err := first(); err != nil {
+		t.Fatal(err)
+	}
+	if err := second(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Three writes right after that group of two: the lead lingers, the
+	// others queue behind it, and nothing is written until the clock has
+	// moved the linger on; then all three share one transaction.
+	before := store.RoomWriteTxs(s)
+	three := all(create(), create(), create())
+	waitFor(t, "three writes waiting out the linger", func() bool {
+		return store.QueuedRoomWrites(s) == 3 && clk.Timers() == 1
+	})
+	if got := store.RoomWriteTxs(s); got != before {
+		t.Fatalf("%d transactions while the lead lingers, want none", got-before)
+	}
+	clk.Advance(linger)
+	if err := three(); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.RoomWriteTxs(s) - before; got != 1 {
+		t.Fatalf("%d transactions for the three, want 1", got)
+	}
+
+	// A full group does not wait for the linger: the clock stays put.
+	before = store.RoomWriteTxs(s)
+	var fs []func() error
+	for range store.TxGroupMost {
+		fs = append(fs, create())
+	}
+	if err := all(fs...)(); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.RoomWriteTxs(s) - before; got != 1 {
+		t.Fatalf("%d transactions for a full group, want 1", got)
+	}
+
+	// Once the linger has passed, a write goes at once; after it (a group
+	// of one) writes made one after another never wait, the clock still.
+	clk.Advance(linger)
+	before = store.RoomWriteTxs(s)
+	for range 3 {
+		if err := create()(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := store.RoomWriteTxs(s) - before; got != 3 {
+		t.Fatalf("%d transactions for three writes one after another, want 3", got)
+	}
+	if c := clk.Timers(); c != 0 {
+		t.Fatalf("%d timers left armed", c)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/leitai/leitai/cluster"
+	"github.com/leitai/leitai/internal/clock"
 	"github.com/leitai/leitai/internal/token"
 	"github.com/leitai/leitai/questionbank"
 	"github.com/leitai/leitai/store"
@@ -88,7 +89,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.writeTimeout, "write-timeout", durEnv("LEITAI_WRITE_TIMEOUT", 30*time.Second), "time to handle a request and write its response (LEITAI_WRITE_TIMEOUT)")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", durEnv("LEITAI_IDLE_TIMEOUT", 60*time.Second), "how long an idle keep-alive connection stays open (LEITAI_IDLE_TIMEOUT)")
 	fs.DurationVar(&f.transferTimeout, "transfer-timeout", durEnv("LEITAI_TRANSFER_TIMEOUT", 10*time.Minute), "read and write time of a bank upload or results export, once its token is checked (LEITAI_TRANSFER_TIMEOUT)")
-	fs.DurationVar(&f.journalLinger, "journal-linger", durEnv("LEITAI_JOURNAL_LINGER", store.DefaultLinger), "under load, the least time between the starts of two journal commits, so that more answers share one; 0 commits as soon as the previous commit ends (LEITAI_JOURNAL_LINGER)")
+	fs.DurationVar(&f.journalLinger, "journal-linger", durEnv("LEITAI_JOURNAL_LINGER", store.DefaultLinger), "under load, the least time between the starts of two journal commits, so that more answers share one, and of two commits of rooms and players opened and matches ended; 0 commits as soon as the previous commit ends (LEITAI_JOURNAL_LINGER)")
 	fs.StringVar(&f.nodeID, "node-id", env("LEITAI_NODE_ID", ""), "this node's id in logs and metrics; default: generated at each start (LEITAI_NODE_ID)")
 	fs.DurationVar(&f.leaseTTL, "lease-ttl", durEnv("LEITAI_LEASE_TTL", 2*time.Second), "cluster mode: how long a room's lease lasts unrenewed; a node that cannot renew within it gives its rooms up to another node (LEITAI_LEASE_TTL)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", env("LEITAI_METRICS_ADDR", ""), "serve /metrics on this address only, not on --addr (LEITAI_METRICS_ADDR)")
@@ -280,6 +281,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	st.SetGroupLinger(f.journalLinger, clock.Real{})
 	tok, created, revoked, err := organizerToken(ctx, st, f.data, f.adminToken)
 	if err != nil {
 		return fmt.Errorf("organizer token: %w", err)

@@ -452,3 +452,25 @@ func (s *SQL) QuestionSet(ctx context.Context, id string) (QuestionSet, error) {
 	q.CreatedAt, q.Questions = fromMS(created), fromJSON(questions)
 	return q, nil
 }
+
+// queryList runs a query on db and reads each row with scan, in order: nil
+// and the error if the query, a row or the iteration fails.
+func queryList[T any](ctx context.Context, db *sql.DB, scan func(func(...any) error) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

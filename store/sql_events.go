@@ -45,23 +45,8 @@ func (s *SQL) Event(ctx context.Context, id string) (Event, error) {
 
 // Events lists every event, live and ended, oldest first.
 func (s *SQL) Events(ctx context.Context) ([]Event, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events e ORDER BY e.created_at, e.id`)
-	if err != nil {
-		return nil, s.fail(err, "events")
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		e, err := scanEvent(rows.Scan)
-		if err != nil {
-			return nil, s.fail(err, "events")
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(err, "events")
-	}
-	return out, nil
+	out, err := queryList(ctx, s.read, scanEvent, `SELECT `+eventColumns+` FROM events e ORDER BY e.created_at, e.id`)
+	return out, s.fail(err, "events")
 }
 
 // EndEvent marks the event ended at at, which frees its PIN. Ending an
@@ -85,26 +70,11 @@ func (s *SQL) UnawardedEvents(ctx context.Context, finishedBy time.Time, limit i
 	if limit <= 0 {
 		return nil, fmt.Errorf("unawarded events: limit %d: %w", limit, ErrInvalid)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events e
+	out, err := queryList(ctx, s.read, scanEvent, `SELECT `+eventColumns+` FROM events e
 		JOIN results r ON r.room = e.room
 		WHERE e.awarded_at = 0 AND r.finished_at <= $1
 		ORDER BY e.created_at, e.id LIMIT $2`, ms(finishedBy), limit)
-	if err != nil {
-		return nil, s.fail(err, "unawarded events")
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		e, err := scanEvent(rows.Scan)
-		if err != nil {
-			return nil, s.fail(err, "unawarded events")
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(err, "unawarded events")
-	}
-	return out, nil
+	return out, s.fail(err, "unawarded events")
 }
 
 // MarkEventAwarded notes that every point of the event played in room was

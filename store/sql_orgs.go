@@ -94,20 +94,8 @@ func (s *SQL) Orgs(ctx context.Context, root string) ([]Org, error) {
 		}
 		q, args = `SELECT `+orgCols+` FROM orgs WHERE `+subtree("path", 1)+` ORDER BY path`, prefixArgs(r.Path)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.fail(err, "orgs")
-	}
-	defer rows.Close()
-	var out []Org
-	for rows.Next() {
-		o, err := scanOrg(rows.Scan)
-		if err != nil {
-			return nil, s.fail(err, "orgs")
-		}
-		out = append(out, o)
-	}
-	return out, s.fail(rows.Err(), "orgs")
+	out, err := queryList(ctx, s.read, scanOrg, q, args...)
+	return out, s.fail(err, "orgs")
 }
 
 // UpdateOrg sets a node's name, expected member count and join code.
@@ -220,20 +208,8 @@ func (s *SQL) MemberByInvite(ctx context.Context, hash string) (Member, error) {
 
 // Members lists a unit's own members by member number, then name.
 func (s *SQL) Members(ctx context.Context, unit string) ([]Member, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+memberCols+` FROM members WHERE unit = $1 ORDER BY number, name, id`, unit)
-	if err != nil {
-		return nil, s.fail(err, "members of %s", unit)
-	}
-	defer rows.Close()
-	var out []Member
-	for rows.Next() {
-		m, err := scanMember(rows.Scan)
-		if err != nil {
-			return nil, s.fail(err, "members of %s", unit)
-		}
-		out = append(out, m)
-	}
-	return out, s.fail(rows.Err(), "members of %s", unit)
+	out, err := queryList(ctx, s.read, scanMember, `SELECT `+memberCols+` FROM members WHERE unit = $1 ORDER BY number, name, id`, unit)
+	return out, s.fail(err, "members of %s", unit)
 }
 
 // RegisterMember uses a member's invitation: it creates the player and its

@@ -87,7 +87,7 @@ func (g *gather[C]) join(c C, write func(batch []C)) {
 	if g.most > 0 && len(batch) > g.most {
 		batch, g.pending = batch[:g.most:g.most], batch[g.most:]
 	}
-	if g.clock != nil {
+	if g.linger > 0 {
 		g.lastStart = g.clock.Now()
 	}
 	g.lastSize = len(batch)
